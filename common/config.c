@@ -1,0 +1,69 @@
+#include "common/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *env_or(const char *name, const char *def)
+{
+    const char *v = getenv(name);
+    return (v && *v) ? v : def;
+}
+
+static int env_int(const char *name, int def, int min, int max, int *out, char *err, size_t errcap)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || n < min || n > max) {
+        snprintf(err, errcap, "%s must be an integer in [%d, %d], got \"%s\"", name, min, max, v);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+int pk_config_load(pk_config *cfg, char *err, size_t errcap)
+{
+    static char instance[96];
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        cores = 1;
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->database_url = env_or("DATABASE_URL", "host=127.0.0.1 port=5432 dbname=punyaka user=postgres");
+    cfg->redis_url = env_or("REDIS_URL", "redis://127.0.0.1:6379");
+    cfg->kafka_brokers = env_or("KAFKA_BROKERS", "127.0.0.1:9092");
+    cfg->topic_prefix = env_or("PUNYAKA_TOPIC_PREFIX", "punyaka.");
+    cfg->web_root = env_or("PUNYAKA_WEB_ROOT", "web");
+    cfg->group_id = env_or("PUNYAKA_GROUP_ID", "punyaka-workers");
+    cfg->instance_id = getenv("PUNYAKA_INSTANCE_ID");
+    if (!cfg->instance_id || !*cfg->instance_id) {
+        char host[64] = "host";
+        gethostname(host, sizeof(host) - 1);
+        snprintf(instance, sizeof(instance), "%s-%ld", host, (long)getpid());
+        cfg->instance_id = instance;
+    }
+    if (env_int("PUNYAKA_HTTP_PORT", 8080, 1, 65535, &cfg->http_port, err, errcap) ||
+        env_int("PUNYAKA_HTTP_THREADS", (int)cores, 1, 64, &cfg->http_threads, err, errcap) ||
+        env_int("PUNYAKA_WAIT_DEFAULT_MS", 5000, 0, 10000, &cfg->wait_default_ms, err, errcap) ||
+        env_int("PUNYAKA_WAIT_MAX_MS", 10000, 0, 60000, &cfg->wait_max_ms, err, errcap) ||
+        env_int("PUNYAKA_PRODUCE_TIMEOUT_MS", 5000, 100, 120000, &cfg->produce_timeout_ms, err, errcap) ||
+        env_int("PUNYAKA_PG_CONNS", 4, 1, 64, &cfg->pg_conns_per_thread, err, errcap) ||
+        env_int("PUNYAKA_MAX_BODY", 65536, 1024, 1 << 20, &cfg->max_body_bytes, err, errcap) ||
+        env_int("PUNYAKA_METRICS_PORT", 0, 0, 65535, &cfg->metrics_port, err, errcap))
+        return -1;
+    return 0;
+}
+
+const char *pk_topic(const pk_config *cfg, const char *name, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s%s", cfg->topic_prefix, name);
+    return buf;
+}

@@ -1,0 +1,34 @@
+/* config.h — every setting comes from an environment variable with a
+ * documented default (README "Environment"). Loaded once at start-up. */
+#ifndef PUNYAKA_CONFIG_H
+#define PUNYAKA_CONFIG_H
+
+#include <stdint.h>
+
+typedef struct {
+    int http_port;            /* PUNYAKA_HTTP_PORT, 8080 */
+    int http_threads;         /* PUNYAKA_HTTP_THREADS, number of cores */
+    const char *database_url; /* DATABASE_URL, "host=127.0.0.1 port=5432 dbname=punyaka user=postgres" */
+    const char *redis_url;    /* REDIS_URL, "redis://127.0.0.1:6379" */
+    const char *kafka_brokers;/* KAFKA_BROKERS, "127.0.0.1:9092" */
+    const char *topic_prefix; /* PUNYAKA_TOPIC_PREFIX, "punyaka." */
+    const char *web_root;     /* PUNYAKA_WEB_ROOT, "web" */
+    const char *instance_id;  /* PUNYAKA_INSTANCE_ID, hostname-pid */
+    const char *group_id;     /* PUNYAKA_GROUP_ID, "punyaka-workers" */
+    int wait_default_ms;      /* PUNYAKA_WAIT_DEFAULT_MS, 5000 */
+    int wait_max_ms;          /* PUNYAKA_WAIT_MAX_MS, 10000 */
+    int produce_timeout_ms;   /* PUNYAKA_PRODUCE_TIMEOUT_MS, 5000: no ack ⇒ 503 */
+    int pg_conns_per_thread;  /* PUNYAKA_PG_CONNS, 4 */
+    int max_body_bytes;       /* PUNYAKA_MAX_BODY, 65536 */
+    int metrics_port;         /* PUNYAKA_METRICS_PORT, 0 = off (workers) */
+} pk_config;
+
+/* Fills cfg from the environment. Returns 0, or -1 with a message in err
+ * naming the variable that is malformed. Strings point into the environment
+ * or static storage and live for the process. */
+int pk_config_load(pk_config *cfg, char *err, size_t errcap);
+
+/* "<prefix><name>" into buf, e.g. pk_topic(cfg, "accounts") ⇒ "punyaka.accounts". */
+const char *pk_topic(const pk_config *cfg, const char *name, char *buf, size_t cap);
+
+#endif

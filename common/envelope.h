@@ -1,0 +1,62 @@
+/* envelope.h — the command envelope every write travels in (schemas/command-envelope.md).
+ *
+ * A msgpack map, version PK_ENVELOPE_VERSION:
+ *   v          uint    envelope version (decoder refuses unknown versions)
+ *   id         bin16   command id (pk_uuid)
+ *   type       str     "user.register", "booking.create", ...
+ *   issued_at  int     µs since the Unix epoch, set by the API; the worker's only clock
+ *   actor      map     {id: int (0 = anonymous), role: str ("" | customer | priest | admin)}
+ *   request_id str     the HTTP request id, for log correlation
+ *   reply_to   str     Redis channel suffix of the API loop waiting for the outcome ("" = none)
+ *   payload    map     command-specific fields (schemas/commands.md)
+ * Unknown keys are ignored (forward compatibility); missing or mistyped
+ * required keys are an error. */
+#ifndef PUNYAKA_ENVELOPE_H
+#define PUNYAKA_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+#include "common/uuid.h"
+
+#define PK_ENVELOPE_VERSION 1
+#define PK_ENVELOPE_MAX_BYTES (256 * 1024)   /* larger messages are poison */
+#define PK_TYPE_MAX 48
+#define PK_ROLE_MAX 16
+#define PK_REQUEST_ID_MAX 64
+#define PK_REPLY_TO_MAX 96
+
+typedef struct {
+    uint32_t v;
+    pk_uuid id;
+    char type[PK_TYPE_MAX];
+    int64_t issued_at_us;
+    int64_t actor_id;
+    char actor_role[PK_ROLE_MAX];
+    char request_id[PK_REQUEST_ID_MAX];
+    char reply_to[PK_REPLY_TO_MAX];
+} pk_envelope;
+
+/* Appends the encoded envelope to `out`. `payload`/`payload_len` must be one
+ * complete msgpack map (as produced by a msgpack_packer); it is copied
+ * verbatim. Returns 0, or -1 if the payload is not exactly one map or a
+ * string field does not fit its limit. */
+int pk_envelope_encode(const pk_envelope *e, const void *payload, size_t payload_len,
+                       msgpack_sbuffer *out);
+
+/* A decoded envelope. `payload` points into `unpacked`'s zone and lives until
+ * pk_envelope_decoded_free(). */
+typedef struct {
+    pk_envelope env;
+    const msgpack_object *payload;   /* always a MSGPACK_OBJECT_MAP on success */
+    msgpack_unpacked unpacked;
+} pk_envelope_decoded;
+
+/* Decodes exactly `len` bytes (trailing bytes are an error). On failure
+ * returns -1, writes a short reason into err (for the dlq header) and leaves
+ * nothing to free. On success call pk_envelope_decoded_free() later. */
+int pk_envelope_decode(const void *buf, size_t len, pk_envelope_decoded *out,
+                       char *err, size_t errcap);
+void pk_envelope_decoded_free(pk_envelope_decoded *d);
+
+#endif

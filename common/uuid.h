@@ -1,0 +1,30 @@
+/* uuid.h — 128-bit command ids.
+ *
+ * The API draws UUIDv7 (time-ordered, so Kafka/PG indexes stay append-mostly).
+ * A retried request with an Idempotency-Key maps to the same id: a UUIDv8
+ * derived by hashing the key with its scope. Workers never draw ids. */
+#ifndef PUNYAKA_UUID_H
+#define PUNYAKA_UUID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct { uint8_t b[16]; } pk_uuid;
+
+#define PK_UUID_STR_LEN 36  /* without the NUL */
+
+/* v7 from the given Unix time in milliseconds and libsodium randomness. */
+void pk_uuid_v7(pk_uuid *out, uint64_t unix_ms);
+
+/* v8 (RFC 9562 custom) = BLAKE2b-128(scope || 0x00 || key) with version and
+ * variant bits set. Same scope+key ⇒ same id. */
+void pk_uuid_from_key(pk_uuid *out, const char *scope, const char *key, size_t key_len);
+
+/* Lower-case 8-4-4-4-12 text plus NUL into out[PK_UUID_STR_LEN + 1]. */
+void pk_uuid_format(const pk_uuid *u, char out[PK_UUID_STR_LEN + 1]);
+
+/* Accepts exactly the 36-character hyphenated form (either case).
+ * Returns 0 on success, -1 on anything else. */
+int pk_uuid_parse(const char *s, size_t len, pk_uuid *out);
+
+#endif

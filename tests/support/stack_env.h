@@ -1,0 +1,16 @@
+/* stack_env.h — integration tests find the running stack through
+ * $PUNYAKA_STACK_DIR/env (KEY=VALUE lines written by scripts/lib/stack.sh):
+ * DATABASE_URL, REDIS_URL, KAFKA_BROKERS, PUNYAKA_API_URL, PUNYAKA_HTTP_PORT,
+ * PUNYAKA_TOPIC_PREFIX. */
+#ifndef PUNYAKA_TEST_STACK_ENV_H
+#define PUNYAKA_TEST_STACK_ENV_H
+
+/* setenv()s every line of the env file (overriding). Aborts the test
+ * program with a message if the file is missing: an integration test must
+ * never silently pass without its servers. */
+void it_load_stack_env(void);
+
+/* getenv() that aborts when the variable is missing. */
+const char *it_env(const char *name);
+
+#endif
