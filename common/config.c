@@ -67,3 +67,18 @@ const char *pk_topic(const pk_config *cfg, const char *name, char *buf, size_t c
     snprintf(buf, cap, "%s%s", cfg->topic_prefix, name);
     return buf;
 }
+
+int pk_parse_redis_url(const char *url, char *host, size_t hostcap, int *port)
+{
+    const char *p = strncmp(url, "redis://", 8) == 0 ? url + 8 : url;
+    const char *slash = strchr(p, '/');
+    size_t span = slash ? (size_t)(slash - p) : strlen(p);
+    const char *colon = memchr(p, ':', span);
+    size_t hlen = colon ? (size_t)(colon - p) : span;
+    if (hlen == 0 || hlen >= hostcap)
+        return -1;
+    memcpy(host, p, hlen);
+    host[hlen] = 0;
+    *port = colon ? atoi(colon + 1) : 6379;
+    return *port > 0 && *port < 65536 ? 0 : -1;
+}

@@ -3,6 +3,7 @@
 #ifndef PUNYAKA_CONFIG_H
 #define PUNYAKA_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -30,5 +31,9 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap);
 
 /* "<prefix><name>" into buf, e.g. pk_topic(cfg, "accounts") ⇒ "punyaka.accounts". */
 const char *pk_topic(const pk_config *cfg, const char *name, char *buf, size_t cap);
+
+/* "redis://host:port[/db]" (or "host:port") ⇒ host, port (default 6379).
+ * Returns -1 when malformed. */
+int pk_parse_redis_url(const char *url, char *host, size_t hostcap, int *port);
 
 #endif

@@ -10,7 +10,19 @@
  *   reply_to   str     Redis channel suffix of the API loop waiting for the outcome ("" = none)
  *   payload    map     command-specific fields (schemas/commands.md)
  * Unknown keys are ignored (forward compatibility); missing or mistyped
- * required keys are an error. */
+ * required keys are an error.
+ *
+ * Strictness, the same on both sides so whatever encodes also decodes:
+ *   - type: 1..PK_TYPE_MAX-1 chars of [a-z0-9._];
+ *   - actor.role, request_id, reply_to: below their limits, may be empty,
+ *     no NUL or other control bytes (they end up in C strings, log lines
+ *     and Redis channel names);
+ *   - issued_at and actor.id are >= 0; id is a bin of exactly 16 bytes;
+ *   - a known key appearing twice, or a key that is not a str, is an error
+ *     (a duplicate would let two readers see different commands);
+ *   - at most PK_ENVELOPE_MAX_DEPTH nested containers, the envelope map
+ *     itself counting as one (so the payload may nest 15 deep);
+ *   - the whole message is at most PK_ENVELOPE_MAX_BYTES. */
 #ifndef PUNYAKA_ENVELOPE_H
 #define PUNYAKA_ENVELOPE_H
 
@@ -25,6 +37,7 @@
 #define PK_ROLE_MAX 16
 #define PK_REQUEST_ID_MAX 64
 #define PK_REPLY_TO_MAX 96
+#define PK_ENVELOPE_MAX_DEPTH 16
 
 typedef struct {
     uint32_t v;
@@ -40,12 +53,17 @@ typedef struct {
 /* Appends the encoded envelope to `out`. `payload`/`payload_len` must be one
  * complete msgpack map (as produced by a msgpack_packer); it is copied
  * verbatim. Returns 0, or -1 if the payload is not exactly one map or a
- * string field does not fit its limit. */
+ * string field does not fit its limit.
+ * e->v is 0 (meaning "current") or PK_ENVELOPE_VERSION; this code writes no
+ * other version. -1 also when a field breaks the rules above or the result
+ * would exceed PK_ENVELOPE_MAX_BYTES; on -1 `out` is left as it was. */
 int pk_envelope_encode(const pk_envelope *e, const void *payload, size_t payload_len,
                        msgpack_sbuffer *out);
 
 /* A decoded envelope. `payload` points into `unpacked`'s zone and lives until
- * pk_envelope_decoded_free(). */
+ * pk_envelope_decoded_free(). The decoder works on its own copy of the input
+ * (owned by that zone), so payload strings stay valid after the caller's
+ * buffer (e.g. the Kafka message) is gone. */
 typedef struct {
     pk_envelope env;
     const msgpack_object *payload;   /* always a MSGPACK_OBJECT_MAP on success */
@@ -54,7 +72,12 @@ typedef struct {
 
 /* Decodes exactly `len` bytes (trailing bytes are an error). On failure
  * returns -1, writes a short reason into err (for the dlq header) and leaves
- * nothing to free. On success call pk_envelope_decoded_free() later. */
+ * nothing to free. On success call pk_envelope_decoded_free() later.
+ * Reasons: "empty message", "message too large", "truncated msgpack",
+ * "malformed msgpack", "nested too deep", "trailing bytes", "not a map",
+ * "bad key", "missing field: F", "bad field: F", "duplicate field: F",
+ * "unsupported version: N", "out of memory" (F may be e.g. "actor.role").
+ * pk_envelope_decoded_free() is safe on a zeroed or already freed value. */
 int pk_envelope_decode(const void *buf, size_t len, pk_envelope_decoded *out,
                        char *err, size_t errcap);
 void pk_envelope_decoded_free(pk_envelope_decoded *d);

@@ -33,4 +33,11 @@ const char *money_strerror(money_err e);
 #define MONEY_FMT_CAP 32
 size_t money_format(int64_t paise, char *buf, size_t cap);
 
+/* The booking payment split (DESIGN §4): advance = 25 % of price rounded
+ * half-up to the paisa, i.e. (price * 25 + 50) / 100, and balance = price -
+ * advance, so the two always sum to the price. Computed without any
+ * intermediate product, so it cannot overflow for any int64 price; for a
+ * negative price "half-up" means towards +infinity (floor((price + 2) / 4)). */
+void money_split(int64_t price, int64_t *advance, int64_t *balance);
+
 #endif

@@ -1,0 +1,60 @@
+# Punyaka image: punyaka-api, punyaka-worker, punyaka-migrate (and the other
+# production tools) on Debian 12. Used by docker-compose.yml; one image, the
+# service's `command` picks the process. punyaka-devkafka (the librdkafka mock
+# cluster) is deliberately left out: production talks to real Kafka.
+#
+#   docker build -t punyaka:latest .
+
+# ---- build -----------------------------------------------------------------
+FROM debian:12 AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      build-essential cmake pkg-config \
+      librdkafka-dev libpq-dev libhiredis-dev libh2o-evloop-dev libh2o-dev-common \
+      libmsgpack-dev libcmocka-dev libsodium-dev libjansson-dev \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src
+COPY . .
+RUN cmake -S /src -B /src/build -DCMAKE_BUILD_TYPE=Release \
+ && cmake --build /src/build -j"$(nproc)" \
+ && ctest --test-dir /src/build -R '^unit\.' --output-on-failure
+
+# Collect what the runtime stage ships: every punyaka-* executable except the
+# dev-only mock Kafka, the SQL migrations and the web UI.
+RUN set -e; \
+    install -d /out/bin /out/share/migrations /out/share/web; \
+    find /src/build -type f -perm -u+x -name 'punyaka-*' ! -name 'punyaka-devkafka' \
+         -exec install -m 0755 {} /out/bin/ \; ; \
+    for b in punyaka-api punyaka-worker punyaka-migrate; do \
+      test -x "/out/bin/$b" || { echo "missing $b" >&2; exit 1; }; \
+    done; \
+    find /src/migrations -maxdepth 1 -type f -name '*.sql' -exec install -m 0644 {} /out/share/migrations/ \; ; \
+    cp -R /src/web/. /out/share/web/
+
+# ---- runtime ---------------------------------------------------------------
+FROM debian:12
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      librdkafka1 libpq5 libhiredis0.14 libh2o-evloop0.13 libmsgpackc2 libsodium23 libjansson4 \
+      tzdata \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --user-group --home-dir /nonexistent --no-create-home \
+      --shell /usr/sbin/nologin punyaka
+
+COPY --from=build /out/bin/ /usr/local/bin/
+COPY --from=build /out/share/migrations/ /usr/share/punyaka/migrations/
+COPY --from=build /out/share/web/ /usr/share/punyaka/web/
+
+# Fail the build, not the first start, if a runtime library is missing.
+RUN ! ldd /usr/local/bin/punyaka-* | grep 'not found'
+
+ENV PUNYAKA_MIGRATIONS_DIR=/usr/share/punyaka/migrations \
+    PUNYAKA_WEB_ROOT=/usr/share/punyaka/web \
+    PUNYAKA_HTTP_PORT=8080
+
+USER punyaka:punyaka
+WORKDIR /usr/share/punyaka
+EXPOSE 8080
+STOPSIGNAL SIGTERM
+CMD ["punyaka-api"]

@@ -1,0 +1,226 @@
+/* auth.c — accounts: POST /api/auth/register/ (user.register).
+ *
+ * The password is hashed with Argon2id here, off the loop (hasher.c), so no
+ * plaintext password ever reaches Kafka, a log or the database. Uniqueness
+ * of username/email is decided by the worker (the accounts topic is keyed by
+ * the lower-cased username, so one username's registrations serialize). */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "api/command.h"
+#include "api/hasher.h"
+#include "api/http.h"
+#include "api/routes.h"
+#include "common/mp.h"
+#include "common/validate.h"
+
+typedef struct {
+    api_async async;
+    json_t *body;
+} registration;
+
+static const char *const TEXT_FIELDS[] = {"first_name", "last_name", "phone", "date_of_birth",
+                                          "time_of_birth", "place_of_birth", "address"};
+#define NTEXT (sizeof(TEXT_FIELDS) / sizeof(TEXT_FIELDS[0]))
+
+static void add_error(json_t *errors, const char *field, const char *msg)
+{
+    json_t *list = json_object_get(errors, field);
+    if (!list) {
+        list = json_array();
+        json_object_set_new(errors, field, list);
+    }
+    json_array_append_new(list, json_string(msg));
+}
+
+/* A string field: absent/null ⇒ "" (optional) or an error (required). */
+static const char *str_field(json_t *body, json_t *errors, const char *name, int required)
+{
+    json_t *v = json_object_get(body, name);
+    if (!v || json_is_null(v)) {
+        if (required)
+            add_error(errors, name, "this field is required");
+        return "";
+    }
+    if (!json_is_string(v)) {
+        add_error(errors, name, "must be a string");
+        return "";
+    }
+    return json_string_value(v);
+}
+
+static void check(json_t *errors, const char *field, const char *msg)
+{
+    if (msg)
+        add_error(errors, field, msg);
+}
+
+/* specializations / languages: a list of strings or a comma-separated string. */
+static void check_string_list(json_t *body, json_t *errors, const char *name)
+{
+    json_t *v = json_object_get(body, name);
+    if (!v || json_is_null(v) || json_is_string(v))
+        return;
+    if (!json_is_array(v) || json_array_size(v) > 20) {
+        add_error(errors, name, "must be a list of at most 20 strings");
+        return;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item) if (!json_is_string(item) || json_string_length(item) > 100)
+    {
+        add_error(errors, name, "must be a list of strings of at most 100 characters");
+        return;
+    }
+}
+
+static void check_int_range(json_t *body, json_t *errors, const char *name, int min, int max)
+{
+    json_t *v = json_object_get(body, name);
+    if (!v || json_is_null(v))
+        return;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "must be an integer from %d to %d", min, max);
+        add_error(errors, name, msg);
+    }
+}
+
+static json_t *validate(json_t *body)
+{
+    json_t *errors = json_object();
+    const char *username = str_field(body, errors, "username", 1);
+    const char *email = str_field(body, errors, "email", 1);
+    const char *password = str_field(body, errors, "password", 1);
+    const char *confirm = str_field(body, errors, "password_confirm", 0);
+    const char *role = str_field(body, errors, "role", 0);
+    if (*username)
+        check(errors, "username", pk_check_username(username));
+    if (*email)
+        check(errors, "email", pk_check_email(email));
+    if (*password)
+        check(errors, "password", pk_check_password(password));
+    if (*confirm && strcmp(confirm, password) != 0)
+        add_error(errors, "password_confirm", "passwords do not match");
+    if (*role && strcmp(role, "customer") != 0 && strcmp(role, "priest") != 0)
+        add_error(errors, "role", "must be customer or priest");
+    for (size_t i = 0; i < NTEXT; i++) {
+        const char *v = str_field(body, errors, TEXT_FIELDS[i], 0);
+        if (*v)
+            check(errors, TEXT_FIELDS[i], pk_check_text(v, 500));
+    }
+    const char *dob = str_field(body, errors, "date_of_birth", 0);
+    const char *tob = str_field(body, errors, "time_of_birth", 0);
+    const char *phone = str_field(body, errors, "phone", 0);
+    if (*dob)
+        check(errors, "date_of_birth", pk_check_date(dob));
+    if (*tob)
+        check(errors, "time_of_birth", pk_check_time(tob));
+    if (*phone)
+        check(errors, "phone", pk_check_phone(phone));
+    if (strcmp(role, "priest") == 0) {
+        check_string_list(body, errors, "specializations");
+        check_string_list(body, errors, "languages");
+        check_int_range(body, errors, "experience_years", 0, 80);
+        check_int_range(body, errors, "service_radius_km", 0, 500);
+    }
+    return errors;
+}
+
+/* Packs a list field as an array of trimmed, non-empty strings. */
+static void pack_list(msgpack_packer *pk, json_t *body, const char *name)
+{
+    json_t *v = json_object_get(body, name);
+    json_t *items = json_array();
+    if (json_is_array(v)) {
+        json_array_extend(items, v);
+    } else if (json_is_string(v)) {
+        char *copy = strdup(json_string_value(v)), *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            while (isspace((unsigned char)*tok))
+                tok++;
+            size_t n = strlen(tok);
+            while (n && isspace((unsigned char)tok[n - 1]))
+                tok[--n] = 0;
+            if (n)
+                json_array_append_new(items, json_string(tok));
+        }
+        free(copy);
+    }
+    pk_mp_pack_cstr(pk, name);
+    msgpack_pack_array(pk, json_array_size(items));
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item) pk_mp_pack_cstr(pk, json_string_value(item));
+    json_decref(items);
+}
+
+static const char *str_or_empty(json_t *body, const char *name)
+{
+    const char *s = json_string_value(json_object_get(body, name));
+    return s ? s : "";
+}
+
+static void pack_payload(msgpack_packer *pk, json_t *body, const char *hash, char *key, size_t keycap)
+{
+    const char *role = str_or_empty(body, "role");
+    int priest = strcmp(role, "priest") == 0;
+    msgpack_pack_map(pk, 4 + NTEXT + (priest ? 4 : 0));
+    pk_mp_kv_str(pk, "username", str_or_empty(body, "username"));
+    pk_mp_kv_str(pk, "email", str_or_empty(body, "email"));
+    pk_mp_kv_str(pk, "password_hash", hash);
+    pk_mp_kv_str(pk, "role", priest ? "priest" : "customer");
+    for (size_t i = 0; i < NTEXT; i++)
+        pk_mp_kv_str(pk, TEXT_FIELDS[i], str_or_empty(body, TEXT_FIELDS[i]));
+    if (priest) {
+        pack_list(pk, body, "specializations");
+        pack_list(pk, body, "languages");
+        pk_mp_kv_i64(pk, "experience_years", json_integer_value(json_object_get(body, "experience_years")));
+        pk_mp_kv_i64(pk, "service_radius_km", json_integer_value(json_object_get(body, "service_radius_km")));
+    }
+    snprintf(key, keycap, "%s", str_or_empty(body, "username"));
+    for (char *c = key; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+}
+
+static void on_hashed(api_hash_job *job, const char *hash)
+{
+    registration *r = job->data;
+    h2o_req_t *req = r->async.req;
+    if (req && !hash) {
+        api_reply_problem(req, 503, "overloaded", "Service unavailable", "could not hash the password", NULL);
+    } else if (req) {
+        msgpack_sbuffer sb;
+        msgpack_packer pk;
+        char key[160];
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        pack_payload(&pk, r->body, hash, key, sizeof(key));
+        api_command cmd = {.type = "user.register", .topic = "accounts", .key = key, .actor_role = "",
+                           .payload = &sb};
+        api_command_submit(req, &cmd);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    json_decref(r->body);
+    api_async_detach(&r->async);
+    free(r);
+}
+
+int api_auth_register(h2o_req_t *req, const api_match *m)
+{
+    (void)m;
+    json_t *body = api_json_body_or_reply(req);
+    if (!body)
+        return 0;
+    json_t *errors = validate(body);
+    if (json_object_size(errors)) {
+        api_reply_problem(req, 400, "validation_error", "Invalid registration", "some fields are invalid", errors);
+        json_decref(body);
+        return 0;
+    }
+    json_decref(errors);
+    registration *r = api_async_new(req, sizeof(*r));
+    r->body = body;
+    api_hash_password(api_thread_of(req), json_string_value(json_object_get(body, "password")), on_hashed, r);
+    return 0;
+}

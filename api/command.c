@@ -1,0 +1,329 @@
+#include "api/command.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "api/http.h"
+#include "api/kafka.h"
+#include "api/redis.h"
+#include "common/envelope.h"
+#include "common/log.h"
+#include "common/uuid.h"
+
+#define WAITER_BUCKETS 1024
+#define WAIT_SLOTS 12   /* timeouts for 0..10 s (Prefer: wait=N) + the default */
+
+typedef struct waiter {
+    api_async async;          /* first: req is NULL once the client is gone */
+    struct waiter *next;      /* hash chain */
+    api_thread *thread;
+    pk_uuid id;
+    char id_str[PK_UUID_STR_LEN + 1];
+    char type[PK_TYPE_MAX];
+    const char *request_id;
+    int wait_slot;
+    bool respond_async;
+    bool dr_done;
+    bool finished;
+    bool in_hash;
+    h2o_timeout_entry_t timer;
+} waiter;
+
+struct api_waiters {
+    api_thread *thread;
+    waiter *buckets[WAITER_BUCKETS];
+    h2o_timeout_t timeouts[WAIT_SLOTS];
+};
+
+/* ---- registry ---- */
+
+static unsigned bucket_of(const pk_uuid *id)
+{
+    return (unsigned)(id->b[15] | id->b[14] << 8) % WAITER_BUCKETS;
+}
+
+static void hash_add(api_waiters *ws, waiter *w)
+{
+    unsigned b = bucket_of(&w->id);
+    w->next = ws->buckets[b];
+    ws->buckets[b] = w;
+    w->in_hash = true;
+}
+
+static void hash_remove(api_waiters *ws, waiter *w)
+{
+    waiter **p = &ws->buckets[bucket_of(&w->id)];
+    while (*p && *p != w)
+        p = &(*p)->next;
+    if (*p)
+        *p = w->next;
+    w->in_hash = false;
+}
+
+static void waiter_free_if_done(waiter *w)
+{
+    if (w->finished && w->dr_done)
+        free(w);
+}
+
+/* No more answers from this waiter: leave the registry and timers. */
+static void waiter_finish(waiter *w)
+{
+    if (w->in_hash)
+        hash_remove(w->thread->waiters, w);
+    if (h2o_timeout_is_linked(&w->timer))
+        h2o_timeout_unlink(&w->timer);
+    api_async_detach(&w->async);
+    w->finished = true;
+    waiter_free_if_done(w);
+}
+
+/* ---- answers ---- */
+
+json_t *api_command_status_doc(const char *id, const char *type, const char *status,
+                               const char *code, json_t *resource, const char *location)
+{
+    char self[96];
+    snprintf(self, sizeof(self), "/api/commands/%s", id);
+    json_t *links = json_pack("{s:s}", "self", self);
+    if (location)
+        json_object_set_new(links, "resource", json_string(location));
+    json_t *doc = json_pack("{s:s, s:s, s:s}", "command_id", id, "type", type, "status", status);
+    json_object_set_new(doc, "code", code ? json_string(code) : json_null());
+    json_object_set_new(doc, "resource", resource ? resource : json_null());
+    json_object_set_new(doc, "links", links);
+    return doc;
+}
+
+static void reply_accepted(waiter *w)
+{
+    h2o_req_t *req = w->async.req;
+    char location[96];
+    snprintf(location, sizeof(location), "/api/commands/%s", w->id_str);
+    api_add_header(req, "location", location);
+    api_reply_json(req, 202, api_command_status_doc(w->id_str, w->type, "accepted", NULL, NULL, NULL));
+}
+
+static void reply_outcome(h2o_req_t *req, json_t *o)
+{
+    const char *status = json_string_value(json_object_get(o, "status"));
+    int http = (int)json_integer_value(json_object_get(o, "http_status"));
+    const char *location = json_string_value(json_object_get(o, "location"));
+    if (status && strcmp(status, "applied") == 0) {
+        json_t *resource = json_object_get(o, "resource");
+        if (location)
+            api_add_header(req, "location", location);
+        api_reply_json(req, http ? http : 200, json_incref(resource ? resource : json_object()));
+        return;
+    }
+    const char *code = json_string_value(json_object_get(o, "code"));
+    const char *title = json_string_value(json_object_get(o, "title"));
+    const char *detail = json_string_value(json_object_get(o, "detail"));
+    json_t *errors = json_object_get(o, "errors");
+    api_reply_problem(req, http >= 400 ? http : 409, code ? code : "rejected", title ? title : "Command rejected",
+                      detail, json_is_object(errors) ? json_incref(errors) : NULL);
+}
+
+void api_waiters_on_outcome(void *thread, const char *msg, size_t len)
+{
+    api_thread *t = thread;
+    json_error_t jerr;
+    json_t *o = json_loadb(msg, len, 0, &jerr);
+    pk_uuid id;
+    const char *id_str = o ? json_string_value(json_object_get(o, "command_id")) : NULL;
+    if (!id_str || pk_uuid_parse(id_str, strlen(id_str), &id) != 0) {
+        pk_warn(NULL, "ignoring malformed outcome message");
+        json_decref(o);
+        return;
+    }
+    /* Every waiter of this id (a retried Idempotency-Key may wait twice). */
+    waiter *w = t->waiters->buckets[bucket_of(&id)];
+    while (w) {
+        waiter *next = w->next;
+        if (memcmp(w->id.b, id.b, 16) == 0) {
+            if (w->async.req)
+                reply_outcome(w->async.req, o);
+            waiter_finish(w);
+        }
+        w = next;
+    }
+    json_decref(o);
+}
+
+static void on_wait_timeout(h2o_timeout_entry_t *e)
+{
+    waiter *w = H2O_STRUCT_FROM_MEMBER(waiter, timer, e);
+    if (w->async.req)
+        reply_accepted(w);
+    waiter_finish(w);
+}
+
+static void remember_accepted(waiter *w)
+{
+    /* GET /api/commands/{id} says "accepted" until the outcome row exists. */
+    char key[64];
+    snprintf(key, sizeof(key), "punyaka:cmd:%s", w->id_str);
+    const char *argv[] = {"SET", key, w->type, "EX", "604800"};
+    api_redis_argv(w->thread->redis, NULL, NULL, 5, argv, NULL);
+}
+
+static void on_delivery(void *opaque, const char *err)
+{
+    waiter *w = opaque;
+    w->dr_done = true;
+    if (w->finished) {
+        waiter_free_if_done(w);
+        return;
+    }
+    if (err) {
+        pk_warn(w->request_id, "command %s not acknowledged by Kafka: %s", w->id_str, err);
+        if (w->async.req) {
+            api_add_header(w->async.req, "retry-after", "2");
+            api_reply_problem(w->async.req, 503, "kafka_unavailable", "Service unavailable",
+                              "the command could not be recorded; nothing has happened, retry later", NULL);
+        }
+        waiter_finish(w);
+        return;
+    }
+    remember_accepted(w);
+    if (!w->async.req || w->respond_async) {
+        if (w->async.req)
+            reply_accepted(w);
+        waiter_finish(w);
+        return;
+    }
+    h2o_timeout_link(w->thread->loop, &w->thread->waiters->timeouts[w->wait_slot], &w->timer);
+}
+
+/* ---- request parsing ---- */
+
+/* Prefer: respond-async | wait=N (RFC 7240). Returns the timeout slot. */
+static int parse_prefer(h2o_req_t *req, bool *respond_async)
+{
+    h2o_iovec_t p = api_header(req, "prefer");
+    char buf[128];
+    size_t n = p.len < sizeof(buf) - 1 ? p.len : sizeof(buf) - 1;
+    memcpy(buf, p.base ? p.base : "", n);
+    buf[n] = 0;
+    *respond_async = strstr(buf, "respond-async") != NULL;
+    const char *wait = strstr(buf, "wait=");
+    if (!wait)
+        return WAIT_SLOTS - 1;
+    int secs = atoi(wait + 5);
+    int max = g_api.cfg.wait_max_ms / 1000;
+    if (secs < 0)
+        secs = 0;
+    if (secs > max)
+        secs = max;
+    return secs > WAIT_SLOTS - 2 ? WAIT_SLOTS - 2 : secs;
+}
+
+static void command_id_for(h2o_req_t *req, const api_command *cmd, pk_uuid *id)
+{
+    h2o_iovec_t key = api_header(req, "idempotency-key");
+    if (key.len == 0 || key.len > 255) {
+        pk_uuid_v7(id, api_now_ms());
+        return;
+    }
+    /* A key names one business intent of one actor on one route; anonymous
+     * callers are told apart by what they send. */
+    char scope[256];
+    if (cmd->actor_id) {
+        snprintf(scope, sizeof(scope), "user:%lld:%s", (long long)cmd->actor_id, cmd->type);
+    } else {
+        unsigned char h[16];
+        char hex[33];
+        crypto_generichash(h, sizeof(h), (const unsigned char *)req->entity.base, req->entity.len, NULL, 0);
+        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+        snprintf(scope, sizeof(scope), "anon:%s:%s", cmd->type, hex);
+    }
+    pk_uuid_from_key(id, scope, key.base, key.len);
+}
+
+static void traceparent_for(h2o_req_t *req, const pk_uuid *id, char out[56])
+{
+    h2o_iovec_t given = api_header(req, "traceparent");
+    if (given.len == 55 && memcmp(given.base, "00-", 3) == 0) {
+        memcpy(out, given.base, 55);
+        out[55] = 0;
+        return;
+    }
+    char trace[33];
+    unsigned char span[8];
+    char span_hex[17];
+    sodium_bin2hex(trace, sizeof(trace), id->b, 16);
+    randombytes_buf(span, sizeof(span));
+    sodium_bin2hex(span_hex, sizeof(span_hex), span, sizeof(span));
+    snprintf(out, 56, "00-%s-%s-01", trace, span_hex);
+}
+
+void api_command_submit(h2o_req_t *req, const api_command *cmd)
+{
+    api_thread *t = api_thread_of(req);
+    waiter *w = api_async_new(req, sizeof(*w));
+    w->thread = t;
+    w->request_id = api_request_id(req);
+    w->wait_slot = parse_prefer(req, &w->respond_async);
+    snprintf(w->type, sizeof(w->type), "%s", cmd->type);
+    w->timer.cb = on_wait_timeout;
+    command_id_for(req, cmd, &w->id);
+    pk_uuid_format(&w->id, w->id_str);
+
+    pk_envelope env = {.v = PK_ENVELOPE_VERSION, .id = w->id, .issued_at_us = (int64_t)api_now_ms() * 1000,
+                       .actor_id = cmd->actor_id};
+    snprintf(env.type, sizeof(env.type), "%s", cmd->type);
+    snprintf(env.actor_role, sizeof(env.actor_role), "%s", cmd->actor_role ? cmd->actor_role : "");
+    snprintf(env.request_id, sizeof(env.request_id), "%s", w->request_id);
+    snprintf(env.reply_to, sizeof(env.reply_to), "%s", t->reply_to);
+
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    char topic[128], traceparent[56];
+    snprintf(topic, sizeof(topic), "%s%s", g_api.cfg.topic_prefix, cmd->topic);
+    traceparent_for(req, &w->id, traceparent);
+    int rc = pk_envelope_encode(&env, cmd->payload->data, cmd->payload->size, &sb);
+    if (rc == 0) {
+        hash_add(t->waiters, w);
+        rc = api_kafka_produce(t->kafka, topic, cmd->key, strlen(cmd->key), sb.data, sb.size, cmd->type,
+                               traceparent, on_delivery, w);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    if (rc != 0) {
+        api_add_header(req, "retry-after", "1");
+        api_reply_problem(req, 503, "overloaded", "Service unavailable",
+                          "the command queue is full; nothing has happened, retry later", NULL);
+        w->dr_done = true;   /* no report will come */
+        waiter_finish(w);
+        return;
+    }
+    api_add_header(req, "x-command-id", w->id_str);
+    pk_info(w->request_id, "published %s %s", cmd->type, w->id_str);
+}
+
+/* ---- lifecycle ---- */
+
+api_waiters *api_waiters_create(api_thread *t)
+{
+    api_waiters *ws = calloc(1, sizeof(*ws));
+    ws->thread = t;
+    for (int i = 0; i < WAIT_SLOTS - 1; i++)
+        h2o_timeout_init(t->loop, &ws->timeouts[i], (uint64_t)i * 1000);
+    h2o_timeout_init(t->loop, &ws->timeouts[WAIT_SLOTS - 1], (uint64_t)g_api.cfg.wait_default_ms);
+    return ws;
+}
+
+void api_waiters_destroy(api_waiters *ws)
+{
+    for (int b = 0; b < WAITER_BUCKETS; b++) {
+        while (ws->buckets[b]) {
+            waiter *w = ws->buckets[b];
+            if (w->async.req)
+                reply_accepted(w);   /* Kafka has it (or will report): the client can poll */
+            waiter_finish(w);
+        }
+    }
+    for (int i = 0; i < WAIT_SLOTS; i++)
+        h2o_timeout_dispose(ws->thread->loop, &ws->timeouts[i]);
+    free(ws);
+}

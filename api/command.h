@@ -1,0 +1,43 @@
+/* command.h — how every write leaves the API (DESIGN §3 "Writes").
+ *
+ *   handler validates ⇒ api_command_submit():
+ *     id   = UUIDv7, or derived from Idempotency-Key (same key ⇒ same id);
+ *     envelope (common/envelope.h) ⇒ Kafka topic, keyed for ordering;
+ *     delivery report (this loop) ⇒ failed: 503 + Retry-After, nothing happened
+ *                                 ⇒ acked: Prefer: respond-async ⇒ 202 now, else
+ *     wait on this loop's Redis outcome channel up to Prefer: wait=N
+ *     (default PUNYAKA_WAIT_DEFAULT_MS, max PUNYAKA_WAIT_MAX_MS):
+ *       outcome applied  ⇒ its status (201/200) with the resource,
+ *       outcome rejected ⇒ problem+json with its status and reason code,
+ *       timeout          ⇒ 202 {command_id, status: accepted, links} + Location. */
+#ifndef PUNYAKA_API_COMMAND_H
+#define PUNYAKA_API_COMMAND_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include <msgpack.h>
+#include "api/server.h"
+
+typedef struct {
+    const char *type;         /* "user.register" */
+    const char *topic;        /* logical topic: "accounts", "bookings", ... */
+    const char *key;          /* partition key (ordering scope), NUL-terminated */
+    int64_t actor_id;         /* 0 = anonymous */
+    const char *actor_role;   /* "" when anonymous */
+    const msgpack_sbuffer *payload;   /* one packed msgpack map */
+} api_command;
+
+/* Publishes and answers the request (always, one way or another). */
+void api_command_submit(h2o_req_t *req, const api_command *cmd);
+
+/* Per-thread registry of requests waiting for outcomes. */
+api_waiters *api_waiters_create(api_thread *t);
+void api_waiters_destroy(api_waiters *w);   /* answers 503 to whoever still waits */
+/* Redis subscriber callback: one outcome JSON message. */
+void api_waiters_on_outcome(void *thread, const char *msg, size_t len);
+
+/* Renders a stored or published outcome as the command status document. */
+json_t *api_command_status_doc(const char *id, const char *type, const char *status,
+                               const char *code, json_t *resource, const char *location);
+
+#endif

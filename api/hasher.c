@@ -1,0 +1,90 @@
+#include "api/hasher.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/log.h"
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    api_hash_job *head, *tail;
+    pthread_t *threads;
+    int nthreads;
+    int stopping;
+} pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void run_job(api_hash_job *job)
+{
+    job->ok = crypto_pwhash_str(job->hash, job->password, strlen(job->password),
+                                crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+    sodium_memzero(job->password, sizeof(job->password));
+}
+
+static void *hasher_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&pool.lock);
+        while (!pool.head && !pool.stopping)
+            pthread_cond_wait(&pool.cond, &pool.lock);
+        api_hash_job *job = pool.head;
+        if (job) {
+            pool.head = job->next;
+            if (!pool.head)
+                pool.tail = NULL;
+        }
+        pthread_mutex_unlock(&pool.lock);
+        if (!job)
+            return NULL;   /* stopping and the queue is drained */
+        run_job(job);
+        h2o_multithread_send_message(&job->thread->hash_done, &job->msg);
+    }
+}
+
+void api_hasher_start(int nthreads)
+{
+    pool.nthreads = nthreads;
+    pool.threads = calloc((size_t)nthreads, sizeof(pthread_t));
+    for (int i = 0; i < nthreads; i++)
+        pthread_create(&pool.threads[i], NULL, hasher_main, NULL);
+}
+
+void api_hasher_stop(void)
+{
+    pthread_mutex_lock(&pool.lock);
+    pool.stopping = 1;
+    pthread_cond_broadcast(&pool.cond);
+    pthread_mutex_unlock(&pool.lock);
+    for (int i = 0; i < pool.nthreads; i++)
+        pthread_join(pool.threads[i], NULL);
+    free(pool.threads);
+}
+
+void api_hash_password(api_thread *t, const char *password, api_hash_cb cb, void *data)
+{
+    api_hash_job *job = calloc(1, sizeof(*job));   /* zeroed link: h2o asserts on it */
+    job->thread = t;
+    job->cb = cb;
+    job->data = data;
+    snprintf(job->password, sizeof(job->password), "%s", password);
+    pthread_mutex_lock(&pool.lock);
+    if (pool.tail)
+        pool.tail->next = job;
+    else
+        pool.head = job;
+    pool.tail = job;
+    pthread_cond_signal(&pool.cond);
+    pthread_mutex_unlock(&pool.lock);
+}
+
+void api_hasher_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    (void)receiver;
+    while (!h2o_linklist_is_empty(messages)) {
+        api_hash_job *job = H2O_STRUCT_FROM_MEMBER(api_hash_job, msg.link, messages->next);
+        h2o_linklist_unlink(&job->msg.link);
+        job->cb(job, job->ok ? job->hash : NULL);
+        free(job);
+    }
+}

@@ -1,0 +1,36 @@
+/* hasher.h — Argon2id password hashing off the event loops.
+ *
+ * crypto_pwhash_str costs tens of milliseconds of CPU and 64 MiB by design;
+ * on a loop thread it would stall every other request. A small pool of
+ * hashing threads does the work and hands the result back to the loop that
+ * asked, through h2o's multithread queue. */
+#ifndef PUNYAKA_API_HASHER_H
+#define PUNYAKA_API_HASHER_H
+
+#include <sodium.h>
+#include "api/server.h"
+
+typedef struct api_hash_job api_hash_job;
+/* On the requesting loop. hash == NULL when hashing failed (out of memory). */
+typedef void (*api_hash_cb)(api_hash_job *job, const char *hash);
+
+struct api_hash_job {
+    h2o_multithread_message_t msg;   /* first; zeroed by api_hash_job_new */
+    api_hash_job *next;
+    api_thread *thread;
+    api_hash_cb cb;
+    void *data;                      /* the caller's context */
+    char password[256];
+    char hash[crypto_pwhash_STRBYTES];
+    int ok;
+};
+
+void api_hasher_start(int nthreads);
+void api_hasher_stop(void);
+
+/* Queues a job; its callback runs later on job->thread's loop. */
+void api_hash_password(api_thread *t, const char *password, api_hash_cb cb, void *data);
+/* Receiver callback registered on each loop (api_thread.hash_done). */
+void api_hasher_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+
+#endif

@@ -1,0 +1,159 @@
+#include "api/http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <sodium.h>
+#include "api/server.h"
+#include "common/json_util.h"
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return status < 400 ? "OK" : "Error";
+    }
+}
+
+static void send_body(h2o_req_t *req, int status, const char *ctype, h2o_iovec_t body)
+{
+    req->res.status = status;
+    req->res.reason = reason_phrase(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    req->res.content_length = body.len;   /* else h2o_send_inline goes chunked */
+    h2o_send_inline(req, body.base, body.len);
+}
+
+void api_reply_raw(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len)
+{
+    send_body(req, status, content_type, h2o_strdup(&req->pool, body, len));
+}
+
+void api_reply_json(h2o_req_t *req, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text) {
+        send_body(req, 500, "text/plain", h2o_iovec_init(H2O_STRLIT("internal error")));
+        return;
+    }
+    api_reply_raw(req, status, "application/json", text, strlen(text));
+    free(text);
+}
+
+static void slug_of(const char *code, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; code[i] && i + 1 < cap; i++)
+        out[i] = code[i] == '_' ? '-' : code[i];
+    out[i] = 0;
+}
+
+void api_reply_problem(h2o_req_t *req, int status, const char *code, const char *title,
+                       const char *detail, json_t *errors)
+{
+    char type[160], slug[96];
+    slug_of(code, slug, sizeof(slug));
+    snprintf(type, sizeof(type), "https://punyaka.dev/problems/%s", slug);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", title, "status", status, "code", code);
+    json_object_set_new(p, "detail", detail ? json_string(detail) : json_null());
+    json_object_set_new(p, "errors", errors ? errors : json_object());
+    char *text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    send_body(req, status, "application/problem+json", h2o_strdup(&req->pool, text, strlen(text)));
+    free(text);
+}
+
+void api_reply_field_error(h2o_req_t *req, const char *field, const char *message)
+{
+    json_t *errors = json_pack("{s:[s]}", field, message);
+    char detail[256];
+    snprintf(detail, sizeof(detail), "%s: %s", field, message);
+    api_reply_problem(req, 400, "validation_error", "Invalid request", detail, errors);
+}
+
+h2o_iovec_t api_header(h2o_req_t *req, const char *name)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
+    if (i < 0)
+        return h2o_iovec_init(NULL, 0);
+    return req->headers.entries[i].value;
+}
+
+void api_add_header(h2o_req_t *req, const char *name, const char *value)
+{
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, value, strlen(value));
+}
+
+static int is_json_type(h2o_iovec_t ct)
+{
+    static const char json[] = "application/json";
+    if (ct.len < sizeof(json) - 1 || strncasecmp(ct.base, json, sizeof(json) - 1) != 0)
+        return 0;
+    return ct.len == sizeof(json) - 1 || ct.base[sizeof(json) - 1] == ';' || ct.base[sizeof(json) - 1] == ' ';
+}
+
+json_t *api_json_body_or_reply(h2o_req_t *req)
+{
+    if ((int64_t)req->entity.len > g_api.cfg.max_body_bytes) {
+        api_reply_problem(req, 413, "body_too_large", "Request body too large", "bodies are limited to 64 KiB", NULL);
+        return NULL;
+    }
+    if (!is_json_type(api_header(req, "content-type"))) {
+        api_reply_problem(req, 415, "unsupported_media_type", "Unsupported media type",
+                          "send Content-Type: application/json", NULL);
+        return NULL;
+    }
+    char err[160];
+    json_t *body = pk_json_parse(req->entity.base ? req->entity.base : "", req->entity.len, err, sizeof(err));
+    if (!body) {
+        api_reply_problem(req, 400, "malformed_json", "Malformed JSON", err, NULL);
+        return NULL;
+    }
+    return body;
+}
+
+static int sane_request_id(h2o_iovec_t v)
+{
+    if (v.len == 0 || v.len > 63)
+        return 0;
+    for (size_t i = 0; i < v.len; i++)
+        if (!isalnum((unsigned char)v.base[i]) && v.base[i] != '-' && v.base[i] != '_' && v.base[i] != '.')
+            return 0;
+    return 1;
+}
+
+const char *api_request_id(h2o_req_t *req)
+{
+    h2o_iovec_t given = api_header(req, "x-request-id");
+    if (sane_request_id(given))
+        return h2o_strdup(&req->pool, given.base, given.len).base;
+    unsigned char raw[12];
+    char *hex = h2o_mem_alloc_pool(&req->pool, 25);
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2hex(hex, 25, raw, sizeof(raw));
+    return hex;
+}
+
+uint64_t api_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,37 @@
+/* http.h — answering requests: JSON bodies, RFC 9457 problem+json errors,
+ * request body and path helpers. Every "…_or_reply" function answers the
+ * error itself and returns -1, so handlers stay flat (Redis's *OrReply idiom). */
+#ifndef PUNYAKA_API_HTTP_H
+#define PUNYAKA_API_HTTP_H
+
+#include <stdint.h>
+#include <h2o.h>
+#include <jansson.h>
+
+/* Sends `body` (stolen: decref'd here) with the given status. */
+void api_reply_json(h2o_req_t *req, int status, json_t *body);
+/* Sends a raw JSON text already serialised (copied into the pool). */
+void api_reply_raw(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len);
+
+/* problem+json: {type, title, status, detail, code, errors}. `errors` (may be
+ * NULL) is stolen. `code` is the stable machine-readable reason. */
+void api_reply_problem(h2o_req_t *req, int status, const char *code, const char *title,
+                       const char *detail, json_t *errors);
+/* One-field validation error: 400 with errors {field: [message]}. */
+void api_reply_field_error(h2o_req_t *req, const char *field, const char *message);
+
+/* Parses the request body as a JSON object: checks Content-Type (415), size
+ * (413), syntax (400). Returns the object (caller decrefs) or NULL after replying. */
+json_t *api_json_body_or_reply(h2o_req_t *req);
+
+/* Header lookup; returns the value or an empty iovec. */
+h2o_iovec_t api_header(h2o_req_t *req, const char *name);
+void api_add_header(h2o_req_t *req, const char *name, const char *value);
+
+/* The request id: X-Request-Id when sane, else generated; stored in the pool. */
+const char *api_request_id(h2o_req_t *req);
+
+/* Milliseconds since the epoch / monotonic clock. */
+uint64_t api_now_ms(void);
+
+#endif

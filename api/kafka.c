@@ -1,0 +1,133 @@
+#include "api/kafka.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "common/envelope.h"
+#include "common/log.h"
+
+struct api_kafka {
+    rd_kafka_t *rk;
+    int pipe_fds[2];
+    h2o_socket_t *sock;
+};
+
+typedef struct {
+    api_kafka_delivery_cb cb;
+    void *opaque;
+} delivery;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *conf_opaque)
+{
+    (void)rk;
+    (void)conf_opaque;
+    delivery *d = m->_private;
+    d->cb(d->opaque, m->err ? rd_kafka_err2str(m->err) : NULL);
+    free(d);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    pk_warn(NULL, "kafka: %s: %s", rd_kafka_err2name(err), reason);
+}
+
+/* librdkafka wrote to the pipe: its queue went non-empty. Drain everything,
+ * since it only writes again after the queue has been emptied. */
+static void on_queue_readable(h2o_socket_t *sock, const char *err)
+{
+    api_kafka *k = sock->data;
+    char buf[64];
+    (void)err;
+    while (read(k->pipe_fds[0], buf, sizeof(buf)) > 0)
+        ;
+    while (rd_kafka_poll(k->rk, 0) > 0)
+        ;
+}
+
+static int set(rd_kafka_conf_t *conf, const char *name, const char *value, char *errbuf, size_t errcap)
+{
+    return rd_kafka_conf_set(conf, name, value, errbuf, errcap) == RD_KAFKA_CONF_OK ? 0 : -1;
+}
+
+api_kafka *api_kafka_create(h2o_evloop_t *loop, const pk_config *cfg, char *errbuf, size_t errcap)
+{
+    char timeout[16];
+    snprintf(timeout, sizeof(timeout), "%d", cfg->produce_timeout_ms);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (set(conf, "bootstrap.servers", cfg->kafka_brokers, errbuf, errcap) ||
+        set(conf, "enable.idempotence", "true", errbuf, errcap) ||
+        set(conf, "linger.ms", "1", errbuf, errcap) ||
+        set(conf, "message.timeout.ms", timeout, errbuf, errcap) ||
+        set(conf, "client.id", cfg->instance_id, errbuf, errcap)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errcap);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    api_kafka *k = calloc(1, sizeof(*k));
+    k->rk = rk;
+    if (pipe2(k->pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0)
+        abort();
+    rd_kafka_queue_t *main_q = rd_kafka_queue_get_main(rk);
+    rd_kafka_queue_io_event_enable(main_q, k->pipe_fds[1], "1", 1);
+    rd_kafka_queue_destroy(main_q);
+    k->sock = h2o_evloop_socket_create(loop, k->pipe_fds[0], H2O_SOCKET_FLAG_DONT_READ);
+    k->sock->data = k;
+    h2o_socket_read_start(k->sock, on_queue_readable);
+    return k;
+}
+
+void api_kafka_destroy(api_kafka *k)
+{
+    rd_kafka_flush(k->rk, 5000);
+    while (rd_kafka_poll(k->rk, 0) > 0)
+        ;
+    rd_kafka_queue_t *main_q = rd_kafka_queue_get_main(k->rk);
+    rd_kafka_queue_io_event_enable(main_q, -1, NULL, 0);
+    rd_kafka_queue_destroy(main_q);
+    rd_kafka_destroy(k->rk);
+    h2o_socket_read_stop(k->sock);
+    h2o_socket_close(k->sock);   /* closes pipe_fds[0] */
+    close(k->pipe_fds[1]);
+    free(k);
+}
+
+int api_kafka_produce(api_kafka *k, const char *topic, const char *key, size_t keylen,
+                      const void *value, size_t len, const char *type, const char *traceparent,
+                      api_kafka_delivery_cb cb, void *opaque)
+{
+    delivery *d = malloc(sizeof(*d));
+    d->cb = cb;
+    d->opaque = opaque;
+    char v[8];
+    snprintf(v, sizeof(v), "%d", PK_ENVELOPE_VERSION);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        k->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+        RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADER("type", type, -1), RD_KAFKA_V_HEADER("v", v, -1),
+        RD_KAFKA_V_HEADER("traceparent", traceparent, -1), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+    if (err) {
+        pk_warn(NULL, "kafka produce refused: %s", rd_kafka_err2str(err));
+        free(d);
+        return -1;
+    }
+    return 0;
+}
+
+int api_kafka_probe(api_kafka *k, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md;
+    if (rd_kafka_metadata(k->rk, 0, NULL, &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    int brokers = md->broker_cnt;
+    rd_kafka_metadata_destroy(md);
+    return brokers > 0 ? 0 : -1;
+}

@@ -1,0 +1,184 @@
+/* main.c — punyaka-api: configuration, one event loop per thread with its
+ * own SO_REUSEPORT listener, graceful shutdown on SIGTERM/SIGINT. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "api/command.h"
+#include "api/hasher.h"
+#include "api/kafka.h"
+#include "api/pg.h"
+#include "api/redis.h"
+#include "api/routes.h"
+#include "common/log.h"
+
+api_server g_api;
+static __thread api_thread *current_thread;
+
+api_thread *api_thread_of(h2o_req_t *req)
+{
+    (void)req;   /* every request is served on the loop thread that accepted it */
+    return current_thread;
+}
+
+static int open_listener(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int on = 1;
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                               .sin_addr.s_addr = htonl(INADDR_ANY)};
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) ||
+        bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, SOMAXCONN)) {
+        pk_error(NULL, "cannot listen on port %d: %s", port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    api_thread *t = listener->data;
+    if (err)
+        return;
+    /* Bounded: accept what is queued now, let the loop serve it. */
+    for (int i = 0; i < 64; i++) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (!sock)
+            break;
+        h2o_accept(&t->accept_ctx, sock);
+    }
+}
+
+static int thread_setup(api_thread *t, int listen_fd)
+{
+    char errbuf[256], channel[256];
+    t->loop = h2o_evloop_create();
+    g_api.queues[t->index] = h2o_multithread_create_queue(t->loop);
+    h2o_context_init(&t->ctx, t->loop, &g_api.h2o);
+    t->accept_ctx.ctx = &t->ctx;
+    t->accept_ctx.hosts = g_api.h2o.hosts;
+    snprintf(t->reply_to, sizeof(t->reply_to), "%.80s.%d", g_api.cfg.instance_id, t->index);
+    snprintf(channel, sizeof(channel), "punyaka:outcome:%s", t->reply_to);
+    t->waiters = api_waiters_create(t);
+    t->pg = api_pg_create(t->loop, g_api.cfg.database_url, g_api.cfg.pg_conns_per_thread);
+    t->redis = api_redis_create(t->loop, g_api.cfg.redis_url, channel, api_waiters_on_outcome, t);
+    t->kafka = api_kafka_create(t->loop, &g_api.cfg, errbuf, sizeof(errbuf));
+    if (!t->redis || !t->kafka) {
+        pk_error(NULL, "setup failed: %s", t->kafka ? "redis" : errbuf);
+        return -1;
+    }
+    h2o_multithread_register_receiver(g_api.queues[t->index], &t->hash_done, api_hasher_on_done);
+    t->listener = h2o_evloop_socket_create(t->loop, listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    t->listener->data = t;
+    h2o_socket_read_start(t->listener, on_accept);
+    return 0;
+}
+
+static void thread_teardown(api_thread *t)
+{
+    if (t->listener) {
+        h2o_socket_read_stop(t->listener);
+        h2o_socket_close(t->listener);
+    }
+    if (t->kafka)
+        api_kafka_destroy(t->kafka);   /* flush first: every waiter gets its delivery report */
+    api_waiters_destroy(t->waiters);
+    if (t->redis)
+        api_redis_destroy(t->redis);
+    api_pg_destroy(t->pg);
+    h2o_multithread_unregister_receiver(g_api.queues[t->index], &t->hash_done);
+    /* Run the loop briefly so closed sockets and final responses are flushed. */
+    for (int i = 0; i < 10; i++)
+        h2o_evloop_run(t->loop, 10);
+    h2o_context_dispose(&t->ctx);
+    h2o_multithread_destroy_queue(g_api.queues[t->index]);
+    h2o_evloop_destroy(t->loop);
+}
+
+static void *thread_main(void *arg)
+{
+    api_thread *t = arg;
+    current_thread = t;
+    while (!g_api.stopping)
+        h2o_evloop_run(t->loop, 200);   /* wakes at least every 200 ms to see `stopping` */
+    thread_teardown(t);
+    return NULL;
+}
+
+/* Kafka metadata requests block, so readiness is probed here, off the loops. */
+static void *health_main(void *arg)
+{
+    (void)arg;
+    while (!g_api.stopping) {
+        atomic_store(&g_api.kafka_up, api_kafka_probe(g_api.threads[0].kafka, 2000) == 0);
+        for (int i = 0; i < 10 && !g_api.stopping; i++)
+            usleep(100 * 1000);
+    }
+    return NULL;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_api.stopping = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int main(void)
+{
+    char err[256];
+    pk_log_init("api");
+    if (sodium_init() < 0 || pk_config_load(&g_api.cfg, err, sizeof(err)) != 0) {
+        pk_error(NULL, "configuration: %s", err);
+        return 1;
+    }
+    install_signals();
+    h2o_config_init(&g_api.h2o);
+    /* h2o's own 413 is plain text; above our limit but below this one the
+     * handler answers problem+json itself (http.c). */
+    g_api.h2o.max_request_entity_size = 4u << 20;
+    h2o_hostconf_t *host = h2o_config_register_host(&g_api.h2o, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    api_routes_register(host, g_api.cfg.web_root);
+
+    int n = g_api.nthreads = g_api.cfg.http_threads;
+    g_api.threads = calloc((size_t)n, sizeof(api_thread));
+    g_api.queues = calloc((size_t)n, sizeof(*g_api.queues));
+    api_hasher_start(2);
+    for (int i = 0; i < n; i++) {
+        int fd = open_listener(g_api.cfg.http_port);
+        g_api.threads[i].index = i;
+        current_thread = &g_api.threads[i];
+        if (fd < 0 || thread_setup(&g_api.threads[i], fd) != 0)
+            return 1;
+    }
+    pk_info(NULL, "listening on port %d with %d loop threads", g_api.cfg.http_port, n);
+    pthread_t health;
+    pthread_create(&health, NULL, health_main, NULL);
+    for (int i = 0; i < n; i++)
+        pthread_create(&g_api.threads[i].tid, NULL, thread_main, &g_api.threads[i]);
+    for (int i = 0; i < n; i++)
+        pthread_join(g_api.threads[i].tid, NULL);
+    pthread_join(health, NULL);
+    api_hasher_stop();
+    h2o_config_dispose(&g_api.h2o);
+    free(g_api.threads);
+    free(g_api.queues);
+    pk_info(NULL, "stopped");
+    return 0;
+}

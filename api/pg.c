@@ -1,0 +1,322 @@
+#include "api/pg.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "common/log.h"
+
+typedef struct pg_query {
+    struct pg_query *next;
+    char *sql;
+    int nparams;
+    char *params[API_PG_MAX_PARAMS];
+    api_pg_cb cb;
+    void *ctx;
+} pg_query;
+
+typedef enum { CONN_DOWN, CONN_CONNECTING, CONN_IDLE, CONN_BUSY } conn_state;
+
+typedef struct pg_conn {
+    api_pg *pool;
+    PGconn *conn;
+    h2o_socket_t *sock;
+    conn_state state;
+    bool write_pending;     /* h2o allows one notify_write at a time */
+    pg_query *current;
+    PGresult *result;       /* first result of the current query */
+    h2o_timeout_entry_t retry;
+    int backoff_ms;
+} pg_conn;
+
+struct api_pg {
+    h2o_evloop_t *loop;
+    char *conninfo;
+    int nconns;
+    pg_conn *conns;
+    pg_query *head, *tail;
+    int queued;
+    h2o_timeout_t retry_timeout;
+};
+
+static void conn_open(pg_conn *c);
+static void dispatch(api_pg *pg);
+
+static void query_free(pg_query *q)
+{
+    for (int i = 0; i < q->nparams; i++)
+        free(q->params[i]);
+    free(q->sql);
+    free(q);
+}
+
+static void query_finish(pg_query *q, const PGresult *res, const char *err)
+{
+    q->cb(q->ctx, res, err);
+    query_free(q);
+}
+
+/* With no usable connection nobody would ever run the queue: answer now. */
+static void fail_queue(api_pg *pg, const char *why)
+{
+    while (pg->head) {
+        pg_query *q = pg->head;
+        pg->head = q->next;
+        pg->queued--;
+        query_finish(q, NULL, why);
+    }
+    pg->tail = NULL;
+}
+
+static void conn_close_socket(pg_conn *c)
+{
+    c->write_pending = false;
+    if (c->sock) {
+        h2o_socket_read_stop(c->sock);
+        h2o_socket_close(c->sock);   /* closes our dup() of libpq's fd */
+        c->sock = NULL;
+    }
+}
+
+/* The connection broke: fail what it was running, reconnect later. */
+static void conn_fail(pg_conn *c, const char *why)
+{
+    pk_warn(NULL, "postgres connection lost: %s", why);
+    if (c->current) {
+        pg_query *q = c->current;
+        c->current = NULL;
+        query_finish(q, NULL, "database unavailable");
+    }
+    if (c->result) {
+        PQclear(c->result);
+        c->result = NULL;
+    }
+    conn_close_socket(c);
+    if (c->conn)
+        PQfinish(c->conn);
+    c->conn = NULL;
+    c->state = CONN_DOWN;
+    c->backoff_ms = c->backoff_ms ? (c->backoff_ms * 2 > 5000 ? 5000 : c->backoff_ms * 2) : 100;
+    if (!h2o_timeout_is_linked(&c->retry))
+        h2o_timeout_link(c->pool->loop, &c->pool->retry_timeout, &c->retry);
+    if (api_pg_ready_count(c->pool) == 0)
+        fail_queue(c->pool, "database unavailable");
+}
+
+static void on_retry(h2o_timeout_entry_t *entry)
+{
+    pg_conn *c = H2O_STRUCT_FROM_MEMBER(pg_conn, retry, entry);
+    conn_open(c);
+}
+
+static void on_io(h2o_socket_t *sock, const char *err);
+static void on_writable(h2o_socket_t *sock, const char *err);
+
+static void wait_writable(pg_conn *c)
+{
+    if (!c->write_pending) {
+        c->write_pending = true;
+        h2o_socket_notify_write(c->sock, on_writable);
+    }
+}
+
+static void flush_or_wait(pg_conn *c)
+{
+    int r = PQflush(c->conn);
+    if (r < 0)
+        conn_fail(c, PQerrorMessage(c->conn));
+    else if (r > 0)
+        wait_writable(c);
+}
+
+static void start_query(pg_conn *c, pg_query *q)
+{
+    c->current = q;
+    c->state = CONN_BUSY;
+    if (!PQsendQueryParams(c->conn, q->sql, q->nparams, NULL, (const char *const *)q->params, NULL, NULL, 0)) {
+        conn_fail(c, PQerrorMessage(c->conn));
+        return;
+    }
+    flush_or_wait(c);
+}
+
+/* Reads every available result; the query is done when PQgetResult is NULL. */
+static void read_results(pg_conn *c)
+{
+    if (!PQconsumeInput(c->conn)) {
+        conn_fail(c, PQerrorMessage(c->conn));
+        return;
+    }
+    while (c->current && !PQisBusy(c->conn)) {
+        PGresult *r = PQgetResult(c->conn);
+        if (r) {
+            if (!c->result)
+                c->result = r;
+            else
+                PQclear(r);
+            continue;
+        }
+        pg_query *q = c->current;
+        PGresult *res = c->result;
+        c->current = NULL;
+        c->result = NULL;
+        c->state = CONN_IDLE;
+        query_finish(q, res, res ? NULL : "no result");
+        PQclear(res);
+    }
+}
+
+static void connect_poll(pg_conn *c)
+{
+    switch (PQconnectPoll(c->conn)) {
+    case PGRES_POLLING_READING:
+        return;   /* on_io fires on readability */
+    case PGRES_POLLING_WRITING:
+        wait_writable(c);
+        return;
+    case PGRES_POLLING_OK:
+        if (PQsetnonblocking(c->conn, 1) != 0) {
+            conn_fail(c, "setnonblocking");
+            return;
+        }
+        c->state = CONN_IDLE;
+        c->backoff_ms = 0;
+        dispatch(c->pool);
+        return;
+    default:
+        conn_fail(c, PQerrorMessage(c->conn));
+    }
+}
+
+static void on_io(h2o_socket_t *sock, const char *err)
+{
+    pg_conn *c = sock->data;
+    if (err) {
+        conn_fail(c, err);
+        return;
+    }
+    if (c->state == CONN_CONNECTING)
+        connect_poll(c);
+    else if (c->state == CONN_BUSY)
+        read_results(c);
+    else if (!PQconsumeInput(c->conn))   /* idle: only notices or a server goodbye */
+        conn_fail(c, PQerrorMessage(c->conn));
+    if (c->state == CONN_IDLE)
+        dispatch(c->pool);
+}
+
+static void on_writable(h2o_socket_t *sock, const char *err)
+{
+    pg_conn *c = sock->data;
+    c->write_pending = false;
+    if (err) {
+        conn_fail(c, err);
+        return;
+    }
+    if (c->state == CONN_CONNECTING)
+        connect_poll(c);
+    else if (c->state == CONN_BUSY)
+        flush_or_wait(c);
+}
+
+static void conn_open(pg_conn *c)
+{
+    c->conn = PQconnectStart(c->pool->conninfo);
+    if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD || PQsocket(c->conn) < 0) {
+        conn_fail(c, c->conn ? PQerrorMessage(c->conn) : "out of memory");
+        return;
+    }
+    int fd = dup(PQsocket(c->conn));
+    c->sock = h2o_evloop_socket_create(c->pool->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    c->sock->data = c;
+    c->state = CONN_CONNECTING;
+    h2o_socket_read_start(c->sock, on_io);
+    connect_poll(c);
+}
+
+static void dispatch(api_pg *pg)
+{
+    for (int i = 0; i < pg->nconns && pg->head; i++) {
+        pg_conn *c = &pg->conns[i];
+        if (c->state != CONN_IDLE)
+            continue;
+        pg_query *q = pg->head;
+        pg->head = q->next;
+        if (!pg->head)
+            pg->tail = NULL;
+        pg->queued--;
+        start_query(c, q);
+    }
+}
+
+api_pg *api_pg_create(h2o_evloop_t *loop, const char *conninfo, int nconns)
+{
+    api_pg *pg = calloc(1, sizeof(*pg));
+    pg->loop = loop;
+    pg->conninfo = strdup(conninfo);
+    pg->nconns = nconns;
+    pg->conns = calloc((size_t)nconns, sizeof(pg_conn));
+    h2o_timeout_init(loop, &pg->retry_timeout, 500);
+    for (int i = 0; i < nconns; i++) {
+        pg->conns[i].pool = pg;
+        pg->conns[i].retry.cb = on_retry;
+        conn_open(&pg->conns[i]);
+    }
+    return pg;
+}
+
+void api_pg_destroy(api_pg *pg)
+{
+    for (int i = 0; i < pg->nconns; i++) {
+        pg_conn *c = &pg->conns[i];
+        if (h2o_timeout_is_linked(&c->retry))
+            h2o_timeout_unlink(&c->retry);
+        if (c->current)
+            query_finish(c->current, NULL, "shutting down");
+        if (c->result)
+            PQclear(c->result);
+        conn_close_socket(c);
+        if (c->conn)
+            PQfinish(c->conn);
+    }
+    fail_queue(pg, "shutting down");
+    h2o_timeout_dispose(pg->loop, &pg->retry_timeout);
+    free(pg->conns);
+    free(pg->conninfo);
+    free(pg);
+}
+
+int api_pg_query(api_pg *pg, const char *sql, int nparams, const char *const *params,
+                 api_pg_cb cb, void *ctx)
+{
+    if (pg->queued >= API_PG_QUEUE_MAX || nparams > API_PG_MAX_PARAMS)
+        return -1;
+    int alive = 0;
+    for (int i = 0; i < pg->nconns; i++)
+        alive += pg->conns[i].state != CONN_DOWN;
+    if (!alive)
+        return -1;   /* nothing would run it before the next reconnect */
+    pg_query *q = calloc(1, sizeof(*q));
+    q->sql = strdup(sql);
+    q->nparams = nparams;
+    for (int i = 0; i < nparams; i++)
+        q->params[i] = params[i] ? strdup(params[i]) : NULL;
+    q->cb = cb;
+    q->ctx = ctx;
+    if (pg->tail)
+        pg->tail->next = q;
+    else
+        pg->head = q;
+    pg->tail = q;
+    pg->queued++;
+    dispatch(pg);
+    return 0;
+}
+
+int api_pg_ready_count(api_pg *pg)
+{
+    int n = 0;
+    for (int i = 0; i < pg->nconns; i++)
+        n += pg->conns[i].state == CONN_IDLE || pg->conns[i].state == CONN_BUSY;
+    return n;
+}

@@ -1,0 +1,32 @@
+/* pg.h — nonblocking PostgreSQL inside one h2o loop.
+ *
+ * Each loop thread owns a few libpq connections driven by socket readiness
+ * (PQconnectStart/PQconnectPoll, PQsendQueryParams, PQconsumeInput). Queries
+ * queue when every connection is busy; the queue is bounded so overload
+ * answers 503 instead of growing memory. A broken connection is re-opened
+ * with backoff; queries in flight on it fail with an error string. */
+#ifndef PUNYAKA_API_PG_H
+#define PUNYAKA_API_PG_H
+
+#include <libpq-fe.h>
+#include "api/server.h"
+
+#define API_PG_MAX_PARAMS 16
+#define API_PG_QUEUE_MAX 4096
+
+/* Called on the loop thread exactly once: res (freed by the pool after the
+ * callback returns) on success, else res == NULL and err says why. */
+typedef void (*api_pg_cb)(void *ctx, const PGresult *res, const char *err);
+
+api_pg *api_pg_create(h2o_evloop_t *loop, const char *conninfo, int nconns);
+void api_pg_destroy(api_pg *pg);
+
+/* Queues one statement with text parameters (copied). Returns 0, or -1 when
+ * the queue is full (the callback is not called). */
+int api_pg_query(api_pg *pg, const char *sql, int nparams, const char *const *params,
+                 api_pg_cb cb, void *ctx);
+
+/* Connections currently usable (for /readyz and /metrics). */
+int api_pg_ready_count(api_pg *pg);
+
+#endif

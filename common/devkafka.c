@@ -1,0 +1,284 @@
+/* devkafka.c — punyaka-devkafka: a throwaway Kafka for development and tests.
+ *
+ * THIS IS NOT KAFKA AND NOT FOR PRODUCTION. It is librdkafka's in-memory
+ * mock cluster (rdkafka_mock.h) run as its own process, so the API, the
+ * workers, kcat and the tests can all talk to "Kafka" on one machine with no
+ * JVM. Production points KAFKA_BROKERS at a real Apache Kafka cluster (see
+ * docker-compose.yml and docs/kafka.md). Know its limits (PLATFORM.md §4):
+ *   - everything lives in memory and dies with the process;
+ *   - it keeps only about 5 MiB (or 100,000 message sets) per partition and
+ *     silently drops the oldest, so "replay from the beginning" only sees
+ *     recent data;
+ *   - it cannot answer offsets-for-times (rd_kafka_offsets_for_times returns
+ *     offset -1 for every timestamp), so replay-by-time needs a real broker;
+ *   - transactions "succeed" but read_committed isolation is not enforced;
+ *   - it auto-creates unknown topics (4 partitions) on first use, unlike the
+ *     production cluster, which has auto-create disabled;
+ *   - brokers listen on 127.0.0.1 only, on random ports chosen at start.
+ *
+ * Because the ports are random, the bootstrap string is published: always as
+ * {"bootstraps":"127.0.0.1:N,..."} on stdout, and with --bootstrap-file PATH
+ * also written to PATH atomically (tmp + rename) once every topic exists, so
+ * a reader that sees the file can use the topics at once. The file is removed
+ * again on a clean shutdown so nobody picks up a dead address.
+ *
+ * Environment:
+ *   PUNYAKA_TOPIC_PREFIX       topic name prefix, default "punyaka."
+ *   PUNYAKA_DEVKAFKA_BROKERS   number of mock brokers, default 1 (1..16);
+ *                              replication factor is min(3, brokers).
+ * Logs are JSON lines on stderr. SIGTERM/SIGINT stop it; exit status 0. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+/* DESIGN.md §3 "Topics and keys" (dev partition counts). */
+static const struct {
+    const char *name;
+    int partitions;
+} k_topics[] = {
+    {"bookings", 6}, {"orders", 6}, {"accounts", 3},
+    {"catalog", 3},  {"events", 1}, {"dlq", 1},
+};
+
+#define MAX_BROKERS 16
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+/* JSON-string-escapes s into out (always NUL-terminated, truncated to fit). */
+static void json_escape(const char *s, char *out, size_t cap) {
+    size_t o = 0;
+    for (; s && *s && o + 7 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c == '\n') {
+            out[o++] = '\\';
+            out[o++] = 'n';
+        } else if (c < 0x20) {
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* One JSON object per line, same shape as common/log.h, one fprintf each so
+ * lines from librdkafka's threads do not interleave mid-line. Kept local so
+ * this tool depends on nothing but libc and librdkafka. */
+static void logj(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logj(const char *level, const char *fmt, ...) {
+    char msg[1024], esc[2048], ts[40];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_escape(msg, esc, sizeof esc);
+
+    struct timespec now;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    size_t n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts + n, sizeof ts - n, ".%03ldZ", now.tv_nsec / 1000000L);
+
+    fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"proc\":\"devkafka\",\"msg\":\"%s\"}\n",
+            ts, level, esc);
+}
+
+/* librdkafka's own log lines (syslog levels), re-emitted as JSON. */
+static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    (void)rk;
+    /* The host handle has no bootstrap.servers on purpose; do not let that
+     * warning suggest something is misconfigured. */
+    if (!strcmp(fac, "CONFWARN") && strstr(buf, "bootstrap.servers"))
+        return;
+    const char *lv = level <= 3 ? "error" : level == 4 ? "warn" : level <= 6 ? "info" : "debug";
+    logj(lv, "rdkafka %s: %s", fac, buf);
+}
+
+static void usage(FILE *f) {
+    fputs("usage: punyaka-devkafka [--bootstrap-file PATH] [--help]\n"
+          "\n"
+          "Runs librdkafka's in-memory MOCK Kafka cluster for development and tests.\n"
+          "Not for production: ~5 MiB kept per partition, no offsets-for-times,\n"
+          "nothing persisted. Creates the Punyaka topics and prints\n"
+          "  {\"bootstraps\":\"127.0.0.1:PORT,...\"}\n"
+          "on stdout; runs until SIGTERM or SIGINT.\n"
+          "\n"
+          "  --bootstrap-file PATH  also write the bootstrap string to PATH\n"
+          "                         (atomically, once the topics exist)\n"
+          "  --help                 this text\n"
+          "\n"
+          "environment:\n"
+          "  PUNYAKA_TOPIC_PREFIX      topic prefix (default \"punyaka.\")\n"
+          "  PUNYAKA_DEVKAFKA_BROKERS  mock brokers, 1..16 (default 1)\n",
+          f);
+}
+
+/* Writes s + "\n" to path via a sibling temp file and rename(2), so a reader
+ * sees either no file or the whole string. */
+static int write_atomic(const char *path, const char *s) {
+    char tmp[PATH_MAX];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    int ok = fprintf(f, "%s\n", s) >= 0;
+    ok = (fflush(f) == 0) && ok;
+    ok = (fsync(fileno(f)) == 0) && ok;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_brokers(int *out) {
+    const char *v = getenv("PUNYAKA_DEVKAFKA_BROKERS");
+    if (!v || !*v) {
+        *out = 1;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || n < 1 || n > MAX_BROKERS)
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *bootstrap_file = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--bootstrap-file") && i + 1 < argc) {
+            bootstrap_file = argv[++i];
+        } else if (!strncmp(argv[i], "--bootstrap-file=", 17) && argv[i][17]) {
+            bootstrap_file = argv[i] + 17;
+        } else {
+            fprintf(stderr, "punyaka-devkafka: bad argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    int brokers;
+    if (parse_brokers(&brokers) != 0) {
+        logj("error", "PUNYAKA_DEVKAFKA_BROKERS must be an integer 1..%d", MAX_BROKERS);
+        return 2;
+    }
+    const char *prefix = getenv("PUNYAKA_TOPIC_PREFIX");
+    if (!prefix)
+        prefix = "punyaka.";
+    int replication = brokers < 3 ? brokers : 3;
+
+    /* Signals before anything starts, so a SIGTERM that arrives during
+     * start-up still leads to an orderly shutdown. No SA_RESTART: nothing
+     * here blocks in a restartable call that matters. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    /* The mock cluster needs a client handle to live in; a producer with no
+     * bootstrap.servers is enough (it never connects anywhere itself). */
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, on_rdkafka_log);
+    if (rd_kafka_conf_set(conf, "client.id", "punyaka-devkafka", errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+        logj("error", "conf: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return 1;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk) {
+        logj("error", "rd_kafka_new: %s", errstr);
+        rd_kafka_conf_destroy(conf); /* not taken over on failure */
+        return 1;
+    }
+
+    int rc = 1;
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, brokers);
+    if (!mc) {
+        logj("error", "rd_kafka_mock_cluster_new(%d) failed", brokers);
+        goto out;
+    }
+
+    for (size_t i = 0; i < sizeof k_topics / sizeof k_topics[0]; i++) {
+        char topic[256];
+        int n = snprintf(topic, sizeof topic, "%s%s", prefix, k_topics[i].name);
+        if (n < 0 || (size_t)n >= sizeof topic) {
+            logj("error", "topic name too long with prefix '%s'", prefix);
+            goto out;
+        }
+        rd_kafka_resp_err_t err =
+            rd_kafka_mock_topic_create(mc, topic, k_topics[i].partitions, replication);
+        if (err) {
+            logj("error", "create topic %s: %s", topic, rd_kafka_err2str(err));
+            goto out;
+        }
+        logj("info", "topic %s partitions=%d replication=%d", topic, k_topics[i].partitions,
+             replication);
+    }
+
+    const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+    if (bootstrap_file && write_atomic(bootstrap_file, boot) != 0) {
+        logj("error", "write %s: %s", bootstrap_file, strerror(errno));
+        goto out;
+    }
+    /* Ports are 127.0.0.1:digits only, so no JSON escaping is needed. */
+    printf("{\"bootstraps\":\"%s\"}\n", boot);
+    fflush(stdout);
+    logj("info",
+         "mock Kafka up (librdkafka %s mock cluster, NOT for production): brokers=%d "
+         "bootstraps=%s",
+         rd_kafka_version_str(), brokers, boot);
+
+    /* Bounded wait so the stop flag is seen within ~200 ms. */
+    while (!g_stop)
+        rd_kafka_poll(rk, 200);
+
+    logj("info", "stopping");
+    rc = 0;
+    if (bootstrap_file)
+        unlink(bootstrap_file);
+
+out:
+    if (mc)
+        rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+    if (rc == 0)
+        logj("info", "stopped");
+    return rc;
+}

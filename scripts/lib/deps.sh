@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Punyaka needs, only those missing
+# (a no-op when everything is present). Sourced or run by scripts/run and scripts/test.
+set -euo pipefail
+
+PUNYAKA_PACKAGES=(
+  build-essential cmake pkg-config
+  librdkafka-dev libpq-dev libhiredis-dev libh2o-evloop-dev libh2o-dev-common
+  libmsgpack-dev libcmocka-dev libsodium-dev libjansson-dev
+  postgresql postgresql-contrib redis-server
+  kcat curl wrk nghttp2-client iproute2 procps
+)
+# Compose v1 only validates docker-compose.yml here (no Docker engine); installed without recommends.
+PUNYAKA_PACKAGES_NORECOMMENDS=(docker-compose)
+
+missing_packages() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+
+install_packages() {
+  local missing missing_nr sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  missing=$(missing_packages "${PUNYAKA_PACKAGES[@]}" "$@")
+  missing_nr=$(missing_packages "${PUNYAKA_PACKAGES_NORECOMMENDS[@]}")
+  [ -z "$missing$missing_nr" ] && return 0
+  echo "installing: $missing $missing_nr" >&2
+  $sudo apt-get update -q >&2
+  # shellcheck disable=SC2086
+  [ -z "$missing" ] || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $missing >&2
+  # shellcheck disable=SC2086
+  [ -z "$missing_nr" ] || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing_nr >&2
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  install_packages "$@"
+fi

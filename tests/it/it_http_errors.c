@@ -1,0 +1,118 @@
+/* it_http_errors.c — bad requests get a clear problem+json and the server
+ * keeps serving. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include "tests/support/http.h"
+#include "tests/support/stack_env.h"
+
+static void assert_problem(it_response *r, int status, const char *code)
+{
+    char ctype[96];
+    assert_int_equal(r->status, status);
+    assert_non_null(it_header(r, "content-type", ctype, sizeof(ctype)));
+    assert_string_equal(ctype, "application/problem+json");
+    assert_non_null(r->json);
+    assert_int_equal(json_integer_value(json_object_get(r->json, "status")), status);
+    assert_string_equal(json_string_value(json_object_get(r->json, "code")), code);
+    assert_non_null(json_string_value(json_object_get(r->json, "type")));
+    assert_non_null(json_string_value(json_object_get(r->json, "title")));
+    it_response_free(r);
+}
+
+static void assert_still_serving(void)
+{
+    it_response r = it_http("GET", "/healthz", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    it_response_free(&r);
+}
+
+static void test_malformed_json_is_400(void **state)
+{
+    (void)state;
+    const char *bodies[] = {"{bad", "", "[1,2]", "{\"a\":1,\"a\":2}", "{\"username\":\"\xff\xfe\"}", "{\"a\":1} trailing"};
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        it_response r = it_post_json("/api/auth/register/", bodies[i], NULL);
+        assert_problem(&r, 400, "malformed_json");
+    }
+    assert_still_serving();
+}
+
+static void test_one_mebibyte_body_is_413(void **state)
+{
+    (void)state;
+    size_t n = 1 << 20;
+    char *big = malloc(n);
+    memset(big, ' ', n);
+    big[0] = '{';
+    big[n - 1] = '}';
+    it_response r = it_http("POST", "/api/auth/register/", "Content-Type: application/json\r\n", big, n);
+    free(big);
+    assert_problem(&r, 413, "body_too_large");
+    assert_still_serving();
+}
+
+static void test_wrong_content_type_is_415(void **state)
+{
+    (void)state;
+    it_response r = it_http("POST", "/api/auth/register/", "Content-Type: text/plain\r\n", "{}", 2);
+    assert_problem(&r, 415, "unsupported_media_type");
+    r = it_http("POST", "/api/auth/register/", NULL, "{}", 2);
+    assert_problem(&r, 415, "unsupported_media_type");
+    assert_still_serving();
+}
+
+static void test_unknown_route_is_404(void **state)
+{
+    (void)state;
+    it_response r = it_http("GET", "/api/no/such/thing/", NULL, NULL, 0);
+    assert_problem(&r, 404, "not_found");
+    r = it_http("GET", "/api/commands/not-a-uuid", NULL, NULL, 0);
+    assert_problem(&r, 404, "not_found");
+    r = it_http("GET", "/api/commands/01234567-89ab-7def-8123-456789abcdef", NULL, NULL, 0);
+    assert_problem(&r, 404, "not_found");
+    assert_still_serving();
+}
+
+static void test_wrong_method_is_405_with_allow(void **state)
+{
+    (void)state;
+    it_response r = it_http("DELETE", "/api/auth/register/", NULL, NULL, 0);
+    char allow[64];
+    assert_non_null(it_header(&r, "allow", allow, sizeof(allow)));
+    assert_string_equal(allow, "post");   /* the client lower-cases the header block */
+    assert_problem(&r, 405, "method_not_allowed");
+    r = it_http("GET", "/api/auth/register/", NULL, NULL, 0);
+    assert_problem(&r, 405, "method_not_allowed");
+    assert_still_serving();
+}
+
+static void test_readyz_reports_every_dependency(void **state)
+{
+    (void)state;
+    it_response r = it_http("GET", "/readyz", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_true(json_object_get(r.json, "postgres")));
+    assert_true(json_is_true(json_object_get(r.json, "redis")));
+    assert_true(json_is_true(json_object_get(r.json, "kafka")));
+    it_response_free(&r);
+}
+
+int main(void)
+{
+    it_load_stack_env();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_malformed_json_is_400),
+        cmocka_unit_test(test_one_mebibyte_body_is_413),
+        cmocka_unit_test(test_wrong_content_type_is_415),
+        cmocka_unit_test(test_unknown_route_is_404),
+        cmocka_unit_test(test_wrong_method_is_405_with_allow),
+        cmocka_unit_test(test_readyz_reports_every_dependency),
+    };
+    return cmocka_run_group_tests_name("http_errors", tests, NULL, NULL);
+}

@@ -1,0 +1,115 @@
+#include "tests/support/db.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <librdkafka/rdkafka.h>
+#include "tests/support/stack_env.h"
+
+PGconn *it_db(void)
+{
+    PGconn *db = PQconnectdb(it_env("DATABASE_URL"));
+    if (PQstatus(db) != CONNECTION_OK) {
+        fprintf(stderr, "cannot connect to the test database: %s\n", PQerrorMessage(db));
+        exit(2);
+    }
+    return db;
+}
+
+static long long scalar_v(PGconn *db, const char *sql, va_list ap)
+{
+    const char *params[16];
+    int n = 0;
+    const char *p;
+    while (n < 16 && (p = va_arg(ap, const char *)) != NULL)
+        params[n++] = p;
+    PGresult *r = PQexecParams(db, sql, n, NULL, params, NULL, NULL, 0);
+    long long v = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fprintf(stderr, "query failed: %s: %s\n", sql, PQerrorMessage(db));
+    PQclear(r);
+    return v;
+}
+
+long long it_db_scalar(PGconn *db, const char *sql, ...)
+{
+    va_list ap;
+    va_start(ap, sql);
+    long long v = scalar_v(db, sql, ap);
+    va_end(ap);
+    return v;
+}
+
+long long it_db_wait_for(PGconn *db, long long want, int timeout_ms, const char *sql, ...)
+{
+    long long v = -1;
+    for (int waited = 0; waited <= timeout_ms; waited += 50) {
+        va_list ap;
+        va_start(ap, sql);
+        v = scalar_v(db, sql, ap);
+        va_end(ap);
+        if (v == want)
+            break;
+        usleep(50 * 1000);
+    }
+    return v;
+}
+
+static rd_kafka_t *producer(void)
+{
+    char err[256];
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_set(c, "bootstrap.servers", it_env("KAFKA_BROKERS"), err, sizeof(err));
+    rd_kafka_conf_set(c, "enable.idempotence", "true", err, sizeof(err));
+    return rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
+}
+
+int it_kafka_produce(const char *topic, const char *key, const void *value, size_t len)
+{
+    char name[128];
+    snprintf(name, sizeof(name), "%s%s", it_env("PUNYAKA_TOPIC_PREFIX"), topic);
+    rd_kafka_t *rk = producer();
+    rd_kafka_resp_err_t e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(name), RD_KAFKA_V_KEY(key, strlen(key)),
+                                              RD_KAFKA_V_VALUE((void *)value, len),
+                                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    int rc = e == 0 && rd_kafka_flush(rk, 10000) == 0 && rd_kafka_outq_len(rk) == 0 ? 0 : -1;
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+long long it_kafka_high_watermark(const char *topic, int partition)
+{
+    char name[128];
+    snprintf(name, sizeof(name), "%s%s", it_env("PUNYAKA_TOPIC_PREFIX"), topic);
+    rd_kafka_t *rk = producer();
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_query_watermark_offsets(rk, name, partition, &lo, &hi, 10000) != 0)
+        hi = -1;
+    rd_kafka_destroy(rk);
+    return hi;
+}
+
+void it_worker(const char *action, int n, const char *signal)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "%s/scripts/lib/stack.sh %s %s %d %s", it_env("PUNYAKA_SOURCE_DIR"), action,
+             it_env("PUNYAKA_STACK_DIR"), n, signal ? signal : "");
+    if (system(cmd) != 0)
+        fprintf(stderr, "command failed: %s\n", cmd);
+}
+
+int it_worker_wait_ready(int n, int timeout_ms)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/worker-%d.ready", it_env("PUNYAKA_STACK_DIR"), n);
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        if (access(path, F_OK) == 0)
+            return 0;
+        usleep(100 * 1000);
+    }
+    return -1;
+}

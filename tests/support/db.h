@@ -1,0 +1,26 @@
+/* db.h — integration-test access to the stack's PostgreSQL and Kafka, and
+ * control of its worker processes. */
+#ifndef PUNYAKA_TEST_DB_H
+#define PUNYAKA_TEST_DB_H
+
+#include <stddef.h>
+#include <libpq-fe.h>
+
+PGconn *it_db(void);   /* connects to DATABASE_URL or fails the program */
+/* First column of the first row as an integer; params are text (NULL-terminated list). */
+long long it_db_scalar(PGconn *db, const char *sql, ...);
+/* Polls `sql` (single integer) every 50 ms until it equals `want` or timeout_ms
+ * passes; returns the last value seen. */
+long long it_db_wait_for(PGconn *db, long long want, int timeout_ms, const char *sql, ...);
+
+/* Produces one message synchronously to "<prefix><topic>"; returns 0 when acked. */
+int it_kafka_produce(const char *topic, const char *key, const void *value, size_t len);
+/* High watermark of partition 0 of "<prefix><topic>", or -1. */
+long long it_kafka_high_watermark(const char *topic, int partition);
+
+/* scripts/lib/stack.sh worker-start|worker-stop for worker n; signal may be NULL. */
+void it_worker(const char *action, int n, const char *signal);
+/* Waits (bounded) until worker n has joined its group (its ready file exists). */
+int it_worker_wait_ready(int n, int timeout_ms);
+
+#endif

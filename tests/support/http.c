@@ -1,0 +1,131 @@
+#include "tests/support/http.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "tests/support/stack_env.h"
+
+static int connect_api(void)
+{
+    int port = atoi(it_env("PUNYAKA_HTTP_PORT"));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct timeval tv = {30, 0};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static char *read_all(int fd, size_t *len)
+{
+    size_t cap = 8192, n = 0;
+    char *buf = malloc(cap);
+    ssize_t r;
+    while ((r = recv(fd, buf + n, cap - n - 1, 0)) > 0) {
+        n += (size_t)r;
+        if (cap - n < 4096)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static void parse_response(it_response *res, char *raw, size_t len)
+{
+    char *end = strstr(raw, "\r\n\r\n");
+    if (!end || sscanf(raw, "HTTP/1.%*c %d", &res->status) != 1) {
+        res->status = 0;
+        return;
+    }
+    size_t hlen = (size_t)(end - raw);
+    res->headers = strndup(raw, hlen);
+    for (char *c = res->headers; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    res->body_len = len - hlen - 4;
+    res->body = malloc(res->body_len + 1);
+    memcpy(res->body, end + 4, res->body_len);
+    res->body[res->body_len] = 0;
+    json_error_t e;
+    res->json = json_loadb(res->body, res->body_len, 0, &e);
+}
+
+it_response it_http(const char *method, const char *path, const char *extra_headers, const char *body,
+                    size_t body_len)
+{
+    it_response res = {0};
+    int fd = connect_api();
+    if (fd < 0)
+        return res;
+    char head[4096];
+    int n = snprintf(head, sizeof(head),
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: %zu\r\n%s\r\n", method,
+                     path, body ? body_len : 0, extra_headers ? extra_headers : "");
+    if (send_all(fd, head, (size_t)n) == 0 && (!body || send_all(fd, body, body_len) == 0)) {
+        size_t len;
+        char *raw = read_all(fd, &len);
+        parse_response(&res, raw, len);
+        free(raw);
+    }
+    close(fd);
+    return res;
+}
+
+it_response it_post_json(const char *path, const char *json_body, const char *extra_headers)
+{
+    char headers[2048];
+    snprintf(headers, sizeof(headers), "Content-Type: application/json\r\n%s", extra_headers ? extra_headers : "");
+    return it_http("POST", path, headers, json_body, strlen(json_body));
+}
+
+const char *it_header(const it_response *r, const char *name, char *buf, size_t cap)
+{
+    if (!r->headers)
+        return NULL;
+    char needle[128];
+    snprintf(needle, sizeof(needle), "\r\n%s:", name);
+    for (char *c = needle; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    const char *p = strstr(r->headers, needle);
+    if (!p)
+        return NULL;
+    p += strlen(needle);
+    while (*p == ' ')
+        p++;
+    size_t n = strcspn(p, "\r\n");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, p, n);
+    buf[n] = 0;
+    return buf;
+}
+
+void it_response_free(it_response *r)
+{
+    free(r->headers);
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof(*r));
+}

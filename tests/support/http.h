@@ -1,0 +1,27 @@
+/* http.h — a tiny blocking HTTP/1.1 client for integration tests (one
+ * connection per request, Connection: close), so tests speak real HTTP over
+ * TCP to punyaka-api without any library in between. */
+#ifndef PUNYAKA_TEST_HTTP_H
+#define PUNYAKA_TEST_HTTP_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+typedef struct {
+    int status;           /* 0 when the connection failed */
+    char *headers;        /* raw header block, lower-cased names */
+    char *body;
+    size_t body_len;
+    json_t *json;         /* parsed body when it is JSON, else NULL */
+} it_response;
+
+/* extra_headers: "Name: value\r\n" lines or NULL. body may be NULL. */
+it_response it_http(const char *method, const char *path, const char *extra_headers,
+                    const char *body, size_t body_len);
+/* POST with Content-Type: application/json. */
+it_response it_post_json(const char *path, const char *json_body, const char *extra_headers);
+/* Value of a response header (copied into buf) or NULL. */
+const char *it_header(const it_response *r, const char *name, char *buf, size_t cap);
+void it_response_free(it_response *r);
+
+#endif

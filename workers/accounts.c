@@ -1,0 +1,212 @@
+/* accounts.c — the accounts family: user.register.
+ * Topic "accounts" is keyed by the lower-cased username, so registrations of
+ * one username are applied one after another; the unique indexes on
+ * lower(username)/lower(email) are the last line of defence. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/mp.h"
+#include "common/validate.h"
+#include "workers/worker.h"
+
+#define TEXT_MAX 512
+
+typedef struct {
+    char username[160], email[260], password_hash[160], role[16];
+    char first_name[TEXT_MAX], last_name[TEXT_MAX], phone[64], address[TEXT_MAX];
+    char date_of_birth[16], time_of_birth[16], place_of_birth[TEXT_MAX];
+    char *specializations, *languages;   /* PostgreSQL array literals, malloc'd */
+    int64_t experience_years, service_radius_km;
+} registration;
+
+/* Optional string: missing ⇒ "", wrong type or too long ⇒ error. */
+static int opt_str(const msgpack_object *p, const char *key, char *buf, size_t cap)
+{
+    int rc = pk_mp_get_strcpy(p, key, buf, cap);
+    if (rc == -1)
+        buf[0] = 0;
+    return rc == -2 ? -1 : 0;
+}
+
+/* msgpack array of strings ⇒ '{"a","b"}' with quotes and backslashes escaped. */
+static char *text_array_literal(const msgpack_object *p, const char *key)
+{
+    const msgpack_object *a = pk_mp_get(p, key);
+    if (!a || a->type == MSGPACK_OBJECT_NIL)
+        return strdup("{}");
+    if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size > 20)
+        return NULL;
+    size_t cap = 3, len = 0;
+    for (uint32_t i = 0; i < a->via.array.size; i++) {
+        if (a->via.array.ptr[i].type != MSGPACK_OBJECT_STR || a->via.array.ptr[i].via.str.size > 100)
+            return NULL;
+        cap += a->via.array.ptr[i].via.str.size * 2 + 3;
+    }
+    char *out = malloc(cap);
+    out[len++] = '{';
+    for (uint32_t i = 0; i < a->via.array.size; i++) {
+        const msgpack_object_str *s = &a->via.array.ptr[i].via.str;
+        if (i)
+            out[len++] = ',';
+        out[len++] = '"';
+        for (uint32_t j = 0; j < s->size; j++) {
+            if (s->ptr[j] == '"' || s->ptr[j] == '\\')
+                out[len++] = '\\';
+            out[len++] = s->ptr[j];
+        }
+        out[len++] = '"';
+    }
+    out[len++] = '}';
+    out[len] = 0;
+    return out;
+}
+
+static int decode(const msgpack_object *p, registration *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (pk_mp_get_strcpy(p, "username", r->username, sizeof(r->username)) ||
+        pk_mp_get_strcpy(p, "email", r->email, sizeof(r->email)) ||
+        pk_mp_get_strcpy(p, "password_hash", r->password_hash, sizeof(r->password_hash)) ||
+        pk_mp_get_strcpy(p, "role", r->role, sizeof(r->role)))
+        return -1;
+    if (opt_str(p, "first_name", r->first_name, TEXT_MAX) || opt_str(p, "last_name", r->last_name, TEXT_MAX) ||
+        opt_str(p, "phone", r->phone, sizeof(r->phone)) || opt_str(p, "address", r->address, TEXT_MAX) ||
+        opt_str(p, "date_of_birth", r->date_of_birth, sizeof(r->date_of_birth)) ||
+        opt_str(p, "time_of_birth", r->time_of_birth, sizeof(r->time_of_birth)) ||
+        opt_str(p, "place_of_birth", r->place_of_birth, TEXT_MAX))
+        return -1;
+    if (pk_check_username(r->username) || pk_check_email(r->email) ||
+        strncmp(r->password_hash, "$argon2id$", 10) != 0 ||
+        (strcmp(r->role, "customer") != 0 && strcmp(r->role, "priest") != 0) ||
+        (r->date_of_birth[0] && pk_check_date(r->date_of_birth)) ||
+        (r->time_of_birth[0] && pk_check_time(r->time_of_birth)))
+        return -1;
+    if (strcmp(r->role, "priest") == 0) {
+        r->specializations = text_array_literal(p, "specializations");
+        r->languages = text_array_literal(p, "languages");
+        if (!r->specializations || !r->languages || pk_mp_get_i64(p, "experience_years", &r->experience_years) == -2 ||
+            pk_mp_get_i64(p, "service_radius_km", &r->service_radius_km) == -2 || r->experience_years < 0 ||
+            r->experience_years > 80 || r->service_radius_km < 0 || r->service_radius_km > 500)
+            return -1;
+    }
+    return 0;
+}
+
+static void registration_free(registration *r)
+{
+    free(r->specializations);
+    free(r->languages);
+}
+
+static const char *or_null(const char *s)
+{
+    return *s ? s : NULL;
+}
+
+/* 1 when a row matches, 0 when not, -1 on a database error. */
+static int exists(wk_ctx *ctx, const char *sql, const char *value)
+{
+    const char *params[] = {value};
+    PGresult *res = wk_exec(ctx, sql, 1, params);
+    int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) > 0 : -1;
+    PQclear(res);
+    return rc;
+}
+
+static json_t *user_resource(const registration *r, int64_t id, const char *created_at)
+{
+    json_t *u = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "id", (json_int_t)id, "username", r->username,
+                          "email", r->email, "first_name", r->first_name, "last_name", r->last_name, "role", r->role,
+                          "is_active", 1, "created_at", created_at);
+    const char *optional[][2] = {{"phone", r->phone}, {"address", r->address}, {"date_of_birth", r->date_of_birth},
+                                 {"time_of_birth", r->time_of_birth}, {"place_of_birth", r->place_of_birth}};
+    for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
+        json_object_set_new(u, optional[i][0], *optional[i][1] ? json_string(optional[i][1]) : json_null());
+    return u;
+}
+
+static wk_result insert_priest_profile(wk_ctx *ctx, const registration *r, const char *user_id, const char *ts,
+                                       int64_t *profile_id)
+{
+    char years[24], radius[24];
+    snprintf(years, sizeof(years), "%lld", (long long)r->experience_years);
+    snprintf(radius, sizeof(radius), "%lld", (long long)r->service_radius_km);
+    const char *params[] = {user_id, r->specializations, r->languages, years, radius, ts};
+    PGresult *res = wk_exec(ctx,
+                            "INSERT INTO priest_profiles (user_id, specializations, languages, experience_years,"
+                            " service_radius_km, created_at, updated_at)"
+                            " VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                            6, params);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return WK_TRANSIENT;
+    }
+    *profile_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return WK_DONE;
+}
+
+static wk_result insert_user(wk_ctx *ctx, const registration *r, const char *ts, wk_outcome *out)
+{
+    const char *params[] = {r->username, r->email, r->password_hash, r->first_name, r->last_name, r->role,
+                            or_null(r->phone), or_null(r->address), or_null(r->date_of_birth),
+                            or_null(r->time_of_birth), or_null(r->place_of_birth), ts};
+    PGresult *res = wk_exec(ctx,
+                            "INSERT INTO users (username, email, password_hash, first_name, last_name, role, phone,"
+                            " address, date_of_birth, time_of_birth, place_of_birth, created_at, updated_at)"
+                            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+                            12, params);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        /* Should the partition order ever be bypassed, the index still decides. */
+        int unique = strcmp(wk_sqlstate(res), "23505") == 0;
+        const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        int email = unique && constraint && strstr(constraint, "email");
+        PQclear(res);
+        if (!unique)
+            return WK_TRANSIENT;
+        wk_reject(out, email ? "email_taken" : "username_taken", email ? "email" : "username",
+                  email ? "a user with that email already exists" : "a user with that username already exists");
+        return WK_DONE;
+    }
+    char user_id[24];
+    snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    int64_t id = strtoll(user_id, NULL, 10), profile_id = 0;
+    json_t *resource = user_resource(r, id, ts);
+    if (strcmp(r->role, "priest") == 0) {
+        if (insert_priest_profile(ctx, r, user_id, ts, &profile_id) != WK_DONE) {
+            json_decref(resource);
+            return WK_TRANSIENT;
+        }
+        json_object_set_new(resource, "priest_profile",
+                            json_pack("{s:I, s:b}", "id", (json_int_t)profile_id, "is_verified", 0));
+        json_object_set_new(out->created_ids, "priest", json_integer(profile_id));
+    }
+    json_object_set_new(out->created_ids, "user", json_integer(id));
+    wk_applied(out, 201, "user", id, resource);
+    return WK_DONE;
+}
+
+wk_result wk_user_register(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    registration r;
+    if (decode(cmd->payload, &r) != 0) {
+        registration_free(&r);
+        return WK_POISON;
+    }
+    char ts[40];
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    wk_result result = WK_DONE;
+    int taken = exists(ctx, "SELECT 1 FROM users WHERE lower(username) = lower($1)", r.username);
+    int email_taken = taken == 0 ? exists(ctx, "SELECT 1 FROM users WHERE lower(email) = lower($1)", r.email) : 0;
+    if (taken < 0 || email_taken < 0)
+        result = WK_TRANSIENT;
+    else if (taken)
+        wk_reject(out, "username_taken", "username", "a user with that username already exists");
+    else if (email_taken)
+        wk_reject(out, "email_taken", "email", "a user with that email already exists");
+    else
+        result = insert_user(ctx, &r, ts, out);
+    registration_free(&r);
+    return result;
+}

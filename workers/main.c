@@ -1,0 +1,208 @@
+/* main.c — punyaka-worker: a consumer-group member that applies commands.
+ *
+ * Offsets: enable.auto.offset.store=false, and an offset is stored only after
+ * its message's transaction committed (process.c); librdkafka auto-commits
+ * stored offsets, and we commit synchronously when partitions are revoked
+ * and at shutdown. A crash therefore redelivers, and the processed-commands
+ * table turns the redelivery into a no-op. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "common/config.h"
+#include "common/log.h"
+#include "workers/process.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static void mark_ready(void)
+{
+    const char *path = getenv("PUNYAKA_READY_FILE");
+    FILE *f = path && *path ? fopen(path, "w") : NULL;
+    if (f) {
+        fputs("ready\n", f);
+        fclose(f);
+    }
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        pk_info(NULL, "assigned %d partitions", parts->cnt);
+        rd_kafka_assign(rk, parts);
+        mark_ready();
+    } else {
+        /* Hand over cleanly: what we finished is committed before another member starts. */
+        rd_kafka_commit(rk, NULL, 0);
+        rd_kafka_assign(rk, NULL);
+        pk_info(NULL, "partitions revoked");
+    }
+}
+
+static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v)
+{
+    char err[256];
+    if (rd_kafka_conf_set(c, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+        pk_error(NULL, "kafka config %s: %s", k, err);
+        return -1;
+    }
+    return 0;
+}
+
+static rd_kafka_t *make_consumer(const pk_config *cfg)
+{
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    char err[256];
+    if (conf_set(c, "bootstrap.servers", cfg->kafka_brokers) || conf_set(c, "group.id", cfg->group_id) ||
+        conf_set(c, "client.id", cfg->instance_id) || conf_set(c, "enable.auto.offset.store", "false") ||
+        conf_set(c, "enable.auto.commit", "true") || conf_set(c, "auto.commit.interval.ms", "500") ||
+        conf_set(c, "auto.offset.reset", "earliest") || conf_set(c, "fetch.wait.max.ms", "50") ||
+        conf_set(c, "session.timeout.ms", "10000") || conf_set(c, "max.poll.interval.ms", "300000")) {
+        rd_kafka_conf_destroy(c);
+        return NULL;
+    }
+    rd_kafka_conf_set_rebalance_cb(c, on_rebalance);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
+    if (!rk) {
+        pk_error(NULL, "kafka consumer: %s", err);
+        rd_kafka_conf_destroy(c);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(4);
+    char name[128];
+    for (int i = 0; WK_TOPICS[i]; i++)
+        rd_kafka_topic_partition_list_add(topics, pk_topic(cfg, WK_TOPICS[i], name, sizeof(name)),
+                                          RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) {
+        pk_error(NULL, "subscribe: %s", rd_kafka_err2str(e));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    return rk;
+}
+
+static rd_kafka_t *make_producer(const pk_config *cfg)
+{
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    char err[256];
+    if (conf_set(c, "bootstrap.servers", cfg->kafka_brokers) || conf_set(c, "enable.idempotence", "true") ||
+        conf_set(c, "linger.ms", "1")) {
+        rd_kafka_conf_destroy(c);
+        return NULL;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
+    if (!rk)
+        rd_kafka_conf_destroy(c);
+    return rk;
+}
+
+/* Blocking connect with retries bounded by `stopping`. */
+static PGconn *connect_db(const char *dsn)
+{
+    for (int backoff = 100; !stopping; backoff = backoff < 5000 ? backoff * 2 : 5000) {
+        PGconn *db = PQconnectdb(dsn);
+        if (PQstatus(db) == CONNECTION_OK)
+            return db;
+        pk_warn(NULL, "postgres: %s", PQerrorMessage(db));
+        PQfinish(db);
+        usleep((useconds_t)backoff * 1000);
+    }
+    return NULL;
+}
+
+static void store_offset(rd_kafka_t *rk, const rd_kafka_message_t *m)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition)->offset = m->offset + 1;
+    rd_kafka_offsets_store(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Applies one message, retrying transient failures with backoff until done
+ * or asked to stop (then the offset is not stored: the message comes again). */
+static int handle(wk_worker *w, const rd_kafka_message_t *m)
+{
+    for (int backoff = 50; !stopping; backoff = backoff < 5000 ? backoff * 2 : 5000) {
+        if (PQstatus(w->ctx.db) != CONNECTION_OK) {
+            PQreset(w->ctx.db);
+            if (PQstatus(w->ctx.db) != CONNECTION_OK) {
+                usleep((useconds_t)backoff * 1000);
+                continue;
+            }
+        }
+        if (wk_process(w, m) == WK_DONE) {
+            store_offset(w->consumer, m);
+            return 0;
+        }
+        pk_warn(NULL, "transient failure on %s[%d]@%lld, retrying in %d ms", rd_kafka_topic_name(m->rkt),
+                (int)m->partition, (long long)m->offset, backoff);
+        usleep((useconds_t)backoff * 1000);
+    }
+    return -1;
+}
+
+static void run(wk_worker *w)
+{
+    while (!stopping) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 200);
+        rd_kafka_poll(w->producer, 0);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            handle(w, m);
+        else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            pk_warn(NULL, "consume: %s", rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+    }
+}
+
+int main(void)
+{
+    pk_config cfg;
+    char err[256];
+    pk_log_init("worker");
+    if (pk_config_load(&cfg, err, sizeof(err)) != 0) {
+        pk_error(NULL, "configuration: %s", err);
+        return 1;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    wk_worker w = {.ctx.cfg = &cfg};
+    if (pk_parse_redis_url(cfg.redis_url, w.redis_host, sizeof(w.redis_host), &w.redis_port) != 0) {
+        pk_error(NULL, "REDIS_URL is malformed");
+        return 1;
+    }
+    w.ctx.db = connect_db(cfg.database_url);
+    w.producer = make_producer(&cfg);
+    w.consumer = w.ctx.db && w.producer ? make_consumer(&cfg) : NULL;
+    if (w.consumer) {
+        pk_info(NULL, "consuming as %s in group %s", cfg.instance_id, cfg.group_id);
+        run(&w);
+        rd_kafka_commit(w.consumer, NULL, 0);   /* what we finished, before leaving the group */
+        rd_kafka_consumer_close(w.consumer);
+        rd_kafka_destroy(w.consumer);
+    }
+    if (w.producer) {
+        rd_kafka_flush(w.producer, 5000);
+        rd_kafka_destroy(w.producer);
+    }
+    if (w.redis)
+        redisFree(w.redis);
+    PQfinish(w.ctx.db);
+    pk_info(NULL, "stopped");
+    return w.consumer ? 0 : 1;
+}

@@ -1,0 +1,74 @@
+/* outcome.c — building outcomes and small database helpers for apply functions. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "common/reasons.h"
+#include "workers/worker.h"
+
+void wk_outcome_init(wk_outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->created_ids = json_object();
+}
+
+void wk_outcome_free(wk_outcome *o)
+{
+    json_decref(o->errors);
+    json_decref(o->resource);
+    json_decref(o->created_ids);
+    memset(o, 0, sizeof(*o));
+}
+
+void wk_reject(wk_outcome *o, const char *code, const char *field, const char *message)
+{
+    const pk_reason *r = pk_reason_find(code);
+    o->applied = 0;
+    o->http_status = r->http_status;
+    snprintf(o->code, sizeof(o->code), "%s", code);
+    snprintf(o->detail, sizeof(o->detail), "%s", message);
+    json_decref(o->errors);
+    o->errors = field ? json_pack("{s:[s]}", field, message) : NULL;
+    json_decref(o->resource);
+    o->resource = NULL;
+    /* A rejection rolls back to the savepoint: nothing it created survives. */
+    json_object_clear(o->created_ids);
+}
+
+void wk_applied(wk_outcome *o, int http_status, const char *entity_type, int64_t id, json_t *resource)
+{
+    o->applied = 1;
+    o->http_status = http_status;
+    snprintf(o->entity_type, sizeof(o->entity_type), "%s", entity_type);
+    o->entity_id = id;
+    json_decref(o->resource);
+    o->resource = resource;
+}
+
+PGresult *wk_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params)
+{
+    return PQexecParams(ctx->db, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+const char *wk_sqlstate(const PGresult *res)
+{
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return s ? s : "";
+}
+
+int wk_is_transient(const PGresult *res, PGconn *db)
+{
+    if (PQstatus(db) != CONNECTION_OK)
+        return 1;
+    const char *state = wk_sqlstate(res);
+    return strncmp(state, "08", 2) == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+           strncmp(state, "57P", 3) == 0 || strncmp(state, "53", 2) == 0 || *state == 0;
+}
+
+void wk_timestamp(int64_t us, char out[40])
+{
+    time_t secs = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 40 - n, ".%06lldZ", (long long)(us % 1000000));
+}

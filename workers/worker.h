@@ -1,0 +1,72 @@
+/* worker.h — what a command family (accounts.c, bookings.c, …) needs to
+ * apply a command, and what it must give back.
+ *
+ * An apply function runs inside the command's transaction (process.c opened
+ * it, recorded the command id, and set a savepoint). It reads the envelope,
+ * writes through ctx->db, and fills the outcome. It never reads the clock or
+ * a random source: time is env.issued_at_us (DESIGN §3 rule 3). */
+#ifndef PUNYAKA_WORKER_H
+#define PUNYAKA_WORKER_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include "common/config.h"
+#include "common/envelope.h"
+
+typedef enum {
+    WK_DONE,        /* outcome filled (applied or rejected) */
+    WK_TRANSIENT,   /* database trouble: roll back, back off, retry the same message */
+    WK_POISON,      /* the payload is invalid: rejected + dead-lettered */
+} wk_result;
+
+typedef struct {
+    int applied;            /* 1 applied, 0 rejected */
+    int http_status;        /* 201/200 when applied; rejections take the reason's */
+    char code[48];          /* rejection reason (common/reasons.c) */
+    char detail[256];
+    json_t *errors;         /* {field: [msg]} or NULL; owned */
+    json_t *resource;       /* the entity as the API shows it, or NULL; owned */
+    char entity_type[24];
+    int64_t entity_id;
+    json_t *created_ids;    /* {"user": 12, ...}; owned, never NULL after init */
+} wk_outcome;
+
+typedef struct {
+    PGconn *db;
+    const pk_config *cfg;
+} wk_ctx;
+
+typedef wk_result (*wk_apply_fn)(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+
+typedef struct {
+    const char *type;      /* "user.register" */
+    const char *topic;     /* logical topic it must arrive on */
+    wk_apply_fn apply;
+} wk_command;
+
+/* commands.c: the command table. NULL when unknown. */
+const wk_command *wk_command_find(const char *type);
+/* NULL-terminated list of logical topics the workers subscribe to. */
+extern const char *const WK_TOPICS[];
+
+/* Outcome helpers. */
+void wk_outcome_init(wk_outcome *o);
+void wk_outcome_free(wk_outcome *o);
+void wk_reject(wk_outcome *o, const char *code, const char *field, const char *message);
+void wk_applied(wk_outcome *o, int http_status, const char *entity_type, int64_t id, json_t *resource);
+
+/* Database helpers: run a statement with text parameters (NULL = SQL NULL). */
+PGresult *wk_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params);
+/* Classifies a failed result: 1 when retrying may succeed (connection lost,
+ * serialization failure, deadlock, shutdown), else 0. */
+int wk_is_transient(const PGresult *res, PGconn *db);
+/* SQLSTATE of a failed result ("" when none). */
+const char *wk_sqlstate(const PGresult *res);
+/* issued_at as an ISO timestamp PostgreSQL accepts (UTC). */
+void wk_timestamp(int64_t us, char out[40]);
+
+/* accounts.c */
+wk_result wk_user_register(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+
+#endif
