@@ -214,7 +214,7 @@ int api_auth_register(h2o_req_t *req, const api_match *m)
         return 0;
     json_t *errors = validate(body);
     if (json_object_size(errors)) {
-        api_reply_problem(req, 400, "validation_error", "Invalid registration", "some fields are invalid", errors);
+        api_reply_problem(req, 422, "validation_error", "Invalid registration", "some fields are invalid", errors);
         json_decref(body);
         return 0;
     }

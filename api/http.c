@@ -85,7 +85,7 @@ void api_reply_field_error(h2o_req_t *req, const char *field, const char *messag
     json_t *errors = json_pack("{s:[s]}", field, message);
     char detail[256];
     snprintf(detail, sizeof(detail), "%s: %s", field, message);
-    api_reply_problem(req, 400, "validation_error", "Invalid request", detail, errors);
+    api_reply_problem(req, 422, "validation_error", "Invalid request", detail, errors);
 }
 
 h2o_iovec_t api_header(h2o_req_t *req, const char *name)

@@ -17,7 +17,7 @@ void api_reply_raw(h2o_req_t *req, int status, const char *content_type, const c
  * NULL) is stolen. `code` is the stable machine-readable reason. */
 void api_reply_problem(h2o_req_t *req, int status, const char *code, const char *title,
                        const char *detail, json_t *errors);
-/* One-field validation error: 400 with errors {field: [message]}. */
+/* One-field validation error: 422 with errors {field: [message]}. */
 void api_reply_field_error(h2o_req_t *req, const char *field, const char *message);
 
 /* Parses the request body as a JSON object: checks Content-Type (415), size

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "common/envelope.h"
+#include "common/kafka_util.h"
 #include "common/log.h"
 
 struct api_kafka {
@@ -67,6 +68,7 @@ api_kafka *api_kafka_create(h2o_evloop_t *loop, const pk_config *cfg, char *errb
     }
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, pk_kafka_log_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errcap);
     if (!rk) {
         rd_kafka_conf_destroy(conf);

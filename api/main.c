@@ -99,8 +99,14 @@ static void thread_teardown(api_thread *t)
     /* Run the loop briefly so closed sockets and final responses are flushed. */
     for (int i = 0; i < 10; i++)
         h2o_evloop_run(t->loop, 10);
+    /* h2o 2.2.5's evloop h2o_multithread_destroy_queue() closes a queue but
+     * never frees it, for ours and for the one h2o_context_init() made. */
+    h2o_multithread_queue_t *ctx_queue = t->ctx.queue;
     h2o_context_dispose(&t->ctx);
     h2o_multithread_destroy_queue(g_api.queues[t->index]);
+    h2o_evloop_run(t->loop, 0);   /* lets the queues' sockets be disposed */
+    free(ctx_queue);
+    free(g_api.queues[t->index]);
     h2o_evloop_destroy(t->loop);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "common/config.h"
+#include "common/kafka_util.h"
 #include "common/log.h"
 #include "workers/process.h"
 
@@ -65,11 +66,12 @@ static rd_kafka_t *make_consumer(const pk_config *cfg)
         conf_set(c, "client.id", cfg->instance_id) || conf_set(c, "enable.auto.offset.store", "false") ||
         conf_set(c, "enable.auto.commit", "true") || conf_set(c, "auto.commit.interval.ms", "500") ||
         conf_set(c, "auto.offset.reset", "earliest") || conf_set(c, "fetch.wait.max.ms", "50") ||
-        conf_set(c, "session.timeout.ms", "10000") || conf_set(c, "max.poll.interval.ms", "300000")) {
+        conf_set(c, "session.timeout.ms", "6000") || conf_set(c, "max.poll.interval.ms", "300000")) {
         rd_kafka_conf_destroy(c);
         return NULL;
     }
     rd_kafka_conf_set_rebalance_cb(c, on_rebalance);
+    rd_kafka_conf_set_log_cb(c, pk_kafka_log_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
     if (!rk) {
         pk_error(NULL, "kafka consumer: %s", err);
@@ -101,6 +103,7 @@ static rd_kafka_t *make_producer(const pk_config *cfg)
         rd_kafka_conf_destroy(c);
         return NULL;
     }
+    rd_kafka_conf_set_log_cb(c, pk_kafka_log_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
     if (!rk)
         rd_kafka_conf_destroy(c);

@@ -10,7 +10,7 @@
 #   stack.sh worker-signal DIR N SIGNAL   only send the signal (e.g. STOP)
 #
 # Environment: PUNYAKA_HTTP_PORT (default: a free port), PUNYAKA_WORKERS (2),
-# PUNYAKA_STACK_FAST=1 (fsync off: tests only). DATABASE_URL / REDIS_URL /
+# PUNYAKA_STACK_FAST=1 (fsync off: tests only), PUNYAKA_STACK_FRESH=1 (wipe DIR first). DATABASE_URL / REDIS_URL /
 # KAFKA_BROKERS, when set, are used instead of starting that server.
 set -euo pipefail
 
@@ -121,6 +121,11 @@ worker_start() {
 }
 
 up() {
+  if [ "${PUNYAKA_STACK_FRESH:-0}" = 1 ]; then   # tests: start from empty state
+    (down) >/dev/null 2>&1 || true
+    [ -f "$DIR/pgdir" ] && rm -rf "$(cat "$DIR/pgdir")"
+    rm -rf "${DIR:?}"/*
+  fi
   mkdir -p "$DIR/logs"
   echo "$BUILD" > "$DIR/build"
   local ext_pg=${DATABASE_URL:-} ext_redis=${REDIS_URL:-} ext_kafka=${KAFKA_BROKERS:-}
@@ -151,8 +156,11 @@ down() {
   [ -d "$DIR" ] || return 0
   mkdir -p "$DIR/logs"
   local f
+  # Workers leave their group in parallel (each may wait on a rebalance).
+  for f in "$DIR"/worker-*.pid; do [ -e "$f" ] && kill -CONT "$(cat "$f")" 2>/dev/null; done
+  for f in "$DIR"/worker-*.pid; do [ -e "$f" ] && stop "$(basename "$f" .pid)" & done
   stop api
-  for f in "$DIR"/worker-*.pid; do [ -e "$f" ] && stop "$(basename "$f" .pid)"; done
+  wait
   stop devkafka
   stop redis
   stop_postgres

@@ -269,7 +269,7 @@ static void test_validation_errors_change_nothing(void **state)
     const char *field[] = {"username", "email", "password", "role", "password_confirm", "username"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         it_response r = it_post_json("/api/auth/register/", bad[i], NULL);
-        assert_int_equal(r.status, 400);
+        assert_int_equal(r.status, 422);
         assert_non_null(json_object_get(json_object_get(r.json, "errors"), field[i]));
         it_response_free(&r);
     }

@@ -55,6 +55,41 @@ static void test_kill9_between_publish_and_apply(void **state)
     PQfinish(db);
 }
 
+static int log_mentions(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[8192];
+    int found = 0;
+    while (f && fgets(line, sizeof(line), f))
+        found += strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* SIGTERM: the worker finishes what it holds, commits, leaves the group and
+ * exits cleanly (it logs "stopped" only on the exit-0 path); commands sent
+ * meanwhile are applied by the other member. */
+static void test_sigterm_drains_and_exits(void **state)
+{
+    (void)state;
+    PGconn *db = it_db();
+    char log[4096];
+    snprintf(log, sizeof(log), "%s/logs/worker-1.log", it_env("PUNYAKA_STACK_DIR"));
+    int stopped_before = log_mentions(log, "\"msg\":\"stopped\"");
+    it_worker("worker-stop", 1, "TERM");
+    assert_int_equal(log_mentions(log, "\"msg\":\"stopped\""), stopped_before + 1);
+    it_response r = it_post_json("/api/auth/register/",
+                                 "{\"username\":\"afterterm\",\"email\":\"afterterm@example.com\",\"password\":\"correct-horse-1\"}",
+                                 "Prefer: respond-async\r\n");
+    assert_int_equal(r.status, 202);
+    it_response_free(&r);
+    assert_int_equal(it_db_wait_for(db, 1, 30000, "SELECT count(*) FROM users WHERE username = 'afterterm'", NULL), 1);
+    it_worker("worker-start", 1, NULL);
+    assert_int_equal(it_worker_wait_ready(1, 60000), 0);
+    PQfinish(db);
+}
+
 int main(void)
 {
     it_load_stack_env();
@@ -62,6 +97,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill9_between_publish_and_apply),
+        cmocka_unit_test(test_sigterm_drains_and_exits),
     };
     return cmocka_run_group_tests_name("worker_crash", tests, NULL, NULL);
 }

@@ -1,0 +1,44 @@
+/* commands.h — integration tests that drive workers directly: build a
+ * command envelope exactly as the API does, produce it to Kafka, and wait for
+ * the worker's outcome row. Lets worker families be tested before (and
+ * independently of) their HTTP endpoints. */
+#ifndef PUNYAKA_TEST_COMMANDS_H
+#define PUNYAKA_TEST_COMMANDS_H
+
+#include <stdint.h>
+#include <libpq-fe.h>
+#include <msgpack.h>
+#include "common/uuid.h"
+
+typedef struct {
+    char id[PK_UUID_STR_LEN + 1];   /* command id */
+    char status[16];                /* applied | rejected | "" (timed out) */
+    char code[48];                  /* rejection code or "" */
+    long long entity_id;            /* 0 when none */
+    char *resource;                 /* JSON text or NULL; free() it */
+} it_outcome;
+
+/* Payload builder: msgpack_sbuffer + packer, ready for msgpack_pack_map(). */
+typedef struct {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+} it_payload;
+void it_payload_init(it_payload *p);
+void it_payload_free(it_payload *p);
+
+/* Produces one command (new UUIDv7 unless `id` is given, issued_at = now
+ * unless issued_at_us != 0) to "<prefix><topic>" with `key`. Writes the
+ * command id into id_out. Returns 0 when Kafka acknowledged it. */
+int it_send_command(const char *type, const char *topic, const char *key, int64_t actor_id,
+                    const char *actor_role, const it_payload *payload, const pk_uuid *id,
+                    int64_t issued_at_us, char id_out[PK_UUID_STR_LEN + 1]);
+
+/* Polls command_outcomes for `id` up to timeout_ms. */
+it_outcome it_wait_outcome(PGconn *db, const char *id, int timeout_ms);
+void it_outcome_free(it_outcome *o);
+
+/* send + wait in one call (timeout 20 s). */
+it_outcome it_command(PGconn *db, const char *type, const char *topic, const char *key, int64_t actor_id,
+                      const char *actor_role, const it_payload *payload);
+
+#endif

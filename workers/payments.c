@@ -1,0 +1,56 @@
+#include "workers/payments.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static wk_result record(wk_ctx *ctx, const wk_payment *p, const char *kind)
+{
+    if (p->amount_paise <= 0)
+        return WK_DONE;   /* nothing moves: no zero rows in the ledger */
+    char id[24], amount[24];
+    snprintf(id, sizeof(id), "%lld", (long long)p->subject_id);
+    snprintf(amount, sizeof(amount), "%lld", (long long)p->amount_paise);
+    const char *params[] = {p->subject == PAY_BOOKING ? id : NULL, p->subject == PAY_ORDER ? id : NULL, kind,
+                            amount, p->purpose, p->at, p->command_id};
+    PGresult *r = wk_exec(ctx,
+                          "INSERT INTO payments (booking_id, order_id, kind, amount_paise, purpose, created_at, command_id)"
+                          " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                          7, params);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? WK_DONE : WK_TRANSIENT;
+}
+
+static wk_result ledger_capture(wk_ctx *ctx, const wk_payment *p)
+{
+    return record(ctx, p, "captured");
+}
+
+static wk_result ledger_refund(wk_ctx *ctx, const wk_payment *p)
+{
+    return record(ctx, p, "refunded");
+}
+
+static const wk_gateway SIMULATED = {"simulated-ledger", ledger_capture, ledger_refund};
+
+const wk_gateway *wk_gateway_current(void)
+{
+    return &SIMULATED;
+}
+
+int64_t wk_payments_net(wk_ctx *ctx, wk_pay_subject subject, int64_t subject_id)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", (long long)subject_id);
+    const char *params[] = {id};
+    PGresult *r = wk_exec(ctx,
+                          subject == PAY_BOOKING
+                              ? "SELECT coalesce(sum(CASE kind WHEN 'captured' THEN amount_paise ELSE -amount_paise END), 0)"
+                                " FROM payments WHERE booking_id = $1"
+                              : "SELECT coalesce(sum(CASE kind WHEN 'captured' THEN amount_paise ELSE -amount_paise END), 0)"
+                                " FROM payments WHERE order_id = $1",
+                          1, params);
+    int64_t net = PQresultStatus(r) == PGRES_TUPLES_OK ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+    PQclear(r);
+    return net;
+}
