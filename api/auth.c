@@ -11,6 +11,8 @@
 #include "api/hasher.h"
 #include "api/http.h"
 #include "api/routes.h"
+#include "api/session.h"
+#include "api/users.h"
 #include "common/mp.h"
 #include "common/validate.h"
 
@@ -183,6 +185,32 @@ static void pack_payload(msgpack_packer *pk, json_t *body, const char *hash, cha
         *c = (char)tolower((unsigned char)*c);
 }
 
+/* A new account is logged in at once, like the seed's register. */
+typedef struct {
+    api_async async;
+    char *user_json;
+    int status;
+} welcome;
+
+static void on_welcome_session(void *ctx, const api_session *s)
+{
+    welcome *w = ctx;
+    if (w->async.req)
+        api_reply_user_with_csrf(w->async.req, w->status, w->user_json, s ? s->csrf : "");
+    free(w->user_json);
+    api_async_detach(&w->async);
+    free(w);
+}
+
+static void on_registered(h2o_req_t *req, json_t *resource, int http_status)
+{
+    welcome *w = api_async_new(req, sizeof(*w));
+    w->user_json = json_dumps(resource, JSON_COMPACT);
+    w->status = http_status;
+    api_session_create(req, json_integer_value(json_object_get(resource, "id")),
+                       json_string_value(json_object_get(resource, "role")), on_welcome_session, w);
+}
+
 static void on_hashed(api_hash_job *job, const char *hash)
 {
     registration *r = job->data;
@@ -197,7 +225,7 @@ static void on_hashed(api_hash_job *job, const char *hash)
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         pack_payload(&pk, r->body, hash, key, sizeof(key));
         api_command cmd = {.type = "user.register", .topic = "accounts", .key = key, .actor_role = "",
-                           .payload = &sb};
+                           .payload = &sb, .on_applied = on_registered};
         api_command_submit(req, &cmd);
         msgpack_sbuffer_destroy(&sb);
     }

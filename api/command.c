@@ -23,6 +23,7 @@ typedef struct waiter {
     char type[PK_TYPE_MAX];
     const char *request_id;
     int wait_slot;
+    api_applied_hook on_applied;
     bool respond_async;
     bool dr_done;
     bool finished;
@@ -105,7 +106,7 @@ static void reply_accepted(waiter *w)
     api_reply_json(req, 202, api_command_status_doc(w->id_str, w->type, "accepted", NULL, NULL, NULL));
 }
 
-static void reply_outcome(h2o_req_t *req, json_t *o)
+static void reply_outcome(h2o_req_t *req, json_t *o, api_applied_hook on_applied)
 {
     const char *status = json_string_value(json_object_get(o, "status"));
     int http = (int)json_integer_value(json_object_get(o, "http_status"));
@@ -114,6 +115,10 @@ static void reply_outcome(h2o_req_t *req, json_t *o)
         json_t *resource = json_object_get(o, "resource");
         if (location)
             api_add_header(req, "location", location);
+        if (on_applied) {
+            on_applied(req, resource, http ? http : 200);
+            return;
+        }
         api_reply_json(req, http ? http : 200, json_incref(resource ? resource : json_object()));
         return;
     }
@@ -143,7 +148,7 @@ void api_waiters_on_outcome(void *thread, const char *msg, size_t len)
         waiter *next = w->next;
         if (memcmp(w->id.b, id.b, 16) == 0) {
             if (w->async.req)
-                reply_outcome(w->async.req, o);
+                reply_outcome(w->async.req, o, w->on_applied);
             waiter_finish(w);
         }
         w = next;
@@ -267,6 +272,7 @@ void api_command_submit(h2o_req_t *req, const api_command *cmd)
     w->wait_slot = parse_prefer(req, &w->respond_async);
     snprintf(w->type, sizeof(w->type), "%s", cmd->type);
     w->timer.cb = on_wait_timeout;
+    w->on_applied = cmd->on_applied;
     command_id_for(req, cmd, &w->id);
     pk_uuid_format(&w->id, w->id_str);
 

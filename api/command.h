@@ -18,6 +18,10 @@
 #include <msgpack.h>
 #include "api/server.h"
 
+/* Optional: answers an applied outcome itself (e.g. register logs the new
+ * user in). `resource` is borrowed. Must answer the request. */
+typedef void (*api_applied_hook)(h2o_req_t *req, json_t *resource, int http_status);
+
 typedef struct {
     const char *type;         /* "user.register" */
     const char *topic;        /* logical topic: "accounts", "bookings", ... */
@@ -25,6 +29,7 @@ typedef struct {
     int64_t actor_id;         /* 0 = anonymous */
     const char *actor_role;   /* "" when anonymous */
     const msgpack_sbuffer *payload;   /* one packed msgpack map */
+    api_applied_hook on_applied;      /* NULL: answer with the resource */
 } api_command;
 
 /* Publishes and answers the request (always, one way or another). */

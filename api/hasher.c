@@ -12,12 +12,21 @@ static struct {
     pthread_t *threads;
     int nthreads;
     int stopping;
+    char dummy_hash[crypto_pwhash_STRBYTES];
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static int hash_into(char out[crypto_pwhash_STRBYTES], const char *password)
+{
+    return crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                             crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+}
 
 static void run_job(api_hash_job *job)
 {
-    job->ok = crypto_pwhash_str(job->hash, job->password, strlen(job->password),
-                                crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+    if (job->verify)
+        job->ok = crypto_pwhash_str_verify(job->hash, job->password, strlen(job->password)) == 0;
+    else
+        job->ok = hash_into(job->hash, job->password);
     sodium_memzero(job->password, sizeof(job->password));
 }
 
@@ -44,6 +53,12 @@ static void *hasher_main(void *arg)
 
 void api_hasher_start(int nthreads)
 {
+    unsigned char secret[32];
+    char random_password[65];
+    randombytes_buf(secret, sizeof(secret));
+    sodium_bin2hex(random_password, sizeof(random_password), secret, sizeof(secret));
+    if (!hash_into(pool.dummy_hash, random_password))
+        abort();
     pool.nthreads = nthreads;
     pool.threads = calloc((size_t)nthreads, sizeof(pthread_t));
     for (int i = 0; i < nthreads; i++)
@@ -61,6 +76,8 @@ void api_hasher_stop(void)
     free(pool.threads);
 }
 
+static void enqueue(api_hash_job *job);
+
 void api_hash_password(api_thread *t, const char *password, api_hash_cb cb, void *data)
 {
     api_hash_job *job = calloc(1, sizeof(*job));   /* zeroed link: h2o asserts on it */
@@ -68,6 +85,23 @@ void api_hash_password(api_thread *t, const char *password, api_hash_cb cb, void
     job->cb = cb;
     job->data = data;
     snprintf(job->password, sizeof(job->password), "%s", password);
+    enqueue(job);
+}
+
+void api_verify_password(api_thread *t, const char *password, const char *hash, api_hash_cb cb, void *data)
+{
+    api_hash_job *job = calloc(1, sizeof(*job));
+    job->thread = t;
+    job->cb = cb;
+    job->data = data;
+    job->verify = 1;
+    snprintf(job->password, sizeof(job->password), "%s", password);
+    snprintf(job->hash, sizeof(job->hash), "%s", hash ? hash : pool.dummy_hash);
+    enqueue(job);
+}
+
+static void enqueue(api_hash_job *job)
+{
     pthread_mutex_lock(&pool.lock);
     if (pool.tail)
         pool.tail->next = job;
@@ -84,7 +118,7 @@ void api_hasher_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *me
     while (!h2o_linklist_is_empty(messages)) {
         api_hash_job *job = H2O_STRUCT_FROM_MEMBER(api_hash_job, msg.link, messages->next);
         h2o_linklist_unlink(&job->msg.link);
-        job->cb(job, job->ok ? job->hash : NULL);
+        job->cb(job, job->ok && !job->verify ? job->hash : NULL);
         free(job);
     }
 }

@@ -11,7 +11,8 @@
 #include "api/server.h"
 
 typedef struct api_hash_job api_hash_job;
-/* On the requesting loop. hash == NULL when hashing failed (out of memory). */
+/* On the requesting loop. Hashing: hash == NULL when it failed (out of
+ * memory). Verifying: job->ok tells whether the password matched. */
 typedef void (*api_hash_cb)(api_hash_job *job, const char *hash);
 
 struct api_hash_job {
@@ -20,6 +21,7 @@ struct api_hash_job {
     api_thread *thread;
     api_hash_cb cb;
     void *data;                      /* the caller's context */
+    int verify;                      /* 0: hash `password`; 1: check it against `hash` */
     char password[256];
     char hash[crypto_pwhash_STRBYTES];
     int ok;
@@ -30,6 +32,10 @@ void api_hasher_stop(void);
 
 /* Queues a job; its callback runs later on job->thread's loop. */
 void api_hash_password(api_thread *t, const char *password, api_hash_cb cb, void *data);
+/* Checks password against an Argon2id string. With hash == NULL it checks
+ * against a dummy hash, so an unknown user costs the same time as a wrong
+ * password (no user enumeration by timing). */
+void api_verify_password(api_thread *t, const char *password, const char *hash, api_hash_cb cb, void *data);
 /* Receiver callback registered on each loop (api_thread.hash_done). */
 void api_hasher_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include "api/cors.h"
 #include "api/http.h"
 #include "common/uuid.h"
 
@@ -11,6 +12,11 @@ static const api_route ROUTES[] = {
     {"GET", "/healthz", api_healthz, AUTH_PUBLIC},
     {"GET", "/readyz", api_readyz, AUTH_PUBLIC},
     {"POST", "/api/auth/register/", api_auth_register, AUTH_PUBLIC},
+    {"POST", "/api/auth/login/", api_auth_login, AUTH_PUBLIC},
+    {"POST", "/api/auth/logout/", api_auth_logout, AUTH_USER},
+    {"POST", "/api/auth/logout_all/", api_auth_logout_all, AUTH_USER},
+    {"GET", "/api/auth/me/", api_auth_me, AUTH_USER},
+    {"GET", "/api/auth/csrf/", api_auth_csrf, AUTH_PUBLIC},
     {"GET", "/api/commands/{uuid}", api_commands_show, AUTH_PUBLIC},
 };
 #define NROUTES (sizeof(ROUTES) / sizeof(ROUTES[0]))
@@ -63,19 +69,90 @@ static int path_matches(const char *pattern, h2o_iovec_t path, api_match *m)
     return *p == 0 && s == send;
 }
 
+int api_role_bit(const char *role)
+{
+    if (!role)
+        return 0;
+    if (strcmp(role, "customer") == 0)
+        return ROLE_CUSTOMER;
+    if (strcmp(role, "priest") == 0)
+        return ROLE_PRIEST;
+    if (strcmp(role, "admin") == 0)
+        return ROLE_ADMIN;
+    return 0;
+}
+
+int64_t api_param_id(const api_match *m, int i)
+{
+    int64_t v = 0;
+    for (size_t k = 0; k < m->params[i].len; k++)
+        v = v * 10 + (m->params[i].base[k] - '0');
+    return v;
+}
+
+static int is_unsafe(h2o_req_t *req)
+{
+    return !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
+           !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")) &&
+           !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"));
+}
+
+typedef struct {
+    h2o_req_t *req;
+    const api_route *route;
+    api_match match;
+    api_session session;
+} call;
+
+/* With the session known: CSRF, then the route's role rule, then the handler. */
+static void on_session(void *ctx, const api_session *s, bool redis_down)
+{
+    call *c = ctx;
+    h2o_req_t *req = c->req;
+    int logged_in = s && s->user_id > 0;
+    if (!s && redis_down && c->route->auth != AUTH_PUBLIC) {
+        api_reply_problem(req, 503, "redis_unavailable", "Service unavailable", "sessions are unavailable", NULL);
+        return;
+    }
+    if (s && is_unsafe(req) && !api_session_csrf_ok(req, s)) {
+        api_reply_problem(req, 403, "csrf_failed", "CSRF check failed",
+                          "send the session's CSRF token in X-CSRF-Token", NULL);
+        return;
+    }
+    if (c->route->auth != AUTH_PUBLIC && !logged_in) {
+        api_reply_problem(req, 401, "not_authenticated", "Authentication required", "log in first", NULL);
+        return;
+    }
+    if (c->route->auth != AUTH_PUBLIC && !(api_role_bit(s->role) & c->route->auth)) {
+        api_reply_problem(req, 403, "forbidden", "Forbidden", "your role may not do this", NULL);
+        return;
+    }
+    if (s) {
+        c->session = *s;   /* the loader's copy dies after this callback */
+        c->match.session = &c->session;
+    }
+    c->route->handler(req, &c->match);
+}
+
 static int dispatch(h2o_handler_t *self, h2o_req_t *req)
 {
     (void)self;
-    api_match m;
+    api_match m = {0};
     int path_known = 0;
     char allow[64] = "";
     h2o_iovec_t path = req->path_normalized;
+    if (api_cors(req))
+        return 0;   /* a preflight, answered */
     for (size_t i = 0; i < NROUTES; i++) {
         if (!path_matches(ROUTES[i].pattern, path, &m))
             continue;
         path_known = 1;
-        if (h2o_memis(req->method.base, req->method.len, ROUTES[i].method, strlen(ROUTES[i].method)))
-            return ROUTES[i].handler(req, &m);
+        if (h2o_memis(req->method.base, req->method.len, ROUTES[i].method, strlen(ROUTES[i].method))) {
+            call *c = h2o_mem_alloc_pool(&req->pool, sizeof(*c));
+            *c = (call){.req = req, .route = &ROUTES[i], .match = m};
+            api_session_load(req, on_session, c);
+            return 0;
+        }
         size_t n = strlen(allow);
         snprintf(allow + n, sizeof(allow) - n, "%s%s", n ? ", " : "", ROUTES[i].method);
     }

@@ -7,17 +7,32 @@
 #define PUNYAKA_API_ROUTES_H
 
 #include <h2o.h>
+#include "api/session.h"
 
 #define API_MAX_PARAMS 4
 
-typedef enum {
-    AUTH_PUBLIC,     /* anyone */
-} api_auth_rule;
+/* Auth rule of a route: which roles may call it. PUBLIC routes run with or
+ * without a session; any other rule answers 401 without a logged-in session
+ * and 403 for a role outside the set. Ownership (someone else's booking,
+ * order, cart ⇒ 404) is checked by the handler's query, scoped to the caller. */
+enum {
+    AUTH_PUBLIC = 0,
+    ROLE_CUSTOMER = 1,
+    ROLE_PRIEST = 2,
+    ROLE_ADMIN = 4,
+    AUTH_USER = ROLE_CUSTOMER | ROLE_PRIEST | ROLE_ADMIN,
+};
 
 typedef struct {
     h2o_iovec_t params[API_MAX_PARAMS];   /* the {…} segments, in order */
     int nparams;
+    const api_session *session;           /* NULL: anonymous (or a CSRF-only session) */
 } api_match;
+
+/* The caller's role bit (0 when anonymous). */
+int api_role_bit(const char *role);
+/* A path parameter as a positive integer ({id} segments are validated). */
+int64_t api_param_id(const api_match *m, int i);
 
 /* Returns 0 after answering (possibly later, asynchronously). */
 typedef int (*api_handler)(h2o_req_t *req, const api_match *m);
@@ -26,7 +41,7 @@ typedef struct {
     const char *method;
     const char *pattern;
     api_handler handler;
-    api_auth_rule auth;
+    int auth;   /* AUTH_PUBLIC or a set of ROLE_* bits */
 } api_route;
 
 /* Registers the dispatcher on /api, /healthz, /readyz and the static web UI. */
@@ -36,6 +51,11 @@ void api_routes_register(h2o_hostconf_t *host, const char *web_root);
 int api_healthz(h2o_req_t *req, const api_match *m);
 int api_readyz(h2o_req_t *req, const api_match *m);
 int api_auth_register(h2o_req_t *req, const api_match *m);
+int api_auth_login(h2o_req_t *req, const api_match *m);
+int api_auth_logout(h2o_req_t *req, const api_match *m);
+int api_auth_logout_all(h2o_req_t *req, const api_match *m);
+int api_auth_me(h2o_req_t *req, const api_match *m);
+int api_auth_csrf(h2o_req_t *req, const api_match *m);
 int api_commands_show(h2o_req_t *req, const api_match *m);
 
 #endif

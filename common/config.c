@@ -43,6 +43,7 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap)
     cfg->topic_prefix = env_or("PUNYAKA_TOPIC_PREFIX", "punyaka.");
     cfg->web_root = env_or("PUNYAKA_WEB_ROOT", "web");
     cfg->group_id = env_or("PUNYAKA_GROUP_ID", "punyaka-workers");
+    cfg->cors_origins = env_or("PUNYAKA_CORS_ORIGINS", "");
     cfg->instance_id = getenv("PUNYAKA_INSTANCE_ID");
     if (!cfg->instance_id || !*cfg->instance_id) {
         char host[64] = "host";
@@ -57,7 +58,12 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap)
         env_int("PUNYAKA_PRODUCE_TIMEOUT_MS", 5000, 100, 120000, &cfg->produce_timeout_ms, err, errcap) ||
         env_int("PUNYAKA_PG_CONNS", 4, 1, 64, &cfg->pg_conns_per_thread, err, errcap) ||
         env_int("PUNYAKA_MAX_BODY", 65536, 1024, 1 << 20, &cfg->max_body_bytes, err, errcap) ||
-        env_int("PUNYAKA_METRICS_PORT", 0, 0, 65535, &cfg->metrics_port, err, errcap))
+        env_int("PUNYAKA_METRICS_PORT", 0, 0, 65535, &cfg->metrics_port, err, errcap) ||
+        env_int("PUNYAKA_COOKIE_SECURE", 0, 0, 1, &cfg->cookie_secure, err, errcap) ||
+        env_int("PUNYAKA_SESSION_IDLE_S", 1209600, 60, 31536000, &cfg->session_idle_s, err, errcap) ||
+        env_int("PUNYAKA_LOGIN_MAX_PER_USER", 10, 1, 1000000, &cfg->login_max_per_user, err, errcap) ||
+        env_int("PUNYAKA_LOGIN_MAX_PER_IP", 100, 1, 1000000, &cfg->login_max_per_ip, err, errcap) ||
+        env_int("PUNYAKA_LOGIN_WINDOW_S", 900, 1, 86400, &cfg->login_window_s, err, errcap))
         return -1;
     return 0;
 }

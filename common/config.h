@@ -22,6 +22,12 @@ typedef struct {
     int pg_conns_per_thread;  /* PUNYAKA_PG_CONNS, 4 */
     int max_body_bytes;       /* PUNYAKA_MAX_BODY, 65536 */
     int metrics_port;         /* PUNYAKA_METRICS_PORT, 0 = off (workers) */
+    int cookie_secure;        /* PUNYAKA_COOKIE_SECURE, 0: add `Secure` to cookies when 1 (behind TLS) */
+    int session_idle_s;       /* PUNYAKA_SESSION_IDLE_S, 1209600 (14 days, sliding) */
+    const char *cors_origins; /* PUNYAKA_CORS_ORIGINS, "": comma-separated origins allowed with credentials */
+    int login_max_per_user;   /* PUNYAKA_LOGIN_MAX_PER_USER, 10 failures per window */
+    int login_max_per_ip;     /* PUNYAKA_LOGIN_MAX_PER_IP, 100 failures per window */
+    int login_window_s;       /* PUNYAKA_LOGIN_WINDOW_S, 900 (15 minutes) */
 } pk_config;
 
 /* Fills cfg from the environment. Returns 0, or -1 with a message in err

@@ -47,10 +47,12 @@ static void test_register_applied_and_row_present(void **state)
     it_response r = it_post_json("/api/auth/register/", registration_json(user, email), NULL);
     assert_int_equal(r.status, 201);
     assert_non_null(r.json);
-    assert_string_equal(json_string_value(json_object_get(r.json, "username")), user);
-    assert_string_equal(json_string_value(json_object_get(r.json, "role")), "customer");
-    assert_null(json_object_get(r.json, "password_hash"));
-    long long id = json_integer_value(json_object_get(r.json, "id"));
+    json_t *created = json_object_get(r.json, "user");   /* {user, csrf_token}: registered and logged in */
+    assert_string_equal(json_string_value(json_object_get(created, "username")), user);
+    assert_string_equal(json_string_value(json_object_get(created, "role")), "customer");
+    assert_null(json_object_get(created, "password_hash"));
+    assert_int_equal(strlen(json_string_value(json_object_get(r.json, "csrf_token"))), 43);
+    long long id = json_integer_value(json_object_get(created, "id"));
     char ids[24];
     snprintf(ids, sizeof(ids), "%lld", id);
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM users WHERE id = $1 AND username = $2", ids, user, NULL), 1);

@@ -1,0 +1,246 @@
+#include "api/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "api/http.h"
+#include "api/redis.h"
+
+#define COOKIE_NAME "punyaka_session"
+#define ANON_TTL_S 3600
+
+/* ---- cookies ---- */
+
+h2o_iovec_t api_session_cookie(h2o_req_t *req)
+{
+    static const char name[] = COOKIE_NAME "=";
+    ssize_t i = -1;
+    while ((i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1) {
+        h2o_iovec_t v = req->headers.entries[i].value;
+        for (size_t p = 0; p + sizeof(name) - 1 <= v.len; p++) {
+            if ((p == 0 || v.base[p - 1] == ' ' || v.base[p - 1] == ';') &&
+                memcmp(v.base + p, name, sizeof(name) - 1) == 0) {
+                size_t start = p + sizeof(name) - 1, end = start;
+                while (end < v.len && v.base[end] != ';')
+                    end++;
+                if (end - start == API_TOKEN_CHARS - 1)
+                    return h2o_iovec_init(v.base + start, end - start);
+            }
+        }
+    }
+    return h2o_iovec_init(NULL, 0);
+}
+
+static void add_cookie(h2o_req_t *req, const char *name, const char *value, int max_age, bool http_only)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s=%s; Path=/; Max-Age=%d; SameSite=Lax%s%s", name, value, max_age,
+             http_only ? "; HttpOnly" : "", g_api.cfg.cookie_secure ? "; Secure" : "");
+    h2o_iovec_t v = h2o_strdup(&req->pool, buf, strlen(buf));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, v.base, v.len);
+}
+
+void api_session_set_csrf_cookie(h2o_req_t *req, const char *csrf)
+{
+    add_cookie(req, "csrftoken", csrf, g_api.cfg.session_idle_s, false);
+}
+
+static void clear_cookies(h2o_req_t *req)
+{
+    add_cookie(req, COOKIE_NAME, "", 0, true);
+    add_cookie(req, "csrftoken", "", 0, false);
+}
+
+void api_session_hash(const char *token, size_t len, char out[API_HASH_HEX])
+{
+    unsigned char h[32];
+    crypto_generichash(h, sizeof(h), (const unsigned char *)token, len, NULL, 0);
+    sodium_bin2hex(out, API_HASH_HEX, h, sizeof(h));
+}
+
+static void random_token(char out[API_TOKEN_CHARS])
+{
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2base64(out, API_TOKEN_CHARS, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* ---- load ---- */
+
+typedef struct {
+    api_async async;
+    api_session_cb cb;
+    void *ctx;
+    api_session s;
+} loading;
+
+static void touch(api_thread *t, const api_session *s)
+{
+    char key[96], ttl[16];
+    snprintf(key, sizeof(key), "punyaka:sess:%s", s->hash);
+    snprintf(ttl, sizeof(ttl), "%d", s->user_id ? g_api.cfg.session_idle_s : ANON_TTL_S);
+    const char *argv[] = {"EXPIRE", key, ttl};
+    api_redis_argv(t->redis, NULL, NULL, 3, argv, NULL);   /* sliding expiry */
+}
+
+static const char *field(redisReply *r, const char *name)
+{
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, name) == 0 &&
+            r->element[i + 1]->type == REDIS_REPLY_STRING)
+            return r->element[i + 1]->str;
+    return NULL;
+}
+
+static void on_loaded(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    loading *l = privdata;
+    redisReply *r = reply;
+    (void)ac;
+    if (l->async.req) {
+        const char *uid = r && r->type == REDIS_REPLY_ARRAY ? field(r, "uid") : NULL;
+        const char *role = uid ? field(r, "role") : NULL;
+        const char *csrf = uid ? field(r, "csrf") : NULL;
+        if (uid && role && csrf && strlen(csrf) == API_TOKEN_CHARS - 1) {
+            l->s.user_id = strtoll(uid, NULL, 10);
+            snprintf(l->s.role, sizeof(l->s.role), "%s", role);
+            memcpy(l->s.csrf, csrf, API_TOKEN_CHARS);
+            touch(api_thread_of(l->async.req), &l->s);
+            l->cb(l->ctx, &l->s, false);
+        } else {
+            l->cb(l->ctx, NULL, r == NULL);
+        }
+    }
+    api_async_detach(&l->async);
+    free(l);
+}
+
+void api_session_load(h2o_req_t *req, api_session_cb cb, void *ctx)
+{
+    h2o_iovec_t token = api_session_cookie(req);
+    if (!token.len) {
+        cb(ctx, NULL, false);
+        return;
+    }
+    loading *l = api_async_new(req, sizeof(*l));
+    l->cb = cb;
+    l->ctx = ctx;
+    api_session_hash(token.base, token.len, l->s.hash);
+    char key[96];
+    snprintf(key, sizeof(key), "punyaka:sess:%s", l->s.hash);
+    const char *argv[] = {"HGETALL", key};
+    if (api_redis_argv(api_thread_of(req)->redis, on_loaded, l, 2, argv, NULL) != 0) {
+        api_async_detach(&l->async);
+        free(l);
+        cb(ctx, NULL, true);
+    }
+}
+
+/* ---- create ---- */
+
+typedef struct {
+    api_async async;
+    api_session_created_cb cb;
+    void *ctx;
+    api_session s;
+} creating;
+
+static void on_created(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    creating *c = privdata;
+    redisReply *r = reply;
+    (void)ac;
+    if (c->async.req)
+        c->cb(c->ctx, r && r->type != REDIS_REPLY_ERROR ? &c->s : NULL);
+    api_async_detach(&c->async);
+    free(c);
+}
+
+static void drop_old_session(h2o_req_t *req)
+{
+    h2o_iovec_t old = api_session_cookie(req);
+    if (!old.len)
+        return;
+    char hash[API_HASH_HEX], key[96];
+    api_session_hash(old.base, old.len, hash);
+    snprintf(key, sizeof(key), "punyaka:sess:%s", hash);
+    const char *argv[] = {"DEL", key};
+    api_redis_argv(api_thread_of(req)->redis, NULL, NULL, 2, argv, NULL);
+}
+
+void api_session_create(h2o_req_t *req, int64_t user_id, const char *role, api_session_created_cb cb, void *ctx)
+{
+    api_thread *t = api_thread_of(req);
+    char token[API_TOKEN_CHARS], key[96], uid[24], ttl[16], ukey[64];
+    creating *c = api_async_new(req, sizeof(*c));
+    c->cb = cb;
+    c->ctx = ctx;
+    c->s.user_id = user_id;
+    snprintf(c->s.role, sizeof(c->s.role), "%s", role);
+    random_token(token);
+    random_token(c->s.csrf);
+    api_session_hash(token, strlen(token), c->s.hash);
+    snprintf(key, sizeof(key), "punyaka:sess:%s", c->s.hash);
+    snprintf(uid, sizeof(uid), "%lld", (long long)user_id);
+    snprintf(ttl, sizeof(ttl), "%d", user_id ? g_api.cfg.session_idle_s : ANON_TTL_S);
+    snprintf(ukey, sizeof(ukey), "punyaka:usess:%s", uid);
+    drop_old_session(req);
+    const char *hset[] = {"HSET", key, "uid", uid, "role", c->s.role, "csrf", c->s.csrf};
+    const char *expire[] = {"EXPIRE", key, ttl};
+    const char *sadd[] = {"SADD", ukey, c->s.hash};
+    const char *uexpire[] = {"EXPIRE", ukey, ttl};
+    int rc = api_redis_argv(t->redis, NULL, NULL, 8, hset, NULL);
+    if (rc == 0 && user_id) {
+        api_redis_argv(t->redis, NULL, NULL, 3, sadd, NULL);
+        api_redis_argv(t->redis, NULL, NULL, 3, uexpire, NULL);
+    }
+    /* The last command's reply tells the whole pipeline went through. */
+    if (rc != 0 || api_redis_argv(t->redis, on_created, c, 3, expire, NULL) != 0) {
+        api_async_detach(&c->async);
+        free(c);
+        cb(ctx, NULL);
+        return;
+    }
+    add_cookie(req, COOKIE_NAME, token, user_id ? g_api.cfg.session_idle_s : ANON_TTL_S, true);
+    api_session_set_csrf_cookie(req, c->s.csrf);
+}
+
+/* ---- destroy ---- */
+
+void api_session_destroy(h2o_req_t *req, const api_session *s)
+{
+    char key[96], ukey[64];
+    snprintf(key, sizeof(key), "punyaka:sess:%s", s->hash);
+    snprintf(ukey, sizeof(ukey), "punyaka:usess:%lld", (long long)s->user_id);
+    const char *del[] = {"DEL", key};
+    const char *srem[] = {"SREM", ukey, s->hash};
+    api_redis_argv(api_thread_of(req)->redis, NULL, NULL, 2, del, NULL);
+    api_redis_argv(api_thread_of(req)->redis, NULL, NULL, 3, srem, NULL);
+    clear_cookies(req);
+}
+
+/* Deleting every session key of the set and the set itself is one Lua script,
+ * so a concurrent login cannot slip a session in between the two steps. */
+static const char DROP_ALL[] =
+    "local s = redis.call('SMEMBERS', KEYS[1]) "
+    "for _, h in ipairs(s) do redis.call('DEL', 'punyaka:sess:' .. h) end "
+    "redis.call('DEL', KEYS[1]) return #s";
+
+void api_session_destroy_all(h2o_req_t *req, int64_t user_id)
+{
+    char ukey[64];
+    snprintf(ukey, sizeof(ukey), "punyaka:usess:%lld", (long long)user_id);
+    const char *argv[] = {"EVAL", DROP_ALL, "1", ukey};
+    api_redis_argv(api_thread_of(req)->redis, NULL, NULL, 4, argv, NULL);
+    clear_cookies(req);
+}
+
+bool api_session_csrf_ok(h2o_req_t *req, const api_session *s)
+{
+    h2o_iovec_t given = api_header(req, "x-csrf-token");
+    if (!given.len)
+        given = api_header(req, "x-csrftoken");
+    size_t want = strlen(s->csrf);
+    return given.len == want && want > 0 && sodium_memcmp(given.base, s->csrf, want) == 0;
+}

@@ -1,0 +1,55 @@
+/* session.h — server-side sessions in Redis, the CSRF token, cookies.
+ *
+ * A session is a 256-bit random token (libsodium) in the HttpOnly,
+ * SameSite=Lax cookie `punyaka_session`. Redis never sees the token itself,
+ * only its BLAKE2b hash, so a Redis dump cannot be replayed as logins:
+ *   punyaka:sess:<hash>   hash {uid, role, csrf}; idle TTL, refreshed on use
+ *   punyaka:usess:<uid>   set of the user's session hashes (logout_all)
+ * Anonymous sessions (uid 0) exist only to bind a CSRF token for clients that
+ * ask GET /api/auth/csrf/ before logging in; they live one hour.
+ * Every unsafe request that carries a live session must send its CSRF token
+ * in X-CSRF-Token (or Django's X-CSRFToken), else 403. */
+#ifndef PUNYAKA_API_SESSION_H
+#define PUNYAKA_API_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "api/server.h"
+
+#define API_TOKEN_CHARS 44    /* base64url of 32 bytes, plus NUL */
+#define API_HASH_HEX 65       /* BLAKE2b-256 hex, plus NUL */
+
+typedef struct {
+    int64_t user_id;          /* 0 = anonymous session (CSRF only) */
+    char role[16];            /* customer | priest | admin | "" */
+    char csrf[API_TOKEN_CHARS];
+    char hash[API_HASH_HEX];  /* Redis key suffix */
+} api_session;
+
+/* The session token from the Cookie header, or an empty iovec. */
+h2o_iovec_t api_session_cookie(h2o_req_t *req);
+void api_session_hash(const char *token, size_t len, char out[API_HASH_HEX]);
+
+/* Loads the session named by the request's cookie. cb gets NULL when there
+ * is none (or Redis is unavailable: `redis_down` tells which). */
+typedef void (*api_session_cb)(void *ctx, const api_session *s, bool redis_down);
+void api_session_load(h2o_req_t *req, api_session_cb cb, void *ctx);
+
+/* Creates a session for user (0 = anonymous), replacing the request's old
+ * one (no fixation), and sets both cookies on the response. */
+typedef void (*api_session_created_cb)(void *ctx, const api_session *s);   /* NULL s: Redis failed */
+void api_session_create(h2o_req_t *req, int64_t user_id, const char *role, api_session_created_cb cb, void *ctx);
+
+/* Deletes one session / every session of a user; clears the cookies. Fire
+ * and forget: Redis executes commands in order, so a later request on this
+ * thread's connection cannot see them. */
+void api_session_destroy(h2o_req_t *req, const api_session *s);
+void api_session_destroy_all(h2o_req_t *req, int64_t user_id);
+
+/* Constant-time check of X-CSRF-Token / X-CSRFToken against the session. */
+bool api_session_csrf_ok(h2o_req_t *req, const api_session *s);
+
+/* Adds the `csrftoken` cookie (readable by scripts, for the seed's frontend). */
+void api_session_set_csrf_cookie(h2o_req_t *req, const char *csrf);
+
+#endif
