@@ -143,6 +143,7 @@ PUNYAKA_HTTP_PORT=$port
 PUNYAKA_API_URL=http://127.0.0.1:$port
 PUNYAKA_TOPIC_PREFIX=${PUNYAKA_TOPIC_PREFIX:-punyaka.}
 PUNYAKA_WEB_ROOT=${PUNYAKA_WEB_ROOT:-$SRC/web}
+PUNYAKA_CORS_ORIGINS=${PUNYAKA_CORS_ORIGINS:-http://localhost:3000}
 ENV
   (set -a; . "$DIR/env"; set +a; PUNYAKA_INSTANCE_ID=api-1 start api "$BUILD/api/punyaka-api")
   local n

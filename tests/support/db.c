@@ -113,3 +113,72 @@ int it_worker_wait_ready(int n, int timeout_ms)
     }
     return -1;
 }
+
+static int contains(const void *hay, size_t len, const char *needle)
+{
+    return hay && len && memmem(hay, len, needle, strlen(needle)) != NULL;
+}
+
+static int message_contains(const rd_kafka_message_t *m, const char *needle)
+{
+    if (contains(m->payload, m->len, needle) || contains(m->key, m->key_len, needle))
+        return 1;
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(m, &hdrs) != 0)
+        return 0;
+    const char *name;
+    const void *val;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; i++)
+        if (contains(val, size, needle))
+            return 1;
+    return 0;
+}
+
+int it_kafka_topic_scan(const char *topic, const char *needle)
+{
+    char name[128], err[256];
+    snprintf(name, sizeof(name), "%s%s", it_env("PUNYAKA_TOPIC_PREFIX"), topic);
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_set(c, "bootstrap.servers", it_env("KAFKA_BROKERS"), err, sizeof(err));
+    rd_kafka_conf_set(c, "group.id", "it-scan", err, sizeof(err));
+    rd_kafka_conf_set(c, "enable.auto.commit", "false", err, sizeof(err));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
+    const struct rd_kafka_metadata *md;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, name, NULL);
+    if (rd_kafka_metadata(rk, 0, t, &md, 10000) != 0 || md->topic_cnt != 1) {
+        rd_kafka_topic_destroy(t);
+        rd_kafka_destroy(rk);
+        return -1;
+    }
+    int parts = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
+    int64_t remaining = 0;
+    for (int p = 0; p < parts; p++) {
+        int64_t lo, hi;
+        rd_kafka_query_watermark_offsets(rk, name, p, &lo, &hi, 10000);
+        remaining += hi - lo;
+        rd_kafka_topic_partition_list_add(l, name, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    int found = 0;
+    for (int idle = 0; remaining > 0 && idle < 100;) {   /* ≤ 10 s without progress */
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m) {
+            idle++;
+            continue;
+        }
+        if (!m->err) {
+            remaining--;
+            found += message_contains(m, needle);
+            idle = 0;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return remaining > 0 ? -1 : found;
+}

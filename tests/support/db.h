@@ -18,6 +18,11 @@ int it_kafka_produce(const char *topic, const char *key, const void *value, size
 /* High watermark of partition 0 of "<prefix><topic>", or -1. */
 long long it_kafka_high_watermark(const char *topic, int partition);
 
+/* Reads every message of every partition of "<prefix><topic>" (from the
+ * beginning to the current end) and counts those whose key, value or
+ * headers contain `needle`; -1 when the topic could not be read. */
+int it_kafka_topic_scan(const char *topic, const char *needle);
+
 /* scripts/lib/stack.sh worker-start|worker-stop for worker n; signal may be NULL. */
 void it_worker(const char *action, int n, const char *signal);
 /* Waits (bounded) until worker n has joined its group (its ready file exists). */

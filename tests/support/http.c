@@ -62,8 +62,16 @@ static void parse_response(it_response *res, char *raw, size_t len)
     }
     size_t hlen = (size_t)(end - raw);
     res->headers = strndup(raw, hlen);
-    for (char *c = res->headers; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
+    /* Lower-case header names only; values (cookies, tokens) are case-sensitive. */
+    int in_name = 0;
+    for (char *c = res->headers; *c; c++) {
+        if (*c == '\n')
+            in_name = 1;
+        else if (*c == ':')
+            in_name = 0;
+        else if (in_name)
+            *c = (char)tolower((unsigned char)*c);
+    }
     res->body_len = len - hlen - 4;
     res->body = malloc(res->body_len + 1);
     memcpy(res->body, end + 4, res->body_len);
@@ -119,6 +127,21 @@ const char *it_header(const it_response *r, const char *name, char *buf, size_t 
         n = cap - 1;
     memcpy(buf, p, n);
     buf[n] = 0;
+    return buf;
+}
+
+const char *it_cookie(const it_response *r, const char *name, char *buf, size_t cap, char *attrs, size_t attrcap)
+{
+    char needle[128];
+    snprintf(needle, sizeof(needle), "\r\nset-cookie: %s=", name);
+    const char *p = r->headers ? strstr(r->headers, needle) : NULL;
+    if (!p)
+        return NULL;
+    p += strlen(needle);
+    size_t n = strcspn(p, ";\r\n");
+    snprintf(buf, cap, "%.*s", (int)n, p);
+    if (attrs)
+        snprintf(attrs, attrcap, "%.*s", (int)strcspn(p + n, "\r\n"), p + n);
     return buf;
 }
 

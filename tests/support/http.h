@@ -9,7 +9,7 @@
 
 typedef struct {
     int status;           /* 0 when the connection failed */
-    char *headers;        /* raw header block, lower-cased names */
+    char *headers;        /* raw header block; names lower-cased, values as sent */
     char *body;
     size_t body_len;
     json_t *json;         /* parsed body when it is JSON, else NULL */
@@ -22,6 +22,9 @@ it_response it_http(const char *method, const char *path, const char *extra_head
 it_response it_post_json(const char *path, const char *json_body, const char *extra_headers);
 /* Value of a response header (copied into buf) or NULL. */
 const char *it_header(const it_response *r, const char *name, char *buf, size_t cap);
+/* Value of the Set-Cookie named `name` (and, when attrs != NULL, the rest of
+ * that header: "; Path=/; Max-Age=…"), or NULL. */
+const char *it_cookie(const it_response *r, const char *name, char *buf, size_t cap, char *attrs, size_t attrcap);
 void it_response_free(it_response *r);
 
 #endif

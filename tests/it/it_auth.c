@@ -1,0 +1,335 @@
+/* it_auth.c — sessions, CSRF, login throttling, CORS and bad input on the
+ * accounts endpoints (issue 3), over real HTTP. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "tests/support/db.h"
+#include "tests/support/http.h"
+#include "tests/support/stack_env.h"
+
+#define PASSWORD "Tulsi-leaf-42"   /* grep'd for in logs and topics at the end */
+
+static PGconn *db;
+static char tag[16];
+
+typedef struct {
+    char token[64];
+    char csrf[64];
+    char headers[256];   /* Cookie + X-CSRF-Token, ready for it_http */
+} login_session;
+
+static void name(char *buf, size_t cap, const char *base)
+{
+    static int n;
+    snprintf(buf, cap, "%s%s%d", base, tag, ++n);
+}
+
+static void register_user(const char *username)
+{
+    char body[512];
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"" PASSWORD "\"}",
+             username, username);
+    it_response r = it_post_json("/api/auth/register/", body, NULL);
+    assert_int_equal(r.status, 201);
+    it_response_free(&r);
+}
+
+static it_response login(const char *username, const char *password)
+{
+    char body[512];
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", username, password);
+    return it_post_json("/api/auth/login/", body, NULL);
+}
+
+static login_session login_ok(const char *username)
+{
+    login_session s = {0};
+    char attrs[256];
+    it_response r = login(username, PASSWORD);
+    assert_int_equal(r.status, 200);
+    assert_non_null(it_cookie(&r, "punyaka_session", s.token, sizeof(s.token), attrs, sizeof(attrs)));
+    assert_non_null(strstr(attrs, "HttpOnly"));
+    assert_non_null(strstr(attrs, "SameSite=Lax"));
+    assert_non_null(strstr(attrs, "Path=/"));
+    assert_null(strstr(attrs, "Secure"));   /* PUNYAKA_COOKIE_SECURE is off in the test stack */
+    snprintf(s.csrf, sizeof(s.csrf), "%s", json_string_value(json_object_get(r.json, "csrf_token")));
+    char cookie_csrf[64], csrf_attrs[256];
+    assert_non_null(it_cookie(&r, "csrftoken", cookie_csrf, sizeof(cookie_csrf), csrf_attrs, sizeof(csrf_attrs)));
+    assert_string_equal(cookie_csrf, s.csrf);
+    assert_null(strstr(csrf_attrs, "HttpOnly"));   /* scripts must read it (seed frontend) */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "user"), "username")), username);
+    snprintf(s.headers, sizeof(s.headers), "Cookie: punyaka_session=%s\r\nX-CSRF-Token: %s\r\n", s.token, s.csrf);
+    it_response_free(&r);
+    return s;
+}
+
+static int me_status(const login_session *s)
+{
+    it_response r = it_http("GET", "/api/auth/me/", s->headers, NULL, 0);
+    int status = r.status;
+    if (status == 200)
+        assert_string_equal(json_string_value(json_object_get(r.json, "csrf_token")), s->csrf);
+    it_response_free(&r);
+    return status;
+}
+
+static void test_login_me_logout(void **state)
+{
+    (void)state;
+    char user[64];
+    name(user, sizeof(user), "asha");
+    register_user(user);
+    login_session a = login_ok(user);
+    login_session b = login_ok(user);
+    assert_string_not_equal(a.token, b.token);   /* a new token at every login */
+    assert_int_equal(me_status(&a), 200);
+    it_response r = it_http("POST", "/api/auth/logout/", a.headers, NULL, 0);
+    assert_int_equal(r.status, 200);
+    it_response_free(&r);
+    assert_int_equal(me_status(&a), 401);   /* the old cookie is dead server-side */
+    assert_int_equal(me_status(&b), 200);
+}
+
+static void test_logout_all_kills_every_session(void **state)
+{
+    (void)state;
+    char user[64];
+    name(user, sizeof(user), "ravi");
+    register_user(user);
+    login_session s[3] = {login_ok(user), login_ok(user), login_ok(user)};
+    it_response r = it_http("POST", "/api/auth/logout_all/", s[1].headers, NULL, 0);
+    assert_int_equal(r.status, 200);
+    it_response_free(&r);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(me_status(&s[i]), 401);
+}
+
+static void test_csrf_required_for_unsafe_requests(void **state)
+{
+    (void)state;
+    char user[64], other[64], body[512], headers[256];
+    name(user, sizeof(user), "sita");
+    name(other, sizeof(other), "csrfvictim");
+    register_user(user);
+    login_session s = login_ok(user);
+    long long before = it_db_scalar(db, "SELECT count(*) FROM processed_commands", NULL);
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"" PASSWORD "\"}",
+             other, other);
+    const char *bad[] = {"", "X-CSRF-Token: wrong\r\n", "X-CSRF-Token: \r\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(headers, sizeof(headers), "Cookie: punyaka_session=%s\r\n%s", s.token, bad[i]);
+        it_response r = it_post_json("/api/auth/register/", body, headers);
+        assert_int_equal(r.status, 403);
+        assert_string_equal(json_string_value(json_object_get(r.json, "code")), "csrf_failed");
+        it_response_free(&r);
+        r = it_http("POST", "/api/auth/logout/", headers, NULL, 0);
+        assert_int_equal(r.status, 403);
+        it_response_free(&r);
+    }
+    usleep(300 * 1000);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM processed_commands", NULL), before);   /* nothing published */
+    assert_int_equal(me_status(&s), 200);   /* and the session survived */
+    /* Django's header name works too. */
+    snprintf(headers, sizeof(headers), "Cookie: punyaka_session=%s\r\nX-CSRFToken: %s\r\n", s.token, s.csrf);
+    it_response r = it_http("POST", "/api/auth/logout/", headers, NULL, 0);
+    assert_int_equal(r.status, 200);
+    it_response_free(&r);
+}
+
+static void test_csrf_endpoint_binds_token_to_a_session(void **state)
+{
+    (void)state;
+    it_response r = it_http("GET", "/api/auth/csrf/", NULL, NULL, 0);
+    char token[64], cookie_csrf[64];
+    assert_int_equal(r.status, 200);
+    const char *csrf = json_string_value(json_object_get(r.json, "csrfToken"));
+    assert_non_null(csrf);
+    assert_non_null(it_cookie(&r, "csrftoken", cookie_csrf, sizeof(cookie_csrf), NULL, 0));
+    assert_string_equal(cookie_csrf, csrf);
+    assert_non_null(it_cookie(&r, "punyaka_session", token, sizeof(token), NULL, 0));
+    char user[64], body[256], headers[256];
+    name(user, sizeof(user), "seedfe");
+    register_user(user);
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"" PASSWORD "\"}", user);
+    snprintf(headers, sizeof(headers), "Cookie: punyaka_session=%s\r\n", token);
+    it_response no = it_post_json("/api/auth/login/", body, headers);
+    assert_int_equal(no.status, 403);
+    snprintf(headers, sizeof(headers), "Cookie: punyaka_session=%s\r\nX-CSRFToken: %s\r\n", token, csrf);
+    it_response yes = it_post_json("/api/auth/login/", body, headers);
+    assert_int_equal(yes.status, 200);
+    char new_token[64];
+    assert_non_null(it_cookie(&yes, "punyaka_session", new_token, sizeof(new_token), NULL, 0));
+    assert_string_not_equal(new_token, token);   /* no session fixation */
+    it_response_free(&r);
+    it_response_free(&no);
+    it_response_free(&yes);
+}
+
+static void test_eleventh_failure_is_429_and_others_unaffected(void **state)
+{
+    (void)state;
+    char victim[64], bystander[64], retry[16];
+    name(victim, sizeof(victim), "target");
+    name(bystander, sizeof(bystander), "bystander");
+    register_user(victim);
+    register_user(bystander);
+    for (int i = 0; i < 10; i++) {
+        it_response r = login(victim, "wrong-password-1");
+        assert_int_equal(r.status, 401);
+        it_response_free(&r);
+    }
+    it_response r = login(victim, PASSWORD);   /* even the right password: the username is locked */
+    assert_int_equal(r.status, 429);
+    assert_non_null(it_header(&r, "retry-after", retry, sizeof(retry)));
+    assert_true(atoi(retry) > 0 && atoi(retry) <= 900);
+    assert_string_equal(json_string_value(json_object_get(r.json, "code")), "too_many_attempts");
+    it_response_free(&r);
+    login_session other = login_ok(bystander);
+    assert_int_equal(me_status(&other), 200);
+}
+
+static void test_unknown_user_and_wrong_password_identical(void **state)
+{
+    (void)state;
+    char user[64], ghost[64];
+    name(user, sizeof(user), "real");
+    name(ghost, sizeof(ghost), "ghost");
+    register_user(user);
+    it_response wrong = login(user, "not-the-password-1");
+    it_response unknown = login(ghost, "not-the-password-1");
+    assert_int_equal(wrong.status, 401);
+    assert_int_equal(unknown.status, 401);
+    assert_int_equal(wrong.body_len, unknown.body_len);
+    assert_memory_equal(wrong.body, unknown.body, wrong.body_len);
+    it_response_free(&wrong);
+    it_response_free(&unknown);
+}
+
+static void test_anonymous_is_401_on_user_endpoints(void **state)
+{
+    (void)state;
+    const char *paths[][2] = {{"GET", "/api/auth/me/"}, {"POST", "/api/auth/logout/"}, {"POST", "/api/auth/logout_all/"}};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        it_response r = it_http(paths[i][0], paths[i][1], NULL, NULL, 0);
+        assert_int_equal(r.status, 401);
+        assert_string_equal(json_string_value(json_object_get(r.json, "code")), "not_authenticated");
+        it_response_free(&r);
+    }
+    it_response r = it_http("GET", "/api/auth/me/", "Cookie: punyaka_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n", NULL, 0);
+    assert_int_equal(r.status, 401);
+    it_response_free(&r);
+}
+
+static void test_cors_only_for_listed_origins(void **state)
+{
+    (void)state;
+    char v[128];
+    const char *preflight = "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n";
+    char headers[512];
+    snprintf(headers, sizeof(headers), "Origin: http://localhost:3000\r\n%s", preflight);
+    it_response ok = it_http("OPTIONS", "/api/auth/login/", headers, NULL, 0);
+    assert_int_equal(ok.status, 204);
+    assert_string_equal(it_header(&ok, "access-control-allow-origin", v, sizeof(v)), "http://localhost:3000");
+    assert_string_equal(it_header(&ok, "access-control-allow-credentials", v, sizeof(v)), "true");
+    assert_non_null(strstr(it_header(&ok, "access-control-allow-headers", v, sizeof(v)), "X-CSRFToken"));
+    snprintf(headers, sizeof(headers), "Origin: https://evil.example\r\n%s", preflight);
+    it_response bad = it_http("OPTIONS", "/api/auth/login/", headers, NULL, 0);
+    assert_null(it_header(&bad, "access-control-allow-origin", v, sizeof(v)));
+    assert_null(it_header(&bad, "access-control-allow-credentials", v, sizeof(v)));
+    it_response get = it_http("GET", "/api/auth/csrf/", "Origin: https://evil.example\r\n", NULL, 0);
+    assert_null(it_header(&get, "access-control-allow-origin", v, sizeof(v)));
+    it_response_free(&ok);
+    it_response_free(&bad);
+    it_response_free(&get);
+}
+
+static void test_bad_login_input_names_the_field(void **state)
+{
+    (void)state;
+    char big[10300];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    char *huge = malloc(sizeof(big) + 64);
+    snprintf(huge, sizeof(big) + 64, "{\"username\":\"%s\",\"password\":\"x\"}", big);
+    const char *bodies[] = {"{\"password\":\"x\"}", "{\"username\":\"a\"}", "{\"username\":5,\"password\":\"x\"}",
+                            "{\"username\":\"a\",\"password\":[]}", huge};
+    const char *fields[] = {"username", "password", "username", "password", "username"};
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        it_response r = it_post_json("/api/auth/login/", bodies[i], NULL);
+        assert_int_equal(r.status, 422);
+        assert_non_null(json_object_get(json_object_get(r.json, "errors"), fields[i]));
+        it_response_free(&r);
+    }
+    free(huge);
+}
+
+static int file_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[65536];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof(line), f))
+        found = strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static void test_no_plaintext_password_in_logs_topics_or_db(void **state)
+{
+    (void)state;
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/logs", it_env("PUNYAKA_STACK_DIR"));
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int files = 0;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[8192];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        assert_false(file_contains(path, PASSWORD));
+        files++;
+    }
+    if (d)
+        closedir(d);
+    assert_true(files > 0);
+    assert_true(it_kafka_topic_scan("accounts", tag) > 0);   /* the scan does read our registrations */
+    assert_true(it_kafka_topic_scan("accounts", PASSWORD) == 0);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM users WHERE password_hash NOT LIKE '$argon2id$%'", NULL), 0);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM journal WHERE position(convert_to($1, 'UTF8') in envelope) > 0",
+                                  PASSWORD, NULL), 0);
+}
+
+int main(void)
+{
+    it_load_stack_env();
+    if (sodium_init() < 0)
+        return 1;
+    snprintf(tag, sizeof(tag), "%x", (unsigned)randombytes_uniform(1u << 30));
+    db = it_db();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_login_me_logout),
+        cmocka_unit_test(test_logout_all_kills_every_session),
+        cmocka_unit_test(test_csrf_required_for_unsafe_requests),
+        cmocka_unit_test(test_csrf_endpoint_binds_token_to_a_session),
+        cmocka_unit_test(test_eleventh_failure_is_429_and_others_unaffected),
+        cmocka_unit_test(test_unknown_user_and_wrong_password_identical),
+        cmocka_unit_test(test_anonymous_is_401_on_user_endpoints),
+        cmocka_unit_test(test_cors_only_for_listed_origins),
+        cmocka_unit_test(test_bad_login_input_names_the_field),
+        cmocka_unit_test(test_no_plaintext_password_in_logs_topics_or_db),
+    };
+    int failed = cmocka_run_group_tests_name("auth", tests, NULL, NULL);
+    PQfinish(db);
+    return failed;
+}
