@@ -45,6 +45,33 @@ void api_reply_raw(h2o_req_t *req, int status, const char *content_type, const c
     send_body(req, status, content_type, h2o_strdup(&req->pool, body, len));
 }
 
+void api_reply_json_etag(h2o_req_t *req, const char *body, size_t len)
+{
+    unsigned char h[16];
+    char hex[33], etag[40];
+    crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    snprintf(etag, sizeof(etag), "\"%s\"", hex);
+    api_add_header(req, "etag", etag);
+    h2o_iovec_t inm = api_header(req, "if-none-match");
+    if (inm.len && (h2o_strstr(inm.base, inm.len, etag, strlen(etag)) != SIZE_MAX ||
+                    h2o_memis(inm.base, inm.len, H2O_STRLIT("*")))) {
+        req->res.status = 304;
+        req->res.reason = "Not Modified";
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+        req->res.content_length = 0;
+        h2o_send_inline(req, "", 0);
+        return;
+    }
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+    h2o_iovec_t copy = h2o_strdup(&req->pool, body, len);
+    req->res.content_length = len;
+    h2o_send_inline(req, copy.base, copy.len);
+}
+
 void api_reply_json(h2o_req_t *req, int status, json_t *body)
 {
     char *text = json_dumps(body, JSON_COMPACT);

@@ -13,6 +13,11 @@ void api_reply_json(h2o_req_t *req, int status, json_t *body);
 /* Sends a raw JSON text already serialised (copied into the pool). */
 void api_reply_raw(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len);
 
+/* Answers a JSON text with a strong ETag (BLAKE2b of the body) and
+ * `Cache-Control: no-cache` (clients revalidate every time, so a catalog
+ * change shows at once); a matching If-None-Match gets 304 and no body. */
+void api_reply_json_etag(h2o_req_t *req, const char *body, size_t len);
+
 /* problem+json: {type, title, status, detail, code, errors}. `errors` (may be
  * NULL) is stolen. `code` is the stable machine-readable reason. */
 void api_reply_problem(h2o_req_t *req, int status, const char *code, const char *title,
