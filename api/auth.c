@@ -10,6 +10,7 @@
 #include "api/command.h"
 #include "api/hasher.h"
 #include "api/http.h"
+#include "api/kyc.h"
 #include "api/routes.h"
 #include "api/session.h"
 #include "api/users.h"
@@ -19,6 +20,7 @@
 typedef struct {
     api_async async;
     json_t *body;
+    api_kyc_set kyc;   /* sealed KYC fields of a priest */
 } registration;
 
 static const char *const TEXT_FIELDS[] = {"first_name", "last_name", "phone", "date_of_birth",
@@ -88,7 +90,7 @@ static void check_int_range(json_t *body, json_t *errors, const char *name, int 
     }
 }
 
-static json_t *validate(json_t *body)
+static json_t *validate(json_t *body, api_kyc_set *kyc)
 {
     json_t *errors = json_object();
     const char *username = str_field(body, errors, "username", 1);
@@ -125,6 +127,7 @@ static json_t *validate(json_t *body)
         check_string_list(body, errors, "languages");
         check_int_range(body, errors, "experience_years", 0, 80);
         check_int_range(body, errors, "service_radius_km", 0, 500);
+        api_kyc_collect(body, errors, kyc);
     }
     return errors;
 }
@@ -163,11 +166,12 @@ static const char *str_or_empty(json_t *body, const char *name)
     return s ? s : "";
 }
 
-static void pack_payload(msgpack_packer *pk, json_t *body, const char *hash, char *key, size_t keycap)
+static void pack_payload(msgpack_packer *pk, json_t *body, const api_kyc_set *kyc, const char *hash, char *key,
+                         size_t keycap)
 {
     const char *role = str_or_empty(body, "role");
     int priest = strcmp(role, "priest") == 0;
-    msgpack_pack_map(pk, 4 + NTEXT + (priest ? 4 : 0));
+    msgpack_pack_map(pk, 4 + NTEXT + (priest ? 4 + (size_t)kyc->n : 0));
     pk_mp_kv_str(pk, "username", str_or_empty(body, "username"));
     pk_mp_kv_str(pk, "email", str_or_empty(body, "email"));
     pk_mp_kv_str(pk, "password_hash", hash);
@@ -179,6 +183,7 @@ static void pack_payload(msgpack_packer *pk, json_t *body, const char *hash, cha
         pack_list(pk, body, "languages");
         pk_mp_kv_i64(pk, "experience_years", json_integer_value(json_object_get(body, "experience_years")));
         pk_mp_kv_i64(pk, "service_radius_km", json_integer_value(json_object_get(body, "service_radius_km")));
+        api_kyc_pack(pk, kyc);
     }
     snprintf(key, keycap, "%s", str_or_empty(body, "username"));
     for (char *c = key; *c; c++)
@@ -202,8 +207,9 @@ static void on_welcome_session(void *ctx, const api_session *s)
     free(w);
 }
 
-static void on_registered(h2o_req_t *req, json_t *resource, int http_status)
+static void on_registered(h2o_req_t *req, json_t *resource, int http_status, void *data)
 {
+    (void)data;
     welcome *w = api_async_new(req, sizeof(*w));
     w->user_json = json_dumps(resource, JSON_COMPACT);
     w->status = http_status;
@@ -223,13 +229,14 @@ static void on_hashed(api_hash_job *job, const char *hash)
         char key[160];
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        pack_payload(&pk, r->body, hash, key, sizeof(key));
+        pack_payload(&pk, r->body, &r->kyc, hash, key, sizeof(key));
         api_command cmd = {.type = "user.register", .topic = "accounts", .key = key, .actor_role = "",
                            .payload = &sb, .on_applied = on_registered};
         api_command_submit(req, &cmd);
         msgpack_sbuffer_destroy(&sb);
     }
     json_decref(r->body);
+    api_kyc_free(&r->kyc);
     api_async_detach(&r->async);
     free(r);
 }
@@ -240,15 +247,19 @@ int api_auth_register(h2o_req_t *req, const api_match *m)
     json_t *body = api_json_body_or_reply(req);
     if (!body)
         return 0;
-    json_t *errors = validate(body);
+    api_kyc_set kyc;
+    memset(&kyc, 0, sizeof(kyc));
+    json_t *errors = validate(body, &kyc);
     if (json_object_size(errors)) {
         api_reply_problem(req, 422, "validation_error", "Invalid registration", "some fields are invalid", errors);
+        api_kyc_free(&kyc);
         json_decref(body);
         return 0;
     }
     json_decref(errors);
     registration *r = api_async_new(req, sizeof(*r));
     r->body = body;
+    r->kyc = kyc;
     api_hash_password(api_thread_of(req), json_string_value(json_object_get(body, "password")), on_hashed, r);
     return 0;
 }

@@ -24,6 +24,7 @@ typedef struct waiter {
     const char *request_id;
     int wait_slot;
     api_applied_hook on_applied;
+    void *hook_data;
     bool respond_async;
     bool dr_done;
     bool finished;
@@ -106,7 +107,7 @@ static void reply_accepted(waiter *w)
     api_reply_json(req, 202, api_command_status_doc(w->id_str, w->type, "accepted", NULL, NULL, NULL));
 }
 
-static void reply_outcome(h2o_req_t *req, json_t *o, api_applied_hook on_applied)
+static void reply_outcome(h2o_req_t *req, json_t *o, const waiter *w)
 {
     const char *status = json_string_value(json_object_get(o, "status"));
     int http = (int)json_integer_value(json_object_get(o, "http_status"));
@@ -115,8 +116,8 @@ static void reply_outcome(h2o_req_t *req, json_t *o, api_applied_hook on_applied
         json_t *resource = json_object_get(o, "resource");
         if (location)
             api_add_header(req, "location", location);
-        if (on_applied) {
-            on_applied(req, resource, http ? http : 200);
+        if (w->on_applied) {
+            w->on_applied(req, resource, http ? http : 200, w->hook_data);
             return;
         }
         api_reply_json(req, http ? http : 200, json_incref(resource ? resource : json_object()));
@@ -148,7 +149,7 @@ void api_waiters_on_outcome(void *thread, const char *msg, size_t len)
         waiter *next = w->next;
         if (memcmp(w->id.b, id.b, 16) == 0) {
             if (w->async.req)
-                reply_outcome(w->async.req, o, w->on_applied);
+                reply_outcome(w->async.req, o, w);
             waiter_finish(w);
         }
         w = next;
@@ -273,6 +274,7 @@ void api_command_submit(h2o_req_t *req, const api_command *cmd)
     snprintf(w->type, sizeof(w->type), "%s", cmd->type);
     w->timer.cb = on_wait_timeout;
     w->on_applied = cmd->on_applied;
+    w->hook_data = cmd->hook_data;
     command_id_for(req, cmd, &w->id);
     pk_uuid_format(&w->id, w->id_str);
 

@@ -19,8 +19,10 @@
 #include "api/server.h"
 
 /* Optional: answers an applied outcome itself (e.g. register logs the new
- * user in). `resource` is borrowed. Must answer the request. */
-typedef void (*api_applied_hook)(h2o_req_t *req, json_t *resource, int http_status);
+ * user in, PATCH me chains a second command). `resource` is borrowed; `data`
+ * is api_command.hook_data (allocate it from req->pool: the hook only runs
+ * while the request lives). Must answer the request. */
+typedef void (*api_applied_hook)(h2o_req_t *req, json_t *resource, int http_status, void *data);
 
 typedef struct {
     const char *type;         /* "user.register" */
@@ -30,6 +32,7 @@ typedef struct {
     const char *actor_role;   /* "" when anonymous */
     const msgpack_sbuffer *payload;   /* one packed msgpack map */
     api_applied_hook on_applied;      /* NULL: answer with the resource */
+    void *hook_data;
 } api_command;
 
 /* Publishes and answers the request (always, one way or another). */

@@ -125,7 +125,10 @@ h2o_iovec_t api_header(h2o_req_t *req, const char *name)
 
 void api_add_header(h2o_req_t *req, const char *name, const char *value)
 {
-    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, value, strlen(value));
+    /* h2o keeps the pointer: copy the value into the request's pool so
+     * callers may pass stack buffers or memory they free before the reply. */
+    h2o_iovec_t v = h2o_strdup(&req->pool, value, strlen(value));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, v.base, v.len);
 }
 
 static int is_json_type(h2o_iovec_t ct)

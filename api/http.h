@@ -31,6 +31,7 @@ json_t *api_json_body_or_reply(h2o_req_t *req);
 
 /* Header lookup; returns the value or an empty iovec. */
 h2o_iovec_t api_header(h2o_req_t *req, const char *name);
+/* Adds a response header; name must be a lower-case literal, value is copied. */
 void api_add_header(h2o_req_t *req, const char *name, const char *value);
 
 /* The request id: X-Request-Id when sane, else generated; stored in the pool. */

@@ -267,10 +267,16 @@ static void on_me(void *ctx, const PGresult *res, const char *err)
 
 int api_auth_me(h2o_req_t *req, const api_match *m)
 {
+    api_reply_me(req, m->session->user_id, m->session->csrf);
+    return 0;
+}
+
+void api_reply_me(h2o_req_t *req, int64_t user_id, const char *csrf)
+{
     me_ctx *c = api_async_new(req, sizeof(*c));
     char id[24];
-    snprintf(id, sizeof(id), "%lld", (long long)m->session->user_id);
-    memcpy(c->csrf, m->session->csrf, sizeof(c->csrf));
+    snprintf(id, sizeof(id), "%lld", (long long)user_id);
+    snprintf(c->csrf, sizeof(c->csrf), "%s", csrf);
     const char *params[] = {id};
     if (api_pg_query(api_thread_of(req)->pg,
                      "SELECT " API_USER_JSON " FROM users u" API_USER_JOINS " WHERE u.id = $1 AND u.is_active", 1,
@@ -279,7 +285,6 @@ int api_auth_me(h2o_req_t *req, const api_match *m)
         api_async_detach(&c->async);
         free(c);
     }
-    return 0;
 }
 
 /* ---- csrf (the seed frontend's handshake) ---- */

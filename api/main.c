@@ -13,6 +13,7 @@
 #include "api/command.h"
 #include "api/hasher.h"
 #include "api/kafka.h"
+#include "api/kyc.h"
 #include "api/pg.h"
 #include "api/redis.h"
 #include "api/routes.h"
@@ -155,6 +156,8 @@ int main(void)
         return 1;
     }
     install_signals();
+    if (!api_kyc_init())
+        pk_warn(NULL, "PUNYAKA_DATA_KEY is not set or malformed: priest KYC submissions will be refused");
     h2o_config_init(&g_api.h2o);
     /* h2o's own 413 is plain text; above our limit but below this one the
      * handler answers problem+json itself (http.c). */

@@ -16,8 +16,13 @@ static const api_route ROUTES[] = {
     {"POST", "/api/auth/logout/", api_auth_logout, AUTH_USER},
     {"POST", "/api/auth/logout_all/", api_auth_logout_all, AUTH_USER},
     {"GET", "/api/auth/me/", api_auth_me, AUTH_USER},
+    {"PATCH", "/api/auth/me/", api_auth_me_update, AUTH_USER},
+    {"POST", "/api/auth/change_password/", api_auth_change_password, AUTH_USER},
     {"GET", "/api/auth/csrf/", api_auth_csrf, AUTH_PUBLIC},
     {"GET", "/api/commands/{uuid}", api_commands_show, AUTH_PUBLIC},
+    {"GET", "/api/admin/priests/", api_admin_priests_list, ROLE_ADMIN},
+    {"POST", "/api/admin/priests/{id}/verify/", api_admin_priest_verify, ROLE_ADMIN},
+    {"POST", "/api/admin/priests/{id}/kyc/", api_admin_priest_kyc, ROLE_ADMIN},
 };
 #define NROUTES (sizeof(ROUTES) / sizeof(ROUTES[0]))
 

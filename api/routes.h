@@ -56,6 +56,11 @@ int api_auth_logout(h2o_req_t *req, const api_match *m);
 int api_auth_logout_all(h2o_req_t *req, const api_match *m);
 int api_auth_me(h2o_req_t *req, const api_match *m);
 int api_auth_csrf(h2o_req_t *req, const api_match *m);
+int api_auth_me_update(h2o_req_t *req, const api_match *m);
+int api_auth_change_password(h2o_req_t *req, const api_match *m);
+int api_admin_priests_list(h2o_req_t *req, const api_match *m);
+int api_admin_priest_verify(h2o_req_t *req, const api_match *m);
+int api_admin_priest_kyc(h2o_req_t *req, const api_match *m);
 int api_commands_show(h2o_req_t *req, const api_match *m);
 
 #endif

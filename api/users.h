@@ -21,10 +21,14 @@
 
 #define API_USER_JOINS " LEFT JOIN priest_profiles p ON p.user_id = u.id"
 
+#include <stdint.h>
 #include <h2o.h>
 
 /* {"user": <user_json>, "csrf_token": csrf} — what login and register answer
  * (the seed's {user, message} shape plus the token). */
 void api_reply_user_with_csrf(h2o_req_t *req, int status, const char *user_json, const char *csrf);
+
+/* The caller's own account (GET /api/auth/me/ shape, with csrf_token). */
+void api_reply_me(h2o_req_t *req, int64_t user_id, const char *csrf);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "common/mp.h"
 #include "common/validate.h"
+#include "workers/accounts_profile.h"
 #include "workers/worker.h"
 
 #define TEXT_MAX 512
@@ -138,8 +139,9 @@ static wk_result insert_priest_profile(wk_ctx *ctx, const registration *r, const
                             " VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
                             6, params);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        wk_result failure = wk_is_transient(res, ctx->db) ? WK_TRANSIENT : WK_POISON;
         PQclear(res);
-        return WK_TRANSIENT;
+        return failure;
     }
     *profile_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
@@ -161,9 +163,12 @@ static wk_result insert_user(wk_ctx *ctx, const registration *r, const char *ts,
         int unique = strcmp(wk_sqlstate(res), "23505") == 0;
         const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
         int email = unique && constraint && strstr(constraint, "email");
+        /* Anything else either passes on retry (connection, deadlock) or never
+         * will (bad data): the latter must not stall the partition. */
+        wk_result failure = wk_is_transient(res, ctx->db) ? WK_TRANSIENT : WK_POISON;
         PQclear(res);
         if (!unique)
-            return WK_TRANSIENT;
+            return failure;
         wk_reject(out, email ? "email_taken" : "username_taken", email ? "email" : "username",
                   email ? "a user with that email already exists" : "a user with that username already exists");
         return WK_DONE;
@@ -174,9 +179,10 @@ static wk_result insert_user(wk_ctx *ctx, const registration *r, const char *ts,
     int64_t id = strtoll(user_id, NULL, 10), profile_id = 0;
     json_t *resource = user_resource(r, id, ts);
     if (strcmp(r->role, "priest") == 0) {
-        if (insert_priest_profile(ctx, r, user_id, ts, &profile_id) != WK_DONE) {
+        wk_result profile = insert_priest_profile(ctx, r, user_id, ts, &profile_id);
+        if (profile != WK_DONE) {
             json_decref(resource);
-            return WK_TRANSIENT;
+            return profile;
         }
         json_object_set_new(resource, "priest_profile",
                             json_pack("{s:I, s:b}", "id", (json_int_t)profile_id, "is_verified", 0));
@@ -207,6 +213,16 @@ wk_result wk_user_register(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outco
         wk_reject(out, "email_taken", "email", "a user with that email already exists");
     else
         result = insert_user(ctx, &r, ts, out);
+    /* KYC ciphertext of a registering priest (accounts_profile.c): stored in
+     * the profile just inserted; a malformed blob makes the whole command
+     * poison, and the savepoint undoes the user row with it. */
+    if (result == WK_DONE && out->applied && strcmp(r.role, "priest") == 0) {
+        int stored = 0;
+        result = wk_priest_kyc_store(ctx, cmd->payload, out->entity_id, &stored);
+        json_t *profile = json_object_get(out->resource, "priest_profile");
+        if (result == WK_DONE && profile)
+            json_object_set_new(profile, "kyc_submitted", json_boolean(stored == 4));
+    }
     registration_free(&r);
     return result;
 }

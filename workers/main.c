@@ -14,6 +14,7 @@
 #include "common/kafka_util.h"
 #include "common/log.h"
 #include "workers/process.h"
+#include "workers/fields.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -177,6 +178,10 @@ int main(void)
     pk_log_init("worker");
     if (pk_config_load(&cfg, err, sizeof(err)) != 0) {
         pk_error(NULL, "configuration: %s", err);
+        return 1;
+    }
+    if (wf_tz_offset_init() != 0) {   /* bookings must never be placed at the wrong instant */
+        pk_error(NULL, "configuration: PUNYAKA_TZ_OFFSET_MINUTES must be minutes east of UTC, -720..840");
         return 1;
     }
     struct sigaction sa = {.sa_handler = on_signal};

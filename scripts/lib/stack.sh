@@ -135,6 +135,14 @@ up() {
   "$BUILD/migrations/punyaka-migrate" --create-db --dsn "$DATABASE_URL" >>"$DIR/logs/migrate.log" 2>&1 \
     || die "migrations failed (see $DIR/logs/migrate.log)"
   local port=${PUNYAKA_HTTP_PORT:-$(free_port)}
+  # KYC encryption key (docs/kyc.md): an operator's PUNYAKA_DATA_KEY wins;
+  # otherwise a dev key made once and kept in DIR (losing it makes stored KYC unreadable).
+  local data_key=${PUNYAKA_DATA_KEY:-}
+  if [ -z "$data_key" ]; then
+    [ -s "$DIR/data.key" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/data.key")
+    chmod 600 "$DIR/data.key"; data_key=$(cat "$DIR/data.key")
+  fi
+  rm -f "$DIR/env"; (umask 077; : > "$DIR/env")   # it holds the key: owner only
   cat > "$DIR/env" <<ENV
 DATABASE_URL=$DATABASE_URL
 REDIS_URL=$REDIS_URL
@@ -144,6 +152,7 @@ PUNYAKA_API_URL=http://127.0.0.1:$port
 PUNYAKA_TOPIC_PREFIX=${PUNYAKA_TOPIC_PREFIX:-punyaka.}
 PUNYAKA_WEB_ROOT=${PUNYAKA_WEB_ROOT:-$SRC/web}
 PUNYAKA_CORS_ORIGINS=${PUNYAKA_CORS_ORIGINS:-http://localhost:3000}
+PUNYAKA_DATA_KEY=$data_key
 ENV
   (set -a; . "$DIR/env"; set +a; PUNYAKA_INSTANCE_ID=api-1 start api "$BUILD/api/punyaka-api")
   local n

@@ -272,6 +272,158 @@ static void test_bad_login_input_names_the_field(void **state)
     free(huge);
 }
 
+static void test_patch_me_and_change_password(void **state)
+{
+    (void)state;
+    char user[64];
+    name(user, sizeof(user), "editor");
+    register_user(user);
+    login_session s = login_ok(user), other = login_ok(user);
+    it_response r = it_http("PATCH", "/api/auth/me/", s.headers, NULL, 0);
+    assert_int_equal(r.status, 415);   /* no JSON body */
+    it_response_free(&r);
+    char headers[512];
+    snprintf(headers, sizeof(headers), "%sContent-Type: application/json\r\n", s.headers);
+    const char *edit = "{\"first_name\":\"Asha\",\"phone\":\"+91 98450 11111\"}";
+    r = it_http("PATCH", "/api/auth/me/", headers, edit, strlen(edit));
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "first_name")), "Asha");
+    assert_string_equal(json_string_value(json_object_get(r.json, "phone")), "+91 98450 11111");
+    it_response_free(&r);
+    const char *priestly = "{\"bio\":\"not a priest\"}";
+    r = it_http("PATCH", "/api/auth/me/", headers, priestly, strlen(priestly));
+    assert_int_equal(r.status, 422);
+    it_response_free(&r);
+    const char *wrong = "{\"old_password\":\"nope-nope-1\",\"new_password\":\"Neem-leaf-77\"}";
+    r = it_post_json("/api/auth/change_password/", wrong, s.headers);
+    assert_int_equal(r.status, 422);
+    assert_non_null(json_object_get(json_object_get(r.json, "errors"), "old_password"));
+    it_response_free(&r);
+    const char *right = "{\"old_password\":\"" PASSWORD "\",\"new_password\":\"Neem-leaf-77\"}";
+    r = it_post_json("/api/auth/change_password/", right, s.headers);
+    assert_int_equal(r.status, 200);
+    char token[64];
+    assert_non_null(it_cookie(&r, "punyaka_session", token, sizeof(token), NULL, 0));
+    it_response_free(&r);
+    assert_int_equal(me_status(&other), 401);   /* every other session is gone */
+    r = login(user, PASSWORD);
+    assert_int_equal(r.status, 401);
+    it_response_free(&r);
+    r = login(user, "Neem-leaf-77");
+    assert_int_equal(r.status, 200);
+    it_response_free(&r);
+}
+
+static void test_priest_kyc_validated_and_encrypted(void **state)
+{
+    (void)state;
+    char user[64], body[1024];
+    name(user, sizeof(user), "kycpriest");
+    snprintf(body, sizeof(body),
+             "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"" PASSWORD "\",\"role\":\"priest\","
+             "\"aadhaar_number\":\"234123412341\"}", user, user);
+    it_response r = it_post_json("/api/auth/register/", body, NULL);
+    assert_int_equal(r.status, 422);   /* wrong Verhoeff check digit */
+    assert_non_null(json_object_get(json_object_get(r.json, "errors"), "aadhaar_number"));
+    it_response_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"" PASSWORD "\",\"role\":\"priest\","
+             "\"aadhaar_number\":\"2341 2341 2346\",\"pan_number\":\"ABCPE1234F\","
+             "\"bank_account_number\":\"001234567890\",\"bank_ifsc_code\":\"SBIN0001234\"}", user, user);
+    r = it_post_json("/api/auth/register/", body, NULL);
+    assert_int_equal(r.status, 201);
+    assert_null(strstr(r.body, "234123412346"));
+    assert_null(strstr(r.body, "aadhaar_enc"));
+    it_response_free(&r);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM priest_profiles p JOIN users u ON u.id = p.user_id"
+                                      " WHERE u.username = $1 AND length(p.aadhaar_enc) > 40 AND length(p.pan_enc) > 40"
+                                      " AND length(p.bank_account_enc) > 40 AND length(p.bank_ifsc_enc) > 40", user, NULL), 1);
+    const char *secrets[] = {"234123412346", "ABCPE1234F", "001234567890", "SBIN0001234"};
+    for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+        assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM priest_profiles p WHERE p::text LIKE '%' || $1 || '%'",
+                                      secrets[i], NULL), 0);
+        assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM journal WHERE position(convert_to($1, 'UTF8') in envelope) > 0",
+                                      secrets[i], NULL), 0);
+        assert_int_equal(it_kafka_topic_scan("accounts", secrets[i]), 0);
+    }
+}
+
+static void create_admin(const char *username)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof(cmd), "PUNYAKA_ADMIN_PASSWORD='" PASSWORD "' %s/workers/punyaka-admin create-admin %s %s@example.com >/dev/null",
+             it_env("PUNYAKA_BUILD_DIR"), username, username);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_admin_priest_queue_masked_and_reveal_audited(void **state)
+{
+    (void)state;
+    char admin[64], priest[64], customer[64], body[1024], path[128];
+    name(admin, sizeof(admin), "admin");
+    name(priest, sizeof(priest), "queued");
+    name(customer, sizeof(customer), "nosy");
+    create_admin(admin);
+    register_user(customer);
+    snprintf(body, sizeof(body),
+             "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"" PASSWORD "\",\"role\":\"priest\","
+             "\"aadhaar_number\":\"2341 2341 2346\",\"pan_number\":\"ABCPE1234F\"}", priest, priest);
+    it_response r = it_post_json("/api/auth/register/", body, NULL);
+    assert_int_equal(r.status, 201);
+    long long pid = json_integer_value(json_object_get(json_object_get(json_object_get(r.json, "user"), "priest_profile"), "id"));
+    it_response_free(&r);
+
+    r = it_http("GET", "/api/admin/priests/?verified=false&page_size=100", NULL, NULL, 0);
+    assert_int_equal(r.status, 401);
+    it_response_free(&r);
+    login_session c = login_ok(customer);
+    r = it_http("GET", "/api/admin/priests/?verified=false&page_size=100", c.headers, NULL, 0);
+    assert_int_equal(r.status, 403);
+    it_response_free(&r);
+
+    login_session a = login_ok(admin);
+    r = it_http("GET", "/api/admin/priests/?verified=false&page_size=100", a.headers, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.body, "234123412346"));
+    assert_null(strstr(r.body, "ABCPE1234F"));
+    json_t *results = json_object_get(r.json, "results"), *item, *mine = NULL;
+    size_t i;
+    json_array_foreach(results, i, item) if (json_integer_value(json_object_get(item, "id")) == pid) mine = item;
+    assert_non_null(mine);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(mine, "kyc"), "aadhaar_number")), "XXXXXXXX2346");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(mine, "kyc"), "pan_number")), "XXXXXX234F");
+    it_response_free(&r);
+
+    snprintf(path, sizeof(path), "/api/admin/priests/%lld/kyc/", pid);
+    r = it_http("POST", path, c.headers, NULL, 0);
+    assert_int_equal(r.status, 403);
+    it_response_free(&r);
+    long long reveals = it_db_scalar(db, "SELECT count(*) FROM journal WHERE type = 'priest.kyc_reveal'", NULL);
+    r = it_http("POST", path, a.headers, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "aadhaar_number")), "234123412346");
+    assert_string_equal(json_string_value(json_object_get(r.json, "pan_number")), "ABCPE1234F");
+    it_response_free(&r);
+    char admin_id[24];
+    snprintf(admin_id, sizeof(admin_id), "%lld", it_db_scalar(db, "SELECT id FROM users WHERE username = $1", admin, NULL));
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM journal WHERE type = 'priest.kyc_reveal' AND actor_id = $1",
+                                  admin_id, NULL), 1);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM journal WHERE type = 'priest.kyc_reveal'", NULL), reveals + 1);
+
+    snprintf(path, sizeof(path), "/api/admin/priests/%lld/verify/", pid);
+    const char *verify = "{\"verified\":true,\"notes\":\"documents checked\"}";
+    char headers[512];
+    snprintf(headers, sizeof(headers), "%sContent-Type: application/json\r\n", a.headers);
+    r = it_http("POST", path, headers, verify, strlen(verify));
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_true(json_object_get(r.json, "is_verified")));
+    it_response_free(&r);
+    snprintf(headers, sizeof(headers), "%sContent-Type: application/json\r\n", c.headers);
+    r = it_http("POST", path, headers, verify, strlen(verify));
+    assert_int_equal(r.status, 403);
+    it_response_free(&r);
+}
+
 static int file_contains(const char *path, const char *needle)
 {
     FILE *f = fopen(path, "r");
@@ -327,6 +479,9 @@ int main(void)
         cmocka_unit_test(test_anonymous_is_401_on_user_endpoints),
         cmocka_unit_test(test_cors_only_for_listed_origins),
         cmocka_unit_test(test_bad_login_input_names_the_field),
+        cmocka_unit_test(test_patch_me_and_change_password),
+        cmocka_unit_test(test_priest_kyc_validated_and_encrypted),
+        cmocka_unit_test(test_admin_priest_queue_masked_and_reveal_audited),
         cmocka_unit_test(test_no_plaintext_password_in_logs_topics_or_db),
     };
     int failed = cmocka_run_group_tests_name("auth", tests, NULL, NULL);

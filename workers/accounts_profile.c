@@ -1,0 +1,403 @@
+/* accounts_profile.c — the accounts family, continued: users editing their
+ * own account (user.update, user.change_password), priests their profile and
+ * KYC ciphertext (priest.update_profile), and the operators' CLI creating
+ * admins (user.create_admin). Payloads: schemas/commands/accounts.md.
+ *
+ * Who may do what is decided from the envelope's actor, which only the API
+ * (from the session) or punyaka-admin (role "system") fills in: the first
+ * three act on actor.id itself, never on an id from the payload, so a user
+ * can only ever change their own rows.
+ *
+ * KYC fields arrive sealed (common/kyc.h): this worker holds no key, stores
+ * the blobs as they came and never returns them — resources only say which
+ * fields are on file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/kyc.h"
+#include "common/log.h"
+#include "common/mp.h"
+#include "common/validate.h"
+#include "workers/accounts_profile.h"
+
+#define NAME_MAX_BYTES 500
+#define BIO_MAX_BYTES 2000
+#define LIST_MAX_ITEMS 20
+#define LIST_ITEM_MAX_BYTES 100
+
+/* A failed statement: worth a retry (connection, serialization) or a bug in
+ * the data that no retry fixes — then poison, so the partition moves on. */
+static wk_result db_failure(wk_ctx *ctx, PGresult *res, const char *what)
+{
+    wk_result r = wk_is_transient(res, ctx->db) ? WK_TRANSIENT : WK_POISON;
+    pk_warn(NULL, "%s failed (%s): %s", what, wk_sqlstate(res), PQresultErrorMessage(res));
+    PQclear(res);
+    return r;
+}
+
+/* ---- reading payloads ---- */
+
+/* Optional string: 1 present (copied into buf), 0 absent or nil, -1 invalid
+ * (wrong type, too long for buf, NUL or control characters, over max). */
+static int opt_text(const msgpack_object *p, const char *key, char *buf, size_t cap, size_t max)
+{
+    int rc = pk_mp_get_strcpy(p, key, buf, cap);
+    if (rc == -1) {
+        buf[0] = 0;
+        return 0;
+    }
+    return rc == 0 && !pk_check_text(buf, max) ? 1 : -1;
+}
+
+/* Optional list of strings ⇒ JSON array text (malloc'd) for
+ * jsonb_array_elements_text, so no array-literal escaping is needed.
+ * *out stays NULL when absent or nil. 0 ok, -1 invalid (not an array of
+ * 1–100-byte UTF-8 strings without control characters, or over 20 items). */
+static int opt_list(const msgpack_object *p, const char *key, char **out)
+{
+    *out = NULL;
+    const msgpack_object *a = pk_mp_get(p, key);
+    if (!a || a->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size > LIST_MAX_ITEMS)
+        return -1;
+    json_t *list = json_array();
+    for (uint32_t i = 0; i < a->via.array.size; i++) {
+        const msgpack_object *s = &a->via.array.ptr[i];
+        char item[LIST_ITEM_MAX_BYTES + 1];
+        if (s->type != MSGPACK_OBJECT_STR || s->via.str.size == 0 || s->via.str.size > LIST_ITEM_MAX_BYTES ||
+            memchr(s->via.str.ptr, 0, s->via.str.size)) {
+            json_decref(list);
+            return -1;
+        }
+        memcpy(item, s->via.str.ptr, s->via.str.size);
+        item[s->via.str.size] = 0;
+        json_t *js = json_string(item);   /* NULL when not valid UTF-8 */
+        if (!js || pk_check_text(item, LIST_ITEM_MAX_BYTES) || json_array_append_new(list, js) != 0) {
+            json_decref(list);
+            return -1;
+        }
+    }
+    *out = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    return *out ? 0 : -1;
+}
+
+/* Optional integer in [lo, hi] as decimal text; buf = "" when absent. */
+static int opt_int(const msgpack_object *p, const char *key, int64_t lo, int64_t hi, char buf[24])
+{
+    int64_t v;
+    int rc = pk_mp_get_i64(p, key, &v);
+    buf[0] = 0;
+    if (rc == -1)
+        return 0;
+    if (rc != 0 || v < lo || v > hi)
+        return -1;
+    snprintf(buf, 24, "%lld", (long long)v);
+    return 0;
+}
+
+/* ---- KYC ciphertext ---- */
+
+static const char *const KYC_FIELDS[] = {"aadhaar_enc", "pan_enc", "bank_account_enc", "bank_ifsc_enc"};
+enum { KYC_N = 4 };
+
+wk_result wk_priest_kyc_store(wk_ctx *ctx, const msgpack_object *payload, int64_t user_id, int *stored)
+{
+    char uid[24];
+    const char *params[1 + KYC_N] = {uid};
+    int lengths[1 + KYC_N] = {0}, formats[1 + KYC_N] = {0};
+    Oid types[1 + KYC_N] = {0};
+    *stored = 0;
+    for (int i = 0; i < KYC_N; i++) {
+        const msgpack_object *o = pk_mp_get(payload, KYC_FIELDS[i]);
+        if (!o || o->type == MSGPACK_OBJECT_NIL)
+            continue;   /* absent ⇒ keep what is on file */
+        /* Only sealed blobs (nonce || box of a short value) are accepted: the
+         * API never sends plaintext, and nothing else fits these bounds. */
+        if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size < PK_KYC_BLOB_MIN || o->via.bin.size > PK_KYC_BLOB_MAX)
+            return WK_POISON;
+        params[1 + i] = o->via.bin.ptr;
+        lengths[1 + i] = (int)o->via.bin.size;
+        formats[1 + i] = 1;
+        types[1 + i] = 17;   /* bytea */
+        (*stored)++;
+    }
+    if (!*stored)
+        return WK_DONE;
+    snprintf(uid, sizeof(uid), "%lld", (long long)user_id);
+    PGresult *res = PQexecParams(ctx->db,
+                                 "UPDATE priest_profiles SET aadhaar_enc = coalesce($2, aadhaar_enc),"
+                                 " pan_enc = coalesce($3, pan_enc), bank_account_enc = coalesce($4, bank_account_enc),"
+                                 " bank_ifsc_enc = coalesce($5, bank_ifsc_enc) WHERE user_id = $1",
+                                 1 + KYC_N, types, params, lengths, formats, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return db_failure(ctx, res, "storing KYC ciphertext");
+    PQclear(res);
+    return WK_DONE;
+}
+
+/* ---- resources (never a password hash, never KYC data) ---- */
+
+/* The user as accounts.c's user_resource shows it, plus priest_profile for priests. */
+#define USER_RESOURCE_SQL                                                                                       \
+    "SELECT (jsonb_build_object('id', u.id, 'username', u.username, 'email', u.email, 'first_name', u.first_name," \
+    " 'last_name', u.last_name, 'role', u.role, 'is_active', u.is_active,"                                      \
+    " 'created_at', to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"           \
+    " 'phone', u.phone, 'address', u.address, 'date_of_birth', to_char(u.date_of_birth, 'YYYY-MM-DD'),"         \
+    " 'time_of_birth', u.time_of_birth::text, 'place_of_birth', u.place_of_birth)"                             \
+    " || CASE WHEN p.id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('priest_profile',"                      \
+    " jsonb_build_object('id', p.id, 'is_verified', p.is_verified)) END)::text"                                 \
+    " FROM users u LEFT JOIN priest_profiles p ON p.user_id = u.id WHERE u.id = $1"
+
+/* The priest's own view of their profile: which KYC fields are on file, not what they hold. */
+#define PROFILE_RESOURCE_SQL                                                                                    \
+    "SELECT json_build_object('id', p.id, 'user_id', p.user_id, 'specializations', p.specializations,"          \
+    " 'languages', p.languages, 'experience_years', p.experience_years,"                                        \
+    " 'service_radius_km', p.service_radius_km, 'bio', p.bio, 'is_verified', p.is_verified,"                   \
+    " 'average_rating', p.average_rating::text, 'total_ratings', p.rating_count,"                              \
+    " 'kyc_submitted', num_nonnulls(p.aadhaar_enc, p.pan_enc, p.bank_account_enc, p.bank_ifsc_enc) = 4,"       \
+    " 'kyc_fields', json_build_object('aadhaar', p.aadhaar_enc IS NOT NULL, 'pan', p.pan_enc IS NOT NULL,"      \
+    " 'bank_account', p.bank_account_enc IS NOT NULL, 'bank_ifsc', p.bank_ifsc_enc IS NOT NULL),"               \
+    " 'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))::text"     \
+    " FROM priest_profiles p WHERE p.user_id = $1"
+
+/* Runs a one-row JSON query keyed by the user id; *json NULL when no row. */
+static wk_result load_json(wk_ctx *ctx, const char *sql, const char *uid, json_t **json)
+{
+    const char *params[] = {uid};
+    PGresult *res = wk_exec(ctx, sql, 1, params);
+    *json = NULL;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return db_failure(ctx, res, "loading a resource");
+    if (PQntuples(res) == 1) {
+        json_error_t e;
+        *json = json_loads(PQgetvalue(res, 0, 0), 0, &e);
+    }
+    PQclear(res);
+    return WK_DONE;
+}
+
+/* ---- the acting user ---- */
+
+/* The actor must be a signed-in user whose row exists, is active and has the
+ * role the session claimed (a stale session after a role change must not act
+ * with the old role). Locks the row. Rejections fill `out`; *ok says whether
+ * to go on. */
+static wk_result check_actor(wk_ctx *ctx, const pk_envelope *env, const char *required_role, char uid[24],
+                             wk_outcome *out, int *ok)
+{
+    *ok = 0;
+    int known_role = !strcmp(env->actor_role, "customer") || !strcmp(env->actor_role, "priest") ||
+                     !strcmp(env->actor_role, "admin");
+    if (env->actor_id <= 0 || !known_role || (required_role && strcmp(env->actor_role, required_role) != 0)) {
+        wk_reject(out, "forbidden", NULL, "this account may not do that");
+        return WK_DONE;
+    }
+    snprintf(uid, 24, "%lld", (long long)env->actor_id);
+    const char *params[] = {uid};
+    PGresult *res = wk_exec(ctx, "SELECT role, is_active FROM users WHERE id = $1 FOR UPDATE", 1, params);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return db_failure(ctx, res, "loading the actor");
+    if (PQntuples(res) == 0)
+        wk_reject(out, "not_found", NULL, "no such user");
+    else if (strcmp(PQgetvalue(res, 0, 0), env->actor_role) != 0 || strcmp(PQgetvalue(res, 0, 1), "t") != 0)
+        wk_reject(out, "forbidden", NULL, "this account may not do that");
+    else
+        *ok = 1;
+    PQclear(res);
+    return WK_DONE;
+}
+
+/* Applied with the user resource, or poison when it vanished (cannot happen
+ * under the row lock, but never answer "applied" without a resource). */
+static wk_result applied_user(wk_ctx *ctx, const char *uid, int http_status, wk_outcome *out)
+{
+    json_t *user;
+    wk_result r = load_json(ctx, USER_RESOURCE_SQL, uid, &user);
+    if (r != WK_DONE)
+        return r;
+    if (!user)
+        return WK_POISON;
+    wk_applied(out, http_status, "user", strtoll(uid, NULL, 10), user);
+    return WK_DONE;
+}
+
+/* ---- user.update ---- */
+
+wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    const msgpack_object *p = cmd->payload;
+    char first[NAME_MAX_BYTES + 1], last[NAME_MAX_BYTES + 1], phone[64], address[NAME_MAX_BYTES + 1];
+    int has_first = opt_text(p, "first_name", first, sizeof(first), NAME_MAX_BYTES);
+    int has_last = opt_text(p, "last_name", last, sizeof(last), NAME_MAX_BYTES);
+    int has_phone = opt_text(p, "phone", phone, sizeof(phone), sizeof(phone) - 1);
+    int has_address = opt_text(p, "address", address, sizeof(address), NAME_MAX_BYTES);
+    if (has_first < 0 || has_last < 0 || has_phone < 0 || has_address < 0 || (*phone && pk_check_phone(phone)))
+        return WK_POISON;
+    /* phone/address: a key sent as nil or "" clears the field; a missing key keeps it. */
+    int set_phone = pk_mp_get(p, "phone") != NULL, set_address = pk_mp_get(p, "address") != NULL;
+    char uid[24], ts[40];
+    int ok;
+    wk_result r = check_actor(ctx, &cmd->env, NULL, uid, out, &ok);
+    if (r != WK_DONE || !ok)
+        return r;
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    const char *params[] = {uid, has_first ? first : NULL, has_last ? last : NULL, set_phone ? "t" : "f",
+                            *phone ? phone : NULL, set_address ? "t" : "f", *address ? address : NULL, ts};
+    PGresult *res = wk_exec(ctx,
+                            "UPDATE users SET first_name = coalesce($2, first_name), last_name = coalesce($3, last_name),"
+                            " phone = CASE WHEN $4::boolean THEN $5 ELSE phone END,"
+                            " address = CASE WHEN $6::boolean THEN $7 ELSE address END,"
+                            " updated_at = greatest(updated_at, $8::timestamptz) WHERE id = $1",
+                            8, params);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return db_failure(ctx, res, "user.update");
+    PQclear(res);
+    return applied_user(ctx, uid, 200, out);
+}
+
+/* ---- user.change_password ---- */
+
+wk_result wk_user_change_password(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    char hash[160];
+    if (pk_mp_get_strcpy(cmd->payload, "password_hash", hash, sizeof(hash)) != 0 ||
+        strncmp(hash, "$argon2id$", 10) != 0)
+        return WK_POISON;
+    char uid[24], ts[40];
+    int ok;
+    wk_result r = check_actor(ctx, &cmd->env, NULL, uid, out, &ok);
+    if (r != WK_DONE || !ok)
+        return r;
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    const char *params[] = {uid, hash, ts};
+    PGresult *res = wk_exec(ctx,
+                            "UPDATE users SET password_hash = $2, updated_at = greatest(updated_at, $3::timestamptz)"
+                            " WHERE id = $1",
+                            3, params);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return db_failure(ctx, res, "user.change_password");
+    PQclear(res);
+    return applied_user(ctx, uid, 200, out);
+}
+
+/* ---- priest.update_profile ---- */
+
+wk_result wk_priest_update_profile(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    const msgpack_object *p = cmd->payload;
+    char *specializations = NULL, *languages = NULL, years[24], radius[24], bio[BIO_MAX_BYTES + 1];
+    wk_result r = WK_POISON;
+    if (opt_list(p, "specializations", &specializations) || opt_list(p, "languages", &languages) ||
+        opt_int(p, "experience_years", 0, 80, years) || opt_int(p, "service_radius_km", 0, 500, radius))
+        goto done;
+    int has_bio = opt_text(p, "bio", bio, sizeof(bio), BIO_MAX_BYTES);
+    if (has_bio < 0)
+        goto done;
+    char uid[24], ts[40];
+    int ok;
+    r = check_actor(ctx, &cmd->env, "priest", uid, out, &ok);
+    if (r != WK_DONE || !ok)
+        goto done;
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    const char *params[] = {uid, specializations, languages, *years ? years : NULL, *radius ? radius : NULL,
+                            has_bio ? bio : NULL, ts};
+    PGresult *res = wk_exec(
+        ctx,
+        "UPDATE priest_profiles SET"
+        " specializations = CASE WHEN $2::jsonb IS NULL THEN specializations"
+        "   ELSE ARRAY(SELECT jsonb_array_elements_text($2::jsonb)) END,"
+        " languages = CASE WHEN $3::jsonb IS NULL THEN languages ELSE ARRAY(SELECT jsonb_array_elements_text($3::jsonb)) END,"
+        " experience_years = coalesce($4::int, experience_years),"
+        " service_radius_km = coalesce($5::int, service_radius_km), bio = coalesce($6, bio),"
+        " updated_at = greatest(updated_at, $7::timestamptz) WHERE user_id = $1",
+        7, params);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        r = db_failure(ctx, res, "priest.update_profile");
+        goto done;
+    }
+    int updated = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    if (!updated) {   /* a priest account without a profile: nothing to edit */
+        wk_reject(out, "not_found", NULL, "no priest profile for this account");
+        r = WK_DONE;
+        goto done;
+    }
+    int stored;
+    r = wk_priest_kyc_store(ctx, p, cmd->env.actor_id, &stored);
+    if (r != WK_DONE)
+        goto done;
+    json_t *profile;
+    r = load_json(ctx, PROFILE_RESOURCE_SQL, uid, &profile);
+    if (r != WK_DONE)
+        goto done;
+    if (!profile) {
+        r = WK_POISON;
+        goto done;
+    }
+    wk_applied(out, 200, "priest", json_integer_value(json_object_get(profile, "id")), profile);
+done:
+    free(specializations);
+    free(languages);
+    return r;
+}
+
+/* ---- user.create_admin ---- */
+
+static int exists(wk_ctx *ctx, const char *sql, const char *value)
+{
+    const char *params[] = {value};
+    PGresult *res = wk_exec(ctx, sql, 1, params);
+    int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) > 0 : -1;
+    PQclear(res);
+    return rc;
+}
+
+wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    /* Only punyaka-admin speaks as "system"; the API's actors are
+     * customer|priest|admin or anonymous "", so no HTTP request reaches this. */
+    if (strcmp(cmd->env.actor_role, "system") != 0) {
+        wk_reject(out, "forbidden", NULL, "admins are created only with punyaka-admin");
+        return WK_DONE;
+    }
+    char username[160], email[260], hash[160];
+    if (pk_mp_get_strcpy(cmd->payload, "username", username, sizeof(username)) ||
+        pk_mp_get_strcpy(cmd->payload, "email", email, sizeof(email)) ||
+        pk_mp_get_strcpy(cmd->payload, "password_hash", hash, sizeof(hash)) || pk_check_username(username) ||
+        pk_check_email(email) || strncmp(hash, "$argon2id$", 10) != 0)
+        return WK_POISON;
+    int taken = exists(ctx, "SELECT 1 FROM users WHERE lower(username) = lower($1)", username);
+    int email_taken = taken == 0 ? exists(ctx, "SELECT 1 FROM users WHERE lower(email) = lower($1)", email) : 0;
+    if (taken < 0 || email_taken < 0)
+        return WK_TRANSIENT;
+    if (taken || email_taken) {
+        wk_reject(out, taken ? "username_taken" : "email_taken", taken ? "username" : "email",
+                  taken ? "a user with that username already exists" : "a user with that email already exists");
+        return WK_DONE;
+    }
+    char ts[40];
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    const char *params[] = {username, email, hash, ts};
+    PGresult *res = wk_exec(ctx,
+                            "INSERT INTO users (username, email, password_hash, role, created_at, updated_at)"
+                            " VALUES ($1, $2, $3, 'admin', $4, $4) RETURNING id",
+                            4, params);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (strcmp(wk_sqlstate(res), "23505") != 0)
+            return db_failure(ctx, res, "user.create_admin");
+        /* Should the partition order ever be bypassed, the index still decides. */
+        const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        int by_email = constraint && strstr(constraint, "email");
+        PQclear(res);
+        wk_reject(out, by_email ? "email_taken" : "username_taken", by_email ? "email" : "username",
+                  by_email ? "a user with that email already exists" : "a user with that username already exists");
+        return WK_DONE;
+    }
+    char uid[24];
+    snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    json_object_set_new(out->created_ids, "user", json_integer(strtoll(uid, NULL, 10)));
+    return applied_user(ctx, uid, 201, out);
+}

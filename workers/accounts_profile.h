@@ -1,0 +1,31 @@
+/* accounts_profile.h — the accounts family beyond registration
+ * (accounts_profile.c; payloads in schemas/commands/accounts.md):
+ *
+ *   user.update            actor edits their own name, phone, address
+ *   user.change_password   actor replaces their own Argon2id hash
+ *   priest.update_profile  a priest edits their profile and KYC ciphertext
+ *   user.create_admin      punyaka-admin (actor role "system") adds an admin
+ *
+ * All are applied inside the command's transaction (worker.h) and read time
+ * only from issued_at. */
+#ifndef PUNYAKA_WORKER_ACCOUNTS_PROFILE_H
+#define PUNYAKA_WORKER_ACCOUNTS_PROFILE_H
+
+#include <msgpack.h>
+#include "workers/worker.h"
+
+wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_user_change_password(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_priest_update_profile(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+
+/* Stores the sealed KYC blobs the payload carries (aadhaar_enc, pan_enc,
+ * bank_account_enc, bank_ifsc_enc: msgpack bin, nonce || ciphertext from
+ * pk_kyc_seal) into the priest profile of user_id; an absent or nil field
+ * keeps what is on file. *stored = how many fields were written.
+ * WK_POISON when a field is not a bin of plausible sealed size
+ * (PK_KYC_BLOB_MIN..MAX), WK_TRANSIENT on a retryable database error.
+ * Used by user.register (accounts.c) for priests, and priest.update_profile. */
+wk_result wk_priest_kyc_store(wk_ctx *ctx, const msgpack_object *payload, int64_t user_id, int *stored);
+
+#endif

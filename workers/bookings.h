@@ -1,0 +1,35 @@
+/* bookings.h — apply functions of the priest-booking families:
+ *
+ *   bookings.c  booking.create, booking.confirm, booking.complete,
+ *               booking.customer_confirm, booking.cancel, booking.rate
+ *               (topic "bookings", key = the priest profile id)
+ *   priests.c   priest.verify (topic "accounts", key = the priest profile id)
+ *   services.c  service.create, service.update (topic "catalog", key = the
+ *               service id; for create, which has none yet, the name)
+ *
+ * Payloads are documented in schemas/commands/bookings.md; the rules they
+ * apply are the pure functions of common/booking_rules.h. */
+#ifndef PUNYAKA_WORKER_BOOKINGS_H
+#define PUNYAKA_WORKER_BOOKINGS_H
+
+#include <jansson.h>
+#include "workers/worker.h"
+
+wk_result wk_booking_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_booking_confirm(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_booking_complete(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_booking_customer_confirm(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_booking_cancel(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_booking_rate(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+
+wk_result wk_priest_verify(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+
+wk_result wk_service_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_service_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+
+/* The booking as the API shows it (schemas/commands/bookings.md, "Booking
+ * resource"), read inside the command's transaction. NULL with *fail set on
+ * a database error. */
+json_t *wk_booking_resource(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t id, wk_result *fail);
+
+#endif

@@ -1,0 +1,723 @@
+/* catalog.c — the catalog family: category.create/update, product.create/
+ * update, product.set_kit, stock.adjust. Admin only (`forbidden` else).
+ *
+ * Topic "catalog", key = the entity id as decimal text; creates have no id
+ * yet and use the slug, so two creates of one slug apply one after the
+ * other and the second meets `slug_taken` (the unique index decides should
+ * anything bypass that order).
+ *
+ * Updates are partial: a key that is absent keeps the stored value; nil
+ * clears the nullable ones (parent_id, category_id, discount_price, image).
+ * Stock changes only through stock.adjust (and checkout/cancel), each with
+ * a stock_movements row; a product's initial stock is recorded the same way.
+ * A kit's stock is derived from its components, so a kit's own stock column
+ * stays 0, and a product never turns into or out of a kit (that would
+ * strand kit_components rows or nest kits). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/money.h"
+#include "common/mp.h"
+#include "common/shop_rules.h"
+#include "workers/shop.h"
+#include "workers/worker.h"
+
+#define NAME_CAP 256
+#define DESCRIPTION_CAP 8192
+#define IMAGE_CAP 1024
+#define STOCK_MAX 1000000000        /* stock is an int column; adjustments keep far below it */
+#define STOCK_DELTA_MAX 1000000
+#define SORT_ORDER_MAX 1000000
+
+/* A present field that is nil where nil means nothing: malformed. */
+static bool bad(wk_field f)
+{
+    return f == WK_FIELD_BAD;
+}
+
+static bool bad_or_null(wk_field f)
+{
+    return f == WK_FIELD_BAD || f == WK_FIELD_NULL;
+}
+
+#define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+static wk_result rejected(wk_outcome *out, const char *code, const char *field, const char *message)
+{
+    wk_reject(out, code, field, message);
+    return WK_DONE;
+}
+
+/* 1 when `sql` ($1 = value) returns a row, 0 when not, -1 on error. */
+static int row_exists(wk_ctx *ctx, const char *sql, const char *value)
+{
+    const char *params[] = {value};
+    PGresult *r = wk_shop_exec(ctx, sql, 1, params);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) > 0 : -1;
+    PQclear(r);
+    return rc;
+}
+
+static int id_exists(wk_ctx *ctx, const char *sql, int64_t id)
+{
+    char text[24];
+    wk_i64_text(id, text);
+    return row_exists(ctx, sql, text);
+}
+
+/* Unique violation on the slug: someone got there first. */
+static wk_result insert_failed(PGresult *r, wk_outcome *out)
+{
+    int unique = strcmp(wk_sqlstate(r), "23505") == 0;
+    PQclear(r);
+    if (!unique)
+        return WK_TRANSIENT;
+    wk_reject(out, "slug_taken", "slug", "that slug is already in use");
+    return WK_DONE;
+}
+
+/* ===================================================================== */
+/* categories                                                             */
+/* ===================================================================== */
+
+typedef struct {
+    char name[NAME_CAP], slug[SHOP_SLUG_MAX + 1], description[DESCRIPTION_CAP];
+    bool has_parent, is_active;
+    int64_t parent_id, sort_order;
+} category;
+
+/* Lays the payload's fields over `c` (defaults or the stored row). */
+static int overlay_category(const msgpack_object *p, category *c)
+{
+    if (wk_field_check_keys(p) != 0)
+        return -1;
+    wk_field parent = wk_field_int(p, "parent_id", 1, INT64_MAX, &c->parent_id);
+    wk_field slug = wk_field_text(p, "slug", 1, c->slug, sizeof(c->slug));
+    if (bad_or_null(wk_field_text(p, "name", 1, c->name, sizeof(c->name))) || bad_or_null(slug) ||
+        (slug == WK_FIELD_SET && !shop_slug_valid(c->slug)) ||
+        bad_or_null(wk_field_text(p, "description", 0, c->description, sizeof(c->description))) || bad(parent) ||
+        bad_or_null(wk_field_bool(p, "is_active", &c->is_active)) ||
+        bad_or_null(wk_field_int(p, "sort_order", -SORT_ORDER_MAX, SORT_ORDER_MAX, &c->sort_order)))
+        return -1;
+    if (parent != WK_FIELD_ABSENT)
+        c->has_parent = parent == WK_FIELD_SET;
+    return 0;
+}
+
+static json_t *category_json(PGresult *r)
+{
+    json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:b, s:i}", "id", (json_int_t)wk_col_i64(r, 0, 0), "name",
+                          PQgetvalue(r, 0, 1), "slug", PQgetvalue(r, 0, 2), "description", PQgetvalue(r, 0, 3),
+                          "is_active", PQgetvalue(r, 0, 5)[0] == 't', "sort_order", (int)wk_col_i64(r, 0, 6));
+    json_object_set_new(j, "parent", PQgetisnull(r, 0, 4) ? json_null() : json_integer(wk_col_i64(r, 0, 4)));
+    return j;
+}
+
+static wk_result applied_category(wk_ctx *ctx, int64_t id, int http_status, wk_outcome *out)
+{
+    char text[24];
+    wk_i64_text(id, text);
+    const char *params[] = {text};
+    PGresult *r = wk_shop_exec(ctx,
+                               "SELECT id, name, slug, description, parent_id, is_active, sort_order"
+                               " FROM categories WHERE id = $1",
+                               1, params);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok)
+        wk_applied(out, http_status, "category", id, category_json(r));
+    PQclear(r);
+    return ok ? WK_DONE : WK_TRANSIENT;
+}
+
+/* A new parent must exist and must not be the category or one of its
+ * descendants. Tree changes are serialized by a transaction-scoped advisory
+ * lock: two moves checked concurrently could otherwise close a cycle. */
+static int check_parent(wk_ctx *ctx, int64_t self_id, int64_t parent_id, wk_outcome *out)
+{
+    PGresult *r = wk_shop_exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('punyaka.categories.tree'))", 0, NULL);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    if (!ok)
+        return -1;
+    char self[24], parent[24];
+    wk_i64_text(self_id, self);
+    wk_i64_text(parent_id, parent);
+    const char *params[] = {parent, self};
+    r = wk_shop_exec(ctx,
+                     "WITH RECURSIVE up(id, parent_id, depth) AS ("
+                     "  SELECT id, parent_id, 0 FROM categories WHERE id = $1"
+                     "  UNION ALL SELECT c.id, c.parent_id, up.depth + 1"
+                     "  FROM categories c JOIN up ON c.id = up.parent_id"
+                     "  WHERE up.depth < 1000)"
+                     " SELECT count(*), count(*) FILTER (WHERE id = $2::bigint) FROM up",
+                     2, params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return -1;
+    }
+    int found = wk_col_i64(r, 0, 0) > 0, cycle = wk_col_i64(r, 0, 1) > 0;
+    PQclear(r);
+    if (found && !cycle)
+        return 0;
+    wk_reject(out, "invalid_parent", "parent_id",
+              found ? "a category cannot be placed under itself or its own sub-category" : "no such category");
+    return 1;
+}
+
+static wk_result insert_category(wk_ctx *ctx, const category *c, wk_outcome *out)
+{
+    char parent[24], sort[24];
+    wk_i64_text(c->parent_id, parent);
+    wk_i64_text(c->sort_order, sort);
+    const char *params[] = {c->name, c->slug, c->description, c->has_parent ? parent : NULL,
+                            c->is_active ? "true" : "false", sort};
+    PGresult *r = wk_shop_exec(ctx,
+                               "INSERT INTO categories (name, slug, description, parent_id, is_active, sort_order)"
+                               " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                               6, params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return insert_failed(r, out);
+    int64_t id = wk_col_i64(r, 0, 0);
+    PQclear(r);
+    json_object_set_new(out->created_ids, "category", json_integer(id));
+    return applied_category(ctx, id, 201, out);
+}
+
+wk_result wk_category_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    category c = {.is_active = true};
+    if (overlay_category(cmd->payload, &c) != 0 || !c.name[0] || !c.slug[0])
+        return WK_POISON;
+    int admin = wk_shop_require_admin(ctx, cmd, out);
+    if (admin <= 0)
+        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    int taken = row_exists(ctx, "SELECT 1 FROM categories WHERE slug = $1", c.slug);
+    if (taken)
+        return taken < 0 ? WK_TRANSIENT : rejected(out, "slug_taken", "slug", "that slug is already in use");
+    int bad_parent = c.has_parent ? check_parent(ctx, 0, c.parent_id, out) : 0;
+    if (bad_parent)
+        return bad_parent < 0 ? WK_TRANSIENT : WK_DONE;
+    return insert_category(ctx, &c, out);
+}
+
+/* Locks the row and loads it into `c`. 1 found, 0 missing, -1 error. */
+static int lock_category(wk_ctx *ctx, int64_t id, category *c)
+{
+    char text[24];
+    wk_i64_text(id, text);
+    const char *params[] = {text};
+    PGresult *r = wk_shop_exec(ctx,
+                               "SELECT name, slug, description, parent_id, is_active, sort_order"
+                               " FROM categories WHERE id = $1 FOR UPDATE",
+                               1, params);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
+    if (rc == 1) {
+        snprintf(c->name, sizeof(c->name), "%s", PQgetvalue(r, 0, 0));
+        snprintf(c->slug, sizeof(c->slug), "%s", PQgetvalue(r, 0, 1));
+        snprintf(c->description, sizeof(c->description), "%s", PQgetvalue(r, 0, 2));
+        c->has_parent = !PQgetisnull(r, 0, 3);
+        c->parent_id = wk_col_i64(r, 0, 3);
+        c->is_active = PQgetvalue(r, 0, 4)[0] == 't';
+        c->sort_order = wk_col_i64(r, 0, 5);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static wk_result update_category(wk_ctx *ctx, int64_t id, const category *c, wk_outcome *out)
+{
+    char text[24], parent[24], sort[24];
+    wk_i64_text(id, text);
+    wk_i64_text(c->parent_id, parent);
+    wk_i64_text(c->sort_order, sort);
+    const char *params[] = {text, c->name, c->slug, c->description, c->has_parent ? parent : NULL,
+                            c->is_active ? "true" : "false", sort};
+    PGresult *r = wk_shop_exec(ctx,
+                               "UPDATE categories SET name = $2, slug = $3, description = $4, parent_id = $5,"
+                               " is_active = $6, sort_order = $7 WHERE id = $1",
+                               7, params);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return insert_failed(r, out);
+    PQclear(r);
+    return applied_category(ctx, id, 200, out);
+}
+
+wk_result wk_category_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    int64_t id;
+    category c = {0};
+    if (wk_field_int(cmd->payload, "id", 1, INT64_MAX, &id) != WK_FIELD_SET || overlay_category(cmd->payload, &c))
+        return WK_POISON;
+    int admin = wk_shop_require_admin(ctx, cmd, out);
+    if (admin <= 0)
+        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    category old;
+    int found = lock_category(ctx, id, &old);
+    if (found <= 0)
+        return found < 0 ? WK_TRANSIENT : rejected(out, "not_found", NULL, "no such category");
+    c = old;
+    overlay_category(cmd->payload, &c);   /* validated above, cannot fail now */
+    int taken = strcmp(c.slug, old.slug) == 0 ? 0 : row_exists(ctx, "SELECT 1 FROM categories WHERE slug = $1", c.slug);
+    if (taken)
+        return taken < 0 ? WK_TRANSIENT : rejected(out, "slug_taken", "slug", "that slug is already in use");
+    bool moved = c.has_parent && (!old.has_parent || c.parent_id != old.parent_id);
+    int bad_parent = moved ? check_parent(ctx, id, c.parent_id, out) : 0;
+    if (bad_parent)
+        return bad_parent < 0 ? WK_TRANSIENT : WK_DONE;
+    return update_category(ctx, id, &c, out);
+}
+
+/* ===================================================================== */
+/* products                                                               */
+/* ===================================================================== */
+
+typedef struct {
+    char slug[SHOP_SLUG_MAX + 1], name[NAME_CAP], description[DESCRIPTION_CAP], product_type[16], image[IMAGE_CAP];
+    bool has_category, has_discount, has_image, is_active, is_featured;
+    int64_t category_id, price, discount;
+} product;
+
+static bool product_type_valid(const char *t)
+{
+    return !strcmp(t, "samagri") || !strcmp(t, "gift") || !strcmp(t, "kit") || !strcmp(t, "other");
+}
+
+/* Nullable fields: set ⇒ has = true, nil ⇒ has = false, absent ⇒ unchanged. */
+static void nullable(wk_field f, bool *has)
+{
+    if (f != WK_FIELD_ABSENT)
+        *has = f == WK_FIELD_SET;
+}
+
+static int overlay_product(const msgpack_object *p, product *x)
+{
+    if (wk_field_check_keys(p) != 0)
+        return -1;
+    wk_field slug = wk_field_text(p, "slug", 1, x->slug, sizeof(x->slug));
+    wk_field type = wk_field_text(p, "product_type", 1, x->product_type, sizeof(x->product_type));
+    wk_field category = wk_field_int(p, "category_id", 1, INT64_MAX, &x->category_id);
+    wk_field discount = wk_field_int(p, "discount_price", 0, MONEY_MAX_PAISE, &x->discount);
+    wk_field image = wk_field_text(p, "image", 1, x->image, sizeof(x->image));
+    if (bad_or_null(slug) || (slug == WK_FIELD_SET && !shop_slug_valid(x->slug)) || bad_or_null(type) ||
+        (type == WK_FIELD_SET && !product_type_valid(x->product_type)) || bad(category) || bad(discount) ||
+        bad(image) || bad_or_null(wk_field_text(p, "name", 1, x->name, sizeof(x->name))) ||
+        bad_or_null(wk_field_text(p, "description", 0, x->description, sizeof(x->description))) ||
+        bad_or_null(wk_field_int(p, "price", 0, MONEY_MAX_PAISE, &x->price)) ||
+        bad_or_null(wk_field_bool(p, "is_active", &x->is_active)) ||
+        bad_or_null(wk_field_bool(p, "is_featured", &x->is_featured)))
+        return -1;
+    nullable(category, &x->has_category);
+    nullable(discount, &x->has_discount);
+    nullable(image, &x->has_image);
+    return 0;
+}
+
+/* Rules that need the merged product: 0 fine, 1 rejected. */
+static int check_product(wk_ctx *ctx, const product *x, const product *old, wk_outcome *out, int *db_error)
+{
+    *db_error = 0;
+    if (x->has_discount && x->discount >= x->price) {
+        wk_reject(out, "invalid_discount", "discount_price", "the discount price must be below the price");
+        return 1;
+    }
+    if (old && (strcmp(old->product_type, "kit") == 0) != (strcmp(x->product_type, "kit") == 0)) {
+        wk_reject(out, "invalid_kit", "product_type", "a product cannot become a kit or stop being one");
+        return 1;
+    }
+    int taken = old && strcmp(old->slug, x->slug) == 0
+                    ? 0
+                    : row_exists(ctx, "SELECT 1 FROM products WHERE slug = $1", x->slug);
+    int category = !x->has_category || (old && old->has_category && old->category_id == x->category_id)
+                       ? 1
+                       : id_exists(ctx, "SELECT 1 FROM categories WHERE id = $1", x->category_id);
+    if (taken < 0 || category < 0)
+        return *db_error = 1;
+    if (taken)
+        wk_reject(out, "slug_taken", "slug", "that slug is already in use");
+    else if (!category)
+        wk_reject(out, "invalid_category", "category_id", "no such category");
+    return taken || !category;
+}
+
+/* ---- the product as the API shows it ---- */
+
+static json_t *opt_string(PGresult *r, int col)
+{
+    return PQgetisnull(r, 0, col) ? json_null() : json_string(PQgetvalue(r, 0, col));
+}
+
+/* A kit's stock is derived: min over components of floor(stock / qty). */
+static int kit_json(wk_ctx *ctx, const char *id, json_t *j, int64_t *stock)
+{
+    const char *params[] = {id};
+    PGresult *r = wk_shop_exec(ctx,
+                               "SELECT kc.component_id, kc.quantity, p.stock FROM kit_components kc"
+                               " JOIN products p ON p.id = kc.component_id"
+                               " WHERE kc.kit_id = $1 ORDER BY kc.component_id",
+                               1, params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return -1;
+    }
+    size_t n = (size_t)PQntuples(r);
+    shop_kit_part *parts = calloc(n + 1, sizeof(*parts));
+    int64_t *stocks = calloc(n + 1, sizeof(*stocks));
+    json_t *components = json_array();
+    for (int i = 0; i < (int)n; i++) {
+        parts[i] = (shop_kit_part){0, wk_col_i64(r, i, 0), (int32_t)wk_col_i64(r, i, 1)};
+        stocks[i] = wk_col_i64(r, i, 2);
+        json_array_append_new(components, json_pack("{s:I, s:i}", "product", (json_int_t)parts[i].component_id,
+                                                     "quantity", (int)parts[i].quantity));
+    }
+    *stock = shop_kit_available(parts, stocks, n);
+    json_object_set_new(j, "components", components);
+    free(parts);
+    free(stocks);
+    PQclear(r);
+    return 0;
+}
+
+static json_t *product_json(PGresult *r)
+{
+    json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:b, s:b, s:s, s:s}", "id",
+                          (json_int_t)wk_col_i64(r, 0, 0), "slug", PQgetvalue(r, 0, 1), "name", PQgetvalue(r, 0, 2),
+                          "description", PQgetvalue(r, 0, 3), "product_type", PQgetvalue(r, 0, 4), "price",
+                          wk_money_json(wk_col_i64(r, 0, 6)), "is_active", PQgetvalue(r, 0, 9)[0] == 't',
+                          "is_featured", PQgetvalue(r, 0, 10)[0] == 't', "created_at", PQgetvalue(r, 0, 12),
+                          "updated_at", PQgetvalue(r, 0, 13));
+    json_object_set_new(j, "category", PQgetisnull(r, 0, 5) ? json_null() : json_integer(wk_col_i64(r, 0, 5)));
+    json_object_set_new(j, "discount_price",
+                        PQgetisnull(r, 0, 7) ? json_null() : wk_money_json(wk_col_i64(r, 0, 7)));
+    json_object_set_new(j, "image", opt_string(r, 11));
+    return j;
+}
+
+static wk_result applied_product(wk_ctx *ctx, int64_t id, int http_status, wk_outcome *out)
+{
+    char text[24];
+    wk_i64_text(id, text);
+    const char *params[] = {text};
+    PGresult *r = wk_shop_exec(ctx,
+                               "SELECT id, slug, name, description, product_type, category_id, price_paise,"
+                               " discount_price_paise, stock, is_active, is_featured, image,"
+                               " " ISO_UTC("created_at") ", " ISO_UTC("updated_at")
+                               " FROM products WHERE id = $1",
+                               1, params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        PQclear(r);
+        return WK_TRANSIENT;
+    }
+    json_t *j = product_json(r);
+    int64_t stock = wk_col_i64(r, 0, 8);
+    int kit = strcmp(PQgetvalue(r, 0, 4), "kit") == 0;
+    PQclear(r);
+    if (kit && kit_json(ctx, text, j, &stock) != 0) {
+        json_decref(j);
+        return WK_TRANSIENT;
+    }
+    json_object_set_new(j, "stock", json_integer(stock));
+    json_object_set_new(j, "is_in_stock", json_boolean(stock > 0));
+    wk_applied(out, http_status, "product", id, j);
+    return WK_DONE;
+}
+
+/* ---- product.create ---- */
+
+static wk_result insert_product(wk_ctx *ctx, const pk_envelope_decoded *cmd, const product *x, int64_t stock,
+                                wk_outcome *out)
+{
+    char category[24], price[24], discount[24], ts[40];
+    wk_i64_text(x->category_id, category);
+    wk_i64_text(x->price, price);
+    wk_i64_text(x->discount, discount);
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    const char *params[] = {x->slug, x->name, x->description, x->product_type, x->has_category ? category : NULL,
+                            price, x->has_discount ? discount : NULL, x->is_active ? "true" : "false",
+                            x->is_featured ? "true" : "false", x->has_image ? x->image : NULL, ts};
+    PGresult *r = wk_shop_exec(ctx,
+                               "INSERT INTO products (slug, name, description, product_type, category_id, price_paise,"
+                               " discount_price_paise, stock, is_active, is_featured, image, created_at, updated_at)"
+                               " VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $11) RETURNING id",
+                               11, params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return insert_failed(r, out);
+    int64_t id = wk_col_i64(r, 0, 0);
+    PQclear(r);
+    /* The opening stock is a movement like any other, so stock is explained. */
+    if (stock > 0 && wk_stock_apply(ctx, &id, &stock, 1, "initial stock", 0, cmd) != 0)
+        return WK_TRANSIENT;
+    json_object_set_new(out->created_ids, "product", json_integer(id));
+    return applied_product(ctx, id, 201, out);
+}
+
+wk_result wk_product_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    product x = {.is_active = true};
+    strcpy(x.product_type, "samagri");
+    int64_t stock = 0, price = -1;
+    if (overlay_product(cmd->payload, &x) != 0 || !x.slug[0] || !x.name[0] ||
+        wk_field_int(cmd->payload, "price", 0, MONEY_MAX_PAISE, &price) != WK_FIELD_SET ||
+        bad_or_null(wk_field_int(cmd->payload, "stock", 0, STOCK_MAX, &stock)))
+        return WK_POISON;
+    int admin = wk_shop_require_admin(ctx, cmd, out);
+    if (admin <= 0)
+        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    if (strcmp(x.product_type, "kit") == 0 && stock > 0) {
+        wk_reject(out, "invalid_kit", "stock", "a kit's stock comes from its components");
+        return WK_DONE;
+    }
+    int db_error;
+    if (check_product(ctx, &x, NULL, out, &db_error))
+        return db_error ? WK_TRANSIENT : WK_DONE;
+    return insert_product(ctx, cmd, &x, stock, out);
+}
+
+/* ---- product.update ---- */
+
+static int lock_product(wk_ctx *ctx, int64_t id, product *x)
+{
+    char text[24];
+    wk_i64_text(id, text);
+    const char *params[] = {text};
+    PGresult *r = wk_shop_exec(ctx,
+                               "SELECT slug, name, description, product_type, category_id, price_paise,"
+                               " discount_price_paise, is_active, is_featured, image"
+                               " FROM products WHERE id = $1 FOR UPDATE",
+                               1, params);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
+    if (rc == 1) {
+        snprintf(x->slug, sizeof(x->slug), "%s", PQgetvalue(r, 0, 0));
+        snprintf(x->name, sizeof(x->name), "%s", PQgetvalue(r, 0, 1));
+        snprintf(x->description, sizeof(x->description), "%s", PQgetvalue(r, 0, 2));
+        snprintf(x->product_type, sizeof(x->product_type), "%s", PQgetvalue(r, 0, 3));
+        x->has_category = !PQgetisnull(r, 0, 4);
+        x->category_id = wk_col_i64(r, 0, 4);
+        x->price = wk_col_i64(r, 0, 5);
+        x->has_discount = !PQgetisnull(r, 0, 6);
+        x->discount = wk_col_i64(r, 0, 6);
+        x->is_active = PQgetvalue(r, 0, 7)[0] == 't';
+        x->is_featured = PQgetvalue(r, 0, 8)[0] == 't';
+        x->has_image = !PQgetisnull(r, 0, 9);
+        snprintf(x->image, sizeof(x->image), "%s", PQgetvalue(r, 0, 9));
+    }
+    PQclear(r);
+    return rc;
+}
+
+static wk_result update_product(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t id, const product *x,
+                                wk_outcome *out)
+{
+    char text[24], category[24], price[24], discount[24], ts[40];
+    wk_i64_text(id, text);
+    wk_i64_text(x->category_id, category);
+    wk_i64_text(x->price, price);
+    wk_i64_text(x->discount, discount);
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    const char *params[] = {text, x->slug, x->name, x->description, x->product_type, x->has_category ? category : NULL,
+                            price, x->has_discount ? discount : NULL, x->is_active ? "true" : "false",
+                            x->is_featured ? "true" : "false", x->has_image ? x->image : NULL, ts};
+    PGresult *r = wk_shop_exec(ctx,
+                               "UPDATE products SET slug = $2, name = $3, description = $4, product_type = $5,"
+                               " category_id = $6, price_paise = $7, discount_price_paise = $8, is_active = $9,"
+                               " is_featured = $10, image = $11, updated_at = greatest(updated_at, $12::timestamptz)"
+                               " WHERE id = $1",
+                               12, params);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return insert_failed(r, out);
+    PQclear(r);
+    return applied_product(ctx, id, 200, out);
+}
+
+wk_result wk_product_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    int64_t id;
+    product x = {0}, old;
+    if (wk_field_int(cmd->payload, "id", 1, INT64_MAX, &id) != WK_FIELD_SET || overlay_product(cmd->payload, &x))
+        return WK_POISON;
+    int admin = wk_shop_require_admin(ctx, cmd, out);
+    if (admin <= 0)
+        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    int found = lock_product(ctx, id, &old);
+    if (found <= 0)
+        return found < 0 ? WK_TRANSIENT : rejected(out, "not_found", NULL, "no such product");
+    x = old;
+    overlay_product(cmd->payload, &x);   /* validated above */
+    int db_error;
+    if (check_product(ctx, &x, &old, out, &db_error))
+        return db_error ? WK_TRANSIENT : WK_DONE;
+    return update_product(ctx, cmd, id, &x, out);
+}
+
+/* ---- product.set_kit ---- */
+
+typedef struct {
+    int64_t kit_id;
+    int64_t ids[SHOP_KIT_MAX_COMPONENTS], qty[SHOP_KIT_MAX_COMPONENTS];
+    size_t n;
+} kit_cmd;
+
+static int decode_kit(const msgpack_object *p, kit_cmd *k)
+{
+    memset(k, 0, sizeof(*k));
+    const msgpack_object *a = pk_mp_get(p, "components");
+    if (wk_field_check_keys(p) != 0 || wk_field_int(p, "kit_id", 1, INT64_MAX, &k->kit_id) != WK_FIELD_SET || !a ||
+        a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size > SHOP_KIT_MAX_COMPONENTS)
+        return -1;
+    for (uint32_t i = 0; i < a->via.array.size; i++) {
+        const msgpack_object *c = &a->via.array.ptr[i];
+        if (wk_field_check_keys(c) != 0 || wk_field_int(c, "product_id", 1, INT64_MAX, &k->ids[i]) != WK_FIELD_SET ||
+            wk_field_int(c, "quantity", SHOP_QTY_MIN, SHOP_QTY_MAX, &k->qty[i]) != WK_FIELD_SET ||
+            k->ids[i] == k->kit_id)
+            return -1;
+        for (uint32_t j = 0; j < i; j++)
+            if (k->ids[j] == k->ids[i])
+                return -1;
+    }
+    k->n = a->via.array.size;
+    return 0;
+}
+
+/* Components must exist and be plain products (kits do not nest). */
+static int check_components(wk_ctx *ctx, const kit_cmd *k, wk_outcome *out)
+{
+    char *ids = wk_int_array(k->ids, k->n);
+    const char *params[] = {ids};
+    PGresult *r = wk_shop_exec(ctx,
+                               "SELECT count(*), count(*) FILTER (WHERE product_type = 'kit') FROM products"
+                               " WHERE id = ANY($1::bigint[])",
+                               1, params);
+    free(ids);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return -1;
+    }
+    int64_t found = wk_col_i64(r, 0, 0), kits = wk_col_i64(r, 0, 1);
+    PQclear(r);
+    if (found == (int64_t)k->n && kits == 0)
+        return 0;
+    wk_reject(out, "invalid_kit", "components",
+              kits ? "a kit cannot contain another kit" : "every component must be an existing product");
+    return 1;
+}
+
+static wk_result replace_components(wk_ctx *ctx, const pk_envelope_decoded *cmd, const kit_cmd *k, wk_outcome *out)
+{
+    char kit[24], ts[40];
+    wk_i64_text(k->kit_id, kit);
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    char *ids = wk_int_array(k->ids, k->n), *qty = wk_int_array(k->qty, k->n);
+    const char *params[] = {kit, ids, qty, ts};
+    /* Two statements: within one, the insert's unique check would still see
+     * the rows the delete removes. */
+    PGresult *r = wk_shop_exec(ctx, "DELETE FROM kit_components WHERE kit_id = $1", 1, params);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (ok) {
+        r = wk_shop_exec(ctx,
+                         "WITH touched AS (UPDATE products SET updated_at = greatest(updated_at, $4::timestamptz)"
+                         "   WHERE id = $1)"
+                         " INSERT INTO kit_components (kit_id, component_id, quantity)"
+                         " SELECT $1, c, q FROM unnest($2::bigint[], $3::int[]) AS u(c, q)",
+                         4, params);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+    }
+    free(ids);
+    free(qty);
+    return ok ? applied_product(ctx, k->kit_id, 200, out) : WK_TRANSIENT;
+}
+
+/* Locks the kit row (checkout locks it too before reading the composition). */
+static int lock_kit(wk_ctx *ctx, int64_t kit_id, wk_outcome *out)
+{
+    char text[24];
+    wk_i64_text(kit_id, text);
+    const char *params[] = {text};
+    PGresult *r = wk_shop_exec(ctx, "SELECT product_type = 'kit' FROM products WHERE id = $1 FOR UPDATE", 1, params);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
+    if (rc == 1 && PQgetvalue(r, 0, 0)[0] != 't') {
+        wk_reject(out, "invalid_kit", "kit_id", "only a product of type kit has components");
+        rc = 0;
+    } else if (rc == 0) {
+        wk_reject(out, "not_found", NULL, "no such product");
+    }
+    PQclear(r);
+    return rc;
+}
+
+wk_result wk_product_set_kit(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    kit_cmd k;
+    if (decode_kit(cmd->payload, &k) != 0)
+        return WK_POISON;
+    int admin = wk_shop_require_admin(ctx, cmd, out);
+    if (admin <= 0)
+        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    int kit = lock_kit(ctx, k.kit_id, out);
+    if (kit <= 0)
+        return kit < 0 ? WK_TRANSIENT : WK_DONE;
+    int bad_parts = k.n ? check_components(ctx, &k, out) : 0;
+    if (bad_parts)
+        return bad_parts < 0 ? WK_TRANSIENT : WK_DONE;
+    return replace_components(ctx, cmd, &k, out);
+}
+
+/* ---- stock.adjust ---- */
+
+/* Locks the row and reads its stock. 1 found (a plain product), 0 rejected, -1 error. */
+static int lock_stock(wk_ctx *ctx, int64_t id, int64_t *stock, wk_outcome *out)
+{
+    char text[24];
+    wk_i64_text(id, text);
+    const char *params[] = {text};
+    PGresult *r =
+        wk_shop_exec(ctx, "SELECT stock, product_type = 'kit' FROM products WHERE id = $1 FOR UPDATE", 1, params);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
+    if (rc == 1 && PQgetvalue(r, 0, 1)[0] == 't') {
+        wk_reject(out, "invalid_kit", "product_id", "a kit's stock comes from its components; adjust those");
+        rc = 0;
+    } else if (rc == 1) {
+        *stock = wk_col_i64(r, 0, 0);
+    } else if (rc == 0) {
+        wk_reject(out, "not_found", NULL, "no such product");
+    }
+    PQclear(r);
+    return rc;
+}
+
+static void reject_stock(wk_outcome *out, int64_t stock, int64_t delta)
+{
+    char msg[160];
+    if (stock + delta < 0)
+        snprintf(msg, sizeof(msg), "only %lld in stock; cannot remove %lld", (long long)stock, (long long)-delta);
+    else
+        snprintf(msg, sizeof(msg), "stock cannot exceed %d", STOCK_MAX);
+    wk_reject(out, stock + delta < 0 ? "insufficient_stock" : "invalid_command", "delta", msg);
+}
+
+wk_result wk_stock_adjust(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    int64_t id, delta, stock = 0;
+    char reason[256];
+    if (wk_field_check_keys(cmd->payload) != 0 ||
+        wk_field_int(cmd->payload, "product_id", 1, INT64_MAX, &id) != WK_FIELD_SET ||
+        wk_field_int(cmd->payload, "delta", -STOCK_DELTA_MAX, STOCK_DELTA_MAX, &delta) != WK_FIELD_SET ||
+        delta == 0 || wk_field_text(cmd->payload, "reason", 1, reason, sizeof(reason)) != WK_FIELD_SET)
+        return WK_POISON;
+    int admin = wk_shop_require_admin(ctx, cmd, out);
+    if (admin <= 0)
+        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    int found = lock_stock(ctx, id, &stock, out);
+    if (found <= 0)
+        return found < 0 ? WK_TRANSIENT : WK_DONE;
+    if (stock + delta < 0 || stock + delta > STOCK_MAX) {
+        reject_stock(out, stock, delta);
+        return WK_DONE;
+    }
+    int rc = wk_stock_apply(ctx, &id, &delta, 1, reason, 0, cmd);
+    if (rc == 1) {
+        reject_stock(out, stock, delta);
+        return WK_DONE;
+    }
+    return rc == 0 ? applied_product(ctx, id, 200, out) : WK_TRANSIENT;
+}

@@ -1,0 +1,293 @@
+/* fields.c — payload readers and small helpers for bookings.c, priests.c
+ * and services.c (see fields.h). */
+#include "workers/fields.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/booking_rules.h"
+#include "common/log.h"
+#include "common/money.h"
+#include "common/mp.h"
+#include "common/uuid.h"
+
+/* ---- payload readers ---- */
+
+int wf_check_keys(const msgpack_object *p)
+{
+    if (!p || p->type != MSGPACK_OBJECT_MAP)
+        return -1;
+    const msgpack_object_kv *kv = p->via.map.ptr;
+    for (uint32_t i = 0; i < p->via.map.size; i++) {
+        if (kv[i].key.type != MSGPACK_OBJECT_STR)
+            return -1;
+        for (uint32_t j = 0; j < i; j++)
+            if (kv[j].key.via.str.size == kv[i].key.via.str.size &&
+                memcmp(kv[j].key.via.str.ptr, kv[i].key.via.str.ptr, kv[i].key.via.str.size) == 0)
+                return -1;
+    }
+    return 0;
+}
+
+/* The value of key unless absent or nil. */
+static const msgpack_object *present(const msgpack_object *p, const char *key)
+{
+    const msgpack_object *v = pk_mp_get(p, key);
+    return v && v->type != MSGPACK_OBJECT_NIL ? v : NULL;
+}
+
+int wf_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, int64_t *out)
+{
+    int64_t v;
+    int rc = pk_mp_get_i64(p, key, &v);
+    if (rc)
+        return rc;
+    if (v < min || v > max)
+        return -2;
+    *out = v;
+    return 0;
+}
+
+int wf_id(const msgpack_object *p, const char *key, int64_t *out)
+{
+    return wf_int(p, key, 1, INT64_MAX, out);
+}
+
+int wf_bool(const msgpack_object *p, const char *key, bool *out)
+{
+    return pk_mp_get_bool(p, key, out);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), 0 when invalid
+ * (overlong forms, surrogates and code points above U+10FFFF included). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len = c < 0x80                  ? 1
+                 : c >= 0xc2 && c <= 0xdf ? 2
+                 : c >= 0xe0 && c <= 0xef ? 3
+                 : c >= 0xf0 && c <= 0xf4 ? 4
+                                          : 0;
+    if (len == 0 || len > n)
+        return 0;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+    for (size_t i = 1; i < len; i++) {
+        if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf))
+            return 0;
+    }
+    return len;
+}
+
+/* Valid UTF-8, no NUL; control characters only when allow_controls. */
+static int clean_text(const char *s, size_t n, int allow_controls)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        if (u[i] == 0 || (!allow_controls && ((u[i] < ' ' && u[i] != '\n' && u[i] != '\t') || u[i] == 0x7f)))
+            return 0;
+        size_t k = utf8_seq(u + i, n - i);
+        if (!k)
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+int wf_text(const msgpack_object *p, const char *key, size_t max, char *buf)
+{
+    const char *s;
+    size_t n;
+    int rc = pk_mp_get_str(p, key, &s, &n);
+    if (rc)
+        return rc;
+    if (n > max || !clean_text(s, n, 0))
+        return -2;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    return 0;
+}
+
+int wf_number(const msgpack_object *p, const char *key, double min, double max, double *out)
+{
+    const msgpack_object *v = present(p, key);
+    if (!v)
+        return -1;
+    double d;
+    if (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64)
+        d = v->via.f64;
+    else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= 1000000)
+        d = (double)v->via.u64;
+    else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && v->via.i64 >= -1000000)
+        d = (double)v->via.i64;
+    else
+        return -2;
+    if (!isfinite(d) || d < min || d > max)
+        return -2;
+    *out = d;
+    return 0;
+}
+
+static json_t *json_from_map(const msgpack_object *o)
+{
+    if (wf_check_keys(o) != 0)
+        return NULL;
+    json_t *j = json_object();
+    for (uint32_t i = 0; j && i < o->via.map.size; i++) {
+        const msgpack_object_str *k = &o->via.map.ptr[i].key.via.str;
+        char key[256];
+        json_t *v = wf_json_from_mp(&o->via.map.ptr[i].val);
+        if (!v || k->size >= sizeof(key) || !clean_text(k->ptr, k->size, 1)) {
+            json_decref(v);
+            json_decref(j);
+            return NULL;
+        }
+        memcpy(key, k->ptr, k->size);
+        key[k->size] = 0;
+        json_object_set_new(j, key, v);
+    }
+    return j;
+}
+
+static json_t *json_from_array(const msgpack_object *o)
+{
+    json_t *j = json_array();
+    for (uint32_t i = 0; j && i < o->via.array.size; i++) {
+        json_t *v = wf_json_from_mp(&o->via.array.ptr[i]);
+        if (!v) {
+            json_decref(j);
+            return NULL;
+        }
+        json_array_append_new(j, v);
+    }
+    return j;
+}
+
+json_t *wf_json_from_mp(const msgpack_object *o)
+{
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:              return json_null();
+    case MSGPACK_OBJECT_BOOLEAN:          return json_boolean(o->via.boolean);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer(o->via.i64);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        return o->via.u64 <= (uint64_t)INT64_MAX ? json_integer((json_int_t)o->via.u64) : NULL;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:          return isfinite(o->via.f64) ? json_real(o->via.f64) : NULL;
+    case MSGPACK_OBJECT_STR:
+        return clean_text(o->via.str.ptr, o->via.str.size, 1) ? json_stringn(o->via.str.ptr, o->via.str.size) : NULL;
+    case MSGPACK_OBJECT_ARRAY:            return json_from_array(o);
+    case MSGPACK_OBJECT_MAP:              return json_from_map(o);
+    default:                              return NULL;
+    }
+}
+
+/* ---- admin, time zone, ids ---- */
+
+int wf_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    if (strcmp(cmd->env.actor_role, "admin") != 0 || cmd->env.actor_id <= 0) {
+        wk_reject(out, "forbidden", NULL, "only an admin may do this");
+        return 0;
+    }
+    char id[24];
+    wf_itoa(cmd->env.actor_id, id);
+    const char *params[] = {id};
+    PGresult *r = wk_exec(ctx, "SELECT 1 FROM users WHERE id = $1 AND role = 'admin' AND is_active", 1, params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return -1;
+    }
+    int admin = PQntuples(r) == 1;
+    PQclear(r);
+    if (!admin)
+        wk_reject(out, "forbidden", NULL, "only an admin may do this");
+    return admin;
+}
+
+static int tz_minutes = BOOKING_TZ_OFFSET_DEFAULT;
+static int tz_loaded;
+
+int wf_tz_offset_init(void)
+{
+    int m;
+    if (booking_tz_offset_parse(getenv("PUNYAKA_TZ_OFFSET_MINUTES"), &m) != 0)
+        return -1;
+    tz_minutes = m;
+    tz_loaded = 1;
+    return 0;
+}
+
+int wf_tz_offset(void)
+{
+    if (!tz_loaded)
+        wf_tz_offset_init();   /* main() has already refused a malformed value */
+    return tz_minutes;
+}
+
+void wf_itoa(int64_t v, char buf[24])
+{
+    snprintf(buf, 24, "%lld", (long long)v);
+}
+
+void wf_command_id(const pk_envelope_decoded *cmd, char buf[40])
+{
+    pk_uuid_format(&cmd->env.id, buf);
+}
+
+/* ---- statements ---- */
+
+wk_result wf_db_failure(wk_ctx *ctx, PGresult *res, const pk_envelope_decoded *cmd, const char *what)
+{
+    int transient = wk_is_transient(res, ctx->db);
+    pk_log(transient ? PK_LOG_WARN : PK_LOG_ERROR, cmd->env.request_id, "%s: %s [%s]", what,
+           PQresultErrorMessage(res), wk_sqlstate(res));
+    PQclear(res);
+    return transient ? WK_TRANSIENT : WK_POISON;
+}
+
+PGresult *wf_query(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *what, const char *sql, int n,
+                   const char *const *params, wk_result *fail)
+{
+    PGresult *r = wk_exec(ctx, sql, n, params);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        return r;
+    *fail = wf_db_failure(ctx, r, cmd, what);
+    return NULL;
+}
+
+wk_result wf_command(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *what, const char *sql, int n,
+                     const char *const *params)
+{
+    PGresult *r = wk_exec(ctx, sql, n, params);
+    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+        PQclear(r);
+        return WK_DONE;
+    }
+    return wf_db_failure(ctx, r, cmd, what);
+}
+
+int64_t wf_col_i64(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+bool wf_col_bool(const PGresult *r, int row, int col)
+{
+    return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+json_t *wf_col_str_or_null(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? json_null() : json_string(PQgetvalue(r, row, col));
+}
+
+json_t *wf_col_money(const PGresult *r, int row, int col)
+{
+    char buf[MONEY_FMT_CAP];
+    money_format(wf_col_i64(r, row, col), buf, sizeof(buf));
+    return json_string(buf);
+}

@@ -1,0 +1,87 @@
+/* fields.h — what the booking and admin families (bookings.c, priests.c,
+ * services.c) share: strict payload readers, the admin check, the platform
+ * time zone, and turning a failed statement into a worker result.
+ *
+ * Payload readers never trust the API. Every field is type- and
+ * range-checked again, text must be valid UTF-8 without NUL or control
+ * characters (PostgreSQL would refuse it, and a refused statement must not
+ * look like a transient error that is retried forever), and a payload that
+ * breaks a rule is poison (WK_POISON ⇒ rejected invalid_command + dlq),
+ * because a well-behaved API never sends one.
+ *
+ * Readers return 0 = set, -1 = absent or nil (outputs untouched), -2 = bad
+ * (wrong type, out of range, too long), as common/mp.h does. */
+#ifndef PUNYAKA_WORKER_FIELDS_H
+#define PUNYAKA_WORKER_FIELDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <msgpack.h>
+#include "workers/worker.h"
+
+/* 0 when p is a map whose keys are all distinct str keys, else -1: a
+ * duplicate key would let two readers see two different commands. */
+int wf_check_keys(const msgpack_object *p);
+
+/* Integer in [min, max]. */
+int wf_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, int64_t *out);
+/* Entity id: integer ≥ 1. */
+int wf_id(const msgpack_object *p, const char *key, int64_t *out);
+int wf_bool(const msgpack_object *p, const char *key, bool *out);
+/* Text of at most max bytes (buf holds max + 1), valid UTF-8, no control
+ * characters other than newline and tab. */
+int wf_text(const msgpack_object *p, const char *key, size_t max, char *buf);
+/* A number (msgpack int or finite float) in [min, max]. */
+int wf_number(const msgpack_object *p, const char *key, double min, double max, double *out);
+
+/* msgpack ⇒ JSON for free-form values (the completion checklist): maps
+ * with distinct UTF-8 str keys, arrays, str, int, finite float, bool, nil.
+ * NULL when anything else (bin, ext, NUL in a string) is inside. */
+json_t *wf_json_from_mp(const msgpack_object *o);
+
+/* 1 when the actor is an admin — the envelope says so and the users row
+ * agrees (an active admin, so a demoted admin's old session cannot act);
+ * 0 when not, with `out` rejected `forbidden`; -1 on a database error. */
+int wf_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+
+/* The platform's UTC offset in minutes (PUNYAKA_TZ_OFFSET_MINUTES, default
+ * 330; common/booking_rules.h explains the fixed offset). Read once.
+ * wf_tz_offset_init() returns -1 when the variable is malformed, so the
+ * worker refuses to start instead of placing bookings at the wrong time. */
+int wf_tz_offset_init(void);
+int wf_tz_offset(void);
+
+/* Decimal text of v. */
+void wf_itoa(int64_t v, char buf[24]);
+/* The command id as UUID text. */
+void wf_command_id(const pk_envelope_decoded *cmd, char buf[40]);
+
+/* A statement failed: logs it, clears res, and says what to do. Transient
+ * trouble (connection, serialization, deadlock) ⇒ WK_TRANSIENT (retry);
+ * anything else would fail again on every retry and stall the partition,
+ * so it is WK_POISON (rejected, dead-lettered, visible to operators). */
+wk_result wf_db_failure(wk_ctx *ctx, PGresult *res, const pk_envelope_decoded *cmd, const char *what);
+
+/* Runs a statement expected to return rows; NULL (res handled by
+ * wf_db_failure, *fail set) when it did not. */
+PGresult *wf_query(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *what, const char *sql, int n,
+                   const char *const *params, wk_result *fail);
+/* Runs a command (INSERT/UPDATE without RETURNING): WK_DONE or the failure. */
+wk_result wf_command(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *what, const char *sql, int n,
+                     const char *const *params);
+
+/* SQL for a timestamptz column as the resources show times: ISO 8601 in
+ * UTC with microseconds, "2026-12-01T04:00:00.000000Z" (as wk_timestamp). */
+#define WF_SQL_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/* Column value helpers for row `row` of r. */
+int64_t wf_col_i64(const PGresult *r, int row, int col);
+bool wf_col_bool(const PGresult *r, int row, int col);
+/* The text, or JSON null when the column is NULL. */
+json_t *wf_col_str_or_null(const PGresult *r, int row, int col);
+/* Money column (paise) as the API renders it: "1500.00". */
+json_t *wf_col_money(const PGresult *r, int row, int col);
+
+#endif

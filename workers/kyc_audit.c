@@ -1,0 +1,33 @@
+/* kyc_audit.c — priest.kyc_reveal: an admin asks to see a priest's KYC data
+ * in full. The worker holds no key and reveals nothing; it records who asked,
+ * when, and for which priest (outcome + journal), and only once that record is
+ * committed does the API decrypt and answer. So every full view is audited. */
+#include <stdio.h>
+#include "workers/fields.h"
+#include "workers/kyc_audit.h"
+
+wk_result wk_priest_kyc_reveal(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    int64_t priest_id;
+    if (wf_id(cmd->payload, "priest_id", &priest_id) != 0)
+        return WK_POISON;
+    int admin = wf_require_admin(ctx, cmd, out);
+    if (admin != 1)
+        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    char id[24];
+    wf_itoa(priest_id, id);
+    const char *params[] = {id};
+    wk_result fail;
+    PGresult *r = wf_query(ctx, cmd, "kyc reveal", "SELECT id FROM priest_profiles WHERE id = $1", 1, params, &fail);
+    if (!r)
+        return fail;
+    int found = PQntuples(r) == 1;
+    PQclear(r);
+    if (!found) {
+        wk_reject(out, "not_found", "priest_id", "no such priest");
+        return WK_DONE;
+    }
+    wk_applied(out, 200, "priest", priest_id,
+               json_pack("{s:I, s:I}", "priest_id", (json_int_t)priest_id, "revealed_by", (json_int_t)cmd->env.actor_id));
+    return WK_DONE;
+}

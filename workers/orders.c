@@ -1,0 +1,759 @@
+/* orders.c — the orders family: order.checkout, order.cancel, order.set_status.
+ *
+ * Topic "orders", key = the customer's user id, so one customer's commands
+ * apply in order; different customers race only on product rows, which
+ * checkout locks FOR UPDATE in ascending id order (kits with their
+ * components), so two checkouts never deadlock and never oversell. The
+ * products_stock_nonnegative CHECK is the last guard behind that.
+ *
+ * Choices (schemas/commands/shop.md documents them for clients):
+ *  - a new order is `pending` with payment `paid`: the payment is captured
+ *    at checkout, the shop then confirms, ships, delivers;
+ *  - the price rule charges the current price when it is not above the one
+ *    the customer was shown (never more than shown), else `price_changed`;
+ *  - order.cancel is the owning customer's (anyone else: `not_found`, as
+ *    the API answers 404 for other users' orders); an admin cancels through
+ *    order.set_status {status: "cancelled"}; both restock exactly what the
+ *    checkout took (its stock_movements, kit components as they were) and
+ *    refund the ledger's net amount;
+ *  - order.set_status moves one step at a time (shop_order_can_transition).
+ * Rejections return WK_DONE with the outcome rejected; process.c rolls back
+ * to its savepoint, so a rejected command changes nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/money.h"
+#include "common/mp.h"
+#include "common/shop_rules.h"
+#include "common/validate.h"
+#include "workers/payments.h"
+#include "workers/shop.h"
+#include "workers/worker.h"
+
+/* ---- the checkout command ---- */
+
+typedef struct {
+    int64_t product_id;
+    int32_t quantity;
+    int64_t shown;              /* unit price the customer was shown (paise) */
+} checkout_line;
+
+typedef struct {
+    checkout_line lines[SHOP_CART_MAX_LINES];
+    size_t n;
+    char address[512], city[128], state[128], pincode[8], phone[32];
+} checkout_cmd;
+
+static int decode_line(const msgpack_object *o, checkout_line *l)
+{
+    int64_t id, qty, price;
+    if (wk_field_check_keys(o) != 0 || wk_field_int(o, "product_id", 1, INT64_MAX, &id) != WK_FIELD_SET ||
+        wk_field_int(o, "quantity", SHOP_QTY_MIN, SHOP_QTY_MAX, &qty) != WK_FIELD_SET ||
+        wk_field_int(o, "unit_price", 0, MONEY_MAX_PAISE, &price) != WK_FIELD_SET)
+        return -1;
+    *l = (checkout_line){.product_id = id, .quantity = (int32_t)qty, .shown = price};
+    return 0;
+}
+
+static int decode_lines(const msgpack_object *p, checkout_cmd *c)
+{
+    const msgpack_object *a = pk_mp_get(p, "lines");
+    if (!a || a->type != MSGPACK_OBJECT_ARRAY || !shop_cart_size_valid(a->via.array.size))
+        return -1;
+    for (uint32_t i = 0; i < a->via.array.size; i++) {
+        if (decode_line(&a->via.array.ptr[i], &c->lines[i]) != 0)
+            return -1;
+        for (uint32_t j = 0; j < i; j++)   /* a cart holds each product once */
+            if (c->lines[j].product_id == c->lines[i].product_id)
+                return -1;
+    }
+    c->n = a->via.array.size;
+    return 0;
+}
+
+static int decode_checkout(const msgpack_object *p, checkout_cmd *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (wk_field_check_keys(p) != 0 || decode_lines(p, c) != 0 ||
+        wk_field_text(p, "shipping_address", 1, c->address, sizeof(c->address)) != WK_FIELD_SET ||
+        wk_field_text(p, "shipping_city", 1, c->city, sizeof(c->city)) != WK_FIELD_SET ||
+        wk_field_text(p, "shipping_state", 1, c->state, sizeof(c->state)) != WK_FIELD_SET ||
+        wk_field_text(p, "shipping_pincode", 6, c->pincode, sizeof(c->pincode)) != WK_FIELD_SET ||
+        wk_field_text(p, "shipping_phone", 7, c->phone, sizeof(c->phone)) != WK_FIELD_SET)
+        return -1;
+    return shop_pincode_valid(c->pincode) && !pk_check_phone(c->phone) ? 0 : -1;
+}
+
+/* ---- locked product rows ---- */
+
+typedef struct {
+    int64_t id;
+    const char *name;           /* points into `rows` */
+    bool is_kit, is_active;
+    int64_t price, discount, stock;
+} product_row;
+
+typedef struct {
+    PGresult *rows;             /* the FOR UPDATE result; owns the names */
+    product_row *products;      /* ascending by id */
+    size_t n_products;
+    shop_kit_part *parts;       /* kit_components of the kit lines, read under the locks */
+    size_t n_parts;
+} locked_set;
+
+static void locked_free(locked_set *s)
+{
+    PQclear(s->rows);
+    free(s->products);
+    free(s->parts);
+    memset(s, 0, sizeof(*s));
+}
+
+static const product_row *find_product(const locked_set *s, int64_t id)
+{
+    for (size_t i = 0; i < s->n_products; i++)
+        if (s->products[i].id == id)
+            return &s->products[i];
+    return NULL;
+}
+
+/* kit_components rows of the given kits (ids as a bigint[] literal). */
+static int read_parts(wk_ctx *ctx, const char *kit_ids, shop_kit_part **parts, size_t *n)
+{
+    const char *params[] = {kit_ids};
+    PGresult *r = wk_shop_exec(ctx,
+                               "SELECT kit_id, component_id, quantity FROM kit_components"
+                               " WHERE kit_id = ANY($1::bigint[]) ORDER BY kit_id, component_id",
+                               1, params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return -1;
+    }
+    *n = (size_t)PQntuples(r);
+    *parts = calloc(*n ? *n : 1, sizeof(**parts));
+    for (size_t i = 0; i < *n; i++)
+        (*parts)[i] = (shop_kit_part){wk_col_i64(r, (int)i, 0), wk_col_i64(r, (int)i, 1),
+                                      (int32_t)wk_col_i64(r, (int)i, 2)};
+    PQclear(r);
+    return 0;
+}
+
+/* Locks every row in `ids` in ascending id order (one statement, so the
+ * order is the ORDER BY's) and keeps what the checks need. */
+static int lock_products(wk_ctx *ctx, const char *ids, locked_set *s)
+{
+    const char *params[] = {ids};
+    s->rows = wk_shop_exec(ctx,
+                           "SELECT id, name, product_type = 'kit', is_active, price_paise,"
+                           " coalesce(discount_price_paise, -1), stock"
+                           " FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+                           1, params);
+    if (PQresultStatus(s->rows) != PGRES_TUPLES_OK)
+        return -1;
+    s->n_products = (size_t)PQntuples(s->rows);
+    s->products = calloc(s->n_products ? s->n_products : 1, sizeof(*s->products));
+    for (int i = 0; i < (int)s->n_products; i++)
+        s->products[i] = (product_row){
+            .id = wk_col_i64(s->rows, i, 0), .name = PQgetvalue(s->rows, i, 1),
+            .is_kit = PQgetvalue(s->rows, i, 2)[0] == 't', .is_active = PQgetvalue(s->rows, i, 3)[0] == 't',
+            .price = wk_col_i64(s->rows, i, 4), .discount = wk_col_i64(s->rows, i, 5),
+            .stock = wk_col_i64(s->rows, i, 6)};
+    return 0;
+}
+
+/* Every product id the cart touches: its lines and their kits' components. */
+static char *touched_ids(const checkout_cmd *c, const shop_kit_part *parts, size_t n_parts)
+{
+    int64_t *ids = malloc((c->n + n_parts + 1) * sizeof(*ids));
+    size_t n = 0;
+    for (size_t i = 0; i < c->n; i++)
+        ids[n++] = c->lines[i].product_id;
+    for (size_t i = 0; i < n_parts; i++)
+        ids[n++] = parts[i].component_id;
+    char *text = wk_int_array(ids, n);
+    free(ids);
+    return text;
+}
+
+static char *line_ids(const checkout_cmd *c)
+{
+    int64_t ids[SHOP_CART_MAX_LINES];
+    for (size_t i = 0; i < c->n; i++)
+        ids[i] = c->lines[i].product_id;
+    return wk_int_array(ids, c->n);
+}
+
+/* Reads the kits' composition, locks lines + components, then re-reads the
+ * composition under the kit rows' locks (product.set_kit takes the same
+ * lock). A composition that changed in between names components we did not
+ * lock: WK_TRANSIENT retries the whole command, which then sees the new one. */
+static wk_result lock_cart(wk_ctx *ctx, const checkout_cmd *c, locked_set *s)
+{
+    char *kits = line_ids(c);
+    shop_kit_part *before = NULL;
+    size_t n_before = 0;
+    wk_result res = WK_TRANSIENT;
+    if (read_parts(ctx, kits, &before, &n_before) == 0) {
+        char *ids = touched_ids(c, before, n_before);
+        if (lock_products(ctx, ids, s) == 0 && read_parts(ctx, kits, &s->parts, &s->n_parts) == 0) {
+            res = WK_DONE;
+            for (size_t i = 0; i < s->n_parts; i++)
+                if (!find_product(s, s->parts[i].component_id))
+                    res = WK_TRANSIENT;
+        }
+        free(ids);
+    }
+    free(before);
+    free(kits);
+    return res;
+}
+
+/* ---- verifying the cart ---- */
+
+static void add_error(json_t **errors, int64_t product_id, const char *field, const char *message)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "items.%lld.%s", (long long)product_id, field);
+    if (!*errors)
+        *errors = json_object();
+    json_t *list = json_object_get(*errors, key);
+    if (!list)
+        json_object_set_new(*errors, key, list = json_array());
+    json_array_append_new(list, json_string(message));
+}
+
+static void reject_with(wk_outcome *out, const char *code, const char *detail, json_t *errors)
+{
+    wk_reject(out, code, NULL, detail);
+    out->errors = errors;
+}
+
+/* Unknown and deactivated products alike: no longer for sale. */
+static int check_available(const checkout_cmd *c, const locked_set *s, wk_outcome *out)
+{
+    json_t *errors = NULL;
+    char detail[256] = "";
+    for (size_t i = 0; i < c->n; i++) {
+        int64_t id = c->lines[i].product_id;
+        const product_row *p = find_product(s, id);
+        if (p && p->is_active)
+            continue;
+        if (!errors && p)
+            snprintf(detail, sizeof(detail), "%s (product %lld) is no longer available", p->name, (long long)id);
+        else if (!errors)
+            snprintf(detail, sizeof(detail), "product %lld is no longer available", (long long)id);
+        add_error(&errors, id, "product_id", "this product is no longer available");
+    }
+    if (!errors)
+        return 0;
+    reject_with(out, "inactive_product", detail, errors);
+    return 1;
+}
+
+/* The cart as the pure rules see it (kit or not comes from the locked row). */
+static void cart_lines(const checkout_cmd *c, const locked_set *s, shop_line *lines)
+{
+    for (size_t i = 0; i < c->n; i++)
+        lines[i] = (shop_line){c->lines[i].product_id, c->lines[i].quantity,
+                               find_product(s, c->lines[i].product_id)->is_kit};
+}
+
+static bool kit_is_empty(const locked_set *s, int64_t kit_id)
+{
+    for (size_t i = 0; i < s->n_parts; i++)
+        if (s->parts[i].kit_id == kit_id)
+            return false;
+    return true;
+}
+
+/* Errors on every line that draws on the short product, so a client can
+ * mark each affected cart line; the detail names the first short product. */
+static void short_errors(const shop_need *need, const char *name, const shop_line *lines, size_t n,
+                         const locked_set *s, json_t **errors, char *detail, size_t cap)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%s: %lld needed, %lld in stock", name, (long long)need->need, (long long)need->stock);
+    if (!*errors)
+        snprintf(detail, cap, "Out of stock: %s (product %lld): %lld needed, %lld in stock", name,
+                 (long long)need->product_id, (long long)need->need, (long long)need->stock);
+    for (size_t i = 0; i < n; i++)
+        if (shop_line_uses(&lines[i], s->parts, s->n_parts, need->product_id))
+            add_error(errors, lines[i].product_id, "quantity", msg);
+}
+
+/* Sums the cart's needs per product (kits expanded) and compares them with
+ * the locked stock. On success `needs` holds what to decrement. */
+static int check_stock(const checkout_cmd *c, const locked_set *s, shop_need *needs, size_t *n_needs, wk_outcome *out)
+{
+    shop_line lines[SHOP_CART_MAX_LINES];
+    cart_lines(c, s, lines);
+    json_t *errors = NULL;
+    char detail[256] = "";
+    for (size_t i = 0; i < c->n; i++) {
+        if (lines[i].is_kit && kit_is_empty(s, lines[i].product_id)) {
+            const char *name = find_product(s, lines[i].product_id)->name;
+            if (!errors)
+                snprintf(detail, sizeof(detail), "Out of stock: %s (product %lld) has no components yet", name,
+                         (long long)lines[i].product_id);
+            add_error(&errors, lines[i].product_id, "quantity", "this kit cannot be sold yet");
+        }
+    }
+    *n_needs = shop_cart_needs(lines, c->n, s->parts, s->n_parts, needs);
+    for (size_t i = 0; i < *n_needs; i++)
+        needs[i].stock = find_product(s, needs[i].product_id)->stock;
+    for (size_t i = 0; i < *n_needs; i++)
+        if (needs[i].need > needs[i].stock)
+            short_errors(&needs[i], find_product(s, needs[i].product_id)->name, lines, c->n, s, &errors, detail,
+                         sizeof(detail));
+    if (!errors)
+        return 0;
+    reject_with(out, "out_of_stock", detail, errors);
+    return 1;
+}
+
+/* The price rule per line; charge[i] is what line i costs per unit. */
+static int check_prices(const checkout_cmd *c, const locked_set *s, int64_t *charge, wk_outcome *out)
+{
+    json_t *errors = NULL;
+    char detail[256] = "";
+    for (size_t i = 0; i < c->n; i++) {
+        const product_row *p = find_product(s, c->lines[i].product_id);
+        int64_t current = shop_unit_price(p->price, p->discount);
+        if (shop_check_price(c->lines[i].shown, current, &charge[i]) == SHOP_PRICE_OK)
+            continue;
+        char now[MONEY_FMT_CAP], shown[MONEY_FMT_CAP], msg[160];
+        money_format(current, now, sizeof(now));
+        money_format(c->lines[i].shown, shown, sizeof(shown));
+        snprintf(msg, sizeof(msg), "the price is now %s (you were shown %s)", now, shown);
+        if (!errors)
+            snprintf(detail, sizeof(detail), "The price of %s (product %lld) rose from %s to %s", p->name,
+                     (long long)p->id, shown, now);
+        add_error(&errors, p->id, "unit_price", msg);
+    }
+    if (!errors)
+        return 0;
+    reject_with(out, "price_changed", detail, errors);
+    return 1;
+}
+
+/* ---- the order as the API shows it ---- */
+
+#define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+static json_t *order_items_json(PGresult *r)
+{
+    json_t *items = json_array();
+    for (int i = 0; i < PQntuples(r); i++)
+        json_array_append_new(items, json_pack("{s:I, s:s, s:i, s:o, s:o}", "product",
+                                               (json_int_t)wk_col_i64(r, i, 0), "product_name", PQgetvalue(r, i, 1),
+                                               "quantity", (int)wk_col_i64(r, i, 2), "unit_price",
+                                               wk_money_json(wk_col_i64(r, i, 3)), "line_total",
+                                               wk_money_json(wk_col_i64(r, i, 4))));
+    return items;
+}
+
+static json_t *order_json(PGresult *o, PGresult *items)
+{
+    json_t *j = json_pack("{s:I, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:o}", "id", (json_int_t)wk_col_i64(o, 0, 0),
+                          "order_number", PQgetvalue(o, 0, 1), "user", (json_int_t)wk_col_i64(o, 0, 2), "status",
+                          PQgetvalue(o, 0, 3), "payment_status", PQgetvalue(o, 0, 4), "items", order_items_json(items),
+                          "subtotal", wk_money_json(wk_col_i64(o, 0, 5)), "shipping_charge",
+                          wk_money_json(wk_col_i64(o, 0, 6)), "total_amount", wk_money_json(wk_col_i64(o, 0, 7)));
+    const char *text[] = {"shipping_address", "shipping_city", "shipping_state", "shipping_pincode",
+                          "shipping_phone", "created_at", "updated_at"};
+    for (int k = 0; k < (int)(sizeof(text) / sizeof(text[0])); k++)
+        json_object_set_new(j, text[k], json_string(PQgetvalue(o, 0, 8 + k)));
+    return j;
+}
+
+/* Reads the order back, so every command answers with the same shape the
+ * API's GET /api/orders/{id}/ renders. NULL on a database error. */
+static json_t *load_order(wk_ctx *ctx, int64_t order_id)
+{
+    char id[24];
+    wk_i64_text(order_id, id);
+    const char *params[] = {id};
+    PGresult *o = wk_shop_exec(ctx,
+                               "SELECT id, order_number, user_id, status, payment_status, subtotal_paise,"
+                               " shipping_paise, total_paise, shipping_address, shipping_city, shipping_state,"
+                               " shipping_pincode, shipping_phone, " ISO_UTC("created_at") ", " ISO_UTC("updated_at")
+                               " FROM orders WHERE id = $1",
+                               1, params);
+    PGresult *items = wk_shop_exec(ctx,
+                                   "SELECT product_id, product_name, quantity, unit_price_paise, line_total_paise"
+                                   " FROM order_items WHERE order_id = $1 ORDER BY id",
+                                   1, params);
+    json_t *j = NULL;
+    if (PQresultStatus(o) == PGRES_TUPLES_OK && PQntuples(o) == 1 && PQresultStatus(items) == PGRES_TUPLES_OK)
+        j = order_json(o, items);
+    PQclear(o);
+    PQclear(items);
+    return j;
+}
+
+static wk_result applied_order(wk_ctx *ctx, int64_t order_id, int http_status, wk_outcome *out)
+{
+    json_t *resource = load_order(ctx, order_id);
+    if (!resource)
+        return WK_TRANSIENT;
+    wk_applied(out, http_status, "order", order_id, resource);
+    return WK_DONE;
+}
+
+/* ---- creating the order ---- */
+
+typedef struct {
+    int64_t id, subtotal, shipping, total;
+    char number[SHOP_ORDER_NUMBER_CAP];
+} order_totals;
+
+static int next_order_id(wk_ctx *ctx, int64_t *id)
+{
+    PGresult *r = wk_shop_exec(ctx, "SELECT nextval(pg_get_serial_sequence('orders', 'id'))", 0, NULL);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (ok)
+        *id = wk_col_i64(r, 0, 0);
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+/* The id is drawn first because the order number is derived from it. */
+static int insert_order(wk_ctx *ctx, const pk_envelope_decoded *cmd, const checkout_cmd *c, order_totals *t)
+{
+    if (next_order_id(ctx, &t->id) != 0)
+        return -1;
+    shop_order_number(t->id, t->number, sizeof(t->number));
+    char id[24], user[24], sub[24], ship[24], total[24], ts[40];
+    wk_i64_text(t->id, id);
+    wk_i64_text(cmd->env.actor_id, user);
+    wk_i64_text(t->subtotal, sub);
+    wk_i64_text(t->shipping, ship);
+    wk_i64_text(t->total, total);
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    const char *params[] = {id, user, t->number, sub, ship, total, c->address, c->city, c->state, c->pincode,
+                            c->phone, ts};
+    PGresult *r = wk_shop_exec(ctx,
+                               "INSERT INTO orders (id, user_id, order_number, status, payment_status, subtotal_paise,"
+                               " shipping_paise, total_paise, shipping_address, shipping_city, shipping_state,"
+                               " shipping_pincode, shipping_phone, created_at, updated_at)"
+                               " VALUES ($1, $2, $3, 'pending', 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+                               12, params);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+/* Lines with the product name as it is now (the row is locked), so later
+ * catalog edits never rewrite what was bought. Item ids go to created_ids. */
+static int insert_items(wk_ctx *ctx, const checkout_cmd *c, const int64_t *charge, int64_t order_id, wk_outcome *out)
+{
+    int64_t ids[SHOP_CART_MAX_LINES], qty[SHOP_CART_MAX_LINES];
+    for (size_t i = 0; i < c->n; i++) {
+        ids[i] = c->lines[i].product_id;
+        qty[i] = c->lines[i].quantity;
+    }
+    char order[24];
+    wk_i64_text(order_id, order);
+    char *pids = wk_int_array(ids, c->n), *units = wk_int_array(charge, c->n), *qtys = wk_int_array(qty, c->n);
+    const char *params[] = {order, pids, units, qtys};
+    PGresult *r = wk_shop_exec(ctx,
+                               "INSERT INTO order_items (order_id, product_id, product_name, unit_price_paise,"
+                               " quantity, line_total_paise)"
+                               " SELECT $1, l.product_id, p.name, l.unit, l.qty, l.unit * l.qty"
+                               " FROM unnest($2::bigint[], $3::bigint[], $4::int[])"
+                               "   WITH ORDINALITY AS l(product_id, unit, qty, ord)"
+                               " JOIN products p ON p.id = l.product_id ORDER BY l.ord RETURNING id",
+                               4, params);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == (int)c->n;
+    if (ok) {
+        json_t *created = json_array();
+        for (int i = 0; i < PQntuples(r); i++)
+            json_array_append_new(created, json_integer(wk_col_i64(r, i, 0)));
+        json_object_set_new(out->created_ids, "order_items", created);
+    }
+    PQclear(r);
+    free(pids);
+    free(units);
+    free(qtys);
+    return ok ? 0 : -1;
+}
+
+static int take_stock(wk_ctx *ctx, const pk_envelope_decoded *cmd, const shop_need *needs, size_t n, int64_t order_id)
+{
+    int64_t *ids = malloc((n + 1) * sizeof(*ids)), *deltas = malloc((n + 1) * sizeof(*deltas));
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = needs[i].product_id;
+        deltas[i] = -needs[i].need;
+    }
+    int rc = wk_stock_apply(ctx, ids, deltas, n, "checkout", order_id, cmd);
+    free(ids);
+    free(deltas);
+    return rc;
+}
+
+/* Captures the total through the gateway seam; the status follows the ledger. */
+static wk_result capture(wk_ctx *ctx, const pk_envelope_decoded *cmd, const order_totals *t)
+{
+    char command_id[40], ts[40], id[24];
+    wk_command_id_text(cmd, command_id);
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    wk_payment pay = {PAY_ORDER, t->id, "order", t->total, command_id, ts};
+    if (wk_gateway_current()->capture(ctx, &pay) != WK_DONE)
+        return WK_TRANSIENT;
+    wk_i64_text(t->id, id);
+    const char *params[] = {id};
+    PGresult *r = wk_shop_exec(ctx, "UPDATE orders SET payment_status = 'paid' WHERE id = $1", 1, params);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? WK_DONE : WK_TRANSIENT;
+}
+
+static void compute_totals(const checkout_cmd *c, const int64_t *charge, order_totals *t)
+{
+    t->subtotal = 0;
+    for (size_t i = 0; i < c->n; i++)
+        t->subtotal += charge[i] * c->lines[i].quantity;
+    t->shipping = shop_shipping(t->subtotal);
+    t->total = t->subtotal + t->shipping;
+}
+
+static wk_result create_order(wk_ctx *ctx, const pk_envelope_decoded *cmd, const checkout_cmd *c,
+                              const int64_t *charge, const shop_need *needs, size_t n_needs, wk_outcome *out)
+{
+    order_totals t;
+    compute_totals(c, charge, &t);
+    if (insert_order(ctx, cmd, c, &t) != 0 || insert_items(ctx, c, charge, t.id, out) != 0)
+        return WK_TRANSIENT;
+    int rc = take_stock(ctx, cmd, needs, n_needs, t.id);
+    if (rc == 1) {   /* cannot happen under our locks; the CHECK says so if it ever does */
+        wk_reject(out, "out_of_stock", NULL, "a product ran out of stock");
+        return WK_DONE;
+    }
+    if (rc != 0 || capture(ctx, cmd, &t) != WK_DONE)
+        return WK_TRANSIENT;
+    json_object_set_new(out->created_ids, "order", json_integer(t.id));
+    return applied_order(ctx, t.id, 201, out);
+}
+
+/* ---- order.checkout ---- */
+
+/* 1 when the actor is an active user, 0 when not (rejected), -1 on error. */
+static int require_user(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    int ok = 0;
+    if (cmd->env.actor_id > 0) {
+        char id[24];
+        wk_i64_text(cmd->env.actor_id, id);
+        const char *params[] = {id};
+        PGresult *r = wk_shop_exec(ctx, "SELECT 1 FROM users WHERE id = $1 AND is_active", 1, params);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            PQclear(r);
+            return -1;
+        }
+        ok = PQntuples(r) == 1;
+        PQclear(r);
+    }
+    if (!ok)
+        wk_reject(out, "forbidden", NULL, "sign in to place an order");
+    return ok;
+}
+
+/* Verifies and applies a non-empty cart under the row locks. */
+static wk_result checkout_locked(wk_ctx *ctx, const pk_envelope_decoded *cmd, const checkout_cmd *c, wk_outcome *out)
+{
+    locked_set s = {0};
+    wk_result res = lock_cart(ctx, c, &s);
+    if (res != WK_DONE) {
+        locked_free(&s);
+        return res;
+    }
+    size_t cap = c->n + s.n_parts, n_needs = 0;
+    shop_need *needs = malloc((cap ? cap : 1) * sizeof(*needs));
+    int64_t charge[SHOP_CART_MAX_LINES];
+    if (!check_available(c, &s, out) && !check_stock(c, &s, needs, &n_needs, out) && !check_prices(c, &s, charge, out))
+        res = create_order(ctx, cmd, c, charge, needs, n_needs, out);
+    free(needs);
+    locked_free(&s);
+    return res;
+}
+
+wk_result wk_order_checkout(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    checkout_cmd c;
+    if (decode_checkout(cmd->payload, &c) != 0)
+        return WK_POISON;
+    int user = require_user(ctx, cmd, out);
+    if (user <= 0)
+        return user < 0 ? WK_TRANSIENT : WK_DONE;
+    if (c.n == 0) {
+        wk_reject(out, "empty_cart", NULL, "the cart is empty");
+        return WK_DONE;
+    }
+    return checkout_locked(ctx, cmd, &c, out);
+}
+
+/* ---- order.cancel and order.set_status ---- */
+
+typedef struct {
+    int64_t user_id;
+    shop_order_status status;
+} order_row;
+
+/* Locks the order row. 1 found, 0 missing, -1 on a database error. */
+static int lock_order(wk_ctx *ctx, int64_t order_id, order_row *o)
+{
+    char id[24];
+    wk_i64_text(order_id, id);
+    const char *params[] = {id};
+    PGresult *r = wk_shop_exec(ctx, "SELECT user_id, status FROM orders WHERE id = $1 FOR UPDATE", 1, params);
+    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? -1 : PQntuples(r);
+    if (rc == 1)
+        *o = (order_row){wk_col_i64(r, 0, 0), shop_order_status_parse(PQgetvalue(r, 0, 1))};
+    PQclear(r);
+    return rc;
+}
+
+/* Puts back exactly what the checkout took: the net of the order's stock
+ * movements per product (kit components as they were at checkout). */
+static int restock(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id)
+{
+    char id[24];
+    wk_i64_text(order_id, id);
+    const char *params[] = {id};
+    PGresult *r = wk_shop_exec(ctx,
+                               "SELECT product_id, -sum(delta) FROM stock_movements WHERE order_id = $1"
+                               " GROUP BY product_id HAVING sum(delta) <> 0 ORDER BY product_id",
+                               1, params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return -1;
+    }
+    size_t n = (size_t)PQntuples(r);
+    int64_t *ids = malloc((n + 1) * sizeof(*ids)), *deltas = malloc((n + 1) * sizeof(*deltas));
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = wk_col_i64(r, (int)i, 0);
+        deltas[i] = wk_col_i64(r, (int)i, 1);
+    }
+    PQclear(r);
+    char *id_list = wk_int_array(ids, n);
+    const char *lock_params[] = {id_list};
+    r = wk_shop_exec(ctx, "SELECT id FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE", 1,
+                     lock_params);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? wk_stock_apply(ctx, ids, deltas, n, "cancel", order_id, cmd) : -1;
+    PQclear(r);
+    free(id_list);
+    free(ids);
+    free(deltas);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Refunds whatever the ledger still holds for the order. 1 refunded, 0
+ * nothing to refund, -1 on error. */
+static int refund(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id)
+{
+    int64_t net = wk_payments_net(ctx, PAY_ORDER, order_id);
+    if (net <= 0)
+        return net < 0 ? -1 : 0;
+    char command_id[40], ts[40];
+    wk_command_id_text(cmd, command_id);
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    wk_payment pay = {PAY_ORDER, order_id, "refund", net, command_id, ts};
+    return wk_gateway_current()->refund(ctx, &pay) == WK_DONE ? 1 : -1;
+}
+
+static int set_status(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id, shop_order_status to,
+                      int refunded)
+{
+    char id[24], ts[40];
+    wk_i64_text(order_id, id);
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    const char *params[] = {id, shop_order_status_name(to), ts, refunded ? "refunded" : NULL};
+    PGresult *r = wk_shop_exec(ctx,
+                               "UPDATE orders SET status = $2, payment_status = coalesce($4, payment_status),"
+                               " updated_at = greatest(updated_at, $3::timestamptz) WHERE id = $1",
+                               4, params);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static void reject_transition(wk_outcome *out, shop_order_status from, shop_order_status to)
+{
+    char msg[128];
+    snprintf(msg, sizeof(msg), "an order that is %s cannot become %s", shop_order_status_name(from),
+             shop_order_status_name(to));
+    wk_reject(out, "invalid_transition", "status", msg);
+}
+
+/* The order row is locked. Before it ships: restock, refund, cancelled. */
+static wk_result cancel_locked(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id,
+                               const order_row *o, wk_outcome *out)
+{
+    if (!shop_order_can_transition(o->status, ORDER_CANCELLED)) {
+        reject_transition(out, o->status, ORDER_CANCELLED);
+        return WK_DONE;
+    }
+    int refunded = 0;
+    if (restock(ctx, cmd, order_id) != 0 || (refunded = refund(ctx, cmd, order_id)) < 0 ||
+        set_status(ctx, cmd, order_id, ORDER_CANCELLED, refunded) != 0)
+        return WK_TRANSIENT;
+    return applied_order(ctx, order_id, 200, out);
+}
+
+static int decode_order_id(const msgpack_object *p, int64_t *id)
+{
+    char reason[520];
+    /* reason is optional free text; the journal keeps it with the envelope */
+    return wk_field_check_keys(p) == 0 && wk_field_int(p, "order_id", 1, INT64_MAX, id) == WK_FIELD_SET &&
+                   wk_field_text(p, "reason", 0, reason, sizeof(reason)) != WK_FIELD_BAD
+               ? 0
+               : -1;
+}
+
+wk_result wk_order_cancel(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    int64_t order_id;
+    if (decode_order_id(cmd->payload, &order_id) != 0)
+        return WK_POISON;
+    order_row o;
+    int found = lock_order(ctx, order_id, &o);
+    if (found < 0)
+        return WK_TRANSIENT;
+    /* Someone else's order does not exist, as far as this customer knows. */
+    if (!found || cmd->env.actor_id <= 0 || o.user_id != cmd->env.actor_id) {
+        wk_reject(out, "not_found", NULL, "no such order");
+        return WK_DONE;
+    }
+    return cancel_locked(ctx, cmd, order_id, &o, out);
+}
+
+wk_result wk_order_set_status(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    int64_t order_id;
+    char status[16];
+    if (decode_order_id(cmd->payload, &order_id) != 0 ||
+        wk_field_text(cmd->payload, "status", 1, status, sizeof(status)) != WK_FIELD_SET)
+        return WK_POISON;
+    shop_order_status to = shop_order_status_parse(status);
+    if (to == ORDER_INVALID)
+        return WK_POISON;
+    int admin = wk_shop_require_admin(ctx, cmd, out);
+    if (admin <= 0)
+        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    order_row o;
+    int found = lock_order(ctx, order_id, &o);
+    if (found <= 0) {
+        if (found == 0)
+            wk_reject(out, "not_found", NULL, "no such order");
+        return found < 0 ? WK_TRANSIENT : WK_DONE;
+    }
+    if (to == ORDER_CANCELLED)
+        return cancel_locked(ctx, cmd, order_id, &o, out);
+    if (!shop_order_can_transition(o.status, to)) {
+        reject_transition(out, o.status, to);
+        return WK_DONE;
+    }
+    if (set_status(ctx, cmd, order_id, to, 0) != 0)
+        return WK_TRANSIENT;
+    return applied_order(ctx, order_id, 200, out);
+}

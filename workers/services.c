@@ -1,0 +1,157 @@
+/* services.c — the service catalog: service.create and service.update,
+ * admin only. Topic "catalog", keyed by the service id (create, which has no
+ * id yet, by the service's name).
+ *
+ * A booking snapshots the price (bookings.service_price_paise) and its
+ * occupied range when it is made, so changing a service's price or duration
+ * never rewrites existing bookings; deactivating (is_active false) only
+ * stops new bookings. */
+#include <stdbool.h>
+#include <string.h>
+#include "common/booking_rules.h"
+#include "common/money.h"
+#include "workers/bookings.h"
+#include "workers/fields.h"
+
+#define NAME_MAX_BYTES 200
+#define TYPE_MAX_BYTES 50
+
+/* Parsed fields; a pointer is NULL / a flag false when the field is absent. */
+typedef struct {
+    int64_t id;
+    char name[NAME_MAX_BYTES + 1], description[BOOKING_NOTE_MAX + 1], type[TYPE_MAX_BYTES + 1];
+    char duration[24], price[24];
+    const char *is_active;   /* "true" | "false" | NULL */
+    bool has_name, has_description, has_type;
+} service_req;
+
+/* service_type is a slug ("griha_pravesh"): clients filter by it. */
+static int slug_ok(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+/* 1 set, 0 absent, -1 bad: one text field into buf. */
+static int text_field(const msgpack_object *p, const char *key, size_t max, char *buf)
+{
+    int rc = wf_text(p, key, max, buf);
+    return rc == 0 ? 1 : rc == -1 ? 0 : -1;
+}
+
+static int int_field(const msgpack_object *p, const char *key, int64_t min, int64_t max, char buf[24])
+{
+    int64_t v;
+    int rc = wf_int(p, key, min, max, &v);
+    if (rc == 0)
+        wf_itoa(v, buf);
+    return rc == 0 ? 1 : rc == -1 ? 0 : -1;
+}
+
+/* Reads every field that is present; -1 when one is malformed. */
+static int decode_fields(const msgpack_object *p, service_req *r)
+{
+    bool active;
+    int name = text_field(p, "name", NAME_MAX_BYTES, r->name);
+    int desc = text_field(p, "description", BOOKING_NOTE_MAX, r->description);
+    int type = text_field(p, "service_type", TYPE_MAX_BYTES, r->type);
+    int dur = int_field(p, "duration_minutes", 1, BOOKING_MAX_DURATION_MIN, r->duration);
+    int price = int_field(p, "base_price", 0, MONEY_MAX_PAISE, r->price);
+    int act = wf_bool(p, "is_active", &active);
+    if (wf_check_keys(p) || name < 0 || desc < 0 || type < 0 || dur < 0 || price < 0 || act == -2 ||
+        (name && !r->name[0]) || (type && !slug_ok(r->type)))
+        return -1;
+    r->has_name = name, r->has_description = desc, r->has_type = type;
+    r->is_active = act == 0 ? (active ? "true" : "false") : NULL;
+    return 0;
+}
+
+#define SERVICE_COLUMNS \
+    "id, name, description, service_type, duration_minutes, base_price_paise, is_active, " WF_SQL_ISO("created_at") \
+    ", " WF_SQL_ISO("updated_at")
+
+static json_t *service_resource(const PGresult *r)
+{
+    json_t *s = json_object();
+    json_object_set_new(s, "id", json_integer(wf_col_i64(r, 0, 0)));
+    json_object_set_new(s, "name", json_string(PQgetvalue(r, 0, 1)));
+    json_object_set_new(s, "description", json_string(PQgetvalue(r, 0, 2)));
+    json_object_set_new(s, "service_type", json_string(PQgetvalue(r, 0, 3)));
+    json_object_set_new(s, "duration_minutes", json_integer(wf_col_i64(r, 0, 4)));
+    json_object_set_new(s, "base_price", wf_col_money(r, 0, 5));
+    json_object_set_new(s, "is_active", json_boolean(wf_col_bool(r, 0, 6)));
+    json_object_set_new(s, "created_at", json_string(PQgetvalue(r, 0, 7)));
+    json_object_set_new(s, "updated_at", json_string(PQgetvalue(r, 0, 8)));
+    return s;
+}
+
+wk_result wk_service_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    service_req req = {0};
+    if (decode_fields(cmd->payload, &req) != 0 || !req.has_name || !req.has_type || !req.duration[0] ||
+        !req.price[0])
+        return WK_POISON;
+    int admin = wf_require_admin(ctx, cmd, out);
+    if (admin <= 0)
+        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    char ts[40];
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    const char *params[] = {req.name, req.description, req.type, req.duration, req.price,
+                            req.is_active ? req.is_active : "true", ts};
+    wk_result fail = WK_DONE;
+    PGresult *r = wf_query(ctx, cmd, "create service",
+                           "INSERT INTO services (name, description, service_type, duration_minutes, base_price_paise,"
+                           " is_active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+                           " RETURNING " SERVICE_COLUMNS,
+                           7, params, &fail);
+    if (!r)
+        return fail;
+    int64_t id = wf_col_i64(r, 0, 0);
+    json_object_set_new(out->created_ids, "service", json_integer(id));
+    wk_applied(out, 201, "service", id, service_resource(r));
+    PQclear(r);
+    return WK_DONE;
+}
+
+/* Absent fields keep their value (coalesce with NULL). */
+wk_result wk_service_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    service_req req = {0};
+    if (wf_id(cmd->payload, "service_id", &req.id) != 0 || decode_fields(cmd->payload, &req) != 0)
+        return WK_POISON;
+    int admin = wf_require_admin(ctx, cmd, out);
+    if (admin <= 0)
+        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    char id[24], ts[40];
+    wf_itoa(req.id, id);
+    wk_timestamp(cmd->env.issued_at_us, ts);
+    const char *params[] = {id,
+                            req.has_name ? req.name : NULL,
+                            req.has_description ? req.description : NULL,
+                            req.has_type ? req.type : NULL,
+                            req.duration[0] ? req.duration : NULL,
+                            req.price[0] ? req.price : NULL,
+                            req.is_active,
+                            ts};
+    wk_result fail = WK_DONE;
+    PGresult *r = wf_query(ctx, cmd, "update service",
+                           "UPDATE services SET name = coalesce($2, name), description = coalesce($3, description),"
+                           " service_type = coalesce($4, service_type),"
+                           " duration_minutes = coalesce($5::int, duration_minutes),"
+                           " base_price_paise = coalesce($6::bigint, base_price_paise),"
+                           " is_active = coalesce($7::boolean, is_active), updated_at = $8"
+                           " WHERE id = $1 RETURNING " SERVICE_COLUMNS,
+                           8, params, &fail);
+    if (!r)
+        return fail;
+    if (PQntuples(r) != 1)
+        wk_reject(out, "not_found", "service_id", "no such service");
+    else
+        wk_applied(out, 200, "service", req.id, service_resource(r));
+    PQclear(r);
+    return WK_DONE;
+}

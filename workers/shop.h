@@ -1,0 +1,84 @@
+/* shop.h — the shop's command families (orders.c, catalog.c): their apply
+ * functions, and what they share: reading payload fields strictly, the
+ * admin check, stock changes with their stock_movements rows, and small
+ * conversions.
+ *
+ * Payload readers never trust the API: every field is type- and
+ * range-checked again here, and a payload that breaks a rule is poison
+ * (WK_POISON), because a well-behaved API never sends one. */
+#ifndef PUNYAKA_WORKER_SHOP_H
+#define PUNYAKA_WORKER_SHOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+#include "workers/worker.h"
+
+/* What a payload holds for one key. Nullable fields use WK_FIELD_NULL
+ * (e.g. discount_price: nil clears the discount); for the others nil is
+ * WK_FIELD_BAD. Absent keys leave the output untouched. */
+typedef enum {
+    WK_FIELD_BAD = -1,      /* wrong type, out of range, too long, control characters */
+    WK_FIELD_ABSENT = 0,
+    WK_FIELD_SET = 1,
+    WK_FIELD_NULL = 2,
+} wk_field;
+
+/* Apply functions (the command table, commands.c, lists them). */
+/* orders.c — topic "orders" */
+wk_result wk_order_checkout(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_order_cancel(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_order_set_status(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+/* catalog.c — topic "catalog" */
+wk_result wk_category_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_category_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_product_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_product_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_product_set_kit(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_stock_adjust(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+
+/* 0 when p is a map whose keys are distinct strs, else -1: with a key given
+ * twice, two readers could see two different commands. */
+int wk_field_check_keys(const msgpack_object *p);
+/* Text of min_len..cap-1 bytes of valid UTF-8 without NUL or control
+ * characters other than newline and tab (PostgreSQL refuses invalid UTF-8,
+ * and a refused statement would look transient and be retried forever). */
+wk_field wk_field_text(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap);
+/* Integer in [min, max]. */
+wk_field wk_field_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, int64_t *out);
+wk_field wk_field_bool(const msgpack_object *p, const char *key, bool *out);
+
+/* wk_exec that logs a failed statement (SQLSTATE and message): a failure
+ * becomes WK_TRANSIENT and is retried, and the log says why. */
+PGresult *wk_shop_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params);
+
+/* 1 when the command's actor is an admin — the envelope says so and the
+ * users row agrees (an active admin: a demoted admin's old session cannot
+ * act); 0 when not, with `out` rejected as `forbidden`; -1 on a DB error. */
+int wk_shop_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+
+/* Applies stock deltas in one statement and records one stock_movements
+ * row per product (reason, the command, optional order, issued_at). The
+ * caller holds the rows' locks and has checked the result stays >= 0.
+ * Returns 0, 1 when the stock CHECK still fired (treat as out of stock), or
+ * -1 on a database error. */
+int wk_stock_apply(wk_ctx *ctx, const int64_t *product_ids, const int64_t *deltas, size_t n, const char *reason,
+                   int64_t order_id, const pk_envelope_decoded *cmd);
+
+/* PostgreSQL array literal "{1,2,3}" of the values; malloc'd, caller frees. */
+char *wk_int_array(const int64_t *values, size_t n);
+
+/* Decimal text of v. */
+void wk_i64_text(int64_t v, char buf[24]);
+
+/* Money as the API renders it: "1500.00". */
+json_t *wk_money_json(int64_t paise);
+
+/* The command id as UUID text, for ledger and movement rows. */
+void wk_command_id_text(const pk_envelope_decoded *cmd, char buf[40]);
+
+/* Column `col` of row 0 as int64 (0 when NULL). */
+int64_t wk_col_i64(const PGresult *r, int row, int col);
+
+#endif
