@@ -44,7 +44,7 @@ static void test_unacknowledged_command_is_503_and_changes_nothing(void **state)
 {
     (void)state;
     PGconn *db = it_db();
-    int port = 20000 + (int)(getpid() % 20000);
+    int port = 20000 + (int)(getpid() % 12000);   /* below the ephemeral range (32768+) */
     pid_t api = start_api(port);
     it_response r = {0};
     for (int i = 0; i < 200 && r.status != 200; i++) {

@@ -21,7 +21,7 @@ git clone -q "$PUNYAKA_SOURCE_DIR" "$clone"
 # A working tree with uncommitted changes under test: bring them along.
 (cd "$PUNYAKA_SOURCE_DIR" && git diff HEAD) | (cd "$clone" && git apply --allow-empty 2>/dev/null || true)
 
-port=$(( (RANDOM % 20000) + 30000 ))
+port=$(( (RANDOM % 12000) + 20000 ))   # below the ephemeral range
 PUNYAKA_HTTP_PORT=$port PUNYAKA_BUILD_DIR="$PUNYAKA_BUILD_DIR" setsid "$clone/scripts/run" > "$work/run.log" 2>&1 &
 run_pid=$!
 
@@ -42,7 +42,15 @@ echo "ok readyz 200 and URL printed"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/api/auth/register/" \
   -H 'content-type: application/json' -d '{"username":"asha","email":"asha2@example.com","password":"another-pass-1"}')
 [ "$code" = 409 ] || fail "demo user asha missing (register answered $code)"
-echo "ok demo data"
+pw=$(cat "$clone/data/admin.password")
+jar="$work/jar"
+curl -s -c "$jar" -o /dev/null -X POST "http://127.0.0.1:$port/api/auth/login/" -H 'content-type: application/json' \
+  -d "{\"username\":\"admin\",\"password\":\"$pw\"}"
+queue=$(curl -s -b "$jar" "http://127.0.0.1:$port/api/admin/priests/?page_size=100")
+verified=$(echo "$queue" | { grep -o '"is_verified":true' || true; } | wc -l)
+pending=$(echo "$queue" | { grep -o '"is_verified":false' || true; } | wc -l)
+[ "$verified" = 2 ] && [ "$pending" = 1 ] || fail "demo priests: $verified verified, $pending pending: $queue"
+echo "ok demo data (admin, customers, 2 verified + 1 pending priests)"
 
 # Every process it started, by pid.
 pids=$(cat "$clone"/data/*.pid 2>/dev/null)
