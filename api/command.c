@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include "api/http.h"
 #include "api/kafka.h"
+#include "api/metrics.h"
 #include "api/redis.h"
 #include "common/envelope.h"
 #include "common/log.h"
@@ -29,6 +30,7 @@ typedef struct waiter {
     bool dr_done;
     bool finished;
     bool in_hash;
+    uint64_t published_ms;
     h2o_timeout_entry_t timer;
 } waiter;
 
@@ -178,6 +180,7 @@ static void on_delivery(void *opaque, const char *err)
 {
     waiter *w = opaque;
     w->dr_done = true;
+    api_metrics_produced(w->thread->metrics, w->type, err == NULL, (double)(api_now_ms() - w->published_ms) / 1000.0);
     if (w->finished) {
         waiter_free_if_done(w);
         return;
@@ -293,6 +296,7 @@ void api_command_submit(h2o_req_t *req, const api_command *cmd)
     int rc = pk_envelope_encode(&env, cmd->payload->data, cmd->payload->size, &sb);
     if (rc == 0) {
         hash_add(t->waiters, w);
+        w->published_ms = api_now_ms();
         rc = api_kafka_produce(t->kafka, topic, cmd->key, strlen(cmd->key), sb.data, sb.size, cmd->type,
                                traceparent, on_delivery, w);
     }

@@ -14,6 +14,7 @@
 #include "api/hasher.h"
 #include "api/kafka.h"
 #include "api/kyc.h"
+#include "api/metrics.h"
 #include "api/pg.h"
 #include "api/redis.h"
 #include "api/routes.h"
@@ -69,6 +70,7 @@ static int thread_setup(api_thread *t, int listen_fd)
     t->accept_ctx.hosts = g_api.h2o.hosts;
     snprintf(t->reply_to, sizeof(t->reply_to), "%.80s.%d", g_api.cfg.instance_id, t->index);
     snprintf(channel, sizeof(channel), "punyaka:outcome:%s", t->reply_to);
+    t->metrics = api_metrics_create();
     t->waiters = api_waiters_create(t);
     t->pg = api_pg_create(t->loop, g_api.cfg.database_url, g_api.cfg.pg_conns_per_thread);
     t->redis = api_redis_create(t->loop, g_api.cfg.redis_url, channel, api_waiters_on_outcome, t);
@@ -185,6 +187,8 @@ int main(void)
         pthread_join(g_api.threads[i].tid, NULL);
     pthread_join(health, NULL);
     api_hasher_stop();
+    for (int i = 0; i < n; i++)
+        api_metrics_destroy(g_api.threads[i].metrics);   /* last: a scrape may read any thread's */
     h2o_config_dispose(&g_api.h2o);
     free(g_api.threads);
     free(g_api.queues);

@@ -6,11 +6,13 @@
 #include <string.h>
 #include "api/cors.h"
 #include "api/http.h"
+#include "api/metrics.h"
 #include "common/uuid.h"
 
 static const api_route ROUTES[] = {
     {"GET", "/healthz", api_healthz, AUTH_PUBLIC},
     {"GET", "/readyz", api_readyz, AUTH_PUBLIC},
+    {"GET", "/metrics", api_metrics_serve, AUTH_PUBLIC},
     {"POST", "/api/auth/register/", api_auth_register, AUTH_PUBLIC},
     {"POST", "/api/auth/login/", api_auth_login, AUTH_PUBLIC},
     {"POST", "/api/auth/logout/", api_auth_logout, AUTH_USER},
@@ -23,6 +25,21 @@ static const api_route ROUTES[] = {
     {"GET", "/api/admin/priests/", api_admin_priests_list, ROLE_ADMIN},
     {"POST", "/api/admin/priests/{id}/verify/", api_admin_priest_verify, ROLE_ADMIN},
     {"POST", "/api/admin/priests/{id}/kyc/", api_admin_priest_kyc, ROLE_ADMIN},
+    {"GET", "/api/priests/", api_priests_list, AUTH_PUBLIC},
+    {"GET", "/api/priests/{id}/", api_priests_show, AUTH_PUBLIC},
+    {"GET", "/api/priests/{id}/availability/", api_priests_availability, AUTH_PUBLIC},
+    {"GET", "/api/services/", api_services_list, AUTH_PUBLIC},
+    {"GET", "/api/services/{id}/", api_services_show, AUTH_PUBLIC},
+    {"POST", "/api/admin/services/", api_admin_services_create, ROLE_ADMIN},
+    {"PATCH", "/api/admin/services/{id}/", api_admin_services_update, ROLE_ADMIN},
+    {"GET", "/api/bookings/", api_bookings_list, AUTH_USER},
+    {"POST", "/api/bookings/", api_bookings_create, ROLE_CUSTOMER},
+    {"GET", "/api/bookings/{id}/", api_bookings_show, AUTH_USER},
+    {"POST", "/api/bookings/{id}/confirm/", api_bookings_confirm, ROLE_PRIEST},
+    {"POST", "/api/bookings/{id}/complete/", api_bookings_complete, ROLE_PRIEST},
+    {"POST", "/api/bookings/{id}/customer_confirm/", api_bookings_customer_confirm, ROLE_CUSTOMER},
+    {"POST", "/api/bookings/{id}/cancel/", api_bookings_cancel, AUTH_USER},
+    {"POST", "/api/bookings/{id}/rate/", api_bookings_rate, ROLE_CUSTOMER},
 };
 #define NROUTES (sizeof(ROUTES) / sizeof(ROUTES[0]))
 
@@ -153,6 +170,7 @@ static int dispatch(h2o_handler_t *self, h2o_req_t *req)
             continue;
         path_known = 1;
         if (h2o_memis(req->method.base, req->method.len, ROUTES[i].method, strlen(ROUTES[i].method))) {
+            api_metrics_track(req, (int)i, ROUTES[i].method);
             call *c = h2o_mem_alloc_pool(&req->pool, sizeof(*c));
             *c = (call){.req = req, .route = &ROUTES[i], .match = m};
             api_session_load(req, on_session, c);
@@ -161,6 +179,7 @@ static int dispatch(h2o_handler_t *self, h2o_req_t *req)
         size_t n = strlen(allow);
         snprintf(allow + n, sizeof(allow) - n, "%s%s", n ? ", " : "", ROUTES[i].method);
     }
+    api_metrics_track(req, -1, "other");
     if (path_known) {
         api_add_header(req, "allow", allow);
         api_reply_problem(req, 405, "method_not_allowed", "Method not allowed", NULL, NULL);
@@ -179,6 +198,11 @@ static void register_dispatcher(h2o_hostconf_t *host, const char *prefix)
 
 void api_routes_register(h2o_hostconf_t *host, const char *web_root)
 {
+    static const char *patterns[NROUTES];
+    for (size_t i = 0; i < NROUTES; i++)
+        patterns[i] = ROUTES[i].pattern;
+    api_metrics_set_route_names(patterns, (int)NROUTES);
+    register_dispatcher(host, "/metrics");
     register_dispatcher(host, "/api");
     register_dispatcher(host, "/healthz");
     register_dispatcher(host, "/readyz");

@@ -50,6 +50,7 @@ void api_routes_register(h2o_hostconf_t *host, const char *web_root);
 /* Handlers, one file per resource. */
 int api_healthz(h2o_req_t *req, const api_match *m);
 int api_readyz(h2o_req_t *req, const api_match *m);
+int api_metrics_serve(h2o_req_t *req, const api_match *m);
 int api_auth_register(h2o_req_t *req, const api_match *m);
 int api_auth_login(h2o_req_t *req, const api_match *m);
 int api_auth_logout(h2o_req_t *req, const api_match *m);
@@ -61,6 +62,21 @@ int api_auth_change_password(h2o_req_t *req, const api_match *m);
 int api_admin_priests_list(h2o_req_t *req, const api_match *m);
 int api_admin_priest_verify(h2o_req_t *req, const api_match *m);
 int api_admin_priest_kyc(h2o_req_t *req, const api_match *m);
+int api_priests_list(h2o_req_t *req, const api_match *m);
+int api_priests_show(h2o_req_t *req, const api_match *m);
+int api_priests_availability(h2o_req_t *req, const api_match *m);
+int api_services_list(h2o_req_t *req, const api_match *m);
+int api_services_show(h2o_req_t *req, const api_match *m);
+int api_admin_services_create(h2o_req_t *req, const api_match *m);
+int api_admin_services_update(h2o_req_t *req, const api_match *m);
+int api_bookings_list(h2o_req_t *req, const api_match *m);
+int api_bookings_create(h2o_req_t *req, const api_match *m);
+int api_bookings_show(h2o_req_t *req, const api_match *m);
+int api_bookings_confirm(h2o_req_t *req, const api_match *m);
+int api_bookings_complete(h2o_req_t *req, const api_match *m);
+int api_bookings_customer_confirm(h2o_req_t *req, const api_match *m);
+int api_bookings_cancel(h2o_req_t *req, const api_match *m);
+int api_bookings_rate(h2o_req_t *req, const api_match *m);
 int api_commands_show(h2o_req_t *req, const api_match *m);
 
 #endif

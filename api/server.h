@@ -19,6 +19,7 @@ typedef struct api_pg api_pg;
 typedef struct api_redis api_redis;
 typedef struct api_kafka api_kafka;
 typedef struct api_waiters api_waiters;
+typedef struct api_metrics api_metrics;
 
 typedef struct api_thread {
     int index;
@@ -30,6 +31,7 @@ typedef struct api_thread {
     api_redis *redis;
     api_kafka *kafka;
     api_waiters *waiters;
+    api_metrics *metrics;                   /* this thread's counters (metrics.c) */
     h2o_multithread_receiver_t hash_done;   /* password hashes computed off-loop */
     char reply_to[PK_REPLY_TO_MAX];          /* this loop's outcome channel suffix */
     h2o_timeout_t timeout_1s;               /* periodic housekeeping */

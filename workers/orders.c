@@ -212,18 +212,23 @@ static wk_result lock_cart(wk_ctx *ctx, const checkout_cmd *c, locked_set *s)
 
 static void add_error(json_t **errors, int64_t product_id, const char *field, const char *message)
 {
-    char key[64];
+    char key[64], text[256];
     snprintf(key, sizeof(key), "items.%lld.%s", (long long)product_id, field);
+    snprintf(text, sizeof(text), "%s", message);
+    wk_utf8_trim(text);
     if (!*errors)
         *errors = json_object();
     json_t *list = json_object_get(*errors, key);
     if (!list)
         json_object_set_new(*errors, key, list = json_array());
-    json_array_append_new(list, json_string(message));
+    json_array_append_new(list, json_string(text));
 }
 
-static void reject_with(wk_outcome *out, const char *code, const char *detail, json_t *errors)
+/* `detail` (char[256], like the outcome's) may have been cut inside a
+ * multibyte product name: trimmed to valid UTF-8 before it is stored. */
+static void reject_with(wk_outcome *out, const char *code, char *detail, json_t *errors)
 {
+    wk_utf8_trim(detail);
     wk_reject(out, code, NULL, detail);
     out->errors = errors;
 }

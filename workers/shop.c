@@ -154,6 +154,19 @@ int wk_stock_apply(wk_ctx *ctx, const int64_t *product_ids, const int64_t *delta
     return rc;
 }
 
+void wk_utf8_trim(char *s)
+{
+    size_t n = strlen(s), start = n;
+    while (start > 0 && ((unsigned char)s[start - 1] & 0xC0) == 0x80 && n - start < 3)
+        start--;
+    if (start > 0 && ((unsigned char)s[start - 1] & 0x80))
+        start--;   /* the lead byte of the last sequence */
+    else
+        return;    /* ends in ASCII */
+    if (utf8_char((const unsigned char *)s + start, n - start) != n - start)
+        s[start] = 0;
+}
+
 char *wk_int_array(const int64_t *values, size_t n)
 {
     char *s = malloc(n * 21 + 3), *p = s;

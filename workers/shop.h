@@ -66,6 +66,11 @@ int wk_shop_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcom
 int wk_stock_apply(wk_ctx *ctx, const int64_t *product_ids, const int64_t *deltas, size_t n, const char *reason,
                    int64_t order_id, const pk_envelope_decoded *cmd);
 
+/* Cuts s back to its last complete UTF-8 character: a message that
+ * snprintf truncated inside a multibyte product name must still be valid
+ * text for PostgreSQL and JSON. */
+void wk_utf8_trim(char *s);
+
 /* PostgreSQL array literal "{1,2,3}" of the values; malloc'd, caller frees. */
 char *wk_int_array(const int64_t *values, size_t n);
 

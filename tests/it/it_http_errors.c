@@ -103,6 +103,24 @@ static void test_readyz_reports_every_dependency(void **state)
     it_response_free(&r);
 }
 
+static void test_metrics_count_requests_by_route_and_status(void **state)
+{
+    (void)state;
+    it_response r = it_http("GET", "/healthz", NULL, NULL, 0);
+    it_response_free(&r);
+    r = it_http("GET", "/api/no/such/thing/", NULL, NULL, 0);
+    it_response_free(&r);
+    r = it_http("GET", "/metrics", NULL, NULL, 0);
+    char ctype[64];
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(it_header(&r, "content-type", ctype, sizeof(ctype)), "text/plain"));
+    assert_non_null(strstr(r.body, "punyaka_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"}"));
+    assert_non_null(strstr(r.body, "punyaka_http_requests_total{route=\"unmatched\",method=\"other\",status=\"404\"}"));
+    assert_non_null(strstr(r.body, "punyaka_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"}"));
+    assert_non_null(strstr(r.body, "punyaka_kafka_up 1"));
+    it_response_free(&r);
+}
+
 int main(void)
 {
     it_load_stack_env();
@@ -113,6 +131,7 @@ int main(void)
         cmocka_unit_test(test_unknown_route_is_404),
         cmocka_unit_test(test_wrong_method_is_405_with_allow),
         cmocka_unit_test(test_readyz_reports_every_dependency),
+        cmocka_unit_test(test_metrics_count_requests_by_route_and_status),
     };
     return cmocka_run_group_tests_name("http_errors", tests, NULL, NULL);
 }

@@ -539,6 +539,32 @@ static void test_inactive_unknown_and_empty(void **state)
     assert_int_equal(orders_of(user), 0);
 }
 
+/* A 255-byte Devanagari name cut inside a character by the detail buffer:
+ * the rejection must still be stored (valid UTF-8), not retried forever. */
+static void test_long_unicode_name_in_rejection(void **state)
+{
+    (void)state;
+    char slug[64], name[256] = "";
+    unique(slug, sizeof(slug), "deep");
+    for (int i = 0; i < 85; i++)
+        strcat(name, "\xe0\xa4\xa6");   /* U+0926 DEVANAGARI LETTER DA */
+    it_payload p;
+    it_payload_init(&p);
+    msgpack_pack_map(&p.pk, 4);
+    pk_mp_kv_str(&p.pk, "slug", slug);
+    pk_mp_kv_str(&p.pk, "name", name);
+    pk_mp_kv_i64(&p.pk, "price", 100);
+    pk_mp_kv_i64(&p.pk, "stock", 1);
+    long long item = id_of(expect_applied(run("product.create", "catalog", slug, admin_id, "admin", &p)));
+    long long user = customer("unicode");
+    line l = {item, 2, 100};
+    it_outcome o = checkout(user, &l, 1);
+    char *detail = outcome_field(o.id, "detail");
+    assert_true(strlen(detail) > 200 && strlen(detail) < 256);
+    free(detail);
+    expect_rejected(o, "out_of_stock");
+}
+
 /* A payload the API would never send is poison: rejected, dead-lettered,
  * and the customer's next command (same key, same partition) still applies. */
 static void test_malformed_checkout_is_poison(void **state)
@@ -843,6 +869,7 @@ int main(void)
         cmocka_unit_test(test_same_command_twice_one_order),
         cmocka_unit_test(test_inactive_unknown_and_empty),
         cmocka_unit_test(test_malformed_checkout_is_poison),
+        cmocka_unit_test(test_long_unicode_name_in_rejection),
         cmocka_unit_test(test_kit_stock_and_sale_decrements_components),
         cmocka_unit_test(test_kit_and_component_checked_against_summed_need),
         cmocka_unit_test(test_kit_rules),

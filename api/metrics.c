@@ -1,0 +1,252 @@
+#include "api/metrics.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include "api/http.h"
+#include "api/pg.h"
+#include "api/redis.h"
+#include "api/routes.h"
+#include "api/server.h"
+
+#define NBUCKETS 12
+static const double BUCKETS[NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+static const char *const METHODS[] = {"GET", "POST", "PATCH", "DELETE", "OPTIONS", "other"};
+#define NMETHODS 6
+static const int STATUSES[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503, 0};
+#define NSTATUS 18   /* the last slot (0) counts any other status */
+#define MAX_TYPES 64
+
+typedef struct {
+    atomic_ullong count;
+    atomic_ullong sum_us;
+    atomic_ullong bucket[NBUCKETS];
+} histogram;
+
+typedef struct {
+    atomic_ullong requests[NMETHODS][NSTATUS];
+    histogram latency;
+} route_stats;
+
+struct api_metrics {
+    route_stats routes[API_METRICS_ROUTES];
+    histogram produce;
+    atomic_ullong produced_ok[MAX_TYPES], produced_err[MAX_TYPES];
+};
+
+/* Command type names: append-only, shared by all threads. */
+static struct {
+    pthread_mutex_t lock;
+    char names[MAX_TYPES][48];
+    atomic_int n;
+} types = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static const char *const *route_names;
+static int nroutes;
+
+void api_metrics_set_route_names(const char *const *patterns, int n)
+{
+    route_names = patterns;
+    nroutes = n < API_METRICS_ROUTES - 1 ? n : API_METRICS_ROUTES - 1;
+}
+
+api_metrics *api_metrics_create(void)
+{
+    return calloc(1, sizeof(api_metrics));
+}
+
+void api_metrics_destroy(api_metrics *m)
+{
+    free(m);
+}
+
+static void observe(histogram *h, double seconds)
+{
+    atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum_us, (unsigned long long)(seconds * 1e6), memory_order_relaxed);
+    for (int i = 0; i < NBUCKETS; i++)
+        if (seconds <= BUCKETS[i])
+            atomic_fetch_add_explicit(&h->bucket[i], 1, memory_order_relaxed);
+}
+
+static int type_index(const char *type)
+{
+    int n = atomic_load_explicit(&types.n, memory_order_acquire);
+    for (int i = 0; i < n; i++)
+        if (strcmp(types.names[i], type) == 0)
+            return i;
+    pthread_mutex_lock(&types.lock);
+    n = atomic_load(&types.n);
+    int found = -1;
+    for (int i = 0; i < n && found < 0; i++)
+        if (strcmp(types.names[i], type) == 0)
+            found = i;
+    if (found < 0 && n < MAX_TYPES) {
+        snprintf(types.names[n], sizeof(types.names[n]), "%s", type);
+        atomic_store_explicit(&types.n, n + 1, memory_order_release);
+        found = n;
+    }
+    pthread_mutex_unlock(&types.lock);
+    return found;
+}
+
+void api_metrics_produced(api_metrics *m, const char *type, bool ok, double seconds)
+{
+    int i = type_index(type);
+    observe(&m->produce, seconds);
+    if (i >= 0)
+        atomic_fetch_add_explicit(ok ? &m->produced_ok[i] : &m->produced_err[i], 1, memory_order_relaxed);
+}
+
+/* ---- per request ---- */
+
+typedef struct {
+    h2o_req_t *req;
+    int route;
+    int method;
+} tracker;
+
+static void on_request_done(void *p)
+{
+    tracker *t = p;
+    api_thread *th = api_thread_of(t->req);
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    double secs = (double)(now.tv_sec - t->req->timestamps.request_begin_at.tv_sec) +
+                  (double)(now.tv_usec - t->req->timestamps.request_begin_at.tv_usec) / 1e6;
+    int s = NSTATUS - 1;
+    for (int i = 0; i < NSTATUS - 1; i++)
+        if (STATUSES[i] == t->req->res.status)
+            s = i;
+    route_stats *r = &th->metrics->routes[t->route];
+    atomic_fetch_add_explicit(&r->requests[t->method][s], 1, memory_order_relaxed);
+    observe(&r->latency, secs);
+}
+
+void api_metrics_track(h2o_req_t *req, int route, const char *method)
+{
+    tracker *t = h2o_mem_alloc_shared(&req->pool, sizeof(*t), on_request_done);
+    t->req = req;
+    t->route = route >= 0 && route < nroutes ? route : API_METRICS_ROUTES - 1;
+    t->method = NMETHODS - 1;
+    for (int i = 0; i < NMETHODS - 1; i++)
+        if (strcmp(METHODS[i], method) == 0)
+            t->method = i;
+}
+
+/* ---- exposition ---- */
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} text;
+
+static void put(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(text *t, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        t->cap *= 2;
+        t->buf = realloc(t->buf, t->cap);
+    }
+}
+
+static unsigned long long sum_over_threads(size_t offset)
+{
+    unsigned long long total = 0;
+    for (int i = 0; i < g_api.nthreads; i++)
+        total += atomic_load_explicit((atomic_ullong *)((char *)g_api.threads[i].metrics + offset), memory_order_relaxed);
+    return total;
+}
+
+#define SUM(field) sum_over_threads(offsetof(api_metrics, field))
+
+static void put_histogram(text *t, const char *name, const char *labels, size_t base)
+{
+    const char *sep = *labels ? "," : "";
+    for (int b = 0; b < NBUCKETS; b++)
+        put(t, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep, BUCKETS[b],
+            sum_over_threads(base + offsetof(histogram, bucket) + (size_t)b * sizeof(atomic_ullong)));
+    unsigned long long count = sum_over_threads(base + offsetof(histogram, count));
+    put(t, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, count);
+    put(t, "%s_sum{%s} %.6f\n", name, labels, (double)sum_over_threads(base + offsetof(histogram, sum_us)) / 1e6);
+    put(t, "%s_count{%s} %llu\n", name, labels, count);
+}
+
+static void put_http(text *t)
+{
+    put(t, "# HELP punyaka_http_requests_total HTTP requests by route, method and status.\n"
+           "# TYPE punyaka_http_requests_total counter\n");
+    for (int r = 0; r < API_METRICS_ROUTES; r++) {
+        if (r >= nroutes && r != API_METRICS_ROUTES - 1)
+            continue;
+        const char *name = r < nroutes ? route_names[r] : "unmatched";
+        for (int m = 0; m < NMETHODS; m++)
+            for (int s = 0; s < NSTATUS; s++) {
+                unsigned long long v = SUM(routes[r].requests[m][s]);
+                if (v)
+                    put(t, "punyaka_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s%d\"} %llu\n", name,
+                        METHODS[m], STATUSES[s] ? "" : "other", STATUSES[s] ? STATUSES[s] : 0, v);
+            }
+    }
+    put(t, "# HELP punyaka_http_request_duration_seconds Time from request start to completion.\n"
+           "# TYPE punyaka_http_request_duration_seconds histogram\n");
+    for (int r = 0; r < nroutes; r++) {
+        if (!SUM(routes[r].latency.count))
+            continue;
+        char labels[160];
+        snprintf(labels, sizeof(labels), "route=\"%s\"", route_names[r]);
+        put_histogram(t, "punyaka_http_request_duration_seconds", labels,
+                      offsetof(api_metrics, routes) + (size_t)r * sizeof(route_stats) + offsetof(route_stats, latency));
+    }
+}
+
+static void put_kafka(text *t)
+{
+    put(t, "# HELP punyaka_commands_published_total Commands acknowledged (ok) or refused (error) by Kafka.\n"
+           "# TYPE punyaka_commands_published_total counter\n");
+    int n = atomic_load_explicit(&types.n, memory_order_acquire);
+    for (int i = 0; i < n; i++) {
+        put(t, "punyaka_commands_published_total{type=\"%s\",result=\"ok\"} %llu\n", types.names[i],
+            SUM(produced_ok[i]));
+        put(t, "punyaka_commands_published_total{type=\"%s\",result=\"error\"} %llu\n", types.names[i],
+            SUM(produced_err[i]));
+    }
+    put(t, "# HELP punyaka_kafka_produce_duration_seconds From produce to delivery report.\n"
+           "# TYPE punyaka_kafka_produce_duration_seconds histogram\n");
+    put_histogram(t, "punyaka_kafka_produce_duration_seconds", "", offsetof(api_metrics, produce));
+}
+
+static void put_connections(text *t, h2o_req_t *req)
+{
+    api_thread *th = api_thread_of(req);
+    put(t, "# TYPE punyaka_postgres_connections_ready gauge\npunyaka_postgres_connections_ready{thread=\"%d\"} %d\n",
+        th->index, api_pg_ready_count(th->pg));
+    put(t, "# TYPE punyaka_redis_ready gauge\npunyaka_redis_ready{thread=\"%d\"} %d\n", th->index,
+        api_redis_ready(th->redis) ? 1 : 0);
+    put(t, "# TYPE punyaka_kafka_up gauge\npunyaka_kafka_up %d\n", atomic_load(&g_api.kafka_up));
+}
+
+int api_metrics_serve(h2o_req_t *req, const api_match *unused)
+{
+    (void)unused;
+    text t = {.buf = malloc(16384), .cap = 16384};
+    put_http(&t);
+    put_kafka(&t);
+    put_connections(&t, req);
+    api_reply_raw(req, 200, "text/plain; version=0.0.4", t.buf, t.len);
+    free(t.buf);
+    return 0;
+}

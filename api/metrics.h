@@ -1,0 +1,34 @@
+/* metrics.h — Prometheus text exposition of the API (GET /metrics).
+ *
+ * Counters live per loop thread (each thread writes only its own, with
+ * relaxed atomics so the scrape may read them from another thread) and are
+ * summed at scrape time: no lock and no shared cache line on the hot path.
+ *   punyaka_http_requests_total{route,method,status}
+ *   punyaka_http_request_duration_seconds{route} (histogram)
+ *   punyaka_kafka_produce_total{result}, punyaka_kafka_produce_duration_seconds (histogram)
+ *   punyaka_commands_published_total{type}
+ *   punyaka_postgres_connections_ready, punyaka_redis_ready, punyaka_kafka_up */
+#ifndef PUNYAKA_API_METRICS_H
+#define PUNYAKA_API_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <h2o.h>
+
+#define API_METRICS_ROUTES 96   /* route index; the last slot is "unmatched" */
+
+typedef struct api_metrics api_metrics;
+
+api_metrics *api_metrics_create(void);
+void api_metrics_destroy(api_metrics *m);
+
+/* Records the request when h2o frees it (its final status is known then). */
+void api_metrics_track(h2o_req_t *req, int route, const char *method);
+/* A Kafka delivery report for a command of `type` after `seconds`. */
+void api_metrics_produced(api_metrics *m, const char *type, bool ok, double seconds);
+
+/* The route names for labels, registered once by routes.c. */
+void api_metrics_set_route_names(const char *const *patterns, int n);
+
+
+#endif
