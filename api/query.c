@@ -134,7 +134,7 @@ static json_t *page_url(h2o_req_t *req, int64_t page)
     return s;
 }
 
-void api_reply_page(h2o_req_t *req, const api_page *p, int64_t count, const char *results_json)
+json_t *api_page_doc(h2o_req_t *req, const api_page *p, int64_t count, const char *results_json)
 {
     json_error_t e;
     json_t *results = json_loads(results_json, 0, &e);
@@ -142,5 +142,10 @@ void api_reply_page(h2o_req_t *req, const api_page *p, int64_t count, const char
     json_object_set_new(doc, "next", p->offset + p->size < count ? page_url(req, p->page + 1) : json_null());
     json_object_set_new(doc, "previous", p->page > 1 ? page_url(req, p->page - 1) : json_null());
     json_object_set_new(doc, "results", results ? results : json_array());
-    api_reply_json(req, 200, doc);
+    return doc;
+}
+
+void api_reply_page(h2o_req_t *req, const api_page *p, int64_t count, const char *results_json)
+{
+    api_reply_json(req, 200, api_page_doc(req, p, count, results_json));
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <h2o.h>
+#include <jansson.h>
 
 /* Percent-decodes the value of `name` into out (NUL-terminated). Returns 1
  * when present, 0 when absent, -1 when too long or badly encoded. The first
@@ -37,5 +38,8 @@ int api_page_or_reply(h2o_req_t *req, api_page *p);
 /* Answers 200 with {count, next, previous, results} where results_json is a
  * JSON array text; next/previous keep the other query parameters. */
 void api_reply_page(h2o_req_t *req, const api_page *p, int64_t count, const char *results_json);
+/* The same page document, for callers that answer it themselves (e.g. with
+ * an ETag). Returns a new reference. */
+json_t *api_page_doc(h2o_req_t *req, const api_page *p, int64_t count, const char *results_json);
 
 #endif

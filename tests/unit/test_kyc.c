@@ -222,7 +222,9 @@ static void test_seal_open_round_trip(void **state)
         assert_true(len >= PK_KYC_BLOB_MIN && len <= PK_KYC_BLOB_MAX);
         assert_int_equal(len, len2);
         assert_memory_not_equal(blob, blob2, len);   /* fresh nonce each time */
-        assert_null(memmem(blob, len, values[i], strlen(values[i])));
+        /* Short values (e.g. "1") turn up in random bytes by chance. */
+        if (strlen(values[i]) >= 6)
+            assert_null(memmem(blob, len, values[i], strlen(values[i])));
         char out[PK_KYC_TEXT_MAX];
         assert_int_equal(pk_kyc_open(key, blob, len, out, sizeof(out)), (int)strlen(values[i]));
         assert_string_equal(out, values[i]);

@@ -1,0 +1,94 @@
+/* reads.c — one query, one JSON answer (see reads.h). */
+#include "api/reads.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "api/http.h"
+#include "api/pg.h"
+
+typedef struct {
+    api_async async;     /* first: req is NULL once the client is gone */
+    bool etag, is_page;
+    api_page page;
+    char missing[96];
+} read_ctx;
+
+void api_reply_db_unavailable(h2o_req_t *req)
+{
+    api_reply_problem(req, 503, "database_unavailable", "Service unavailable", NULL, NULL);
+}
+
+void api_reply_overloaded(h2o_req_t *req)
+{
+    api_reply_problem(req, 503, "overloaded", "Service unavailable", NULL, NULL);
+}
+
+static void reply_text(h2o_req_t *req, bool etag, const char *text)
+{
+    if (etag)
+        api_reply_json_etag(req, text, strlen(text));
+    else
+        api_reply_raw(req, 200, "application/json", text, strlen(text));
+}
+
+static void reply_page(h2o_req_t *req, const read_ctx *r, const PGresult *res)
+{
+    json_t *doc = api_page_doc(req, &r->page, strtoll(PQgetvalue(res, 0, 0), NULL, 10), PQgetvalue(res, 0, 1));
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!text) {
+        api_reply_overloaded(req);
+        return;
+    }
+    reply_text(req, r->etag, text);
+    free(text);
+}
+
+static void on_read(void *ctx, const PGresult *res, const char *err)
+{
+    read_ctx *r = ctx;
+    h2o_req_t *req = r->async.req;
+    if (!req) {
+        /* the client left: nothing to answer */
+    } else if (err || PQresultStatus(res) != PGRES_TUPLES_OK || (r->is_page && PQntuples(res) != 1)) {
+        api_reply_db_unavailable(req);
+    } else if (r->is_page) {
+        reply_page(req, r, res);
+    } else if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+        api_reply_problem(req, 404, "not_found", "Not found", r->missing, NULL);
+    } else {
+        reply_text(req, r->etag, PQgetvalue(res, 0, 0));
+    }
+    api_async_detach(&r->async);
+    free(r);
+}
+
+static void start(h2o_req_t *req, read_ctx *r, const char *sql, int nparams, const char *const *params)
+{
+    if (api_pg_query(api_thread_of(req)->pg, sql, nparams, params, on_read, r) != 0) {
+        api_reply_overloaded(req);
+        api_async_detach(&r->async);
+        free(r);
+    }
+}
+
+void api_read_json(h2o_req_t *req, const char *sql, int nparams, const char *const *params, bool etag,
+                   const char *missing)
+{
+    read_ctx *r = api_async_new(req, sizeof(*r));
+    r->etag = etag;
+    snprintf(r->missing, sizeof(r->missing), "%s", missing);
+    start(req, r, sql, nparams, params);
+}
+
+void api_read_page(h2o_req_t *req, const api_page *page, const char *sql, int nparams, const char *const *params,
+                   bool etag)
+{
+    read_ctx *r = api_async_new(req, sizeof(*r));
+    r->etag = etag;
+    r->is_page = true;
+    r->page = *page;
+    start(req, r, sql, nparams, params);
+}

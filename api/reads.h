@@ -1,0 +1,35 @@
+/* reads.h — GET endpoints whose answer PostgreSQL builds whole.
+ *
+ * The query does the JSON (json_build_object / json_agg) and returns one
+ * text column, so a read costs one round trip and one copy to the wire;
+ * these helpers own the async context, the "client went away" check and the
+ * error answers, so a resource file only writes its SQL.
+ *
+ * Public catalog reads (priests, services) answer with a strong ETag
+ * (api_reply_json_etag): clients revalidate with If-None-Match and get 304.
+ * Per-user reads (bookings) do not: their body differs per caller anyway. */
+#ifndef PUNYAKA_API_READS_H
+#define PUNYAKA_API_READS_H
+
+#include <stdbool.h>
+#include <h2o.h>
+#include "api/query.h"
+
+/* Paise (bigint) ⇒ the API's decimal string, "1500.00" (exact: numeric). */
+#define API_MONEY_SQL(col) "((" col ")::numeric / 100)::numeric(20,2)::text"
+
+/* One document: the query returns one row whose first column is the JSON
+ * text, or no row ⇒ 404 `not_found` with `missing` as the detail. */
+void api_read_json(h2o_req_t *req, const char *sql, int nparams, const char *const *params, bool etag,
+                   const char *missing);
+
+/* One list page: the query returns one row (total count, JSON array text of
+ * this page's items) ⇒ {count, next, previous, results}. */
+void api_read_page(h2o_req_t *req, const api_page *page, const char *sql, int nparams, const char *const *params,
+                   bool etag);
+
+/* Database failure / full query queue ⇒ 503 (the shared wording). */
+void api_reply_db_unavailable(h2o_req_t *req);
+void api_reply_overloaded(h2o_req_t *req);
+
+#endif
