@@ -18,6 +18,7 @@
 #include "api/pg.h"
 #include "api/redis.h"
 #include "api/routes.h"
+#include "common/booking_rules.h"
 #include "common/log.h"
 
 api_server g_api;
@@ -155,6 +156,12 @@ int main(void)
     pk_log_init("api");
     if (sodium_init() < 0 || pk_config_load(&g_api.cfg, err, sizeof(err)) != 0) {
         pk_error(NULL, "configuration: %s", err);
+        return 1;
+    }
+    int tz;
+    if (booking_tz_offset_parse(getenv("PUNYAKA_TZ_OFFSET_MINUTES"), &tz) != 0) {
+        /* bookings must never be placed at the wrong instant */
+        pk_error(NULL, "configuration: PUNYAKA_TZ_OFFSET_MINUTES must be minutes east of UTC");
         return 1;
     }
     install_signals();
