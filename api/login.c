@@ -226,17 +226,23 @@ int api_auth_login(h2o_req_t *req, const api_match *m)
 
 /* ---- logout, logout_all ---- */
 
+static void reply_logged_out(h2o_req_t *req, bool ok)
+{
+    if (ok)
+        api_reply_json(req, 200, json_pack("{s:s}", "detail", "logged out"));
+    else
+        api_reply_problem(req, 503, "redis_unavailable", "Service unavailable", "the session could not be ended", NULL);
+}
+
 int api_auth_logout(h2o_req_t *req, const api_match *m)
 {
-    api_session_destroy(req, m->session);
-    api_reply_json(req, 200, json_pack("{s:s}", "detail", "logged out"));
+    api_session_destroy(req, m->session, reply_logged_out);
     return 0;
 }
 
 int api_auth_logout_all(h2o_req_t *req, const api_match *m)
 {
-    api_session_destroy_all(req, m->session->user_id);
-    api_reply_json(req, 200, json_pack("{s:s}", "detail", "every session of this account was logged out"));
+    api_session_destroy_all(req, m->session->user_id, reply_logged_out);
     return 0;
 }
 

@@ -232,7 +232,7 @@ static void on_password_changed(h2o_req_t *req, json_t *resource, int status, vo
     api_session *s = data;
     (void)resource;
     (void)status;
-    api_session_destroy_all(req, s->user_id);
+    api_session_destroy_all(req, s->user_id, NULL);   /* same connection: ordered before the new session */
     api_session_create(req, s->user_id, s->role, on_new_session, req);
 }
 

@@ -40,6 +40,27 @@ static const api_route ROUTES[] = {
     {"POST", "/api/bookings/{id}/customer_confirm/", api_bookings_customer_confirm, ROLE_CUSTOMER},
     {"POST", "/api/bookings/{id}/cancel/", api_bookings_cancel, AUTH_USER},
     {"POST", "/api/bookings/{id}/rate/", api_bookings_rate, ROLE_CUSTOMER},
+    /* shop (api/catalog.c, cart.c, orders.c, admin_catalog.c): customers and priests shop, admins run it */
+    {"GET", "/api/categories/", api_categories_list, AUTH_PUBLIC},
+    {"GET", "/api/products/", api_products_list, AUTH_PUBLIC},
+    {"GET", "/api/products/{id}/", api_products_show, AUTH_PUBLIC},
+    {"GET", "/api/products/{slug}/", api_products_show_slug, AUTH_PUBLIC},
+    {"GET", "/api/cart/", api_cart_show, ROLE_CUSTOMER | ROLE_PRIEST},
+    {"POST", "/api/cart/add_item/", api_cart_add_item, ROLE_CUSTOMER | ROLE_PRIEST},
+    {"POST", "/api/cart/update_item/", api_cart_update_item, ROLE_CUSTOMER | ROLE_PRIEST},
+    {"POST", "/api/cart/remove_item/", api_cart_remove_item, ROLE_CUSTOMER | ROLE_PRIEST},
+    {"POST", "/api/cart/clear/", api_cart_clear, ROLE_CUSTOMER | ROLE_PRIEST},
+    {"POST", "/api/orders/checkout/", api_orders_checkout, ROLE_CUSTOMER | ROLE_PRIEST},
+    {"GET", "/api/orders/", api_orders_list, AUTH_USER},
+    {"GET", "/api/orders/{id}/", api_orders_show, AUTH_USER},
+    {"POST", "/api/orders/{id}/cancel/", api_orders_cancel, ROLE_CUSTOMER | ROLE_PRIEST},
+    {"POST", "/api/admin/orders/{id}/status/", api_admin_order_status, ROLE_ADMIN},
+    {"POST", "/api/admin/categories/", api_admin_categories_create, ROLE_ADMIN},
+    {"PATCH", "/api/admin/categories/{id}/", api_admin_categories_update, ROLE_ADMIN},
+    {"POST", "/api/admin/products/", api_admin_products_create, ROLE_ADMIN},
+    {"PATCH", "/api/admin/products/{id}/", api_admin_products_update, ROLE_ADMIN},
+    {"POST", "/api/admin/products/{id}/stock/", api_admin_products_stock, ROLE_ADMIN},
+    {"POST", "/api/admin/products/{id}/kit/", api_admin_products_kit, ROLE_ADMIN},
 };
 #define NROUTES (sizeof(ROUTES) / sizeof(ROUTES[0]))
 
@@ -61,7 +82,7 @@ static int segment_matches(const char *pat, size_t plen, const char *seg, size_t
         if (slen == 0 || slen > 100)
             return 0;
         for (size_t i = 0; i < slen; i++)
-            if (!islower((unsigned char)seg[i]) && !isdigit((unsigned char)seg[i]) && seg[i] != '-')
+            if (!islower((unsigned char)seg[i]) && !isdigit((unsigned char)seg[i]) && seg[i] != '-' && seg[i] != '_')
                 return 0;
         return 1;
     }

@@ -1,7 +1,7 @@
 /* routes.h — the route table (routes.c) and what a handler receives.
  * One table, read top to bottom, names every endpoint: method, path pattern,
  * handler and auth rule. Patterns: literal segments, {id} (a positive
- * integer), {uuid} (a command id), {slug} (a-z0-9-). Trailing slashes are
+ * integer), {uuid} (a command id), {slug} (a-z0-9_-). Trailing slashes are
  * part of the pattern, as in the seed's Django URLs. */
 #ifndef PUNYAKA_API_ROUTES_H
 #define PUNYAKA_API_ROUTES_H
@@ -78,5 +78,26 @@ int api_bookings_customer_confirm(h2o_req_t *req, const api_match *m);
 int api_bookings_cancel(h2o_req_t *req, const api_match *m);
 int api_bookings_rate(h2o_req_t *req, const api_match *m);
 int api_commands_show(h2o_req_t *req, const api_match *m);
+/* shop: catalog.c, cart.c, orders.c, admin_catalog.c */
+int api_categories_list(h2o_req_t *req, const api_match *m);
+int api_products_list(h2o_req_t *req, const api_match *m);
+int api_products_show(h2o_req_t *req, const api_match *m);
+int api_products_show_slug(h2o_req_t *req, const api_match *m);
+int api_cart_show(h2o_req_t *req, const api_match *m);
+int api_cart_add_item(h2o_req_t *req, const api_match *m);
+int api_cart_update_item(h2o_req_t *req, const api_match *m);
+int api_cart_remove_item(h2o_req_t *req, const api_match *m);
+int api_cart_clear(h2o_req_t *req, const api_match *m);
+int api_orders_checkout(h2o_req_t *req, const api_match *m);
+int api_orders_list(h2o_req_t *req, const api_match *m);
+int api_orders_show(h2o_req_t *req, const api_match *m);
+int api_orders_cancel(h2o_req_t *req, const api_match *m);
+int api_admin_order_status(h2o_req_t *req, const api_match *m);
+int api_admin_categories_create(h2o_req_t *req, const api_match *m);
+int api_admin_categories_update(h2o_req_t *req, const api_match *m);
+int api_admin_products_create(h2o_req_t *req, const api_match *m);
+int api_admin_products_update(h2o_req_t *req, const api_match *m);
+int api_admin_products_stock(h2o_req_t *req, const api_match *m);
+int api_admin_products_kit(h2o_req_t *req, const api_match *m);
 
 #endif

@@ -208,16 +208,48 @@ void api_session_create(h2o_req_t *req, int64_t user_id, const char *role, api_s
 
 /* ---- destroy ---- */
 
-void api_session_destroy(h2o_req_t *req, const api_session *s)
+typedef struct {
+    api_async async;
+    api_session_done_cb done;
+} destroying;
+
+static void on_destroyed(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    destroying *d = privdata;
+    redisReply *r = reply;
+    (void)ac;
+    if (d->async.req)
+        d->done(d->async.req, r && r->type != REDIS_REPLY_ERROR);
+    api_async_detach(&d->async);
+    free(d);
+}
+
+/* Sends the last command of a deletion, with the completion callback. */
+static void send_last(h2o_req_t *req, int argc, const char **argv, api_session_done_cb done)
+{
+    if (!done) {
+        api_redis_argv(api_thread_of(req)->redis, NULL, NULL, argc, argv, NULL);
+        return;
+    }
+    destroying *d = api_async_new(req, sizeof(*d));
+    d->done = done;
+    if (api_redis_argv(api_thread_of(req)->redis, on_destroyed, d, argc, argv, NULL) != 0) {
+        api_async_detach(&d->async);
+        free(d);
+        done(req, false);
+    }
+}
+
+void api_session_destroy(h2o_req_t *req, const api_session *s, api_session_done_cb done)
 {
     char key[96], ukey[64];
     snprintf(key, sizeof(key), "punyaka:sess:%s", s->hash);
     snprintf(ukey, sizeof(ukey), "punyaka:usess:%lld", (long long)s->user_id);
     const char *del[] = {"DEL", key};
     const char *srem[] = {"SREM", ukey, s->hash};
-    api_redis_argv(api_thread_of(req)->redis, NULL, NULL, 2, del, NULL);
-    api_redis_argv(api_thread_of(req)->redis, NULL, NULL, 3, srem, NULL);
     clear_cookies(req);
+    api_redis_argv(api_thread_of(req)->redis, NULL, NULL, 3, srem, NULL);
+    send_last(req, 2, del, done);
 }
 
 /* Deleting every session key of the set and the set itself is one Lua script,
@@ -227,13 +259,13 @@ static const char DROP_ALL[] =
     "for _, h in ipairs(s) do redis.call('DEL', 'punyaka:sess:' .. h) end "
     "redis.call('DEL', KEYS[1]) return #s";
 
-void api_session_destroy_all(h2o_req_t *req, int64_t user_id)
+void api_session_destroy_all(h2o_req_t *req, int64_t user_id, api_session_done_cb done)
 {
     char ukey[64];
     snprintf(ukey, sizeof(ukey), "punyaka:usess:%lld", (long long)user_id);
     const char *argv[] = {"EVAL", DROP_ALL, "1", ukey};
-    api_redis_argv(api_thread_of(req)->redis, NULL, NULL, 4, argv, NULL);
     clear_cookies(req);
+    send_last(req, 4, argv, done);
 }
 
 bool api_session_csrf_ok(h2o_req_t *req, const api_session *s)

@@ -40,11 +40,13 @@ void api_session_load(h2o_req_t *req, api_session_cb cb, void *ctx);
 typedef void (*api_session_created_cb)(void *ctx, const api_session *s);   /* NULL s: Redis failed */
 void api_session_create(h2o_req_t *req, int64_t user_id, const char *role, api_session_created_cb cb, void *ctx);
 
-/* Deletes one session / every session of a user; clears the cookies. Fire
- * and forget: Redis executes commands in order, so a later request on this
- * thread's connection cannot see them. */
-void api_session_destroy(h2o_req_t *req, const api_session *s);
-void api_session_destroy_all(h2o_req_t *req, int64_t user_id);
+/* Deletes one session / every session of a user and clears the cookies.
+ * `done` (may be NULL) runs once Redis has executed the deletion (ok = 0 when
+ * it could not): answer the client only then, because its next request may
+ * be served by another loop thread on another Redis connection. */
+typedef void (*api_session_done_cb)(h2o_req_t *req, bool ok);
+void api_session_destroy(h2o_req_t *req, const api_session *s, api_session_done_cb done);
+void api_session_destroy_all(h2o_req_t *req, int64_t user_id, api_session_done_cb done);
 
 /* Constant-time check of X-CSRF-Token / X-CSRFToken against the session. */
 bool api_session_csrf_ok(h2o_req_t *req, const api_session *s);

@@ -10,6 +10,13 @@ PUNYAKA_PACKAGES=(
   postgresql postgresql-contrib redis-server
   kcat curl wrk nghttp2-client iproute2 procps
 )
+# Browser tests (tests/browser): Debian's Chromium, driven by playwright-core from npm.
+# Node.js and npm only when missing: a NodeSource nodejs already bundles npm and
+# conflicts with Debian's npm package.
+PUNYAKA_PACKAGES+=(chromium)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PUNYAKA_PACKAGES+=(nodejs npm)
+fi
 # Compose v1 only validates docker-compose.yml here (no Docker engine); installed without recommends.
 PUNYAKA_PACKAGES_NORECOMMENDS=(docker-compose)
 

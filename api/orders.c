@@ -1,0 +1,343 @@
+/* orders.c — checkout and orders over HTTP (DESIGN §4 Stock, §5):
+ *   POST /api/orders/checkout/            order.checkout   customer, priest
+ *   GET  /api/orders/?status=&page=       own orders (admin: everyone's)
+ *   GET  /api/orders/{id}/                own order (admin: any), else 404
+ *   POST /api/orders/{id}/cancel/         order.cancel     the order's owner  {reason?}
+ *   POST /api/admin/orders/{id}/status/   order.set_status admin            {status}
+ * Commands go to topic "orders" keyed by the order's user id, so one
+ * customer's checkout, cancel and status changes apply in order
+ * (schemas/commands/shop.md).
+ *
+ * Checkout snapshots the Redis cart into the command: each line's product,
+ * quantity and the unit price the customer agreed to (api/shop.h). The
+ * worker alone decides — all or nothing, rows locked in id order — and
+ * answers 201 with the order, or out_of_stock / price_changed /
+ * inactive_product / empty_cart. Only an applied checkout touches the cart:
+ * the hook removes exactly the ordered lines (lines added or changed
+ * meanwhile stay) and then answers; a rejection is answered as it is and
+ * leaves the cart as it was. When the answer is a 202 (the worker was
+ * slower than Prefer: wait), the next read of the cart removes the lines.
+ *
+ * An empty cart is refused here (422 empty_cart, nothing published) —
+ * except with an Idempotency-Key: a retry of a checkout that already
+ * emptied the cart must get that checkout's answer, which only the command
+ * log has, so it is published under the same command id and the worker
+ * answers with the stored outcome (or empty_cart when there was none). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "api/command.h"
+#include "api/http.h"
+#include "api/pg.h"
+#include "api/routes.h"
+#include "api/shop.h"
+#include "common/mp.h"
+#include "common/uuid.h"
+#include "common/validate.h"
+
+#define ADDRESS_MAX 511   /* the worker's limits (schemas/commands/shop.md) */
+#define CITY_MAX 127
+#define REASON_MAX 519
+
+/* An order row `o` as the worker's order resource. */
+#define ORDER_JSON                                                                                            \
+    "json_build_object('id', o.id, 'order_number', o.order_number, 'user', o.user_id, 'status', o.status,"    \
+    " 'payment_status', o.payment_status, 'items', (SELECT coalesce(json_agg(json_build_object("              \
+    "  'product', i.product_id, 'product_name', i.product_name, 'quantity', i.quantity,"                       \
+    "  'unit_price', " API_MONEY_SQL("i.unit_price_paise") ", 'line_total', " API_MONEY_SQL("i.line_total_paise") \
+    "  ) ORDER BY i.id), '[]') FROM order_items i WHERE i.order_id = o.id),"                                   \
+    " 'subtotal', " API_MONEY_SQL("o.subtotal_paise") ", 'shipping_charge', " API_MONEY_SQL("o.shipping_paise") "," \
+    " 'total_amount', " API_MONEY_SQL("o.total_paise") ", 'shipping_address', o.shipping_address,"            \
+    " 'shipping_city', o.shipping_city, 'shipping_state', o.shipping_state,"                                 \
+    " 'shipping_pincode', o.shipping_pincode, 'shipping_phone', o.shipping_phone,"                           \
+    " 'created_at', " API_TIMESTAMP_SQL("o.created_at") ", 'updated_at', " API_TIMESTAMP_SQL("o.updated_at") ")"
+
+static int is_admin(const api_match *m)
+{
+    return api_role_bit(m->session->role) == ROLE_ADMIN;
+}
+
+static void add_error(json_t *errors, const char *field, const char *msg)
+{
+    json_object_set_new(errors, field, json_pack("[s]", msg));
+}
+
+/* ---- checkout ---- */
+
+typedef struct {
+    int64_t user_id;
+    char role[16];
+    char command_id[PK_UUID_STR_LEN + 1];   /* known once published */
+    bool has_idempotency_key;
+    char address[ADDRESS_MAX + 1], city[CITY_MAX + 1], state[CITY_MAX + 1], pincode[8], phone[32];
+} checkout_ctx;   /* from req->pool: lives exactly as long as the request */
+
+/* Required text of 1..max bytes; NULL message when fine (copied into out). */
+static const char *text_field(json_t *body, const char *name, size_t max, char *out)
+{
+    json_t *v = json_object_get(body, name);
+    if (!v || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
+        return "this field is required";
+    if (!json_is_string(v))
+        return "must be a string";
+    const char *msg = pk_check_text(json_string_value(v), max);
+    if (msg)
+        return msg;
+    snprintf(out, max + 1, "%s", json_string_value(v));
+    return NULL;
+}
+
+static json_t *address_errors(json_t *body, checkout_ctx *c)
+{
+    json_t *errors = json_object();
+    const char *msg;
+    if ((msg = text_field(body, "shipping_address", ADDRESS_MAX, c->address)))
+        add_error(errors, "shipping_address", msg);
+    if ((msg = text_field(body, "shipping_city", CITY_MAX, c->city)))
+        add_error(errors, "shipping_city", msg);
+    if ((msg = text_field(body, "shipping_state", CITY_MAX, c->state)))
+        add_error(errors, "shipping_state", msg);
+    if ((msg = text_field(body, "shipping_pincode", sizeof(c->pincode) - 1, c->pincode)) ||
+        !shop_pincode_valid(c->pincode))
+        add_error(errors, "shipping_pincode", msg ? msg : "must be a 6-digit PIN code");
+    if ((msg = text_field(body, "shipping_phone", sizeof(c->phone) - 1, c->phone)) ||
+        (msg = pk_check_phone(c->phone)))
+        add_error(errors, "shipping_phone", msg);
+    return errors;
+}
+
+static void on_checkout_applied(h2o_req_t *req, json_t *resource, int status, void *data)
+{
+    checkout_ctx *c = data;
+    api_cart_consume_and_reply(req, c->user_id, c->command_id, resource, status);
+}
+
+static void pack_checkout(msgpack_sbuffer *sb, const api_cart *cart, const checkout_ctx *c)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 6);
+    pk_mp_pack_cstr(&pk, "lines");
+    msgpack_pack_array(&pk, cart->n);
+    for (size_t i = 0; i < cart->n; i++) {
+        msgpack_pack_map(&pk, 3);
+        pk_mp_kv_i64(&pk, "product_id", cart->lines[i].product_id);
+        pk_mp_kv_i64(&pk, "quantity", cart->lines[i].quantity);
+        pk_mp_kv_i64(&pk, "unit_price", cart->lines[i].shown_paise);
+    }
+    pk_mp_kv_str(&pk, "shipping_address", c->address);
+    pk_mp_kv_str(&pk, "shipping_city", c->city);
+    pk_mp_kv_str(&pk, "shipping_state", c->state);
+    pk_mp_kv_str(&pk, "shipping_pincode", c->pincode);
+    pk_mp_kv_str(&pk, "shipping_phone", c->phone);
+}
+
+/* The command id api_command_submit announced, "" when it answered at once. */
+static void published_id(h2o_req_t *req, char out[PK_UUID_STR_LEN + 1])
+{
+    ssize_t i = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-command-id"), -1);
+    out[0] = 0;
+    if (i >= 0 && req->res.headers.entries[i].value.len == PK_UUID_STR_LEN) {
+        memcpy(out, req->res.headers.entries[i].value.base, PK_UUID_STR_LEN);
+        out[PK_UUID_STR_LEN] = 0;
+    }
+}
+
+static void on_cart_for_checkout(h2o_req_t *req, const api_cart *cart, void *data)
+{
+    checkout_ctx *c = data;
+    if (!cart) {
+        api_reply_problem(req, 503, "redis_unavailable", "Service unavailable", "the cart is unavailable", NULL);
+        return;
+    }
+    if (cart->n == 0 && !c->has_idempotency_key) {
+        api_reply_problem(req, 422, "empty_cart", "Empty cart", "the cart is empty", NULL);
+        return;
+    }
+    char key[24];
+    snprintf(key, sizeof(key), "%lld", (long long)c->user_id);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    pack_checkout(&sb, cart, c);
+    api_command cmd = {.type = "order.checkout", .topic = "orders", .key = key, .actor_id = c->user_id,
+                       .actor_role = c->role, .payload = &sb, .on_applied = on_checkout_applied, .hook_data = c};
+    api_command_submit(req, &cmd);
+    msgpack_sbuffer_destroy(&sb);
+    published_id(req, c->command_id);
+    if (c->command_id[0])
+        api_cart_checkout_pending(req, c->user_id, c->command_id);
+}
+
+int api_orders_checkout(h2o_req_t *req, const api_match *m)
+{
+    json_t *body = api_json_body_or_reply(req);
+    if (!body)
+        return 0;
+    checkout_ctx *c = h2o_mem_alloc_pool(&req->pool, sizeof(*c));
+    memset(c, 0, sizeof(*c));
+    c->user_id = m->session->user_id;
+    snprintf(c->role, sizeof(c->role), "%s", m->session->role);
+    c->has_idempotency_key = api_header(req, "idempotency-key").len > 0;
+    json_t *errors = address_errors(body, c);
+    json_decref(body);
+    if (json_object_size(errors)) {
+        api_reply_problem(req, 422, "validation_error", "Invalid shipping address", "some fields are invalid",
+                          errors);
+        return 0;
+    }
+    json_decref(errors);
+    api_cart_load(req, c->user_id, on_cart_for_checkout, c);
+    return 0;
+}
+
+/* ---- reads ---- */
+
+int api_orders_list(h2o_req_t *req, const api_match *m)
+{
+    char status[16], owner[24], limit[24], offset[24];
+    api_page page;
+    if (api_query_text_or_reply(req, "status", status, sizeof(status)) || api_page_or_reply(req, &page))
+        return 0;
+    if (*status && shop_order_status_parse(status) == ORDER_INVALID) {
+        api_reply_field_error(req, "status", "must be pending, confirmed, shipped, delivered or cancelled");
+        return 0;
+    }
+    snprintf(owner, sizeof(owner), "%lld", is_admin(m) ? 0LL : (long long)m->session->user_id);
+    snprintf(limit, sizeof(limit), "%lld", (long long)page.size);
+    snprintf(offset, sizeof(offset), "%lld", (long long)page.offset);
+    const char *params[] = {owner, status, limit, offset};
+    api_read_page(req, &page,
+                  "WITH f AS (SELECT * FROM orders WHERE ($1::bigint = 0 OR user_id = $1::bigint)"
+                  "  AND ($2 = '' OR status = $2)),"
+                  " pg AS (SELECT * FROM f ORDER BY created_at DESC, id DESC LIMIT $3::bigint OFFSET $4::bigint)"
+                  " SELECT (SELECT count(*) FROM f),"
+                  " coalesce((SELECT json_agg(" ORDER_JSON " ORDER BY o.created_at DESC, o.id DESC)"
+                  "  FROM pg o), '[]')::text",
+                  4, params, false);
+    return 0;
+}
+
+int api_orders_show(h2o_req_t *req, const api_match *m)
+{
+    char id[24], owner[24];
+    snprintf(id, sizeof(id), "%lld", (long long)api_param_id(m, 0));
+    snprintf(owner, sizeof(owner), "%lld", is_admin(m) ? 0LL : (long long)m->session->user_id);
+    const char *params[] = {id, owner};
+    /* someone else's order is exactly as missing as one never placed */
+    api_read_json(req,
+                  "SELECT " ORDER_JSON "::text FROM orders o"
+                  " WHERE o.id = $1 AND ($2::bigint = 0 OR o.user_id = $2::bigint)",
+                  2, params, false, "no such order");
+    return 0;
+}
+
+/* ---- cancel (owner) and status (admin): find the order's user, then publish ---- */
+
+typedef struct {
+    api_async async;
+    const char *type;            /* order.cancel | order.set_status */
+    int64_t order_id, actor_id;
+    char role[16];
+    char status[16];             /* set_status */
+    char reason[REASON_MAX + 1]; /* cancel, optional */
+    bool has_reason;
+} order_cmd_ctx;
+
+static void pack_order_cmd(msgpack_sbuffer *sb, const order_cmd_ctx *o)
+{
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    int set_status = strcmp(o->type, "order.set_status") == 0;
+    msgpack_pack_map(&pk, 1 + (set_status || o->has_reason));
+    pk_mp_kv_i64(&pk, "order_id", o->order_id);
+    if (set_status)
+        pk_mp_kv_str(&pk, "status", o->status);
+    else if (o->has_reason)
+        pk_mp_kv_str(&pk, "reason", o->reason);
+}
+
+static void on_order_owner(void *ctx, const PGresult *res, const char *err)
+{
+    order_cmd_ctx *o = ctx;
+    h2o_req_t *req = o->async.req;
+    if (req && (err || PQresultStatus(res) != PGRES_TUPLES_OK)) {
+        api_reply_db_unavailable(req);
+    } else if (req && PQntuples(res) == 0) {
+        api_reply_problem(req, 404, "not_found", "Not found", "no such order", NULL);
+    } else if (req) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        pack_order_cmd(&sb, o);
+        api_command cmd = {.type = o->type, .topic = "orders", .key = PQgetvalue(res, 0, 0),
+                           .actor_id = o->actor_id, .actor_role = o->role, .payload = &sb};
+        api_command_submit(req, &cmd);
+        msgpack_sbuffer_destroy(&sb);
+    }
+    api_async_detach(&o->async);
+    free(o);
+}
+
+/* owner > 0 scopes the lookup to that user (someone else's order ⇒ 404). */
+static void lookup_and_submit(h2o_req_t *req, order_cmd_ctx *o, int64_t owner)
+{
+    char id[24], scope[24];
+    snprintf(id, sizeof(id), "%lld", (long long)o->order_id);
+    snprintf(scope, sizeof(scope), "%lld", (long long)owner);
+    const char *params[] = {id, scope};
+    if (api_pg_query(api_thread_of(req)->pg,
+                     "SELECT user_id::text FROM orders WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2::bigint)", 2,
+                     params, on_order_owner, o) != 0) {
+        api_reply_overloaded(req);
+        api_async_detach(&o->async);
+        free(o);
+    }
+}
+
+static order_cmd_ctx *order_cmd_new(h2o_req_t *req, const api_match *m, const char *type)
+{
+    order_cmd_ctx *o = api_async_new(req, sizeof(*o));
+    o->type = type;
+    o->order_id = api_param_id(m, 0);
+    o->actor_id = m->session->user_id;
+    snprintf(o->role, sizeof(o->role), "%s", m->session->role);
+    return o;
+}
+
+/* {reason?}; an empty body is fine (nothing to say). */
+int api_orders_cancel(h2o_req_t *req, const api_match *m)
+{
+    json_t *body = req->entity.len ? api_json_body_or_reply(req) : json_object();
+    if (!body)
+        return 0;
+    json_t *reason = json_object_get(body, "reason");
+    const char *msg = NULL;
+    if (reason && !json_is_null(reason))
+        msg = json_is_string(reason) ? pk_check_text(json_string_value(reason), REASON_MAX) : "must be a string";
+    if (msg) {
+        api_reply_field_error(req, "reason", msg);
+    } else {
+        order_cmd_ctx *o = order_cmd_new(req, m, "order.cancel");
+        o->has_reason = json_is_string(reason);
+        snprintf(o->reason, sizeof(o->reason), "%s", o->has_reason ? json_string_value(reason) : "");
+        lookup_and_submit(req, o, m->session->user_id);
+    }
+    json_decref(body);
+    return 0;
+}
+
+int api_admin_order_status(h2o_req_t *req, const api_match *m)
+{
+    json_t *body = api_json_body_or_reply(req);
+    if (!body)
+        return 0;
+    const char *status = json_string_value(json_object_get(body, "status"));
+    if (!status || shop_order_status_parse(status) == ORDER_INVALID) {
+        api_reply_field_error(req, "status", "must be pending, confirmed, shipped, delivered or cancelled");
+    } else {
+        order_cmd_ctx *o = order_cmd_new(req, m, "order.set_status");
+        snprintf(o->status, sizeof(o->status), "%s", status);
+        lookup_and_submit(req, o, 0);
+    }
+    json_decref(body);
+    return 0;
+}

@@ -1,0 +1,93 @@
+/* shop.h — what the shop's resource files share (catalog.c, cart.c,
+ * orders.c, admin_catalog.c): how a product is shown, and the Redis cart.
+ *
+ * The product shape is the worker's product resource (schemas/commands/
+ * shop.md, workers/catalog.c), so a GET and a command outcome show the same
+ * object: money as decimal strings, `stock` derived for kits (min over the
+ * components of floor(stock / quantity), shop_kit_available(); a kit's own
+ * stock column is always 0) and, for kits only, `components`.
+ *
+ * The cart (DESIGN §3, §4) lives in Redis, one hash per user, named by the
+ * session's user id only — nobody can name someone else's cart:
+ *   punyaka:cart:<uid>          field <product id> = "<quantity>:<shown paise>"
+ *   punyaka:cart:<uid>:pending  zset of checkout command ids (score: ms) whose
+ *                               outcome this API has not seen yet (a 202)
+ *   punyaka:cart:<uid>:done     zset of checkout command ids whose lines were
+ *                               already removed (so a replayed outcome — an
+ *                               Idempotency-Key retry — never removes twice)
+ * "Shown paise" is the unit price the customer agreed to when the line was
+ * added or last updated; checkout sends it as the line's `unit_price`, so a
+ * price raised since is rejected `price_changed` and a price dropped since
+ * is passed on (shop_check_price()). All three keys slide: 30 days after
+ * the last read or write. */
+#ifndef PUNYAKA_API_SHOP_H
+#define PUNYAKA_API_SHOP_H
+
+#include <stdint.h>
+#include <h2o.h>
+#include <jansson.h>
+#include "api/reads.h"
+#include "api/users.h"
+#include "common/shop_rules.h"
+
+/* A product row `p` with its sellable count `avail` (see API_PRODUCT_FROM)
+ * as the product resource. jsonb, so `components` exists for kits only. */
+#define API_PRODUCT_JSON(p, avail)                                                                               \
+    "(jsonb_build_object('id', " p ".id, 'slug', " p ".slug, 'name', " p ".name, 'description', " p ".description," \
+    " 'product_type', " p ".product_type, 'category', " p ".category_id,"                                        \
+    " 'price', " API_MONEY_SQL(p ".price_paise") ", 'discount_price', CASE WHEN " p ".discount_price_paise IS NULL" \
+    " THEN NULL ELSE " API_MONEY_SQL(p ".discount_price_paise") " END, 'stock', " avail ","                      \
+    " 'is_in_stock', " avail " > 0, 'is_active', " p ".is_active, 'is_featured', " p ".is_featured,"             \
+    " 'image', " p ".image, 'created_at', " API_TIMESTAMP_SQL(p ".created_at") ","                              \
+    " 'updated_at', " API_TIMESTAMP_SQL(p ".updated_at") ") || CASE WHEN " p ".product_type = 'kit'"             \
+    " THEN jsonb_build_object('components', (SELECT coalesce(jsonb_agg(jsonb_build_object('product', kc.component_id," \
+    " 'quantity', kc.quantity, 'name', kc_p.name) ORDER BY kc.component_id), '[]') FROM kit_components kc"       \
+    " JOIN products kc_p ON kc_p.id = kc.component_id WHERE kc.kit_id = " p ".id)) ELSE '{}'::jsonb END)"
+
+/* The sellable count of products p: its stock, or for a kit the minimum over
+ * its components of floor(stock / quantity), 0 without components — the
+ * same number shop_kit_available() gives the worker. Use as
+ *   "SELECT … FROM products p" API_PRODUCT_AVAIL_JOIN " WHERE …" with `a.avail`. */
+#define API_PRODUCT_AVAIL_JOIN                                                                                 \
+    " CROSS JOIN LATERAL (SELECT CASE WHEN p.product_type <> 'kit' THEN p.stock ELSE coalesce((SELECT"         \
+    " min(c.stock / kc.quantity) FROM kit_components kc JOIN products c ON c.id = kc.component_id"              \
+    " WHERE kc.kit_id = p.id), 0) END AS avail) a"
+
+/* ---- the cart (cart.c) ---- */
+
+typedef struct {
+    int64_t product_id;
+    int32_t quantity;
+    int64_t shown_paise;   /* the unit price agreed when added / last updated */
+} api_cart_line;
+
+typedef struct {
+    api_cart_line lines[SHOP_CART_MAX_LINES];
+    size_t n;
+} api_cart;
+
+/* Loads the caller's cart, first removing the lines of earlier checkouts
+ * whose outcome arrived after their request was answered (202): those are
+ * looked up in PostgreSQL. `cart` is NULL when Redis or PostgreSQL failed;
+ * otherwise it lives until the callback returns. Never calls back after
+ * the client went away, so `data` must not need freeing: allocate it from
+ * req->pool. */
+typedef void (*api_cart_cb)(h2o_req_t *req, const api_cart *cart, void *data);
+void api_cart_load(h2o_req_t *req, int64_t user_id, api_cart_cb cb, void *data);
+
+/* A checkout command was published: remember it, so a later load can
+ * reconcile the cart when this request never sees the outcome. */
+void api_cart_checkout_pending(h2o_req_t *req, int64_t user_id, const char *command_id);
+
+/* The checkout `command_id` was applied: removes the ordered lines listed in
+ * the order resource's `items` (product, quantity) — each only if its
+ * quantity is still the one ordered, so lines added or changed meanwhile
+ * stay — at most once per command id. Then answers `status` with the order
+ * (`order` is borrowed; its text is copied before anything waits). */
+void api_cart_consume_and_reply(h2o_req_t *req, int64_t user_id, const char *command_id, json_t *order,
+                                int status);
+
+/* Answers 200 with the cart as GET /api/cart/ shows it. */
+void api_cart_reply(h2o_req_t *req, int64_t user_id);
+
+#endif

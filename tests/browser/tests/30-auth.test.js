@@ -1,0 +1,95 @@
+// A logged-out visit to the dashboard (and the cart) redirects to the login
+// page, which brings the user back afterwards; wrong passwords are explained.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, expectText } from '../lib/browser.js';
+import { RUN } from '../lib/context.js';
+
+let b;
+before(async () => {
+  b = await launch();
+});
+after(async () => {
+  await b?.close();
+});
+
+test('logged-out dashboard visit redirects to login, and back after logging in', async () => {
+  const ctx = await b.newContext();
+  const page = await ctx.newPage();
+  await page.goto('/dashboard.html#orders');
+  await page.waitForURL('**/login.html?next=*');
+  const url = new URL(page.url());
+  assert.equal(url.searchParams.get('next'), '/dashboard.html');
+
+  await page.getByLabel('Username or email').fill('asha');
+  await page.getByLabel('Password').fill('wrong-password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expectText(page.locator('#login-form .form-error'), /Invalid username or password/);
+
+  await page.getByLabel('Password').fill('punyaka-demo');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL('**/dashboard.html');
+  await expectText(page.locator('#dash-title'), /Namaste, Asha/);
+
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL((u) => u.pathname === '/');
+  await page.goto('/cart.html');
+  await page.waitForURL('**/login.html?next=%2Fcart.html');
+  await ctx.close();
+  assert.deepEqual(b.errors, []);
+});
+
+test('an open redirect through ?next= is refused', async () => {
+  const ctx = await b.newContext();
+  const page = await ctx.newPage();
+  await page.goto('/login.html?next=//evil.example/');
+  await page.getByLabel('Username or email').fill('vikram');
+  await page.getByLabel('Password').fill('punyaka-demo');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL('**/dashboard.html');
+  assert.equal(new URL(page.url()).host, new URL(process.env.PUNYAKA_API_URL).host);
+  await ctx.close();
+});
+
+test('keyboard only: skip link first, then log in with Tab and Enter', async () => {
+  const ctx = await b.newContext();
+  const page = await ctx.newPage();
+  await page.goto('/login.html');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'username');
+  await page.keyboard.type('vikram');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('punyaka-demo');
+  await page.keyboard.press('Enter');
+  await page.waitForURL('**/dashboard.html');
+  await page.goto('/priests.html');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+  await ctx.close();
+  assert.deepEqual(b.errors, []);
+});
+
+test('a 202 Accepted is followed to its outcome (applied and rejected)', async () => {
+  const ctx = await b.newContext();
+  // Ask the API not to wait: it answers 202 + Location: /api/commands/{id} at once.
+  await ctx.route('**/api/auth/register/', (route) => route.continue({ headers: { ...route.request().headers(), prefer: 'respond-async' } }));
+  let polled = 0;
+  ctx.on('request', (r) => {
+    if (r.url().includes('/api/commands/')) polled++;
+  });
+  const page = await ctx.newPage();
+  const fill = async (username) => {
+    await page.goto('/register.html');
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Email').fill(`${username.replace(/[^a-z0-9]/g, '')}@example.org`);
+    await page.getByLabel('Password', { exact: true }).fill('lotus-flower-9');
+    await page.getByLabel('Confirm password').fill('lotus-flower-9');
+    await page.getByRole('button', { name: 'Create account' }).click();
+  };
+  await fill('asha'); // taken: the command is rejected
+  await expectText(page.locator('#register-form .form-error'), /username is taken/i);
+  await fill(`async${RUN}`.slice(0, 30)); // applied: then logged in (a 202 carries no session)
+  await page.waitForURL('**/dashboard.html');
+  assert.ok(polled >= 2, `polled ${polled} times`);
+  await ctx.close();
+  assert.deepEqual(b.errors, []);
+});
