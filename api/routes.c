@@ -229,4 +229,11 @@ void api_routes_register(h2o_hostconf_t *host, const char *web_root)
     register_dispatcher(host, "/readyz");
     h2o_pathconf_t *web = h2o_config_register_path(host, "/", 0);
     h2o_file_register(web, web_root, NULL, NULL, 0);
+    /* Pages and modules change with each deploy: browsers revalidate them
+     * (ETag ⇒ 304, cheap) instead of running a stale module for hours. */
+    static h2o_headers_command_t web_headers[2];
+    web_headers[0] = (h2o_headers_command_t){H2O_HEADERS_CMD_SET, &H2O_TOKEN_CACHE_CONTROL->buf,
+                                             {H2O_STRLIT("no-cache")}};
+    web_headers[1].cmd = H2O_HEADERS_CMD_NULL;
+    h2o_headers_register(web, web_headers);
 }

@@ -121,6 +121,22 @@ static void test_metrics_count_requests_by_route_and_status(void **state)
     it_response_free(&r);
 }
 
+static void test_web_ui_served_with_revalidation(void **state)
+{
+    (void)state;
+    char v[128], etag[128], headers[256];
+    it_response r = it_http("GET", "/", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(it_header(&r, "content-type", v, sizeof(v)), "text/html"));
+    assert_string_equal(it_header(&r, "cache-control", v, sizeof(v)), "no-cache");
+    assert_non_null(it_header(&r, "etag", etag, sizeof(etag)));
+    it_response_free(&r);
+    snprintf(headers, sizeof(headers), "If-None-Match: %s\r\n", etag);
+    r = it_http("GET", "/", headers, NULL, 0);
+    assert_int_equal(r.status, 304);
+    it_response_free(&r);
+}
+
 int main(void)
 {
     it_load_stack_env();
@@ -132,6 +148,7 @@ int main(void)
         cmocka_unit_test(test_wrong_method_is_405_with_allow),
         cmocka_unit_test(test_readyz_reports_every_dependency),
         cmocka_unit_test(test_metrics_count_requests_by_route_and_status),
+        cmocka_unit_test(test_web_ui_served_with_revalidation),
     };
     return cmocka_run_group_tests_name("http_errors", tests, NULL, NULL);
 }
