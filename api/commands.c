@@ -67,9 +67,13 @@ static void on_outcome_row(void *ctx, const PGresult *res, const char *err)
     char where[96];
     const char *location = PQgetisnull(res, 0, 5) ? NULL
         : pk_entity_location(PQgetvalue(res, 0, 4), strtoll(PQgetvalue(res, 0, 5), NULL, 10), where, sizeof(where));
-    api_reply_json(req, 200,
-                   api_command_status_doc(l->id, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
-                                          PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2), resource, location));
+    json_t *doc = api_command_status_doc(l->id, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+                                         PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2), resource, location);
+    /* A rejection polled after a 202 explains itself like the waiting answer would. */
+    json_t *errors = PQgetisnull(res, 0, 7) ? NULL : json_loads(PQgetvalue(res, 0, 7), 0, &jerr);
+    json_object_set_new(doc, "detail", PQgetisnull(res, 0, 6) ? json_null() : json_string(PQgetvalue(res, 0, 6)));
+    json_object_set_new(doc, "errors", errors ? errors : json_null());
+    api_reply_json(req, 200, doc);
     finish(l);
 }
 
@@ -81,7 +85,7 @@ int api_commands_show(h2o_req_t *req, const api_match *m)
         *c = (char)(*c >= 'A' && *c <= 'F' ? *c + 32 : *c);
     const char *params[] = {l->id};
     if (api_pg_query(api_thread_of(req)->pg,
-                     "SELECT type, status, code, resource::text, entity_type, entity_id FROM command_outcomes"
+                     "SELECT type, status, code, resource::text, entity_type, entity_id, detail, errors::text FROM command_outcomes"
                      " WHERE command_id = $1",
                      1, params, on_outcome_row, l) != 0) {
         api_reply_problem(req, 503, "overloaded", "Service unavailable", NULL, NULL);

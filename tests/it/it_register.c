@@ -111,6 +111,22 @@ static void test_respond_async_then_poll(void **state)
     }
     assert_string_equal(status, "applied");
     assert_string_equal(json_string_value(json_object_get(json_object_get(s.json, "resource"), "username")), user);
+    /* A rejected one, polled, names the reason and the field. */
+    it_response dup = it_post_json("/api/auth/register/", registration_json(user, email), "Prefer: respond-async\r\n");
+    assert_int_equal(dup.status, 202);
+    it_header(&dup, "location", loc, sizeof(loc));
+    it_response_free(&dup);
+    status = "accepted";
+    for (int i = 0; i < 200 && strcmp(status, "accepted") == 0; i++) {
+        it_response_free(&s);
+        usleep(50 * 1000);
+        s = it_http("GET", loc, NULL, NULL, 0);
+        status = json_string_value(json_object_get(s.json, "status"));
+    }
+    assert_string_equal(status, "rejected");
+    assert_string_equal(json_string_value(json_object_get(s.json, "code")), "username_taken");
+    assert_non_null(json_string_value(json_object_get(s.json, "detail")));
+    assert_non_null(json_object_get(json_object_get(s.json, "errors"), "username"));
     it_response_free(&s);
     it_response_free(&r);
 }
