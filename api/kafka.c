@@ -84,7 +84,17 @@ api_kafka *api_kafka_create(h2o_evloop_t *loop, const pk_config *cfg, char *errb
     k->sock = h2o_evloop_socket_create(loop, k->pipe_fds[0], H2O_SOCKET_FLAG_DONT_READ);
     k->sock->data = k;
     h2o_socket_read_start(k->sock, on_queue_readable);
+    /* librdkafka writes the fd only when the queue goes from empty to
+     * non-empty: anything queued before io events were enabled (an early
+     * broker error) would otherwise keep it non-empty and silent forever. */
+    api_kafka_poll(k);
     return k;
+}
+
+void api_kafka_poll(api_kafka *k)
+{
+    while (rd_kafka_poll(k->rk, 0) > 0)
+        ;
 }
 
 void api_kafka_destroy(api_kafka *k)

@@ -16,7 +16,10 @@
 typedef void (*api_kafka_delivery_cb)(void *opaque, const char *err);
 
 api_kafka *api_kafka_create(h2o_evloop_t *loop, const pk_config *cfg, char *errbuf, size_t errcap);
-void api_kafka_destroy(api_kafka *k);   /* flushes up to the produce timeout */
+void api_kafka_destroy(api_kafka *k);
+/* Serves every queued event now (delivery reports, errors). The loop also
+ * calls it on each wake-up as a bound on any missed fd notification. */
+void api_kafka_poll(api_kafka *k);   /* flushes up to the produce timeout */
 
 /* Produces value under key with headers type, v and traceparent. Returns 0,
  * or -1 when the local queue refuses it (the callback is then not called). */

@@ -118,8 +118,10 @@ static void *thread_main(void *arg)
 {
     api_thread *t = arg;
     current_thread = t;
-    while (!g_api.stopping)
+    while (!g_api.stopping) {
         h2o_evloop_run(t->loop, 200);   /* wakes at least every 200 ms to see `stopping` */
+        api_kafka_poll(t->kafka);
+    }
     thread_teardown(t);
     return NULL;
 }

@@ -18,6 +18,19 @@
 #include "tests/support/http.h"
 #include "tests/support/stack_env.h"
 
+static pid_t api_pid;   /* killed by the teardown even when an assertion fails */
+
+static int stop_api(void **state)
+{
+    (void)state;
+    if (api_pid > 0 && waitpid(api_pid, NULL, WNOHANG) == 0) {
+        kill(api_pid, SIGKILL);
+        waitpid(api_pid, NULL, 0);
+    }
+    api_pid = 0;
+    return 0;
+}
+
 static pid_t start_api(int port)
 {
     char path[4096], log[4096], portstr[16];
@@ -45,7 +58,7 @@ static void test_unacknowledged_command_is_503_and_changes_nothing(void **state)
     (void)state;
     PGconn *db = it_db();
     int port = 20000 + (int)(getpid() % 12000);   /* below the ephemeral range (32768+) */
-    pid_t api = start_api(port);
+    pid_t api = api_pid = start_api(port);
     it_response r = {0};
     for (int i = 0; i < 200 && r.status != 200; i++) {
         it_response_free(&r);
@@ -75,6 +88,8 @@ static void test_unacknowledged_command_is_503_and_changes_nothing(void **state)
     kill(api, SIGTERM);
     for (int i = 0; i < 300 && waitpid(api, &status, WNOHANG) == 0; i++)
         usleep(50 * 1000);
+    if (WIFEXITED(status))
+        api_pid = 0;   /* reaped */
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     PQfinish(db);
@@ -84,7 +99,7 @@ int main(void)
 {
     it_load_stack_env();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unacknowledged_command_is_503_and_changes_nothing),
+        cmocka_unit_test_teardown(test_unacknowledged_command_is_503_and_changes_nothing, stop_api),
     };
     return cmocka_run_group_tests_name("kafka_down", tests, NULL, NULL);
 }
