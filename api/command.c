@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include "api/cache.h"
 #include "api/http.h"
 #include "api/kafka.h"
 #include "api/metrics.h"
@@ -145,6 +146,10 @@ void api_waiters_on_outcome(void *thread, const char *msg, size_t len)
         json_decref(o);
         return;
     }
+    /* Any applied command may change what public reads show. */
+    const char *status = json_string_value(json_object_get(o, "status"));
+    if (status && strcmp(status, "applied") == 0)
+        api_cache_invalidate();
     /* Every waiter of this id (a retried Idempotency-Key may wait twice). */
     waiter *w = t->waiters->buckets[bucket_of(&id)];
     while (w) {

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "api/cache.h"
 #include "api/command.h"
 #include "api/hasher.h"
 #include "api/kafka.h"
@@ -106,6 +107,7 @@ static void thread_teardown(api_thread *t)
     /* h2o 2.2.5's evloop h2o_multithread_destroy_queue() closes a queue but
      * never frees it, for ours and for the one h2o_context_init() made. */
     h2o_multithread_queue_t *ctx_queue = t->ctx.queue;
+    api_cache_clear();
     h2o_context_dispose(&t->ctx);
     h2o_multithread_destroy_queue(g_api.queues[t->index]);
     h2o_evloop_run(t->loop, 0);   /* lets the queues' sockets be disposed */

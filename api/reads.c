@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include "api/cache.h"
 #include "api/http.h"
 #include "api/pg.h"
 
 typedef struct {
     api_async async;     /* first: req is NULL once the client is gone */
     bool etag, is_page;
+    uint64_t generation;   /* of the cache, when the query was sent */
     api_page page;
     char missing[96];
 } read_ctx;
@@ -25,12 +27,25 @@ void api_reply_overloaded(h2o_req_t *req)
     api_reply_problem(req, 503, "overloaded", "Service unavailable", NULL, NULL);
 }
 
-static void reply_text(h2o_req_t *req, bool etag, const char *text)
+static void reply_text(h2o_req_t *req, const read_ctx *r, const char *text)
 {
-    if (etag)
+    bool etag = r->etag;
+    if (etag) {
+        api_cache_put(req->path, text, strlen(text), r->generation);   /* public: the same for every caller */
         api_reply_json_etag(req, text, strlen(text));
-    else
+    } else {
         api_reply_raw(req, 200, "application/json", text, strlen(text));
+    }
+}
+
+/* A public read answered from the short-lived cache, if it is there. */
+static bool from_cache(h2o_req_t *req, bool etag)
+{
+    size_t len;
+    const char *body = etag ? api_cache_get(req->path, &len) : NULL;
+    if (body)
+        api_reply_json_etag(req, body, len);
+    return body != NULL;
 }
 
 static void reply_page(h2o_req_t *req, const read_ctx *r, const PGresult *res)
@@ -42,7 +57,7 @@ static void reply_page(h2o_req_t *req, const read_ctx *r, const PGresult *res)
         api_reply_overloaded(req);
         return;
     }
-    reply_text(req, r->etag, text);
+    reply_text(req, r, text);
     free(text);
 }
 
@@ -59,7 +74,7 @@ static void on_read(void *ctx, const PGresult *res, const char *err)
     } else if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
         api_reply_problem(req, 404, "not_found", "Not found", r->missing, NULL);
     } else {
-        reply_text(req, r->etag, PQgetvalue(res, 0, 0));
+        reply_text(req, r, PQgetvalue(res, 0, 0));
     }
     api_async_detach(&r->async);
     free(r);
@@ -67,6 +82,7 @@ static void on_read(void *ctx, const PGresult *res, const char *err)
 
 static void start(h2o_req_t *req, read_ctx *r, const char *sql, int nparams, const char *const *params)
 {
+    r->generation = api_cache_generation();
     if (api_pg_query(api_thread_of(req)->pg, sql, nparams, params, on_read, r) != 0) {
         api_reply_overloaded(req);
         api_async_detach(&r->async);
@@ -77,6 +93,8 @@ static void start(h2o_req_t *req, read_ctx *r, const char *sql, int nparams, con
 void api_read_json(h2o_req_t *req, const char *sql, int nparams, const char *const *params, bool etag,
                    const char *missing)
 {
+    if (from_cache(req, etag))
+        return;
     read_ctx *r = api_async_new(req, sizeof(*r));
     r->etag = etag;
     snprintf(r->missing, sizeof(r->missing), "%s", missing);
@@ -86,6 +104,8 @@ void api_read_json(h2o_req_t *req, const char *sql, int nparams, const char *con
 void api_read_page(h2o_req_t *req, const api_page *page, const char *sql, int nparams, const char *const *params,
                    bool etag)
 {
+    if (from_cache(req, etag))
+        return;
     read_ctx *r = api_async_new(req, sizeof(*r));
     r->etag = etag;
     r->is_page = true;
