@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "api/cache.h"
 #include "api/http.h"
 #include "api/pg.h"
 #include "api/routes.h"
@@ -35,6 +36,7 @@
 
 typedef struct {
     api_async async;
+    uint64_t generation;   /* of the read cache when the query was sent */
 } categories_ctx;
 
 static int is_child_of(json_t *node, json_int_t parent_id)
@@ -61,7 +63,7 @@ static void attach_children(json_t **nodes, size_t n, json_int_t parent_id, json
     }
 }
 
-static void reply_tree(h2o_req_t *req, const char *flat_text)
+static void reply_tree(h2o_req_t *req, const char *flat_text, uint64_t generation)
 {
     json_error_t e;
     json_t *flat = json_loads(flat_text, 0, &e);
@@ -77,10 +79,12 @@ static void reply_tree(h2o_req_t *req, const char *flat_text)
     json_decref(flat);
     char *text = json_dumps(tree, JSON_COMPACT);
     json_decref(tree);
-    if (text)
+    if (text) {
+        api_cache_put(req->path, text, strlen(text), generation);   /* public, the same for everyone */
         api_reply_json_etag(req, text, strlen(text));
-    else
+    } else {
         api_reply_overloaded(req);
+    }
     free(text);
 }
 
@@ -91,7 +95,7 @@ static void on_categories(void *ctx, const PGresult *res, const char *err)
     if (req && (err || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1))
         api_reply_db_unavailable(req);
     else if (req)
-        reply_tree(req, PQgetvalue(res, 0, 0));
+        reply_tree(req, PQgetvalue(res, 0, 0), c->generation);
     api_async_detach(&c->async);
     free(c);
 }
@@ -99,7 +103,14 @@ static void on_categories(void *ctx, const PGresult *res, const char *err)
 int api_categories_list(h2o_req_t *req, const api_match *m)
 {
     (void)m;
+    size_t len;
+    const char *cached = api_cache_get(req->path, &len);
+    if (cached) {
+        api_reply_json_etag(req, cached, len);
+        return 0;
+    }
     categories_ctx *c = api_async_new(req, sizeof(*c));
+    c->generation = api_cache_generation();
     /* Siblings in the order admins set (sort_order, then name); the tree is
      * assembled here because SQL cannot aggregate inside a recursive CTE. */
     if (api_pg_query(api_thread_of(req)->pg,
