@@ -43,7 +43,7 @@ static void login(int who, const char *username)
 static json_t *call(int who, const char *method, const char *path, const char *body, int want)
 {
     char h[512];
-    snprintf(h, sizeof(h), "%sContent-Type: application/json\r\nPrefer: wait=10\r\n", headers[who]);
+    snprintf(h, sizeof(h), "%.255sContent-Type: application/json\r\nPrefer: wait=10\r\n", headers[who]);
     it_response r = it_http(method, path, h, body, body ? strlen(body) : 0);
     if (r.status != want)
         fail_msg("%s %s as %s: %d, want %d: %s", method, path, CALLER_NAMES[who], r.status, want, r.body);
@@ -224,7 +224,7 @@ static void test_every_endpoint_every_caller(void **state)
             expand(ROWS[i].body, body, sizeof(body));
         for (int who = 0; who < NCALLERS; who++) {
             char h[512];
-            snprintf(h, sizeof(h), "%sContent-Type: application/json\r\nPrefer: wait=10\r\n", headers[who]);
+            snprintf(h, sizeof(h), "%.255sContent-Type: application/json\r\nPrefer: wait=10\r\n", headers[who]);
             it_response r = it_http(ROWS[i].method, path, h, ROWS[i].body ? body : NULL, ROWS[i].body ? strlen(body) : 0);
             int want = ROWS[i].want[who];
             int ok = want == P ? (r.status != 401 && r.status != 403 && r.status != 404 && r.status > 0 && r.status < 500)
