@@ -17,6 +17,16 @@ static char proc_name[32] = "punyaka";
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
+/* Per-thread: the request or command this thread is working on. */
+static _Thread_local char context_request_id[96];
+static _Thread_local char context_trace_id[48];
+
+void pk_log_context(const char *request_id, const char *trace_id)
+{
+    snprintf(context_request_id, sizeof(context_request_id), "%s", request_id ? request_id : "");
+    snprintf(context_trace_id, sizeof(context_trace_id), "%s", trace_id ? trace_id : "");
+}
+
 void pk_log_init(const char *proc)
 {
     const char *lvl = getenv("PUNYAKA_LOG_LEVEL");
@@ -206,8 +216,12 @@ void pk_log(pk_log_level level, const char *request_id, const char *fmt, ...)
     put_timestamp(&l);
     put_field(&l, "level", level_names[level]);
     put_field(&l, "proc", proc_name);
-    if (request_id && *request_id)
+    if (!request_id || !*request_id)
+        request_id = context_request_id;
+    if (*request_id)
         put_field(&l, "request_id", request_id);
+    if (*context_trace_id)
+        put_field(&l, "trace_id", context_trace_id);
     put_field(&l, "msg", msg);
     finish(&l, n >= (int)sizeof(msg));
     write_all(l.buf, l.len);

@@ -129,15 +129,16 @@ static json_t *user_resource(const registration *r, int64_t id, const char *crea
 static wk_result insert_priest_profile(wk_ctx *ctx, const registration *r, const char *user_id, const char *ts,
                                        int64_t *profile_id)
 {
-    char years[24], radius[24];
+    char years[24], radius[24], replay[24];
     snprintf(years, sizeof(years), "%lld", (long long)r->experience_years);
     snprintf(radius, sizeof(radius), "%lld", (long long)r->service_radius_km);
-    const char *params[] = {user_id, r->specializations, r->languages, years, radius, ts};
+    const char *params[] = {user_id, r->specializations, r->languages, years, radius, ts,
+                            wk_new_id(ctx, "priest", replay)};
     PGresult *res = wk_exec(ctx,
-                            "INSERT INTO priest_profiles (user_id, specializations, languages, experience_years,"
+                            "INSERT INTO priest_profiles (id, user_id, specializations, languages, experience_years,"
                             " service_radius_km, created_at, updated_at)"
-                            " VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-                            6, params);
+                            " VALUES (" WK_NEW_ID("$7", "priest_profiles") ", $1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                            7, params);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         wk_result failure = wk_is_transient(res, ctx->db) ? WK_TRANSIENT : WK_POISON;
         PQclear(res);
@@ -150,14 +151,16 @@ static wk_result insert_priest_profile(wk_ctx *ctx, const registration *r, const
 
 static wk_result insert_user(wk_ctx *ctx, const registration *r, const char *ts, wk_outcome *out)
 {
+    char replay[24];
     const char *params[] = {r->username, r->email, r->password_hash, r->first_name, r->last_name, r->role,
                             or_null(r->phone), or_null(r->address), or_null(r->date_of_birth),
-                            or_null(r->time_of_birth), or_null(r->place_of_birth), ts};
+                            or_null(r->time_of_birth), or_null(r->place_of_birth), ts, wk_new_id(ctx, "user", replay)};
     PGresult *res = wk_exec(ctx,
-                            "INSERT INTO users (username, email, password_hash, first_name, last_name, role, phone,"
+                            "INSERT INTO users (id, username, email, password_hash, first_name, last_name, role, phone,"
                             " address, date_of_birth, time_of_birth, place_of_birth, created_at, updated_at)"
-                            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
-                            12, params);
+                            " VALUES (" WK_NEW_ID("$13", "users") ", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+                            " $12, $12) RETURNING id",
+                            13, params);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         /* Should the partition order ever be bypassed, the index still decides. */
         int unique = strcmp(wk_sqlstate(res), "23505") == 0;
@@ -186,9 +189,9 @@ static wk_result insert_user(wk_ctx *ctx, const registration *r, const char *ts,
         }
         json_object_set_new(resource, "priest_profile",
                             json_pack("{s:I, s:b}", "id", (json_int_t)profile_id, "is_verified", 0));
-        json_object_set_new(out->created_ids, "priest", json_integer(profile_id));
+        wk_created(out, "priest", profile_id);
     }
-    json_object_set_new(out->created_ids, "user", json_integer(id));
+    wk_created(out, "user", id);
     wk_applied(out, 201, "user", id, resource);
     return WK_DONE;
 }

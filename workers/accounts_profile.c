@@ -377,13 +377,13 @@ wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_o
                   taken ? "a user with that username already exists" : "a user with that email already exists");
         return WK_DONE;
     }
-    char ts[40];
+    char ts[40], replay[24];
     wk_timestamp(cmd->env.issued_at_us, ts);
-    const char *params[] = {username, email, hash, ts};
+    const char *params[] = {username, email, hash, ts, wk_new_id(ctx, "user", replay)};
     PGresult *res = wk_exec(ctx,
-                            "INSERT INTO users (username, email, password_hash, role, created_at, updated_at)"
-                            " VALUES ($1, $2, $3, 'admin', $4, $4) RETURNING id",
-                            4, params);
+                            "INSERT INTO users (id, username, email, password_hash, role, created_at, updated_at)"
+                            " VALUES (" WK_NEW_ID("$5", "users") ", $1, $2, $3, 'admin', $4, $4) RETURNING id",
+                            5, params);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         if (strcmp(wk_sqlstate(res), "23505") != 0)
             return db_failure(ctx, res, "user.create_admin");
@@ -398,6 +398,6 @@ wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_o
     char uid[24];
     snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    json_object_set_new(out->created_ids, "user", json_integer(strtoll(uid, NULL, 10)));
+    wk_created(out, "user", strtoll(uid, NULL, 10));
     return applied_user(ctx, uid, 201, out);
 }

@@ -291,22 +291,23 @@ typedef struct {
 static wk_result insert_booking(wk_ctx *ctx, const pk_envelope_decoded *cmd, const new_booking *nb, int64_t *id,
                                 wk_outcome *out)
 {
-    char price[24], advance[24], balance[24];
+    char price[24], advance[24], balance[24], replay[24];
     wf_itoa(nb->price, price);
     wf_itoa(nb->advance, advance);
     wf_itoa(nb->balance, balance);
     const create_req *q = nb->req;
     const char *params[] = {nb->customer, nb->priest, nb->service, q->date_text, q->time_text, nb->from, nb->to,
                             q->address, q->lat[0] ? q->lat : NULL, q->lng[0] ? q->lng : NULL, q->instructions,
-                            price, advance, balance, nb->ts};
+                            price, advance, balance, nb->ts, wk_new_id(ctx, "booking", replay)};
     PGresult *r = wk_exec(ctx,
-                          "INSERT INTO bookings (customer_id, priest_id, service_id, booking_date, booking_time,"
+                          "INSERT INTO bookings (id, customer_id, priest_id, service_id, booking_date, booking_time,"
                           " starts_at, occupied, location_address, location_latitude, location_longitude,"
                           " special_instructions, status, payment_status, service_price_paise, advance_paise,"
                           " balance_paise, created_at, updated_at)"
-                          " VALUES ($1, $2, $3, $4, $5, $6, tstzrange($6::timestamptz, $7::timestamptz, '[)'), $8, $9,"
+                          " VALUES (" WK_NEW_ID("$16", "bookings") ", $1, $2, $3, $4, $5, $6,"
+                          " tstzrange($6::timestamptz, $7::timestamptz, '[)'), $8, $9,"
                           " $10, $11, 'pending', 'partial', $12, $13, $14, $15, $15) RETURNING id",
-                          15, params);
+                          16, params);
     if (PQresultStatus(r) == PGRES_TUPLES_OK) {
         *id = wf_col_i64(r, 0, 0);
         PQclear(r);
@@ -321,11 +322,11 @@ static wk_result insert_booking(wk_ctx *ctx, const pk_envelope_decoded *cmd, con
 }
 
 static wk_result capture(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t booking, const char *purpose,
-                         int64_t amount, const char *ts)
+                         int64_t amount, const char *ts, wk_outcome *out)
 {
     char cmd_id[40];
     wf_command_id(cmd, cmd_id);
-    wk_payment p = {PAY_BOOKING, booking, purpose, amount, cmd_id, ts};
+    wk_payment p = {PAY_BOOKING, booking, purpose, amount, cmd_id, ts, out};
     return wk_gateway_current()->capture(ctx, &p);
 }
 
@@ -337,9 +338,9 @@ static wk_result create_booking(wk_ctx *ctx, const pk_envelope_decoded *cmd, new
     wk_result res = insert_booking(ctx, cmd, nb, &id, out);
     if (res != WK_DONE || rejected(out))
         return res;
-    if ((res = capture(ctx, cmd, id, "advance", nb->advance, nb->ts)) != WK_DONE)
+    wk_created(out, "booking", id);
+    if ((res = capture(ctx, cmd, id, "advance", nb->advance, nb->ts, out)) != WK_DONE)
         return res;
-    json_object_set_new(out->created_ids, "booking", json_integer(id));
     return applied(ctx, cmd, id, 201, out);
 }
 
@@ -571,9 +572,9 @@ static wk_result do_customer_confirm(wk_ctx *ctx, const pk_envelope_decoded *cmd
                                " WHERE id = $1 AND status = 'completed' AND customer_confirmed_at IS NULL",
                                3, params, out);
     if (res == WK_DONE && !rejected(out))
-        res = capture(ctx, cmd, b->id, "balance", b->balance, b->ts);
+        res = capture(ctx, cmd, b->id, "balance", b->balance, b->ts, out);
     if (res == WK_DONE && !rejected(out))
-        res = capture(ctx, cmd, b->id, "dakshina", dakshina, b->ts);
+        res = capture(ctx, cmd, b->id, "dakshina", dakshina, b->ts, out);
     return res;
 }
 
@@ -592,7 +593,7 @@ wk_result wk_booking_customer_confirm(wk_ctx *ctx, const pk_envelope_decoded *cm
  * or the advance stays as the cancellation fee. Only the advance can have
  * been captured, since a cancellable booking is not completed. */
 static wk_result refund_if_due(wk_ctx *ctx, const pk_envelope_decoded *cmd, const locked_booking *b,
-                               const char *payment_status)
+                               const char *payment_status, wk_outcome *out)
 {
     if (strcmp(payment_status, "refunded") != 0)
         return WK_DONE;
@@ -601,7 +602,7 @@ static wk_result refund_if_due(wk_ctx *ctx, const pk_envelope_decoded *cmd, cons
         return WK_TRANSIENT;
     char cmd_id[40];
     wf_command_id(cmd, cmd_id);
-    wk_payment p = {PAY_BOOKING, b->id, "refund", net, cmd_id, b->ts};
+    wk_payment p = {PAY_BOOKING, b->id, "refund", net, cmd_id, b->ts, out};
     return wk_gateway_current()->refund(ctx, &p);
 }
 
@@ -620,7 +621,7 @@ static wk_result do_cancel(wk_ctx *ctx, const pk_envelope_decoded *cmd, const lo
                                5, params, out);
     if (res != WK_DONE || rejected(out))
         return res;
-    return refund_if_due(ctx, cmd, b, payment_status);
+    return refund_if_due(ctx, cmd, b, payment_status, out);
 }
 
 wk_result wk_booking_cancel(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)

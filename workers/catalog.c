@@ -40,8 +40,6 @@ static bool bad_or_null(wk_field f)
     return f == WK_FIELD_BAD || f == WK_FIELD_NULL;
 }
 
-#define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
 static wk_result rejected(wk_outcome *out, const char *code, const char *field, const char *message)
 {
     wk_reject(out, code, field, message);
@@ -61,7 +59,7 @@ static int row_exists(wk_ctx *ctx, const char *sql, const char *value)
 static int id_exists(wk_ctx *ctx, const char *sql, int64_t id)
 {
     char text[24];
-    wk_i64_text(id, text);
+    wf_itoa(id, text);
     return row_exists(ctx, sql, text);
 }
 
@@ -89,7 +87,7 @@ typedef struct {
 /* Lays the payload's fields over `c` (defaults or the stored row). */
 static int overlay_category(const msgpack_object *p, category *c)
 {
-    if (wk_field_check_keys(p) != 0)
+    if (wf_check_keys(p) != 0)
         return -1;
     wk_field parent = wk_field_int(p, "parent_id", 1, INT64_MAX, &c->parent_id);
     wk_field slug = wk_field_text(p, "slug", 1, c->slug, sizeof(c->slug));
@@ -106,17 +104,17 @@ static int overlay_category(const msgpack_object *p, category *c)
 
 static json_t *category_json(PGresult *r)
 {
-    json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:b, s:i}", "id", (json_int_t)wk_col_i64(r, 0, 0), "name",
+    json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:b, s:i}", "id", (json_int_t)wf_col_i64(r, 0, 0), "name",
                           PQgetvalue(r, 0, 1), "slug", PQgetvalue(r, 0, 2), "description", PQgetvalue(r, 0, 3),
-                          "is_active", PQgetvalue(r, 0, 5)[0] == 't', "sort_order", (int)wk_col_i64(r, 0, 6));
-    json_object_set_new(j, "parent", PQgetisnull(r, 0, 4) ? json_null() : json_integer(wk_col_i64(r, 0, 4)));
+                          "is_active", PQgetvalue(r, 0, 5)[0] == 't', "sort_order", (int)wf_col_i64(r, 0, 6));
+    json_object_set_new(j, "parent", PQgetisnull(r, 0, 4) ? json_null() : json_integer(wf_col_i64(r, 0, 4)));
     return j;
 }
 
 static wk_result applied_category(wk_ctx *ctx, int64_t id, int http_status, wk_outcome *out)
 {
     char text[24];
-    wk_i64_text(id, text);
+    wf_itoa(id, text);
     const char *params[] = {text};
     PGresult *r = wk_shop_exec(ctx,
                                "SELECT id, name, slug, description, parent_id, is_active, sort_order"
@@ -140,8 +138,8 @@ static int check_parent(wk_ctx *ctx, int64_t self_id, int64_t parent_id, wk_outc
     if (!ok)
         return -1;
     char self[24], parent[24];
-    wk_i64_text(self_id, self);
-    wk_i64_text(parent_id, parent);
+    wf_itoa(self_id, self);
+    wf_itoa(parent_id, parent);
     const char *params[] = {parent, self};
     r = wk_shop_exec(ctx,
                      "WITH RECURSIVE up(id, parent_id, depth) AS ("
@@ -155,7 +153,7 @@ static int check_parent(wk_ctx *ctx, int64_t self_id, int64_t parent_id, wk_outc
         PQclear(r);
         return -1;
     }
-    int found = wk_col_i64(r, 0, 0) > 0, cycle = wk_col_i64(r, 0, 1) > 0;
+    int found = wf_col_i64(r, 0, 0) > 0, cycle = wf_col_i64(r, 0, 1) > 0;
     PQclear(r);
     if (found && !cycle)
         return 0;
@@ -166,20 +164,20 @@ static int check_parent(wk_ctx *ctx, int64_t self_id, int64_t parent_id, wk_outc
 
 static wk_result insert_category(wk_ctx *ctx, const category *c, wk_outcome *out)
 {
-    char parent[24], sort[24];
-    wk_i64_text(c->parent_id, parent);
-    wk_i64_text(c->sort_order, sort);
+    char parent[24], sort[24], replay[24];
+    wf_itoa(c->parent_id, parent);
+    wf_itoa(c->sort_order, sort);
     const char *params[] = {c->name, c->slug, c->description, c->has_parent ? parent : NULL,
-                            c->is_active ? "true" : "false", sort};
+                            c->is_active ? "true" : "false", sort, wk_new_id(ctx, "category", replay)};
     PGresult *r = wk_shop_exec(ctx,
-                               "INSERT INTO categories (name, slug, description, parent_id, is_active, sort_order)"
-                               " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                               6, params);
+                               "INSERT INTO categories (id, name, slug, description, parent_id, is_active, sort_order)"
+                               " VALUES (" WK_NEW_ID("$7", "categories") ", $1, $2, $3, $4, $5, $6) RETURNING id",
+                               7, params);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         return insert_failed(r, out);
-    int64_t id = wk_col_i64(r, 0, 0);
+    int64_t id = wf_col_i64(r, 0, 0);
     PQclear(r);
-    json_object_set_new(out->created_ids, "category", json_integer(id));
+    wk_created(out, "category", id);
     return applied_category(ctx, id, 201, out);
 }
 
@@ -188,7 +186,7 @@ wk_result wk_category_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_out
     category c = {.is_active = true};
     if (overlay_category(cmd->payload, &c) != 0 || !c.name[0] || !c.slug[0])
         return WK_POISON;
-    int admin = wk_shop_require_admin(ctx, cmd, out);
+    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
     if (admin <= 0)
         return admin < 0 ? WK_TRANSIENT : WK_DONE;
     int taken = row_exists(ctx, "SELECT 1 FROM categories WHERE slug = $1", c.slug);
@@ -204,7 +202,7 @@ wk_result wk_category_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_out
 static int lock_category(wk_ctx *ctx, int64_t id, category *c)
 {
     char text[24];
-    wk_i64_text(id, text);
+    wf_itoa(id, text);
     const char *params[] = {text};
     PGresult *r = wk_shop_exec(ctx,
                                "SELECT name, slug, description, parent_id, is_active, sort_order"
@@ -216,9 +214,9 @@ static int lock_category(wk_ctx *ctx, int64_t id, category *c)
         snprintf(c->slug, sizeof(c->slug), "%s", PQgetvalue(r, 0, 1));
         snprintf(c->description, sizeof(c->description), "%s", PQgetvalue(r, 0, 2));
         c->has_parent = !PQgetisnull(r, 0, 3);
-        c->parent_id = wk_col_i64(r, 0, 3);
+        c->parent_id = wf_col_i64(r, 0, 3);
         c->is_active = PQgetvalue(r, 0, 4)[0] == 't';
-        c->sort_order = wk_col_i64(r, 0, 5);
+        c->sort_order = wf_col_i64(r, 0, 5);
     }
     PQclear(r);
     return rc;
@@ -227,9 +225,9 @@ static int lock_category(wk_ctx *ctx, int64_t id, category *c)
 static wk_result update_category(wk_ctx *ctx, int64_t id, const category *c, wk_outcome *out)
 {
     char text[24], parent[24], sort[24];
-    wk_i64_text(id, text);
-    wk_i64_text(c->parent_id, parent);
-    wk_i64_text(c->sort_order, sort);
+    wf_itoa(id, text);
+    wf_itoa(c->parent_id, parent);
+    wf_itoa(c->sort_order, sort);
     const char *params[] = {text, c->name, c->slug, c->description, c->has_parent ? parent : NULL,
                             c->is_active ? "true" : "false", sort};
     PGresult *r = wk_shop_exec(ctx,
@@ -248,7 +246,7 @@ wk_result wk_category_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_out
     category c = {0};
     if (wk_field_int(cmd->payload, "id", 1, INT64_MAX, &id) != WK_FIELD_SET || overlay_category(cmd->payload, &c))
         return WK_POISON;
-    int admin = wk_shop_require_admin(ctx, cmd, out);
+    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
     if (admin <= 0)
         return admin < 0 ? WK_TRANSIENT : WK_DONE;
     category old;
@@ -291,7 +289,7 @@ static void nullable(wk_field f, bool *has)
 
 static int overlay_product(const msgpack_object *p, product *x)
 {
-    if (wk_field_check_keys(p) != 0)
+    if (wf_check_keys(p) != 0)
         return -1;
     wk_field slug = wk_field_text(p, "slug", 1, x->slug, sizeof(x->slug));
     wk_field type = wk_field_text(p, "product_type", 1, x->product_type, sizeof(x->product_type));
@@ -364,8 +362,8 @@ static int kit_json(wk_ctx *ctx, const char *id, json_t *j, int64_t *stock)
     int64_t *stocks = calloc(n + 1, sizeof(*stocks));
     json_t *components = json_array();
     for (int i = 0; i < (int)n; i++) {
-        parts[i] = (shop_kit_part){0, wk_col_i64(r, i, 0), (int32_t)wk_col_i64(r, i, 1)};
-        stocks[i] = wk_col_i64(r, i, 2);
+        parts[i] = (shop_kit_part){0, wf_col_i64(r, i, 0), (int32_t)wf_col_i64(r, i, 1)};
+        stocks[i] = wf_col_i64(r, i, 2);
         json_array_append_new(components, json_pack("{s:I, s:i}", "product", (json_int_t)parts[i].component_id,
                                                      "quantity", (int)parts[i].quantity));
     }
@@ -380,14 +378,14 @@ static int kit_json(wk_ctx *ctx, const char *id, json_t *j, int64_t *stock)
 static json_t *product_json(PGresult *r)
 {
     json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:b, s:b, s:s, s:s}", "id",
-                          (json_int_t)wk_col_i64(r, 0, 0), "slug", PQgetvalue(r, 0, 1), "name", PQgetvalue(r, 0, 2),
+                          (json_int_t)wf_col_i64(r, 0, 0), "slug", PQgetvalue(r, 0, 1), "name", PQgetvalue(r, 0, 2),
                           "description", PQgetvalue(r, 0, 3), "product_type", PQgetvalue(r, 0, 4), "price",
-                          wk_money_json(wk_col_i64(r, 0, 6)), "is_active", PQgetvalue(r, 0, 9)[0] == 't',
+                          wf_money_json(wf_col_i64(r, 0, 6)), "is_active", PQgetvalue(r, 0, 9)[0] == 't',
                           "is_featured", PQgetvalue(r, 0, 10)[0] == 't', "created_at", PQgetvalue(r, 0, 12),
                           "updated_at", PQgetvalue(r, 0, 13));
-    json_object_set_new(j, "category", PQgetisnull(r, 0, 5) ? json_null() : json_integer(wk_col_i64(r, 0, 5)));
+    json_object_set_new(j, "category", PQgetisnull(r, 0, 5) ? json_null() : json_integer(wf_col_i64(r, 0, 5)));
     json_object_set_new(j, "discount_price",
-                        PQgetisnull(r, 0, 7) ? json_null() : wk_money_json(wk_col_i64(r, 0, 7)));
+                        PQgetisnull(r, 0, 7) ? json_null() : wf_money_json(wf_col_i64(r, 0, 7)));
     json_object_set_new(j, "image", opt_string(r, 11));
     return j;
 }
@@ -395,12 +393,12 @@ static json_t *product_json(PGresult *r)
 static wk_result applied_product(wk_ctx *ctx, int64_t id, int http_status, wk_outcome *out)
 {
     char text[24];
-    wk_i64_text(id, text);
+    wf_itoa(id, text);
     const char *params[] = {text};
     PGresult *r = wk_shop_exec(ctx,
                                "SELECT id, slug, name, description, product_type, category_id, price_paise,"
                                " discount_price_paise, stock, is_active, is_featured, image,"
-                               " " ISO_UTC("created_at") ", " ISO_UTC("updated_at")
+                               " " WF_SQL_ISO("created_at") ", " WF_SQL_ISO("updated_at")
                                " FROM products WHERE id = $1",
                                1, params);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
@@ -408,7 +406,7 @@ static wk_result applied_product(wk_ctx *ctx, int64_t id, int http_status, wk_ou
         return WK_TRANSIENT;
     }
     json_t *j = product_json(r);
-    int64_t stock = wk_col_i64(r, 0, 8);
+    int64_t stock = wf_col_i64(r, 0, 8);
     int kit = strcmp(PQgetvalue(r, 0, 4), "kit") == 0;
     PQclear(r);
     if (kit && kit_json(ctx, text, j, &stock) != 0) {
@@ -426,27 +424,29 @@ static wk_result applied_product(wk_ctx *ctx, int64_t id, int http_status, wk_ou
 static wk_result insert_product(wk_ctx *ctx, const pk_envelope_decoded *cmd, const product *x, int64_t stock,
                                 wk_outcome *out)
 {
-    char category[24], price[24], discount[24], ts[40];
-    wk_i64_text(x->category_id, category);
-    wk_i64_text(x->price, price);
-    wk_i64_text(x->discount, discount);
+    char category[24], price[24], discount[24], ts[40], replay[24];
+    wf_itoa(x->category_id, category);
+    wf_itoa(x->price, price);
+    wf_itoa(x->discount, discount);
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {x->slug, x->name, x->description, x->product_type, x->has_category ? category : NULL,
                             price, x->has_discount ? discount : NULL, x->is_active ? "true" : "false",
-                            x->is_featured ? "true" : "false", x->has_image ? x->image : NULL, ts};
+                            x->is_featured ? "true" : "false", x->has_image ? x->image : NULL, ts,
+                            wk_new_id(ctx, "product", replay)};
     PGresult *r = wk_shop_exec(ctx,
-                               "INSERT INTO products (slug, name, description, product_type, category_id, price_paise,"
-                               " discount_price_paise, stock, is_active, is_featured, image, created_at, updated_at)"
-                               " VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $11) RETURNING id",
-                               11, params);
+                               "INSERT INTO products (id, slug, name, description, product_type, category_id,"
+                               " price_paise, discount_price_paise, stock, is_active, is_featured, image, created_at,"
+                               " updated_at) VALUES (" WK_NEW_ID("$12", "products") ", $1, $2, $3, $4, $5, $6, $7, 0,"
+                               " $8, $9, $10, $11, $11) RETURNING id",
+                               12, params);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         return insert_failed(r, out);
-    int64_t id = wk_col_i64(r, 0, 0);
+    int64_t id = wf_col_i64(r, 0, 0);
     PQclear(r);
     /* The opening stock is a movement like any other, so stock is explained. */
-    if (stock > 0 && wk_stock_apply(ctx, &id, &stock, 1, "initial stock", 0, cmd) != 0)
+    wk_created(out, "product", id);
+    if (stock > 0 && wk_stock_apply(ctx, &id, &stock, 1, "initial stock", 0, cmd, out) != 0)
         return WK_TRANSIENT;
-    json_object_set_new(out->created_ids, "product", json_integer(id));
     return applied_product(ctx, id, 201, out);
 }
 
@@ -459,7 +459,7 @@ wk_result wk_product_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
         wk_field_int(cmd->payload, "price", 0, MONEY_MAX_PAISE, &price) != WK_FIELD_SET ||
         bad_or_null(wk_field_int(cmd->payload, "stock", 0, STOCK_MAX, &stock)))
         return WK_POISON;
-    int admin = wk_shop_require_admin(ctx, cmd, out);
+    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
     if (admin <= 0)
         return admin < 0 ? WK_TRANSIENT : WK_DONE;
     if (strcmp(x.product_type, "kit") == 0 && stock > 0) {
@@ -477,7 +477,7 @@ wk_result wk_product_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
 static int lock_product(wk_ctx *ctx, int64_t id, product *x)
 {
     char text[24];
-    wk_i64_text(id, text);
+    wf_itoa(id, text);
     const char *params[] = {text};
     PGresult *r = wk_shop_exec(ctx,
                                "SELECT slug, name, description, product_type, category_id, price_paise,"
@@ -491,10 +491,10 @@ static int lock_product(wk_ctx *ctx, int64_t id, product *x)
         snprintf(x->description, sizeof(x->description), "%s", PQgetvalue(r, 0, 2));
         snprintf(x->product_type, sizeof(x->product_type), "%s", PQgetvalue(r, 0, 3));
         x->has_category = !PQgetisnull(r, 0, 4);
-        x->category_id = wk_col_i64(r, 0, 4);
-        x->price = wk_col_i64(r, 0, 5);
+        x->category_id = wf_col_i64(r, 0, 4);
+        x->price = wf_col_i64(r, 0, 5);
         x->has_discount = !PQgetisnull(r, 0, 6);
-        x->discount = wk_col_i64(r, 0, 6);
+        x->discount = wf_col_i64(r, 0, 6);
         x->is_active = PQgetvalue(r, 0, 7)[0] == 't';
         x->is_featured = PQgetvalue(r, 0, 8)[0] == 't';
         x->has_image = !PQgetisnull(r, 0, 9);
@@ -508,10 +508,10 @@ static wk_result update_product(wk_ctx *ctx, const pk_envelope_decoded *cmd, int
                                 wk_outcome *out)
 {
     char text[24], category[24], price[24], discount[24], ts[40];
-    wk_i64_text(id, text);
-    wk_i64_text(x->category_id, category);
-    wk_i64_text(x->price, price);
-    wk_i64_text(x->discount, discount);
+    wf_itoa(id, text);
+    wf_itoa(x->category_id, category);
+    wf_itoa(x->price, price);
+    wf_itoa(x->discount, discount);
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {text, x->slug, x->name, x->description, x->product_type, x->has_category ? category : NULL,
                             price, x->has_discount ? discount : NULL, x->is_active ? "true" : "false",
@@ -534,7 +534,7 @@ wk_result wk_product_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
     product x = {0}, old;
     if (wk_field_int(cmd->payload, "id", 1, INT64_MAX, &id) != WK_FIELD_SET || overlay_product(cmd->payload, &x))
         return WK_POISON;
-    int admin = wk_shop_require_admin(ctx, cmd, out);
+    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
     if (admin <= 0)
         return admin < 0 ? WK_TRANSIENT : WK_DONE;
     int found = lock_product(ctx, id, &old);
@@ -560,12 +560,12 @@ static int decode_kit(const msgpack_object *p, kit_cmd *k)
 {
     memset(k, 0, sizeof(*k));
     const msgpack_object *a = pk_mp_get(p, "components");
-    if (wk_field_check_keys(p) != 0 || wk_field_int(p, "kit_id", 1, INT64_MAX, &k->kit_id) != WK_FIELD_SET || !a ||
+    if (wf_check_keys(p) != 0 || wk_field_int(p, "kit_id", 1, INT64_MAX, &k->kit_id) != WK_FIELD_SET || !a ||
         a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size > SHOP_KIT_MAX_COMPONENTS)
         return -1;
     for (uint32_t i = 0; i < a->via.array.size; i++) {
         const msgpack_object *c = &a->via.array.ptr[i];
-        if (wk_field_check_keys(c) != 0 || wk_field_int(c, "product_id", 1, INT64_MAX, &k->ids[i]) != WK_FIELD_SET ||
+        if (wf_check_keys(c) != 0 || wk_field_int(c, "product_id", 1, INT64_MAX, &k->ids[i]) != WK_FIELD_SET ||
             wk_field_int(c, "quantity", SHOP_QTY_MIN, SHOP_QTY_MAX, &k->qty[i]) != WK_FIELD_SET ||
             k->ids[i] == k->kit_id)
             return -1;
@@ -591,7 +591,7 @@ static int check_components(wk_ctx *ctx, const kit_cmd *k, wk_outcome *out)
         PQclear(r);
         return -1;
     }
-    int64_t found = wk_col_i64(r, 0, 0), kits = wk_col_i64(r, 0, 1);
+    int64_t found = wf_col_i64(r, 0, 0), kits = wf_col_i64(r, 0, 1);
     PQclear(r);
     if (found == (int64_t)k->n && kits == 0)
         return 0;
@@ -603,7 +603,7 @@ static int check_components(wk_ctx *ctx, const kit_cmd *k, wk_outcome *out)
 static wk_result replace_components(wk_ctx *ctx, const pk_envelope_decoded *cmd, const kit_cmd *k, wk_outcome *out)
 {
     char kit[24], ts[40];
-    wk_i64_text(k->kit_id, kit);
+    wf_itoa(k->kit_id, kit);
     wk_timestamp(cmd->env.issued_at_us, ts);
     char *ids = wk_int_array(k->ids, k->n), *qty = wk_int_array(k->qty, k->n);
     const char *params[] = {kit, ids, qty, ts};
@@ -631,7 +631,7 @@ static wk_result replace_components(wk_ctx *ctx, const pk_envelope_decoded *cmd,
 static int lock_kit(wk_ctx *ctx, int64_t kit_id, wk_outcome *out)
 {
     char text[24];
-    wk_i64_text(kit_id, text);
+    wf_itoa(kit_id, text);
     const char *params[] = {text};
     PGresult *r = wk_shop_exec(ctx, "SELECT product_type = 'kit' FROM products WHERE id = $1 FOR UPDATE", 1, params);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
@@ -650,7 +650,7 @@ wk_result wk_product_set_kit(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_out
     kit_cmd k;
     if (decode_kit(cmd->payload, &k) != 0)
         return WK_POISON;
-    int admin = wk_shop_require_admin(ctx, cmd, out);
+    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
     if (admin <= 0)
         return admin < 0 ? WK_TRANSIENT : WK_DONE;
     int kit = lock_kit(ctx, k.kit_id, out);
@@ -668,7 +668,7 @@ wk_result wk_product_set_kit(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_out
 static int lock_stock(wk_ctx *ctx, int64_t id, int64_t *stock, wk_outcome *out)
 {
     char text[24];
-    wk_i64_text(id, text);
+    wf_itoa(id, text);
     const char *params[] = {text};
     PGresult *r =
         wk_shop_exec(ctx, "SELECT stock, product_type = 'kit' FROM products WHERE id = $1 FOR UPDATE", 1, params);
@@ -677,7 +677,7 @@ static int lock_stock(wk_ctx *ctx, int64_t id, int64_t *stock, wk_outcome *out)
         wk_reject(out, "invalid_kit", "product_id", "a kit's stock comes from its components; adjust those");
         rc = 0;
     } else if (rc == 1) {
-        *stock = wk_col_i64(r, 0, 0);
+        *stock = wf_col_i64(r, 0, 0);
     } else if (rc == 0) {
         wk_reject(out, "not_found", NULL, "no such product");
     }
@@ -699,12 +699,12 @@ wk_result wk_stock_adjust(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcom
 {
     int64_t id, delta, stock = 0;
     char reason[256];
-    if (wk_field_check_keys(cmd->payload) != 0 ||
+    if (wf_check_keys(cmd->payload) != 0 ||
         wk_field_int(cmd->payload, "product_id", 1, INT64_MAX, &id) != WK_FIELD_SET ||
         wk_field_int(cmd->payload, "delta", -STOCK_DELTA_MAX, STOCK_DELTA_MAX, &delta) != WK_FIELD_SET ||
         delta == 0 || wk_field_text(cmd->payload, "reason", 1, reason, sizeof(reason)) != WK_FIELD_SET)
         return WK_POISON;
-    int admin = wk_shop_require_admin(ctx, cmd, out);
+    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
     if (admin <= 0)
         return admin < 0 ? WK_TRANSIENT : WK_DONE;
     int found = lock_stock(ctx, id, &stock, out);
@@ -714,7 +714,7 @@ wk_result wk_stock_adjust(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcom
         reject_stock(out, stock, delta);
         return WK_DONE;
     }
-    int rc = wk_stock_apply(ctx, &id, &delta, 1, reason, 0, cmd);
+    int rc = wk_stock_apply(ctx, &id, &delta, 1, reason, 0, cmd, out);
     if (rc == 1) {
         reject_stock(out, stock, delta);
         return WK_DONE;

@@ -36,10 +36,27 @@ static const wk_command COMMANDS[] = {
 
 const char *const WK_TOPICS[] = {"accounts", "bookings", "orders", "catalog", NULL};
 
+#define N_COMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
+
 const wk_command *wk_command_find(const char *type)
 {
-    for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++)
+    for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(COMMANDS[i].type, type) == 0)
             return &COMMANDS[i];
     return NULL;
+}
+
+size_t wk_command_count(void)
+{
+    return N_COMMANDS;
+}
+
+const wk_command *wk_command_at(size_t i)
+{
+    return i < N_COMMANDS ? &COMMANDS[i] : NULL;
+}
+
+size_t wk_command_index(const wk_command *c)
+{
+    return (size_t)(c - COMMANDS);
 }

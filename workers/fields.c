@@ -59,9 +59,7 @@ int wf_bool(const msgpack_object *p, const char *key, bool *out)
     return pk_mp_get_bool(p, key, out);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 when invalid
- * (overlong forms, surrogates and code points above U+10FFFF included). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t wf_utf8_len(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
     size_t len = c < 0x80                  ? 1
@@ -90,7 +88,7 @@ static int clean_text(const char *s, size_t n, int allow_controls)
     for (size_t i = 0; i < n;) {
         if (u[i] == 0 || (!allow_controls && ((u[i] < ' ' && u[i] != '\n' && u[i] != '\t') || u[i] == 0x7f)))
             return 0;
-        size_t k = utf8_seq(u + i, n - i);
+        size_t k = wf_utf8_len(u + i, n - i);
         if (!k)
             return 0;
         i += k;
@@ -187,10 +185,10 @@ json_t *wf_json_from_mp(const msgpack_object *o)
 
 /* ---- admin, time zone, ids ---- */
 
-int wf_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+int wf_require_admin_for(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out, const char *message)
 {
     if (strcmp(cmd->env.actor_role, "admin") != 0 || cmd->env.actor_id <= 0) {
-        wk_reject(out, "forbidden", NULL, "only an admin may do this");
+        wk_reject(out, "forbidden", NULL, message);
         return 0;
     }
     char id[24];
@@ -198,14 +196,20 @@ int wf_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *ou
     const char *params[] = {id};
     PGresult *r = wk_exec(ctx, "SELECT 1 FROM users WHERE id = $1 AND role = 'admin' AND is_active", 1, params);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        pk_warn(NULL, "admin check failed (%s): %s", wk_sqlstate(r), PQresultErrorMessage(r));
         PQclear(r);
         return -1;
     }
     int admin = PQntuples(r) == 1;
     PQclear(r);
     if (!admin)
-        wk_reject(out, "forbidden", NULL, "only an admin may do this");
+        wk_reject(out, "forbidden", NULL, message);
     return admin;
+}
+
+int wf_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    return wf_require_admin_for(ctx, cmd, out, "only an admin may do this");
 }
 
 static int tz_minutes = BOOKING_TZ_OFFSET_DEFAULT;
@@ -285,9 +289,14 @@ json_t *wf_col_str_or_null(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? json_null() : json_string(PQgetvalue(r, row, col));
 }
 
-json_t *wf_col_money(const PGresult *r, int row, int col)
+json_t *wf_money_json(int64_t paise)
 {
     char buf[MONEY_FMT_CAP];
-    money_format(wf_col_i64(r, row, col), buf, sizeof(buf));
+    money_format(paise, buf, sizeof(buf));
     return json_string(buf);
+}
+
+json_t *wf_col_money(const PGresult *r, int row, int col)
+{
+    return wf_money_json(wf_col_i64(r, row, col));
 }

@@ -1,6 +1,8 @@
-/* fields.h — what the booking and admin families (bookings.c, priests.c,
- * services.c) share: strict payload readers, the admin check, the platform
- * time zone, and turning a failed statement into a worker result.
+/* fields.h — what the command families share: strict payload readers
+ * (bookings.c, priests.c, services.c; the shop's wk_field_* readers in
+ * shop.h are built on the same checks), UTF-8 validation, the admin check,
+ * the platform time zone, id and money conversions, and turning a failed
+ * statement into a worker result.
  *
  * Payload readers never trust the API. Every field is type- and
  * range-checked again, text must be valid UTF-8 without NUL or control
@@ -25,6 +27,12 @@
  * duplicate key would let two readers see two different commands. */
 int wf_check_keys(const msgpack_object *p);
 
+/* Length of the valid UTF-8 sequence at s (1..4, at most n bytes), 0 when
+ * invalid: overlong forms, surrogates and code points above U+10FFFF are
+ * refused (PostgreSQL refuses them, and a refused statement would look
+ * transient and be retried forever). */
+size_t wf_utf8_len(const unsigned char *s, size_t n);
+
 /* Integer in [min, max]. */
 int wf_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, int64_t *out);
 /* Entity id: integer ≥ 1. */
@@ -45,6 +53,8 @@ json_t *wf_json_from_mp(const msgpack_object *o);
  * agrees (an active admin, so a demoted admin's old session cannot act);
  * 0 when not, with `out` rejected `forbidden`; -1 on a database error. */
 int wf_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+/* The same with the rejection's message chosen by the caller. */
+int wf_require_admin_for(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out, const char *message);
 
 /* The platform's UTC offset in minutes (PUNYAKA_TZ_OFFSET_MINUTES, default
  * 330; common/booking_rules.h explains the fixed offset). Read once.
@@ -83,5 +93,7 @@ bool wf_col_bool(const PGresult *r, int row, int col);
 json_t *wf_col_str_or_null(const PGresult *r, int row, int col);
 /* Money column (paise) as the API renders it: "1500.00". */
 json_t *wf_col_money(const PGresult *r, int row, int col);
+/* Money as the API renders it: "1500.00". */
+json_t *wf_money_json(int64_t paise);
 
 #endif

@@ -4,11 +4,16 @@
  * its message's transaction committed (process.c); librdkafka auto-commits
  * stored offsets, and we commit synchronously when partitions are revoked
  * and at shutdown. A crash therefore redelivers, and the processed-commands
- * table turns the redelivery into a no-op. */
+ * table turns the redelivery into a no-op.
+ *
+ * Beside the consumer loop run two threads: the outbox relay (relay.h),
+ * which publishes journal rows to the events topic, and, when
+ * PUNYAKA_METRICS_PORT is set, the /metrics HTTP server (metrics.h). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "common/config.h"
 #include "common/kafka_util.h"
@@ -145,10 +150,13 @@ static int handle(wk_worker *w, const rd_kafka_message_t *m)
                 continue;
             }
         }
-        if (wk_process(w, m) == WK_DONE) {
+        wk_result res = wk_process(w, m);
+        wk_metrics_postgres_up(w->metrics, PQstatus(w->ctx.db) == CONNECTION_OK);
+        if (res == WK_DONE) {
             store_offset(w->consumer, m);
             return 0;
         }
+        wk_metrics_retry(w->metrics);
         pk_warn(NULL, "transient failure on %s[%d]@%lld, retrying in %d ms", rd_kafka_topic_name(m->rkt),
                 (int)m->partition, (long long)m->offset, backoff);
         usleep((useconds_t)backoff * 1000);
@@ -156,9 +164,30 @@ static int handle(wk_worker *w, const rd_kafka_message_t *m)
     return -1;
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Every few seconds, even when idle: the connection gauges stay true. */
+static void health_tick(wk_worker *w, int64_t *next)
+{
+    if (now_ms() < *next)
+        return;
+    *next = now_ms() + 5000;
+    if (PQstatus(w->ctx.db) != CONNECTION_OK)
+        PQreset(w->ctx.db);
+    wk_metrics_postgres_up(w->metrics, PQstatus(w->ctx.db) == CONNECTION_OK);
+    wk_redis_check(w);
+}
+
 static void run(wk_worker *w)
 {
+    int64_t next_tick = 0;
     while (!stopping) {
+        health_tick(w, &next_tick);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 200);
         rd_kafka_poll(w->producer, 0);
         if (!m)
@@ -194,13 +223,22 @@ int main(void)
         pk_error(NULL, "REDIS_URL is malformed");
         return 1;
     }
+    w.metrics = wk_metrics_create();
     w.ctx.db = connect_db(cfg.database_url);
     w.producer = make_producer(&cfg);
     w.consumer = w.ctx.db && w.producer ? make_consumer(&cfg) : NULL;
-    if (w.consumer) {
+    /* A configured endpoint that cannot listen is a deployment error: say so by exiting. */
+    int metrics_ok = !w.consumer || cfg.metrics_port <= 0 ||
+                     (w.metrics && wk_metrics_serve(w.metrics, cfg.metrics_port, w.consumer) == 0);
+    w.relay = w.consumer && metrics_ok ? wk_relay_start(&cfg, w.metrics) : NULL;
+    if (w.consumer && w.relay) {
         pk_info(NULL, "consuming as %s in group %s", cfg.instance_id, cfg.group_id);
         run(&w);
         rd_kafka_commit(w.consumer, NULL, 0);   /* what we finished, before leaving the group */
+    }
+    wk_relay_stop(w.relay);   /* a last round publishes what we just committed */
+    wk_metrics_destroy(w.metrics);
+    if (w.consumer) {
         rd_kafka_consumer_close(w.consumer);
         rd_kafka_destroy(w.consumer);
     }
@@ -212,5 +250,5 @@ int main(void)
         redisFree(w.redis);
     PQfinish(w.ctx.db);
     pk_info(NULL, "stopped");
-    return w.consumer ? 0 : 1;
+    return w.consumer && w.relay ? 0 : 1;
 }

@@ -47,7 +47,7 @@ typedef struct {
 static int decode_line(const msgpack_object *o, checkout_line *l)
 {
     int64_t id, qty, price;
-    if (wk_field_check_keys(o) != 0 || wk_field_int(o, "product_id", 1, INT64_MAX, &id) != WK_FIELD_SET ||
+    if (wf_check_keys(o) != 0 || wk_field_int(o, "product_id", 1, INT64_MAX, &id) != WK_FIELD_SET ||
         wk_field_int(o, "quantity", SHOP_QTY_MIN, SHOP_QTY_MAX, &qty) != WK_FIELD_SET ||
         wk_field_int(o, "unit_price", 0, MONEY_MAX_PAISE, &price) != WK_FIELD_SET)
         return -1;
@@ -74,7 +74,7 @@ static int decode_lines(const msgpack_object *p, checkout_cmd *c)
 static int decode_checkout(const msgpack_object *p, checkout_cmd *c)
 {
     memset(c, 0, sizeof(*c));
-    if (wk_field_check_keys(p) != 0 || decode_lines(p, c) != 0 ||
+    if (wf_check_keys(p) != 0 || decode_lines(p, c) != 0 ||
         wk_field_text(p, "shipping_address", 1, c->address, sizeof(c->address)) != WK_FIELD_SET ||
         wk_field_text(p, "shipping_city", 1, c->city, sizeof(c->city)) != WK_FIELD_SET ||
         wk_field_text(p, "shipping_state", 1, c->state, sizeof(c->state)) != WK_FIELD_SET ||
@@ -132,8 +132,8 @@ static int read_parts(wk_ctx *ctx, const char *kit_ids, shop_kit_part **parts, s
     *n = (size_t)PQntuples(r);
     *parts = calloc(*n ? *n : 1, sizeof(**parts));
     for (size_t i = 0; i < *n; i++)
-        (*parts)[i] = (shop_kit_part){wk_col_i64(r, (int)i, 0), wk_col_i64(r, (int)i, 1),
-                                      (int32_t)wk_col_i64(r, (int)i, 2)};
+        (*parts)[i] = (shop_kit_part){wf_col_i64(r, (int)i, 0), wf_col_i64(r, (int)i, 1),
+                                      (int32_t)wf_col_i64(r, (int)i, 2)};
     PQclear(r);
     return 0;
 }
@@ -154,10 +154,10 @@ static int lock_products(wk_ctx *ctx, const char *ids, locked_set *s)
     s->products = calloc(s->n_products ? s->n_products : 1, sizeof(*s->products));
     for (int i = 0; i < (int)s->n_products; i++)
         s->products[i] = (product_row){
-            .id = wk_col_i64(s->rows, i, 0), .name = PQgetvalue(s->rows, i, 1),
+            .id = wf_col_i64(s->rows, i, 0), .name = PQgetvalue(s->rows, i, 1),
             .is_kit = PQgetvalue(s->rows, i, 2)[0] == 't', .is_active = PQgetvalue(s->rows, i, 3)[0] == 't',
-            .price = wk_col_i64(s->rows, i, 4), .discount = wk_col_i64(s->rows, i, 5),
-            .stock = wk_col_i64(s->rows, i, 6)};
+            .price = wf_col_i64(s->rows, i, 4), .discount = wf_col_i64(s->rows, i, 5),
+            .stock = wf_col_i64(s->rows, i, 6)};
     return 0;
 }
 
@@ -343,27 +343,25 @@ static int check_prices(const checkout_cmd *c, const locked_set *s, int64_t *cha
 
 /* ---- the order as the API shows it ---- */
 
-#define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
 static json_t *order_items_json(PGresult *r)
 {
     json_t *items = json_array();
     for (int i = 0; i < PQntuples(r); i++)
         json_array_append_new(items, json_pack("{s:I, s:s, s:i, s:o, s:o}", "product",
-                                               (json_int_t)wk_col_i64(r, i, 0), "product_name", PQgetvalue(r, i, 1),
-                                               "quantity", (int)wk_col_i64(r, i, 2), "unit_price",
-                                               wk_money_json(wk_col_i64(r, i, 3)), "line_total",
-                                               wk_money_json(wk_col_i64(r, i, 4))));
+                                               (json_int_t)wf_col_i64(r, i, 0), "product_name", PQgetvalue(r, i, 1),
+                                               "quantity", (int)wf_col_i64(r, i, 2), "unit_price",
+                                               wf_money_json(wf_col_i64(r, i, 3)), "line_total",
+                                               wf_money_json(wf_col_i64(r, i, 4))));
     return items;
 }
 
 static json_t *order_json(PGresult *o, PGresult *items)
 {
-    json_t *j = json_pack("{s:I, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:o}", "id", (json_int_t)wk_col_i64(o, 0, 0),
-                          "order_number", PQgetvalue(o, 0, 1), "user", (json_int_t)wk_col_i64(o, 0, 2), "status",
+    json_t *j = json_pack("{s:I, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:o}", "id", (json_int_t)wf_col_i64(o, 0, 0),
+                          "order_number", PQgetvalue(o, 0, 1), "user", (json_int_t)wf_col_i64(o, 0, 2), "status",
                           PQgetvalue(o, 0, 3), "payment_status", PQgetvalue(o, 0, 4), "items", order_items_json(items),
-                          "subtotal", wk_money_json(wk_col_i64(o, 0, 5)), "shipping_charge",
-                          wk_money_json(wk_col_i64(o, 0, 6)), "total_amount", wk_money_json(wk_col_i64(o, 0, 7)));
+                          "subtotal", wf_money_json(wf_col_i64(o, 0, 5)), "shipping_charge",
+                          wf_money_json(wf_col_i64(o, 0, 6)), "total_amount", wf_money_json(wf_col_i64(o, 0, 7)));
     const char *text[] = {"shipping_address", "shipping_city", "shipping_state", "shipping_pincode",
                           "shipping_phone", "created_at", "updated_at"};
     for (int k = 0; k < (int)(sizeof(text) / sizeof(text[0])); k++)
@@ -376,12 +374,12 @@ static json_t *order_json(PGresult *o, PGresult *items)
 static json_t *load_order(wk_ctx *ctx, int64_t order_id)
 {
     char id[24];
-    wk_i64_text(order_id, id);
+    wf_itoa(order_id, id);
     const char *params[] = {id};
     PGresult *o = wk_shop_exec(ctx,
                                "SELECT id, order_number, user_id, status, payment_status, subtotal_paise,"
                                " shipping_paise, total_paise, shipping_address, shipping_city, shipping_state,"
-                               " shipping_pincode, shipping_phone, " ISO_UTC("created_at") ", " ISO_UTC("updated_at")
+                               " shipping_pincode, shipping_phone, " WF_SQL_ISO("created_at") ", " WF_SQL_ISO("updated_at")
                                " FROM orders WHERE id = $1",
                                1, params);
     PGresult *items = wk_shop_exec(ctx,
@@ -412,12 +410,15 @@ typedef struct {
     char number[SHOP_ORDER_NUMBER_CAP];
 } order_totals;
 
+/* A replay takes the recorded id (the order number derives from it). */
 static int next_order_id(wk_ctx *ctx, int64_t *id)
 {
-    PGresult *r = wk_shop_exec(ctx, "SELECT nextval(pg_get_serial_sequence('orders', 'id'))", 0, NULL);
+    char replay[24];
+    const char *params[] = {wk_new_id(ctx, "order", replay)};
+    PGresult *r = wk_shop_exec(ctx, "SELECT " WK_NEW_ID("$1", "orders"), 1, params);
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     if (ok)
-        *id = wk_col_i64(r, 0, 0);
+        *id = wf_col_i64(r, 0, 0);
     PQclear(r);
     return ok ? 0 : -1;
 }
@@ -429,11 +430,11 @@ static int insert_order(wk_ctx *ctx, const pk_envelope_decoded *cmd, const check
         return -1;
     shop_order_number(t->id, t->number, sizeof(t->number));
     char id[24], user[24], sub[24], ship[24], total[24], ts[40];
-    wk_i64_text(t->id, id);
-    wk_i64_text(cmd->env.actor_id, user);
-    wk_i64_text(t->subtotal, sub);
-    wk_i64_text(t->shipping, ship);
-    wk_i64_text(t->total, total);
+    wf_itoa(t->id, id);
+    wf_itoa(cmd->env.actor_id, user);
+    wf_itoa(t->subtotal, sub);
+    wf_itoa(t->shipping, ship);
+    wf_itoa(t->total, total);
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {id, user, t->number, sub, ship, total, c->address, c->city, c->state, c->pincode,
                             c->phone, ts};
@@ -448,6 +449,16 @@ static int insert_order(wk_ctx *ctx, const pk_envelope_decoded *cmd, const check
     return ok ? 0 : -1;
 }
 
+/* The new item ids in cart line order (a cart holds each product once),
+ * which is the order a replay hands the recorded ids out in. */
+static void record_items(const checkout_cmd *c, PGresult *r, wk_outcome *out)
+{
+    for (size_t i = 0; i < c->n; i++)
+        for (int row = 0; row < PQntuples(r); row++)
+            if (wf_col_i64(r, row, 1) == c->lines[i].product_id)
+                wk_created_append(out, "order_items", wf_col_i64(r, row, 0));
+}
+
 /* Lines with the product name as it is now (the row is locked), so later
  * catalog edits never rewrite what was bought. Item ids go to created_ids. */
 static int insert_items(wk_ctx *ctx, const checkout_cmd *c, const int64_t *charge, int64_t order_id, wk_outcome *out)
@@ -458,54 +469,54 @@ static int insert_items(wk_ctx *ctx, const checkout_cmd *c, const int64_t *charg
         qty[i] = c->lines[i].quantity;
     }
     char order[24];
-    wk_i64_text(order_id, order);
+    wf_itoa(order_id, order);
     char *pids = wk_int_array(ids, c->n), *units = wk_int_array(charge, c->n), *qtys = wk_int_array(qty, c->n);
-    const char *params[] = {order, pids, units, qtys};
+    char *replay = wk_new_ids(ctx, out, "order_items", c->n);
+    const char *params[] = {order, pids, units, qtys, replay};
     PGresult *r = wk_shop_exec(ctx,
-                               "INSERT INTO order_items (order_id, product_id, product_name, unit_price_paise,"
+                               "INSERT INTO order_items (id, order_id, product_id, product_name, unit_price_paise,"
                                " quantity, line_total_paise)"
-                               " SELECT $1, l.product_id, p.name, l.unit, l.qty, l.unit * l.qty"
+                               " SELECT " WK_NEW_IDS("$5", "l.ord", "order_items") ","
+                               "   $1, l.product_id, p.name, l.unit, l.qty, l.unit * l.qty"
                                " FROM unnest($2::bigint[], $3::bigint[], $4::int[])"
                                "   WITH ORDINALITY AS l(product_id, unit, qty, ord)"
-                               " JOIN products p ON p.id = l.product_id ORDER BY l.ord RETURNING id",
-                               4, params);
+                               " JOIN products p ON p.id = l.product_id ORDER BY l.ord RETURNING id, product_id",
+                               5, params);
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == (int)c->n;
-    if (ok) {
-        json_t *created = json_array();
-        for (int i = 0; i < PQntuples(r); i++)
-            json_array_append_new(created, json_integer(wk_col_i64(r, i, 0)));
-        json_object_set_new(out->created_ids, "order_items", created);
-    }
+    if (ok)
+        record_items(c, r, out);
     PQclear(r);
     free(pids);
     free(units);
     free(qtys);
+    free(replay);
     return ok ? 0 : -1;
 }
 
-static int take_stock(wk_ctx *ctx, const pk_envelope_decoded *cmd, const shop_need *needs, size_t n, int64_t order_id)
+static int take_stock(wk_ctx *ctx, const pk_envelope_decoded *cmd, const shop_need *needs, size_t n, int64_t order_id,
+                      wk_outcome *out)
 {
     int64_t *ids = malloc((n + 1) * sizeof(*ids)), *deltas = malloc((n + 1) * sizeof(*deltas));
     for (size_t i = 0; i < n; i++) {
         ids[i] = needs[i].product_id;
         deltas[i] = -needs[i].need;
     }
-    int rc = wk_stock_apply(ctx, ids, deltas, n, "checkout", order_id, cmd);
+    int rc = wk_stock_apply(ctx, ids, deltas, n, "checkout", order_id, cmd, out);
     free(ids);
     free(deltas);
     return rc;
 }
 
 /* Captures the total through the gateway seam; the status follows the ledger. */
-static wk_result capture(wk_ctx *ctx, const pk_envelope_decoded *cmd, const order_totals *t)
+static wk_result capture(wk_ctx *ctx, const pk_envelope_decoded *cmd, const order_totals *t, wk_outcome *out)
 {
     char command_id[40], ts[40], id[24];
-    wk_command_id_text(cmd, command_id);
+    wf_command_id(cmd, command_id);
     wk_timestamp(cmd->env.issued_at_us, ts);
-    wk_payment pay = {PAY_ORDER, t->id, "order", t->total, command_id, ts};
+    wk_payment pay = {PAY_ORDER, t->id, "order", t->total, command_id, ts, out};
     if (wk_gateway_current()->capture(ctx, &pay) != WK_DONE)
         return WK_TRANSIENT;
-    wk_i64_text(t->id, id);
+    wf_itoa(t->id, id);
     const char *params[] = {id};
     PGresult *r = wk_shop_exec(ctx, "UPDATE orders SET payment_status = 'paid' WHERE id = $1", 1, params);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -527,16 +538,18 @@ static wk_result create_order(wk_ctx *ctx, const pk_envelope_decoded *cmd, const
 {
     order_totals t;
     compute_totals(c, charge, &t);
-    if (insert_order(ctx, cmd, c, &t) != 0 || insert_items(ctx, c, charge, t.id, out) != 0)
+    if (insert_order(ctx, cmd, c, &t) != 0)
         return WK_TRANSIENT;
-    int rc = take_stock(ctx, cmd, needs, n_needs, t.id);
+    wk_created(out, "order", t.id);
+    if (insert_items(ctx, c, charge, t.id, out) != 0)
+        return WK_TRANSIENT;
+    int rc = take_stock(ctx, cmd, needs, n_needs, t.id, out);
     if (rc == 1) {   /* cannot happen under our locks; the CHECK says so if it ever does */
         wk_reject(out, "out_of_stock", NULL, "a product ran out of stock");
         return WK_DONE;
     }
-    if (rc != 0 || capture(ctx, cmd, &t) != WK_DONE)
+    if (rc != 0 || capture(ctx, cmd, &t, out) != WK_DONE)
         return WK_TRANSIENT;
-    json_object_set_new(out->created_ids, "order", json_integer(t.id));
     return applied_order(ctx, t.id, 201, out);
 }
 
@@ -548,7 +561,7 @@ static int require_user(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome 
     int ok = 0;
     if (cmd->env.actor_id > 0) {
         char id[24];
-        wk_i64_text(cmd->env.actor_id, id);
+        wf_itoa(cmd->env.actor_id, id);
         const char *params[] = {id};
         PGresult *r = wk_shop_exec(ctx, "SELECT 1 FROM users WHERE id = $1 AND is_active", 1, params);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -608,22 +621,22 @@ typedef struct {
 static int lock_order(wk_ctx *ctx, int64_t order_id, order_row *o)
 {
     char id[24];
-    wk_i64_text(order_id, id);
+    wf_itoa(order_id, id);
     const char *params[] = {id};
     PGresult *r = wk_shop_exec(ctx, "SELECT user_id, status FROM orders WHERE id = $1 FOR UPDATE", 1, params);
     int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? -1 : PQntuples(r);
     if (rc == 1)
-        *o = (order_row){wk_col_i64(r, 0, 0), shop_order_status_parse(PQgetvalue(r, 0, 1))};
+        *o = (order_row){wf_col_i64(r, 0, 0), shop_order_status_parse(PQgetvalue(r, 0, 1))};
     PQclear(r);
     return rc;
 }
 
 /* Puts back exactly what the checkout took: the net of the order's stock
  * movements per product (kit components as they were at checkout). */
-static int restock(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id)
+static int restock(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id, wk_outcome *out)
 {
     char id[24];
-    wk_i64_text(order_id, id);
+    wf_itoa(order_id, id);
     const char *params[] = {id};
     PGresult *r = wk_shop_exec(ctx,
                                "SELECT product_id, -sum(delta) FROM stock_movements WHERE order_id = $1"
@@ -636,15 +649,15 @@ static int restock(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id
     size_t n = (size_t)PQntuples(r);
     int64_t *ids = malloc((n + 1) * sizeof(*ids)), *deltas = malloc((n + 1) * sizeof(*deltas));
     for (size_t i = 0; i < n; i++) {
-        ids[i] = wk_col_i64(r, (int)i, 0);
-        deltas[i] = wk_col_i64(r, (int)i, 1);
+        ids[i] = wf_col_i64(r, (int)i, 0);
+        deltas[i] = wf_col_i64(r, (int)i, 1);
     }
     PQclear(r);
     char *id_list = wk_int_array(ids, n);
     const char *lock_params[] = {id_list};
     r = wk_shop_exec(ctx, "SELECT id FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE", 1,
                      lock_params);
-    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? wk_stock_apply(ctx, ids, deltas, n, "cancel", order_id, cmd) : -1;
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? wk_stock_apply(ctx, ids, deltas, n, "cancel", order_id, cmd, out) : -1;
     PQclear(r);
     free(id_list);
     free(ids);
@@ -654,15 +667,15 @@ static int restock(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id
 
 /* Refunds whatever the ledger still holds for the order. 1 refunded, 0
  * nothing to refund, -1 on error. */
-static int refund(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id)
+static int refund(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id, wk_outcome *out)
 {
     int64_t net = wk_payments_net(ctx, PAY_ORDER, order_id);
     if (net <= 0)
         return net < 0 ? -1 : 0;
     char command_id[40], ts[40];
-    wk_command_id_text(cmd, command_id);
+    wf_command_id(cmd, command_id);
     wk_timestamp(cmd->env.issued_at_us, ts);
-    wk_payment pay = {PAY_ORDER, order_id, "refund", net, command_id, ts};
+    wk_payment pay = {PAY_ORDER, order_id, "refund", net, command_id, ts, out};
     return wk_gateway_current()->refund(ctx, &pay) == WK_DONE ? 1 : -1;
 }
 
@@ -670,7 +683,7 @@ static int set_status(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order
                       int refunded)
 {
     char id[24], ts[40];
-    wk_i64_text(order_id, id);
+    wf_itoa(order_id, id);
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {id, shop_order_status_name(to), ts, refunded ? "refunded" : NULL};
     PGresult *r = wk_shop_exec(ctx,
@@ -699,7 +712,7 @@ static wk_result cancel_locked(wk_ctx *ctx, const pk_envelope_decoded *cmd, int6
         return WK_DONE;
     }
     int refunded = 0;
-    if (restock(ctx, cmd, order_id) != 0 || (refunded = refund(ctx, cmd, order_id)) < 0 ||
+    if (restock(ctx, cmd, order_id, out) != 0 || (refunded = refund(ctx, cmd, order_id, out)) < 0 ||
         set_status(ctx, cmd, order_id, ORDER_CANCELLED, refunded) != 0)
         return WK_TRANSIENT;
     return applied_order(ctx, order_id, 200, out);
@@ -709,7 +722,7 @@ static int decode_order_id(const msgpack_object *p, int64_t *id)
 {
     char reason[520];
     /* reason is optional free text; the journal keeps it with the envelope */
-    return wk_field_check_keys(p) == 0 && wk_field_int(p, "order_id", 1, INT64_MAX, id) == WK_FIELD_SET &&
+    return wf_check_keys(p) == 0 && wk_field_int(p, "order_id", 1, INT64_MAX, id) == WK_FIELD_SET &&
                    wk_field_text(p, "reason", 0, reason, sizeof(reason)) != WK_FIELD_BAD
                ? 0
                : -1;
@@ -742,7 +755,7 @@ wk_result wk_order_set_status(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_ou
     shop_order_status to = shop_order_status_parse(status);
     if (to == ORDER_INVALID)
         return WK_POISON;
-    int admin = wk_shop_require_admin(ctx, cmd, out);
+    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
     if (admin <= 0)
         return admin < 0 ? WK_TRANSIENT : WK_DONE;
     order_row o;

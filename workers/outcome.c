@@ -1,5 +1,6 @@
 /* outcome.c — building outcomes and small database helpers for apply functions. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "common/reasons.h"
@@ -43,6 +44,51 @@ void wk_applied(wk_outcome *o, int http_status, const char *entity_type, int64_t
     json_decref(o->resource);
     o->resource = resource;
 }
+
+/* ---- created ids ---- */
+
+const char *wk_new_id(const wk_ctx *ctx, const char *key, char buf[24])
+{
+    const json_t *v = ctx->replay_ids ? json_object_get(ctx->replay_ids, key) : NULL;
+    if (!json_is_integer(v))
+        return NULL;
+    snprintf(buf, 24, "%lld", (long long)json_integer_value(v));
+    return buf;
+}
+
+char *wk_new_ids(const wk_ctx *ctx, const wk_outcome *out, const char *key, size_t n)
+{
+    const json_t *recorded = ctx->replay_ids ? json_object_get(ctx->replay_ids, key) : NULL;
+    if (!json_is_array(recorded))
+        return NULL;
+    size_t skip = json_array_size(json_object_get(out->created_ids, key)), cap = n * 21 + 3, len = 0;
+    char *list = malloc(cap);
+    list[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        const json_t *id = json_array_get(recorded, skip + i);
+        /* Fewer recorded than created (a replay that diverged): NULL draws a new one. */
+        len += json_is_integer(id) ? (size_t)snprintf(list + len, cap - len, "%s%lld", i ? "," : "",
+                                                      (long long)json_integer_value(id))
+                                   : (size_t)snprintf(list + len, cap - len, "%sNULL", i ? "," : "");
+    }
+    snprintf(list + len, cap - len, "}");
+    return list;
+}
+
+void wk_created(wk_outcome *o, const char *key, int64_t id)
+{
+    json_object_set_new(o->created_ids, key, json_integer(id));
+}
+
+void wk_created_append(wk_outcome *o, const char *key, int64_t id)
+{
+    json_t *list = json_object_get(o->created_ids, key);
+    if (!json_is_array(list))
+        json_object_set_new(o->created_ids, key, list = json_array());
+    json_array_append_new(list, json_integer(id));
+}
+
+/* ---- statements ---- */
 
 PGresult *wk_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params)
 {

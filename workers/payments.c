@@ -10,14 +10,19 @@ static wk_result record(wk_ctx *ctx, const wk_payment *p, const char *kind)
     char id[24], amount[24];
     snprintf(id, sizeof(id), "%lld", (long long)p->subject_id);
     snprintf(amount, sizeof(amount), "%lld", (long long)p->amount_paise);
+    char *replay = wk_new_ids(ctx, p->out, "payments", 1);
     const char *params[] = {p->subject == PAY_BOOKING ? id : NULL, p->subject == PAY_ORDER ? id : NULL, kind,
-                            amount, p->purpose, p->at, p->command_id};
+                            amount, p->purpose, p->at, p->command_id, replay};
     PGresult *r = wk_exec(ctx,
-                          "INSERT INTO payments (booking_id, order_id, kind, amount_paise, purpose, created_at, command_id)"
-                          " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                          7, params);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+                          "INSERT INTO payments (id, booking_id, order_id, kind, amount_paise, purpose, created_at,"
+                          " command_id) VALUES (" WK_NEW_IDS("$8", "1", "payments") ", $1, $2, $3, $4, $5, $6, $7)"
+                          " RETURNING id",
+                          8, params);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (ok)
+        wk_created_append(p->out, "payments", strtoll(PQgetvalue(r, 0, 0), NULL, 10));
     PQclear(r);
+    free(replay);
     return ok ? WK_DONE : WK_TRANSIENT;
 }
 

@@ -22,6 +22,7 @@ typedef struct {
     int64_t amount_paise;      /* > 0 */
     const char *command_id;    /* the command moving the money (UUID text) */
     const char *at;            /* the command's issued_at (wk_timestamp) */
+    wk_outcome *out;           /* the ledger row's id is recorded in out->created_ids["payments"] */
 } wk_payment;
 
 typedef struct {

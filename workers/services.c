@@ -98,20 +98,21 @@ wk_result wk_service_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
     int admin = wf_require_admin(ctx, cmd, out);
     if (admin <= 0)
         return admin < 0 ? WK_TRANSIENT : WK_DONE;
-    char ts[40];
+    char ts[40], replay[24];
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {req.name, req.description, req.type, req.duration, req.price,
-                            req.is_active ? req.is_active : "true", ts};
+                            req.is_active ? req.is_active : "true", ts, wk_new_id(ctx, "service", replay)};
     wk_result fail = WK_DONE;
     PGresult *r = wf_query(ctx, cmd, "create service",
-                           "INSERT INTO services (name, description, service_type, duration_minutes, base_price_paise,"
-                           " is_active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+                           "INSERT INTO services (id, name, description, service_type, duration_minutes,"
+                           " base_price_paise, is_active, created_at, updated_at)"
+                           " VALUES (" WK_NEW_ID("$8", "services") ", $1, $2, $3, $4, $5, $6, $7, $7)"
                            " RETURNING " SERVICE_COLUMNS,
-                           7, params, &fail);
+                           8, params, &fail);
     if (!r)
         return fail;
     int64_t id = wf_col_i64(r, 0, 0);
-    json_object_set_new(out->created_ids, "service", json_integer(id));
+    wk_created(out, "service", id);
     wk_applied(out, 201, "service", id, service_resource(r));
     PQclear(r);
     return WK_DONE;

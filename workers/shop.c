@@ -1,59 +1,20 @@
+/* shop.c — helpers of the shop families (shop.h): nullable payload readers,
+ * logged statements, stock movements, UTF-8 trimming, array literals. */
 #include "workers/shop.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "common/log.h"
-#include "common/money.h"
 #include "common/mp.h"
-#include "common/uuid.h"
 #include "common/validate.h"
-
-int wk_field_check_keys(const msgpack_object *p)
-{
-    if (!p || p->type != MSGPACK_OBJECT_MAP)
-        return -1;
-    const msgpack_object_kv *kv = p->via.map.ptr;
-    for (uint32_t i = 0; i < p->via.map.size; i++) {
-        if (kv[i].key.type != MSGPACK_OBJECT_STR)
-            return -1;
-        for (uint32_t j = 0; j < i; j++)
-            if (kv[j].key.via.str.size == kv[i].key.via.str.size &&
-                memcmp(kv[j].key.via.str.ptr, kv[i].key.via.str.ptr, kv[i].key.via.str.size) == 0)
-                return -1;
-    }
-    return 0;
-}
-
-/* Length of the UTF-8 sequence at s (at most n bytes), or 0 when invalid:
- * overlong forms, surrogates and code points above U+10FFFF are refused. */
-static size_t utf8_char(const unsigned char *s, size_t n)
-{
-    size_t len = s[0] < 0x80             ? 1
-                 : (s[0] & 0xE0) == 0xC0 ? 2
-                 : (s[0] & 0xF0) == 0xE0 ? 3
-                 : (s[0] & 0xF8) == 0xF0 ? 4
-                                         : 0;
-    if (len == 0 || len > n)
-        return 0;
-    uint32_t cp = len == 1 ? s[0] : s[0] & (0xFF >> (len + 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
 
 static bool utf8_valid(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s);
     for (size_t i = 0; i < n;) {
-        size_t len = utf8_char(p + i, n - i);
+        size_t len = wf_utf8_len(p + i, n - i);
         if (!len)
             return false;
         i += len;
@@ -106,51 +67,61 @@ PGresult *wk_shop_exec(wk_ctx *ctx, const char *sql, int n, const char *const *p
     return r;
 }
 
-int wk_shop_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+/* The new movements' ids in product order (the ORDER BY of the insert),
+ * which is also the order a replay hands the recorded ids out in. */
+static void record_movements(PGresult *r, wk_outcome *out)
 {
-    int admin = 0;
-    if (strcmp(cmd->env.actor_role, "admin") == 0 && cmd->env.actor_id > 0) {
-        char id[24];
-        wk_i64_text(cmd->env.actor_id, id);
-        const char *params[] = {id};
-        PGresult *r =
-            wk_shop_exec(ctx, "SELECT 1 FROM users WHERE id = $1 AND role = 'admin' AND is_active", 1, params);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            PQclear(r);
-            return -1;
+    int n = PQntuples(r);
+    int64_t *ids = malloc(((size_t)n + 1) * sizeof(*ids)), *products = malloc(((size_t)n + 1) * sizeof(*products));
+    for (int i = 0; i < n; i++) {
+        int64_t id = wf_col_i64(r, i, 0), product = wf_col_i64(r, i, 1);
+        int j = i;
+        for (; j > 0 && products[j - 1] > product; j--) {
+            ids[j] = ids[j - 1];
+            products[j] = products[j - 1];
         }
-        admin = PQntuples(r) == 1;
-        PQclear(r);
+        ids[j] = id;
+        products[j] = product;
     }
-    if (!admin)
-        wk_reject(out, "forbidden", NULL, "only an admin may change the catalog or an order's status");
-    return admin;
+    for (int i = 0; i < n; i++)
+        wk_created_append(out, "stock_movements", ids[i]);
+    free(ids);
+    free(products);
 }
 
 int wk_stock_apply(wk_ctx *ctx, const int64_t *product_ids, const int64_t *deltas, size_t n, const char *reason,
-                   int64_t order_id, const pk_envelope_decoded *cmd)
+                   int64_t order_id, const pk_envelope_decoded *cmd, wk_outcome *out)
 {
     char ts[40], command_id[40], order[24];
     wk_timestamp(cmd->env.issued_at_us, ts);
-    wk_command_id_text(cmd, command_id);
-    wk_i64_text(order_id, order);
+    wf_command_id(cmd, command_id);
+    wf_itoa(order_id, order);
+    size_t moved = 0;
+    for (size_t i = 0; i < n; i++)
+        moved += deltas[i] != 0;
     char *ids = wk_int_array(product_ids, n), *ds = wk_int_array(deltas, n);
-    const char *params[] = {ids, ds, ts, reason, command_id, order_id > 0 ? order : NULL};
+    char *replay = wk_new_ids(ctx, out, "stock_movements", moved);
+    const char *params[] = {ids, ds, ts, reason, command_id, order_id > 0 ? order : NULL, replay};
     /* updated_at never moves backwards: commands of different partitions
      * may carry issued_at out of order, and readers derive ETags from it. */
     PGresult *r = wk_shop_exec(ctx,
-                               "WITH d AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS d(id, delta)"
-                               "   WHERE delta <> 0),"
+                               "WITH d AS (SELECT id, delta, row_number() OVER (ORDER BY id) AS ord"
+                               "   FROM unnest($1::bigint[], $2::int[]) AS d(id, delta) WHERE delta <> 0),"
                                " u AS (UPDATE products p SET stock = p.stock + d.delta,"
                                "   updated_at = greatest(p.updated_at, $3::timestamptz) FROM d WHERE p.id = d.id)"
-                               " INSERT INTO stock_movements (product_id, delta, reason, command_id, created_at,"
+                               " INSERT INTO stock_movements (id, product_id, delta, reason, command_id, created_at,"
                                "   order_id)"
-                               " SELECT id, delta, $4, $5::uuid, $3::timestamptz, $6::bigint FROM d ORDER BY id",
-                               6, params);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : strcmp(wk_sqlstate(r), "23514") == 0 ? 1 : -1;
+                               " SELECT " WK_NEW_IDS("$7", "ord", "stock_movements") ", id, delta, $4, $5::uuid,"
+                               "   $3::timestamptz, $6::bigint FROM d ORDER BY ord"
+                               " RETURNING id, product_id",
+                               7, params);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : strcmp(wk_sqlstate(r), "23514") == 0 ? 1 : -1;
+    if (rc == 0)
+        record_movements(r, out);
     PQclear(r);
     free(ids);
     free(ds);
+    free(replay);
     return rc;
 }
 
@@ -163,7 +134,7 @@ void wk_utf8_trim(char *s)
         start--;   /* the lead byte of the last sequence */
     else
         return;    /* ends in ASCII */
-    if (utf8_char((const unsigned char *)s + start, n - start) != n - start)
+    if (wf_utf8_len((const unsigned char *)s + start, n - start) != n - start)
         s[start] = 0;
 }
 
@@ -176,26 +147,4 @@ char *wk_int_array(const int64_t *values, size_t n)
     *p++ = '}';
     *p = 0;
     return s;
-}
-
-void wk_i64_text(int64_t v, char buf[24])
-{
-    snprintf(buf, 24, "%lld", (long long)v);
-}
-
-json_t *wk_money_json(int64_t paise)
-{
-    char buf[MONEY_FMT_CAP];
-    money_format(paise, buf, sizeof(buf));
-    return json_string(buf);
-}
-
-void wk_command_id_text(const pk_envelope_decoded *cmd, char buf[40])
-{
-    pk_uuid_format(&cmd->env.id, buf);
-}
-
-int64_t wk_col_i64(const PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }

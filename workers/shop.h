@@ -1,7 +1,7 @@
 /* shop.h — the shop's command families (orders.c, catalog.c): their apply
- * functions, and what they share: reading payload fields strictly, the
- * admin check, stock changes with their stock_movements rows, and small
- * conversions.
+ * functions, and what they share beyond fields.h: payload readers with a
+ * nullable-field convention, stock changes with their stock_movements rows,
+ * and small conversions.
  *
  * Payload readers never trust the API: every field is type- and
  * range-checked again here, and a payload that breaks a rule is poison
@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <msgpack.h>
+#include "workers/fields.h"
 #include "workers/worker.h"
 
 /* What a payload holds for one key. Nullable fields use WK_FIELD_NULL
@@ -38,9 +39,6 @@ wk_result wk_product_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
 wk_result wk_product_set_kit(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 wk_result wk_stock_adjust(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 
-/* 0 when p is a map whose keys are distinct strs, else -1: with a key given
- * twice, two readers could see two different commands. */
-int wk_field_check_keys(const msgpack_object *p);
 /* Text of min_len..cap-1 bytes of valid UTF-8 without NUL or control
  * characters other than newline and tab (PostgreSQL refuses invalid UTF-8,
  * and a refused statement would look transient and be retried forever). */
@@ -53,18 +51,19 @@ wk_field wk_field_bool(const msgpack_object *p, const char *key, bool *out);
  * becomes WK_TRANSIENT and is retried, and the log says why. */
 PGresult *wk_shop_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params);
 
-/* 1 when the command's actor is an admin — the envelope says so and the
- * users row agrees (an active admin: a demoted admin's old session cannot
- * act); 0 when not, with `out` rejected as `forbidden`; -1 on a DB error. */
-int wk_shop_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+/* The rejection of a non-admin's catalog or order-status command
+ * (wf_require_admin_for). */
+#define WK_SHOP_ADMIN_ONLY "only an admin may change the catalog or an order's status"
 
 /* Applies stock deltas in one statement and records one stock_movements
- * row per product (reason, the command, optional order, issued_at). The
+ * row per product (reason, the command, optional order, issued_at); their
+ * ids go to out->created_ids["stock_movements"] in product id order (a
+ * replay re-inserts them in that order). The product ids are distinct. The
  * caller holds the rows' locks and has checked the result stays >= 0.
  * Returns 0, 1 when the stock CHECK still fired (treat as out of stock), or
  * -1 on a database error. */
 int wk_stock_apply(wk_ctx *ctx, const int64_t *product_ids, const int64_t *deltas, size_t n, const char *reason,
-                   int64_t order_id, const pk_envelope_decoded *cmd);
+                   int64_t order_id, const pk_envelope_decoded *cmd, wk_outcome *out);
 
 /* Cuts s back to its last complete UTF-8 character: a message that
  * snprintf truncated inside a multibyte product name must still be valid
@@ -73,17 +72,5 @@ void wk_utf8_trim(char *s);
 
 /* PostgreSQL array literal "{1,2,3}" of the values; malloc'd, caller frees. */
 char *wk_int_array(const int64_t *values, size_t n);
-
-/* Decimal text of v. */
-void wk_i64_text(int64_t v, char buf[24]);
-
-/* Money as the API renders it: "1500.00". */
-json_t *wk_money_json(int64_t paise);
-
-/* The command id as UUID text, for ledger and movement rows. */
-void wk_command_id_text(const pk_envelope_decoded *cmd, char buf[40]);
-
-/* Column `col` of row 0 as int64 (0 when NULL). */
-int64_t wk_col_i64(const PGresult *r, int row, int col);
 
 #endif

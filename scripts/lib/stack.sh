@@ -9,6 +9,7 @@
 #   stack.sh worker-stop DIR N [SIGNAL]   signal worker N (default TERM) and wait for it
 #   stack.sh worker-signal DIR N SIGNAL   only send the signal (e.g. STOP)
 #
+# DIR/env also names each worker's /metrics port: PUNYAKA_WORKER_<N>_METRICS_PORT.
 # Environment: PUNYAKA_HTTP_PORT (default: a free port), PUNYAKA_WORKERS (2),
 # PUNYAKA_STACK_FAST=1 (fsync off: tests only), PUNYAKA_STACK_FRESH=1 (wipe DIR first). DATABASE_URL / REDIS_URL /
 # KAFKA_BROKERS, when set, are used instead of starting that server.
@@ -116,7 +117,9 @@ worker_start() {
   # shellcheck disable=SC1091
   set -a; . "$DIR/env"; set +a
   rm -f "$DIR/worker-$n.ready"
-  PUNYAKA_INSTANCE_ID="worker-$n" PUNYAKA_READY_FILE="$DIR/worker-$n.ready" \
+  # Each worker serves /metrics on its own port, recorded in DIR/env (up).
+  local metrics_port="PUNYAKA_WORKER_${n}_METRICS_PORT"
+  PUNYAKA_INSTANCE_ID="worker-$n" PUNYAKA_READY_FILE="$DIR/worker-$n.ready" PUNYAKA_METRICS_PORT="${!metrics_port:-0}" \
     start "worker-$n" "$BUILD/workers/punyaka-worker"
 }
 
@@ -154,8 +157,12 @@ PUNYAKA_WEB_ROOT=${PUNYAKA_WEB_ROOT:-$SRC/web}
 PUNYAKA_CORS_ORIGINS=${PUNYAKA_CORS_ORIGINS:-http://localhost:3000}
 PUNYAKA_DATA_KEY=$data_key
 ENV
+  local n p used=" $port "
+  for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do   # worker metrics ports, distinct
+    p=$(free_port); while [[ $used == *" $p "* ]]; do p=$(free_port); done
+    used="$used$p "; echo "PUNYAKA_WORKER_${n}_METRICS_PORT=$p" >> "$DIR/env"
+  done
   (set -a; . "$DIR/env"; set +a; PUNYAKA_INSTANCE_ID=api-1 start api "$BUILD/api/punyaka-api")
-  local n
   for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do worker_start "$n"; done
   wait_for "api /readyz" curl -fsS "http://127.0.0.1:$port/readyz"
   for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do wait_for "worker-$n joining its group" test -f "$DIR/worker-$n.ready"; done

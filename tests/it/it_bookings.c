@@ -937,13 +937,9 @@ static void test_admin_commands(void **state)
 static int setup(void **state)
 {
     (void)state;
-    char name[64], email[96];
+    char name[64];
     snprintf(name, sizeof(name), "admin%s", tag);
-    snprintf(email, sizeof(email), "%s@example.com", name);
-    /* Admins are made by the operators' CLI; a row is all the worker checks. */
-    admin_id = it_db_scalar(db, "INSERT INTO users (username, email, password_hash, role, created_at, updated_at)"
-                                " VALUES ($1, $2, $3, 'admin', now(), now()) RETURNING id",
-                            name, email, HASH, NULL);
+    admin_id = it_create_admin(db, name);   /* through a command, as the CLI does */
     if (admin_id <= 0)
         return -1;
     service_id = new_service(PRICE, 60);

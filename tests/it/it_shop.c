@@ -851,13 +851,9 @@ int main(void)
         return 1;
     snprintf(tag, sizeof(tag), "%x", (unsigned)randombytes_uniform(1u << 30));
     db = it_db();
-    char name[64], email[96];
+    char name[64];
     snprintf(name, sizeof(name), "shopadmin_%s", tag);
-    snprintf(email, sizeof(email), "%s@example.com", name);
-    admin_id = it_db_scalar(db,
-                            "INSERT INTO users (username, email, password_hash, role, created_at, updated_at)"
-                            " VALUES ($1, $2, $3, 'admin', now(), now()) RETURNING id",
-                            name, email, HASH, NULL);
+    admin_id = it_create_admin(db, name);   /* through a command, as the CLI does */
     if (admin_id <= 0)
         return 1;
     producer_start();

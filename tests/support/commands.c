@@ -5,8 +5,11 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <librdkafka/rdkafka.h>
 #include "common/envelope.h"
+#include "common/mp.h"
 #include "tests/support/db.h"
+#include "tests/support/stack_env.h"
 
 static int64_t now_us(void)
 {
@@ -26,9 +29,9 @@ void it_payload_free(it_payload *p)
     msgpack_sbuffer_destroy(&p->sb);
 }
 
-int it_send_command(const char *type, const char *topic, const char *key, int64_t actor_id,
-                    const char *actor_role, const it_payload *payload, const pk_uuid *id,
-                    int64_t issued_at_us, char id_out[PK_UUID_STR_LEN + 1])
+/* The envelope as the API builds it, into out (initialized here). */
+static int encode(const char *type, int64_t actor_id, const char *actor_role, const it_payload *payload,
+                  const pk_uuid *id, int64_t issued_at_us, char id_out[PK_UUID_STR_LEN + 1], msgpack_sbuffer *out)
 {
     pk_envelope env = {.v = PK_ENVELOPE_VERSION, .actor_id = actor_id};
     env.issued_at_us = issued_at_us ? issued_at_us : now_us();
@@ -40,9 +43,16 @@ int it_send_command(const char *type, const char *topic, const char *key, int64_
     snprintf(env.actor_role, sizeof(env.actor_role), "%s", actor_role ? actor_role : "");
     snprintf(env.request_id, sizeof(env.request_id), "it-%s", type);
     pk_uuid_format(&env.id, id_out);
+    msgpack_sbuffer_init(out);
+    return pk_envelope_encode(&env, payload->sb.data, payload->sb.size, out);
+}
+
+int it_send_command(const char *type, const char *topic, const char *key, int64_t actor_id,
+                    const char *actor_role, const it_payload *payload, const pk_uuid *id,
+                    int64_t issued_at_us, char id_out[PK_UUID_STR_LEN + 1])
+{
     msgpack_sbuffer out;
-    msgpack_sbuffer_init(&out);
-    int rc = pk_envelope_encode(&env, payload->sb.data, payload->sb.size, &out);
+    int rc = encode(type, actor_id, actor_role, payload, id, issued_at_us, id_out, &out);
     if (rc == 0)
         rc = it_kafka_produce(topic, key, out.data, out.size);
     msgpack_sbuffer_destroy(&out);
@@ -80,6 +90,23 @@ void it_outcome_free(it_outcome *o)
     o->resource = NULL;
 }
 
+int64_t it_create_admin(PGconn *db, const char *username)
+{
+    char email[160];
+    snprintf(email, sizeof(email), "%s@example.com", username);
+    it_payload pl;
+    it_payload_init(&pl);
+    msgpack_pack_map(&pl.pk, 3);
+    pk_mp_kv_str(&pl.pk, "username", username);
+    pk_mp_kv_str(&pl.pk, "email", email);
+    pk_mp_kv_str(&pl.pk, "password_hash", IT_PASSWORD_HASH);
+    it_outcome o = it_command(db, "user.create_admin", "accounts", username, 0, "system", &pl);
+    it_payload_free(&pl);
+    int64_t id = strcmp(o.status, "applied") == 0 ? o.entity_id : 0;
+    it_outcome_free(&o);
+    return id;
+}
+
 it_outcome it_command(PGconn *db, const char *type, const char *topic, const char *key, int64_t actor_id,
                       const char *actor_role, const it_payload *payload)
 {
@@ -89,4 +116,70 @@ it_outcome it_command(PGconn *db, const char *type, const char *topic, const cha
         return o;
     }
     return it_wait_outcome(db, id, 20000);
+}
+
+/* ---- a long-lived producer ---- */
+
+struct it_producer {
+    rd_kafka_t *rk;
+    int failed;   /* delivery reports with an error */
+};
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    if (m->err)
+        __atomic_add_fetch(&((it_producer *)opaque)->failed, 1, __ATOMIC_RELAXED);
+}
+
+it_producer *it_producer_new(void)
+{
+    char err[256];
+    it_producer *p = calloc(1, sizeof(*p));
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_set(c, "bootstrap.servers", it_env("KAFKA_BROKERS"), err, sizeof(err));
+    rd_kafka_conf_set(c, "enable.idempotence", "true", err, sizeof(err));
+    rd_kafka_conf_set(c, "linger.ms", "2", err, sizeof(err));
+    rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
+    rd_kafka_conf_set_opaque(c, p);
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
+    return p;
+}
+
+int it_producer_send(it_producer *p, const char *type, const char *topic, const char *key, int64_t actor_id,
+                     const char *actor_role, const it_payload *payload, char id_out[PK_UUID_STR_LEN + 1])
+{
+    msgpack_sbuffer out;
+    char name[128];
+    snprintf(name, sizeof(name), "%s%s", it_env("PUNYAKA_TOPIC_PREFIX"), topic);
+    int rc = encode(type, actor_id, actor_role, payload, NULL, 0, id_out, &out);
+    for (int attempt = 0; rc == 0 && attempt < 100; attempt++) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(name), RD_KAFKA_V_KEY(key, strlen(key)),
+                                                  RD_KAFKA_V_VALUE(out.data, out.size),
+                                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                                  RD_KAFKA_V_HEADER("type", type, -1), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rc = e ? -1 : 0;
+            break;
+        }
+        rd_kafka_poll(p->rk, 10);   /* local queue full: let deliveries drain */
+    }
+    msgpack_sbuffer_destroy(&out);
+    rd_kafka_poll(p->rk, 0);
+    return rc;
+}
+
+int it_producer_flush(it_producer *p)
+{
+    int rc = rd_kafka_flush(p->rk, 30000) == 0 && rd_kafka_outq_len(p->rk) == 0 ? 0 : -1;
+    return rc == 0 && __atomic_load_n(&p->failed, __ATOMIC_RELAXED) == 0 ? 0 : -1;
+}
+
+void it_producer_free(it_producer *p)
+{
+    if (!p)
+        return;
+    rd_kafka_flush(p->rk, 30000);
+    rd_kafka_destroy(p->rk);
+    free(p);
 }

@@ -33,9 +33,31 @@ int it_send_command(const char *type, const char *topic, const char *key, int64_
                     const char *actor_role, const it_payload *payload, const pk_uuid *id,
                     int64_t issued_at_us, char id_out[PK_UUID_STR_LEN + 1]);
 
+/* A long-lived producer for load tests (it_send_command opens one per
+ * message and waits for its acknowledgement): sends are asynchronous, so
+ * thousands of commands are in flight at once; flush waits for Kafka to
+ * acknowledge them all. Safe to share between threads. */
+typedef struct it_producer it_producer;
+it_producer *it_producer_new(void);
+/* Like it_send_command (new UUIDv7, issued_at = now), without waiting. */
+int it_producer_send(it_producer *p, const char *type, const char *topic, const char *key, int64_t actor_id,
+                     const char *actor_role, const it_payload *payload, char id_out[PK_UUID_STR_LEN + 1]);
+/* 0 when every message sent so far was acknowledged. */
+int it_producer_flush(it_producer *p);
+void it_producer_free(it_producer *p);
+
 /* Polls command_outcomes for `id` up to timeout_ms. */
 it_outcome it_wait_outcome(PGconn *db, const char *id, int timeout_ms);
 void it_outcome_free(it_outcome *o);
+
+/* A well-formed Argon2id string for commands that carry a password hash. */
+#define IT_PASSWORD_HASH "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2g"
+
+/* An admin made the way punyaka-admin makes one: a user.create_admin
+ * command as actor "system" (never a SQL insert: the journal must hold
+ * every row, so a replay of the log rebuilds it). The user id, 0 when it
+ * was not applied; email is username@example.com. */
+int64_t it_create_admin(PGconn *db, const char *username);
 
 /* send + wait in one call (timeout 20 s). */
 it_outcome it_command(PGconn *db, const char *type, const char *topic, const char *key, int64_t actor_id,

@@ -126,6 +126,27 @@ static void test_request_id_omitted(void **state)
     json_decref(j);
 }
 
+/* A thread's context fills in a missing request id and adds the trace id;
+ * an explicit request id still wins; clearing removes both. */
+static void test_context(void **state)
+{
+    (void)state;
+    pk_log_context("cmd-req", "4bf92f3577b34da6a3ce929d0e0e4736");
+    json_t *j = log_one(PK_LOG_INFO, NULL, "x");
+    assert_string_equal(member(j, "request_id"), "cmd-req");
+    assert_string_equal(member(j, "trace_id"), "4bf92f3577b34da6a3ce929d0e0e4736");
+    json_decref(j);
+    j = log_one(PK_LOG_INFO, "explicit", "x");
+    assert_string_equal(member(j, "request_id"), "explicit");
+    assert_string_equal(member(j, "trace_id"), "4bf92f3577b34da6a3ce929d0e0e4736");
+    json_decref(j);
+    pk_log_context(NULL, NULL);
+    j = log_one(PK_LOG_INFO, NULL, "x");
+    assert_null(json_object_get(j, "request_id"));
+    assert_null(json_object_get(j, "trace_id"));
+    json_decref(j);
+}
+
 static void test_escaping(void **state)
 {
     (void)state;
@@ -252,6 +273,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_fields, setup),
         cmocka_unit_test_setup(test_request_id_omitted, setup),
+        cmocka_unit_test_setup(test_context, setup),
         cmocka_unit_test_setup(test_escaping, setup),
         cmocka_unit_test_setup(test_invalid_utf8_replaced, setup),
         cmocka_unit_test_setup(test_threshold, setup),

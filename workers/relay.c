@@ -1,0 +1,359 @@
+/* relay.c — the outbox relay thread (relay.h explains the locking). */
+#include "workers/relay.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <libpq-fe.h>
+#include "common/kafka_util.h"
+#include "common/log.h"
+#include "workers/event.h"
+
+#define BATCH 200                 /* rows per SELECT */
+#define ROUNDS 50                 /* batches per wake-up: bounded even under a flood */
+#define FINAL_ROUNDS 5            /* at shutdown */
+#define INTERVAL_MS 250           /* the timer: rows another worker committed are seen this late at most */
+#define FLUSH_MS 15000            /* > message.timeout.ms: every delivery report has arrived by then */
+#define RECONNECT_MAX_MS 5000
+
+struct wk_relay {
+    const pk_config *cfg;
+    wk_metrics *metrics;
+    rd_kafka_t *producer;
+    char topic[128];
+    PGconn *db;
+    int64_t retry_at_ms;          /* no reconnect before (monotonic ms) */
+    int backoff_ms;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int kicked, stopping;
+    int delivered[BATCH];         /* delivery reports of the batch: 1 ok, -1 failed, 0 pending */
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- producer ---- */
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    int *slot = m->_private;
+    if (slot)
+        *slot = m->err ? -1 : 1;
+    if (m->err)
+        pk_warn(NULL, "relay: event not delivered: %s", rd_kafka_err2str(m->err));
+}
+
+static rd_kafka_t *make_producer(const pk_config *cfg)
+{
+    static const char *const SETTINGS[][2] = {
+        {"enable.idempotence", "true"},   /* acks=all, no duplicates or reordering on retries */
+        {"linger.ms", "5"},
+        {"compression.codec", "lz4"},     /* events are repetitive: batches shrink several times */
+        {"message.timeout.ms", "10000"},
+    };
+    char err[256], client[160];
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    snprintf(client, sizeof(client), "%s-relay", cfg->instance_id);
+    int ok = rd_kafka_conf_set(c, "bootstrap.servers", cfg->kafka_brokers, err, sizeof(err)) == RD_KAFKA_CONF_OK &&
+             rd_kafka_conf_set(c, "client.id", client, err, sizeof(err)) == RD_KAFKA_CONF_OK;
+    for (size_t i = 0; ok && i < sizeof(SETTINGS) / sizeof(SETTINGS[0]); i++)
+        ok = rd_kafka_conf_set(c, SETTINGS[i][0], SETTINGS[i][1], err, sizeof(err)) == RD_KAFKA_CONF_OK;
+    rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
+    rd_kafka_conf_set_log_cb(c, pk_kafka_log_cb);
+    rd_kafka_t *rk = ok ? rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err)) : NULL;
+    if (!rk) {
+        pk_error(NULL, "relay producer: %s", err);
+        rd_kafka_conf_destroy(c);
+    }
+    return rk;
+}
+
+/* ---- database ---- */
+
+static void drop_db(wk_relay *r)
+{
+    PQfinish(r->db);
+    r->db = NULL;
+    r->retry_at_ms = now_ms() + r->backoff_ms;
+    r->backoff_ms = r->backoff_ms < RECONNECT_MAX_MS / 2 ? r->backoff_ms * 2 : RECONNECT_MAX_MS;
+}
+
+static int ensure_db(wk_relay *r)
+{
+    if (r->db && PQstatus(r->db) == CONNECTION_OK)
+        return 0;
+    if (r->db)
+        drop_db(r);
+    if (now_ms() < r->retry_at_ms)
+        return -1;
+    r->db = PQconnectdb(r->cfg->database_url);
+    if (PQstatus(r->db) != CONNECTION_OK) {
+        pk_warn(NULL, "relay: postgres: %s", PQerrorMessage(r->db));
+        drop_db(r);
+        return -1;
+    }
+    r->backoff_ms = 100;
+    return 0;
+}
+
+/* Runs sql; 1 when it succeeded and (for a query) the first value is "t". */
+static int exec_flag(wk_relay *r, const char *sql)
+{
+    PGresult *res = PQexec(r->db, sql);
+    ExecStatusType st = PQresultStatus(res);
+    int ok = st == PGRES_COMMAND_OK || (st == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                                        (PQgetisnull(res, 0, 0) || PQgetvalue(res, 0, 0)[0] != 'f'));
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        pk_warn(NULL, "relay: %s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
+    return ok;
+}
+
+#define UNPUBLISHED_SQL                                                                                          \
+    "SELECT j.seq, j.command_id, j.type, j.entity_type, j.entity_id,"                                            \
+    " (extract(epoch FROM j.issued_at) * 1000000)::bigint, j.actor_id, j.actor_role, j.envelope, j.status,"     \
+    " j.code, j.created_ids::text, o.http_status,"                                                              \
+    " (SELECT json_agg(json_build_array(p.purpose, p.kind, p.amount_paise) ORDER BY p.id)"                       \
+    "    FROM payments p WHERE p.command_id = j.command_id)::text,"                                              \
+    " pc.topic, pc.kafka_partition, pc.kafka_offset"                                                             \
+    " FROM journal j JOIN command_outcomes o ON o.command_id = j.command_id"                                    \
+    " JOIN processed_commands pc ON pc.command_id = j.command_id"                                               \
+    " WHERE j.published_at IS NULL ORDER BY j.seq LIMIT $1"
+
+/* The next unpublished rows, under the barrier (relay.h): a gap-free prefix
+ * in seq order. The lock_timeout bounds how long a stuck writer can hold
+ * the relay (and, queued behind it, the other writers) up. */
+static PGresult *select_unpublished(wk_relay *r)
+{
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", BATCH);
+    const char *params[] = {limit};
+    if (!exec_flag(r, "BEGIN") || !exec_flag(r, "SET LOCAL lock_timeout = '2s'") ||
+        !exec_flag(r, "SELECT pg_advisory_xact_lock(" WK_RELAY_BARRIER_LOCK ")")) {
+        exec_flag(r, "ROLLBACK");
+        return NULL;
+    }
+    PGresult *res = PQexecParams(r->db, UNPUBLISHED_SQL, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pk_warn(NULL, "relay: select: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        res = NULL;
+    }
+    if (!exec_flag(r, "COMMIT")) {
+        PQclear(res);
+        res = NULL;
+    }
+    return res;
+}
+
+/* ---- one batch ---- */
+
+static int64_t col_i64(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static void copy_col(const PGresult *res, int row, int col, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
+}
+
+/* Row `row` as an event; the envelope is unescaped into *raw (caller frees). */
+static int row_event(const PGresult *res, int row, wk_event *e, unsigned char **raw)
+{
+    memset(e, 0, sizeof(*e));
+    e->seq = col_i64(res, row, 0);
+    const char *id = PQgetvalue(res, row, 1);
+    copy_col(res, row, 2, e->type, sizeof(e->type));
+    copy_col(res, row, 3, e->entity_type, sizeof(e->entity_type));
+    e->entity_id = col_i64(res, row, 4);
+    e->issued_at_us = col_i64(res, row, 5);
+    e->actor_id = col_i64(res, row, 6);
+    copy_col(res, row, 7, e->actor_role, sizeof(e->actor_role));
+    copy_col(res, row, 9, e->status, sizeof(e->status));
+    copy_col(res, row, 10, e->code, sizeof(e->code));
+    e->http_status = (int)col_i64(res, row, 12);
+    copy_col(res, row, 14, e->src_topic, sizeof(e->src_topic));
+    e->src_partition = (int)col_i64(res, row, 15);
+    e->src_offset = col_i64(res, row, 16);
+    e->created_ids = json_loads(PQgetvalue(res, row, 11), 0, NULL);
+    e->money = PQgetisnull(res, row, 13) ? json_array() : json_loads(PQgetvalue(res, row, 13), 0, NULL);
+    *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, 8), &e->envelope_len);
+    e->envelope = *raw;
+    return pk_uuid_parse(id, strlen(id), &e->id) == 0 && e->created_ids && e->money && *raw ? 0 : -1;
+}
+
+static int produce_row(wk_relay *r, const PGresult *res, int row)
+{
+    wk_event e;
+    unsigned char *raw = NULL;
+    int rc = row_event(res, row, &e, &raw);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    char key[64];
+    if (rc == 0) {
+        wk_event_encode(&e, &sb);
+        wk_event_key(&e, key, sizeof(key));
+        rc = rd_kafka_producev(r->producer, RD_KAFKA_V_TOPIC(r->topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                               RD_KAFKA_V_VALUE(sb.data, sb.size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                               RD_KAFKA_V_TIMESTAMP(e.issued_at_us / 1000), RD_KAFKA_V_HEADER("type", e.type, -1),
+                               RD_KAFKA_V_HEADER("v", "1", -1), RD_KAFKA_V_OPAQUE(&r->delivered[row]),
+                               RD_KAFKA_V_END)
+                 ? -1
+                 : 0;
+    } else {
+        pk_error(NULL, "relay: journal row %lld cannot be encoded", (long long)e.seq);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    PQfreemem(raw);
+    json_decref(e.created_ids);
+    json_decref(e.money);
+    return rc;
+}
+
+/* Marks rows [0, n) published. */
+static int mark_published(wk_relay *r, const PGresult *res, int n)
+{
+    size_t cap = (size_t)n * 21 + 3, len = 0;
+    char *list = malloc(cap);
+    list[len++] = '{';
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(list + len, cap - len, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
+    snprintf(list + len, cap - len, "}");
+    const char *params[] = {list};
+    PGresult *u = PQexecParams(r->db, "UPDATE journal SET published_at = now() WHERE seq = ANY($1::bigint[])", 1,
+                               NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(u) == PGRES_COMMAND_OK;
+    if (!ok)
+        pk_warn(NULL, "relay: marking published: %s", PQresultErrorMessage(u));
+    PQclear(u);
+    free(list);
+    return ok ? 0 : -1;
+}
+
+/* Produces the rows, waits for every report, marks the delivered prefix.
+ * Returns how many were published, -1 on trouble (stop this round). */
+static int publish_rows(wk_relay *r, const PGresult *res)
+{
+    int n = PQntuples(res), produced = 0;
+    memset(r->delivered, 0, sizeof(r->delivered));
+    while (produced < n && produce_row(r, res, produced) == 0)
+        produced++;
+    rd_kafka_flush(r->producer, FLUSH_MS);
+    int ok = 0;
+    while (ok < produced && r->delivered[ok] == 1)
+        ok++;
+    if (ok > 0 && mark_published(r, res, ok) != 0)
+        return -1;
+    wk_metrics_published(r->metrics, (unsigned)ok);
+    return ok == n ? n : -1;
+}
+
+/* One batch under the publisher lock; the number published, -1 when this
+ * relay should stop for now (another relay publishes, or trouble). */
+static int batch(wk_relay *r)
+{
+    if (!exec_flag(r, "SELECT pg_try_advisory_lock(" WK_RELAY_PUBLISHER_LOCK ")"))
+        return -1;
+    PGresult *res = select_unpublished(r);
+    int n = res ? publish_rows(r, res) : -1;
+    PQclear(res);
+    exec_flag(r, "SELECT pg_advisory_unlock(" WK_RELAY_PUBLISHER_LOCK ")");
+    if (PQstatus(r->db) != CONNECTION_OK)
+        drop_db(r);
+    return n;
+}
+
+static void drain(wk_relay *r, int rounds)
+{
+    for (int i = 0; i < rounds; i++) {
+        if (ensure_db(r) != 0 || batch(r) < BATCH)
+            return;
+    }
+}
+
+/* ---- the thread ---- */
+
+static void *run(void *arg)
+{
+    wk_relay *r = arg;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        if (!r->kicked && !r->stopping) {
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_nsec += (long)INTERVAL_MS * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&r->cond, &r->lock, &until);
+        }
+        int stopping = r->stopping;
+        r->kicked = 0;
+        pthread_mutex_unlock(&r->lock);
+        drain(r, stopping ? FINAL_ROUNDS : ROUNDS);
+        if (stopping)
+            return NULL;
+    }
+}
+
+wk_relay *wk_relay_start(const pk_config *cfg, wk_metrics *metrics)
+{
+    wk_relay *r = calloc(1, sizeof(*r));
+    r->cfg = cfg;
+    r->metrics = metrics;
+    r->backoff_ms = 100;
+    pk_topic(cfg, "events", r->topic, sizeof(r->topic));
+    r->producer = make_producer(cfg);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&r->lock, NULL);
+    if (!r->producer || pthread_create(&r->thread, NULL, run, r) != 0) {
+        if (r->producer)
+            rd_kafka_destroy(r->producer);
+        pthread_cond_destroy(&r->cond);
+        pthread_mutex_destroy(&r->lock);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void wk_relay_kick(wk_relay *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->kicked = 1;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void wk_relay_stop(wk_relay *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->stopping = 1;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    pthread_join(r->thread, NULL);
+    rd_kafka_flush(r->producer, 5000);
+    rd_kafka_destroy(r->producer);
+    PQfinish(r->db);
+    pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}

@@ -1,0 +1,238 @@
+/* dlq.c — dead letters (replay.h). The dead_letters table is the list: a
+ * worker writes one row per poison message (undecodable, unknown type,
+ * invalid payload) with its reason and original coordinates, and sends the
+ * message to the dlq topic as well. Redrive re-publishes the stored bytes
+ * to the original topic under the original key, waits for Kafka's
+ * acknowledgement, then stamps redriven_at. That is safe to repeat: a
+ * command a worker already decided is answered from processed_commands
+ * (DESIGN §3), so it is never applied twice. A message that was poison
+ * because of its bytes must be corrected first: --value-file sends a
+ * corrected envelope instead of the stored one. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/envelope.h"
+#include "workers/replay/replay.h"
+
+#define DLQ_COLUMNS                                                                                              \
+    "id, topic, kafka_partition, kafka_offset, key, reason, payload,"                                            \
+    " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"                             \
+    " to_char(redriven_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/* Binary columns come back as text ("\x…"); the bytes, malloc'd. */
+static unsigned char *bytes_of(const PGresult *r, int row, int col, size_t *len)
+{
+    *len = 0;
+    return PQgetisnull(r, row, col) ? NULL : PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, col), len);
+}
+
+static json_t *text_or_hex(const unsigned char *b, size_t n)
+{
+    int printable = 1;
+    for (size_t i = 0; i < n && printable; i++)
+        printable = isprint(b[i]);
+    if (printable)
+        return json_stringn((const char *)b, n);
+    char *hex = malloc(n * 2 + 3);
+    strcpy(hex, "0x");
+    for (size_t i = 0; i < n; i++)
+        sprintf(hex + 2 + i * 2, "%02x", b[i]);
+    json_t *j = json_string(hex);
+    free(hex);
+    return j;
+}
+
+static json_t *row_json(const PGresult *r, int i)
+{
+    size_t klen, plen;
+    unsigned char *key = bytes_of(r, i, 4, &klen), *payload = bytes_of(r, i, 6, &plen);
+    json_t *j = json_pack("{s:I, s:s, s:i, s:I, s:s, s:i, s:s}", "id", (json_int_t)strtoll(PQgetvalue(r, i, 0), NULL, 10),
+                          "topic", PQgetvalue(r, i, 1), "partition", atoi(PQgetvalue(r, i, 2)), "offset",
+                          (json_int_t)strtoll(PQgetvalue(r, i, 3), NULL, 10), "reason", PQgetvalue(r, i, 5),
+                          "payload_bytes", (int)plen, "created_at", PQgetvalue(r, i, 7));
+    json_object_set_new(j, "key", key ? text_or_hex(key, klen) : json_null());
+    json_object_set_new(j, "redriven_at", PQgetisnull(r, i, 8) ? json_null() : json_string(PQgetvalue(r, i, 8)));
+    pk_envelope_decoded cmd;
+    char err[96];
+    if (payload && pk_envelope_decode(payload, plen, &cmd, err, sizeof(err)) == 0) {
+        char id[PK_UUID_STR_LEN + 1];
+        pk_uuid_format(&cmd.env.id, id);
+        json_object_set_new(j, "command_id", json_string(id));
+        json_object_set_new(j, "type", json_string(cmd.env.type));
+        pk_envelope_decoded_free(&cmd);
+    }
+    PQfreemem(key);
+    PQfreemem(payload);
+    return j;
+}
+
+static PGresult *select_rows(PGconn *c, const rp_dlq_opts *o, bool pending_only)
+{
+    size_t cap = o->n_ids * 21 + 3, len = 0;
+    char *ids = malloc(cap);
+    len += (size_t)snprintf(ids, cap, "{");
+    for (size_t i = 0; i < o->n_ids; i++)
+        len += (size_t)snprintf(ids + len, cap - len, "%s%lld", i ? "," : "", (long long)o->ids[i]);
+    snprintf(ids + len, cap - len, "}");
+    const char *params[] = {o->n_ids ? ids : NULL, pending_only ? "t" : "f"};
+    PGresult *r = PQexecParams(c,
+                               "SELECT " DLQ_COLUMNS " FROM dead_letters"
+                               " WHERE ($1::bigint[] IS NULL OR id = ANY ($1::bigint[]))"
+                               " AND (NOT $2::boolean OR redriven_at IS NULL) ORDER BY id",
+                               2, NULL, params, NULL, NULL, 0);
+    free(ids);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "punyaka-replay: dead_letters: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+int rp_dlq_list(const rp_dlq_opts *o)
+{
+    PGconn *c = rp_connect(o->live_dsn, "the database (DATABASE_URL)");
+    PGresult *r = c ? select_rows(c, o, !o->all) : NULL;
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        json_t *j = row_json(r, i);
+        char *text = json_dumps(j, JSON_COMPACT);
+        printf("%s\n", text);
+        free(text);
+        json_decref(j);
+    }
+    int rc = r ? RP_EXIT_OK : RP_EXIT_FAILED;
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
+/* ---- redrive ---- */
+
+static unsigned char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return NULL;
+    }
+    size_t cap = 4096;
+    unsigned char *buf = malloc(cap);
+    *len = 0;
+    for (size_t got; (got = fread(buf + *len, 1, cap - *len, f)) > 0;) {
+        *len += got;
+        if (*len == cap && cap < PK_ENVELOPE_MAX_BYTES * 2)
+            buf = realloc(buf, cap *= 2);
+        else if (*len == cap)
+            break;
+    }
+    fclose(f);
+    return buf;
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    *(int *)m->_private = m->err ? -1 : 1;
+}
+
+static rd_kafka_t *make_producer(const pk_config *cfg)
+{
+    char err[256];
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(c, "bootstrap.servers", cfg->kafka_brokers, err, sizeof(err)) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(c, "enable.idempotence", "true", err, sizeof(err)) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(c, "message.timeout.ms", "10000", err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(c);
+        fprintf(stderr, "punyaka-replay: kafka: %s\n", err);
+        return NULL;
+    }
+    rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
+    if (!rk) {
+        rd_kafka_conf_destroy(c);
+        fprintf(stderr, "punyaka-replay: kafka: %s\n", err);
+    }
+    return rk;
+}
+
+/* Produces one dead letter and waits for the acknowledgement. */
+static int redrive_one(rd_kafka_t *rk, const PGresult *r, int i, const unsigned char *value, size_t len)
+{
+    size_t klen;
+    unsigned char *key = bytes_of(r, i, 4, &klen);
+    char type[PK_TYPE_MAX] = "", origin[48];
+    pk_envelope_decoded cmd;
+    char err[96];
+    if (pk_envelope_decode(value, len, &cmd, err, sizeof(err)) == 0) {
+        snprintf(type, sizeof(type), "%s", cmd.env.type);
+        pk_envelope_decoded_free(&cmd);
+    }
+    snprintf(origin, sizeof(origin), "dead_letters:%s", PQgetvalue(r, i, 0));
+    int delivered = 0;
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(PQgetvalue(r, i, 1)), RD_KAFKA_V_KEY(key, key ? klen : 0),
+        RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_HEADER("type", type, -1), RD_KAFKA_V_HEADER("v", "1", -1),
+        RD_KAFKA_V_HEADER("redriven_from", origin, -1), RD_KAFKA_V_OPAQUE(&delivered), RD_KAFKA_V_END);
+    PQfreemem(key);
+    if (e) {
+        fprintf(stderr, "punyaka-replay: produce: %s\n", rd_kafka_err2str(e));
+        return -1;
+    }
+    rd_kafka_flush(rk, 15000);
+    return delivered == 1 ? 0 : -1;
+}
+
+static int mark_redriven(PGconn *c, const char *id)
+{
+    const char *params[] = {id};
+    PGresult *r = PQexecParams(c, "UPDATE dead_letters SET redriven_at = now() WHERE id = $1", 1, NULL, params,
+                               NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static int redrive_rows(PGconn *c, rd_kafka_t *rk, const PGresult *r, const rp_dlq_opts *o)
+{
+    size_t fixed_len = 0;
+    unsigned char *fixed = o->value_file ? read_file(o->value_file, &fixed_len) : NULL;
+    if (o->value_file && !fixed)
+        return -1;
+    int failed = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        size_t len;
+        unsigned char *stored = bytes_of(r, i, 6, &len);
+        int ok = redrive_one(rk, r, i, fixed ? fixed : stored, fixed ? fixed_len : len) == 0 &&
+                 mark_redriven(c, PQgetvalue(r, i, 0)) == 0;
+        printf("{\"id\":%s,\"topic\":\"%s\",\"status\":\"%s\"%s}\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+               ok ? "redriven" : "failed", fixed ? ",\"value\":\"from file\"" : "");
+        failed += !ok;
+        PQfreemem(stored);
+    }
+    free(fixed);
+    return failed ? -1 : 0;
+}
+
+int rp_dlq_redrive(const rp_dlq_opts *o)
+{
+    if (o->value_file && o->n_ids != 1) {
+        fprintf(stderr, "punyaka-replay: --value-file replaces one message: give exactly one --id\n");
+        return RP_EXIT_USAGE;
+    }
+    PGconn *c = rp_connect(o->live_dsn, "the database (DATABASE_URL)");
+    /* Named ids are redriven even if they were before (an operator asked); otherwise the pending ones. */
+    PGresult *r = c ? select_rows(c, o, o->n_ids == 0) : NULL;
+    rd_kafka_t *rk = r ? make_producer(o->cfg) : NULL;
+    int rc = RP_EXIT_FAILED;
+    if (rk && o->n_ids && PQntuples(r) != (int)o->n_ids)
+        fprintf(stderr, "punyaka-replay: %d of the %zu ids are dead letters\n", PQntuples(r), o->n_ids);
+    else if (rk)
+        rc = redrive_rows(c, rk, r, o) == 0 ? RP_EXIT_OK : RP_EXIT_FAILED;
+    if (rk)
+        rd_kafka_destroy(rk);
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}

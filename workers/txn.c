@@ -1,0 +1,148 @@
+/* txn.c — the command transaction (txn.h). */
+#include "workers/txn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/uuid.h"
+#include "workers/relay.h"
+
+typedef struct {
+    const wk_txn_input *in;
+    char id[PK_UUID_STR_LEN + 1];
+    char issued_at[40];
+} txn_ctx;
+
+static int exec_ok(wk_ctx *ctx, const char *sql)
+{
+    PGresult *r = PQexec(ctx->db, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    return ok;
+}
+
+static int record_processed(wk_ctx *ctx, const txn_ctx *t, int *duplicate)
+{
+    char partition[16], offset[24];
+    snprintf(partition, sizeof(partition), "%d", t->in->src.partition);
+    snprintf(offset, sizeof(offset), "%lld", (long long)t->in->src.offset);
+    const char *params[] = {t->id, t->in->cmd->env.type, t->in->src.topic, partition, offset, t->issued_at};
+    PGresult *r = wk_exec(ctx,
+                          "INSERT INTO processed_commands (command_id, type, topic, kafka_partition, kafka_offset,"
+                          " issued_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (command_id) DO NOTHING",
+                          6, params);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    *duplicate = ok && strcmp(PQcmdTuples(r), "0") == 0;
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static char *json_text_or_null(json_t *j)
+{
+    return j ? json_dumps(j, JSON_COMPACT) : NULL;
+}
+
+/* The journal row, written last: its seq is drawn after every row lock the
+ * apply took, and after the relay barrier (relay.h), so a relay never
+ * publishes a later seq while this one can still commit. A replay writes
+ * the recorded seq again. */
+static int insert_journal(wk_ctx *ctx, const txn_ctx *t, const wk_outcome *o, const char *created, char seq[24])
+{
+    const pk_envelope *env = &t->in->cmd->env;
+    char actor[24], entity_id[24], replay_seq[24];
+    snprintf(actor, sizeof(actor), "%lld", (long long)env->actor_id);
+    snprintf(entity_id, sizeof(entity_id), "%lld", (long long)o->entity_id);
+    snprintf(replay_seq, sizeof(replay_seq), "%lld", (long long)ctx->replay_seq);
+    const char *jp[] = {t->id, env->type, o->entity_type[0] ? o->entity_type : NULL, o->entity_id ? entity_id : NULL,
+                        t->issued_at, actor, env->actor_role, NULL, o->applied ? "applied" : "rejected",
+                        o->applied ? NULL : o->code, created, ctx->replay_seq > 0 ? replay_seq : NULL};
+    int lengths[12] = {0}, formats[12] = {0};
+    jp[7] = t->in->raw;
+    lengths[7] = (int)t->in->raw_len;
+    formats[7] = 1;
+    if (!exec_ok(ctx, "SELECT pg_advisory_xact_lock_shared(" WK_RELAY_BARRIER_LOCK ")"))
+        return -1;
+    PGresult *r = PQexecParams(ctx->db,
+                               "INSERT INTO journal (seq, command_id, type, entity_type, entity_id, issued_at,"
+                               " actor_id, actor_role, envelope, status, code, created_ids)"
+                               " VALUES (coalesce($12::bigint, nextval(pg_get_serial_sequence('journal', 'seq'))),"
+                               " $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
+                               12, NULL, jp, lengths, formats, 0);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (ok)
+        snprintf(seq, 24, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static int record_outcome(wk_ctx *ctx, const txn_ctx *t, const wk_outcome *o, int64_t *seq_out)
+{
+    char http[8], entity_id[24], seq[24];
+    snprintf(http, sizeof(http), "%d", o->http_status);
+    snprintf(entity_id, sizeof(entity_id), "%lld", (long long)o->entity_id);
+    char *created = json_dumps(o->created_ids, JSON_COMPACT);
+    char *errors = json_text_or_null(o->errors), *resource = json_text_or_null(o->resource);
+    int ok = insert_journal(ctx, t, o, created, seq) == 0;
+    if (ok) {
+        const char *op[] = {t->id, t->in->cmd->env.type, o->applied ? "applied" : "rejected",
+                            o->applied ? NULL : o->code, o->detail[0] ? o->detail : NULL, http, errors, resource,
+                            o->entity_type[0] ? o->entity_type : NULL, o->entity_id ? entity_id : NULL, created, seq};
+        PGresult *r = wk_exec(ctx,
+                              "INSERT INTO command_outcomes (command_id, type, status, code, detail, http_status,"
+                              " errors, resource, entity_type, entity_id, created_ids, journal_seq)"
+                              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                              12, op);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        *seq_out = strtoll(seq, NULL, 10);
+    }
+    free(created);
+    free(errors);
+    free(resource);
+    return ok ? 0 : -1;
+}
+
+static wk_result apply_in_savepoint(wk_ctx *ctx, const txn_ctx *t, wk_outcome *o)
+{
+    const wk_command *c = t->in->command;
+    if (!exec_ok(ctx, "SAVEPOINT apply"))
+        return WK_TRANSIENT;
+    wk_result res = c ? c->apply(ctx, t->in->cmd, o) : WK_POISON;
+    if (res == WK_DONE && o->applied)
+        return WK_DONE;
+    if (!exec_ok(ctx, "ROLLBACK TO SAVEPOINT apply"))
+        return WK_TRANSIENT;
+    if (res == WK_POISON)
+        wk_reject(o, c ? "invalid_command" : "unknown_command", NULL,
+                  c ? "the command's payload is invalid" : "no worker knows this command type");
+    return res;
+}
+
+static wk_result run(wk_ctx *ctx, const txn_ctx *t, wk_outcome *o, wk_txn_info *info)
+{
+    if (!exec_ok(ctx, "BEGIN") || record_processed(ctx, t, &info->duplicate) != 0)
+        return WK_TRANSIENT;
+    if (info->duplicate) {
+        exec_ok(ctx, "ROLLBACK");
+        return WK_DONE;
+    }
+    wk_result res = apply_in_savepoint(ctx, t, o);
+    if (res == WK_TRANSIENT)
+        return WK_TRANSIENT;
+    info->poison = res == WK_POISON;
+    if (record_outcome(ctx, t, o, &info->seq) != 0 || !exec_ok(ctx, "COMMIT"))
+        return WK_TRANSIENT;
+    return WK_DONE;
+}
+
+wk_result wk_txn_run(wk_ctx *ctx, const wk_txn_input *in, wk_outcome *out, wk_txn_info *info)
+{
+    txn_ctx t = {.in = in};
+    memset(info, 0, sizeof(*info));
+    pk_uuid_format(&in->cmd->env.id, t.id);
+    wk_timestamp(in->cmd->env.issued_at_us, t.issued_at);
+    wk_result res = run(ctx, &t, out, info);
+    if (res == WK_TRANSIENT)
+        exec_ok(ctx, "ROLLBACK");   /* whatever state the session is in; a no-op outside a transaction */
+    return res;
+}
