@@ -285,6 +285,28 @@ static void test_validation_errors_change_nothing(void **state)
         "{\"username\":42,\"email\":\"x@example.com\",\"password\":\"long-enough-1\"}",
     };
     const char *field[] = {"username", "email", "password", "role", "password_confirm", "username"};
+    /* A 10 KB username and a 129-character password name their fields too. */
+    char *long_user = malloc(10300), *long_password = malloc(512);
+    memset(long_user, 'u', 10240);
+    snprintf(long_user + 10240, 60, "\",\"email\":\"x@example.com\",\"password\":\"long-enough-1\"}");
+    char *body = malloc(10400);
+    snprintf(body, 10400, "{\"username\":\"%s", long_user);
+    memset(long_password, 'p', 129);
+    long_password[129] = 0;
+    char body2[512];
+    snprintf(body2, sizeof(body2), "{\"username\":\"okname\",\"email\":\"x@example.com\",\"password\":\"%s\"}",
+             long_password);
+    const char *extra[] = {body, body2};
+    const char *extra_field[] = {"username", "password"};
+    for (size_t i = 0; i < 2; i++) {
+        it_response r = it_post_json("/api/auth/register/", extra[i], NULL);
+        assert_int_equal(r.status, 422);
+        assert_non_null(json_object_get(json_object_get(r.json, "errors"), extra_field[i]));
+        it_response_free(&r);
+    }
+    free(long_user);
+    free(long_password);
+    free(body);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         it_response r = it_post_json("/api/auth/register/", bad[i], NULL);
         assert_int_equal(r.status, 422);
