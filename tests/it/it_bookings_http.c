@@ -23,6 +23,7 @@
 #include <sodium.h>
 #include "common/booking_rules.h"
 #include "tests/support/db.h"
+#include "tests/support/calls.h"
 #include "tests/support/http.h"
 #include "tests/support/stack_env.h"
 
@@ -37,80 +38,34 @@
 static PGconn *db;
 static char tag[16];   /* keeps names unique across runs against one database */
 
-typedef struct {
-    char name[64];
-    int64_t user_id;
-    int64_t priest_id;     /* priests only */
-    char headers[320];     /* Cookie + X-CSRF-Token, ready for it_http */
-} actor;
 
-static const actor ANONYMOUS = {0};
-static actor admin;
+static const it_actor ANONYMOUS = {0};
+static it_actor admin;
 static int64_t service_id;   /* 60 minutes, PRICE */
 
 /* ---- HTTP ---- */
 
-/* One request as `who` (NULL or ANONYMOUS: no session), waiting for outcomes. */
-static it_response call(const char *method, const char *path, const actor *who, const char *body)
-{
-    char headers[512];
-    snprintf(headers, sizeof(headers), "%s%sPrefer: wait=10\r\n", who ? who->headers : "",
-             body ? "Content-Type: application/json\r\n" : "");
-    return it_http(method, path, headers, body, body ? strlen(body) : 0);
-}
 
-static it_response callf(const char *method, const actor *who, const char *body, const char *fmt, ...)
-{
-    char path[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(path, sizeof(path), fmt, ap);
-    va_end(ap);
-    return call(method, path, who, body);
-}
 
-static const char *str(const json_t *obj, const char *key)
-{
-    const char *s = json_string_value(json_object_get(obj, key));
-    return s ? s : "(not a string)";
-}
 
-static long long num(const json_t *obj, const char *key)
-{
-    return (long long)json_integer_value(json_object_get(obj, key));
-}
 
-static void expect_status(const it_response *r, int status)
-{
-    if (r->status != status)
-        fail_msg("got HTTP %d, want %d: %s", r->status, status, r->body ? r->body : "");
-}
 
-/* A problem+json naming `field` in errors (and `code` when not NULL). */
-static void expect_problem(const it_response *r, int status, const char *code, const char *field)
-{
-    expect_status(r, status);
-    if (code && strcmp(str(r->json, "code"), code) != 0)
-        fail_msg("code %s, want %s: %s", str(r->json, "code"), code, r->body);
-    if (field && !json_object_get(json_object_get(r->json, "errors"), field))
-        fail_msg("errors lack %s: %s", field, r->body);
-}
 
 /* ---- people ---- */
 
-static void session_from(actor *a, const it_response *r)
+static void session_from(it_actor *a, const it_response *r)
 {
     char token[64];
     assert_non_null(it_cookie(r, "punyaka_session", token, sizeof(token), NULL, 0));
     snprintf(a->headers, sizeof(a->headers), "Cookie: punyaka_session=%s\r\nX-CSRF-Token: %s\r\n", token,
-             str(r->json, "csrf_token"));
+             it_str(r->json, "csrf_token"));
 }
 
 /* Registers over HTTP and keeps the session registration opened. */
-static actor register_as(const char *base, const char *role, const char *extra)
+static it_actor register_as(const char *base, const char *role, const char *extra)
 {
     static int counter;
-    actor a = {0};
+    it_actor a = {0};
     char body[2048];
     snprintf(a.name, sizeof(a.name), "%s%s%d", base, tag, ++counter);
     snprintf(body, sizeof(body),
@@ -119,37 +74,37 @@ static actor register_as(const char *base, const char *role, const char *extra)
              a.name, a.name, role, strcmp(role, "priest") == 0 ? "Pandit" : "Bhakt", a.name, extra ? "," : "",
              extra ? extra : "");
     it_response r = it_post_json("/api/auth/register/", body, "Prefer: wait=10\r\n");
-    expect_status(&r, 201);
+    it_expect_status(&r, 201);
     json_t *user = json_object_get(r.json, "user");
-    a.user_id = num(user, "id");
-    a.priest_id = num(json_object_get(user, "priest_profile"), "id");
+    a.user_id = it_num(user, "id");
+    a.priest_id = it_num(json_object_get(user, "priest_profile"), "id");
     session_from(&a, &r);
     it_response_free(&r);
     return a;
 }
 
-static actor customer(void)
+static it_actor customer(void)
 {
     return register_as("bhakt", "customer", NULL);
 }
 
-static void verify(const actor *priest, int verified)
+static void verify(const it_actor *priest, int verified)
 {
-    it_response r = callf("POST", &admin, verified ? "{\"verified\":true}" : "{\"verified\":false}",
+    it_response r = it_callf("POST", &admin, verified ? "{\"verified\":true}" : "{\"verified\":false}",
                           "/api/admin/priests/%lld/verify/", (long long)priest->priest_id);
-    expect_status(&r, 200);
+    it_expect_status(&r, 200);
     it_response_free(&r);
 }
 
-static actor priest_with(const char *extra)
+static it_actor priest_with(const char *extra)
 {
-    actor p = register_as("pandit", "priest", extra);
+    it_actor p = register_as("pandit", "priest", extra);
     assert_true(p.priest_id > 0);
     verify(&p, 1);
     return p;
 }
 
-static actor priest(void)
+static it_actor priest(void)
 {
     return priest_with("\"specializations\":[\"griha_pravesh\"],\"languages\":[\"Hindi\"],\"experience_years\":12");
 }
@@ -164,8 +119,8 @@ static void create_admin(void)
     assert_int_equal(system(cmd), 0);
     snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"" PASSWORD "\"}", admin.name);
     it_response r = it_post_json("/api/auth/login/", body, NULL);
-    expect_status(&r, 200);
-    admin.user_id = num(json_object_get(r.json, "user"), "id");
+    it_expect_status(&r, 200);
+    admin.user_id = it_num(json_object_get(r.json, "user"), "id");
     session_from(&admin, &r);
     it_response_free(&r);
 }
@@ -177,10 +132,10 @@ static int64_t create_service(const char *name, const char *type, const char *pr
              "{\"name\":\"%s\",\"description\":\"with havan\",\"service_type\":\"%s\",\"duration_minutes\":%d,"
              "\"base_price\":\"%s\"}",
              name, type, duration, price);
-    it_response r = call("POST", "/api/admin/services/", &admin, body);
-    expect_status(&r, 201);
-    int64_t id = num(r.json, "id");
-    assert_string_equal(str(r.json, "base_price"), price);
+    it_response r = it_call("POST", "/api/admin/services/", &admin, body);
+    it_expect_status(&r, 201);
+    int64_t id = it_num(r.json, "id");
+    assert_string_equal(it_str(r.json, "base_price"), price);
     it_response_free(&r);
     return id;
 }
@@ -221,7 +176,7 @@ static void soon_slot(int lead_min, char date[11], char time[6])
 
 /* ---- bookings ---- */
 
-static it_response book_with(const actor *c, int64_t priest_id, int64_t service, const char *date, const char *time)
+static it_response book_with(const it_actor *c, int64_t priest_id, int64_t service, const char *date, const char *time)
 {
     char body[1024];
     snprintf(body, sizeof(body),
@@ -229,34 +184,34 @@ static it_response book_with(const actor *c, int64_t priest_id, int64_t service,
              "\"location_address\":\"12 Temple Road, Pune\",\"location_latitude\":18.52043,"
              "\"location_longitude\":\"73.856744\",\"special_instructions\":\"Please bring kalash\"}",
              (long long)priest_id, (long long)service, date, time);
-    return call("POST", "/api/bookings/", c, body);
+    return it_call("POST", "/api/bookings/", c, body);
 }
 
-static int64_t book(const actor *c, const actor *p, const char *date, const char *time)
+static int64_t book(const it_actor *c, const it_actor *p, const char *date, const char *time)
 {
     it_response r = book_with(c, p->priest_id, service_id, date, time);
-    expect_status(&r, 201);
-    int64_t id = num(r.json, "id");
+    it_expect_status(&r, 201);
+    int64_t id = it_num(r.json, "id");
     it_response_free(&r);
     return id;
 }
 
-static it_response act(const actor *who, int64_t booking, const char *action, const char *body)
+static it_response act(const it_actor *who, int64_t booking, const char *action, const char *body)
 {
-    return callf("POST", who, body, "/api/bookings/%lld/%s/", (long long)booking, action);
+    return it_callf("POST", who, body, "/api/bookings/%lld/%s/", (long long)booking, action);
 }
 
-static void act_ok(const actor *who, int64_t booking, const char *action, const char *body)
+static void act_ok(const it_actor *who, int64_t booking, const char *action, const char *body)
 {
     it_response r = act(who, booking, action, body);
-    expect_status(&r, 200);
+    it_expect_status(&r, 200);
     it_response_free(&r);
 }
 
-static void act_status(const actor *who, int64_t booking, const char *action, const char *body, int status)
+static void act_status(const it_actor *who, int64_t booking, const char *action, const char *body, int status)
 {
     it_response r = act(who, booking, action, body);
-    expect_status(&r, status);
+    it_expect_status(&r, status);
     it_response_free(&r);
 }
 
@@ -279,7 +234,7 @@ static long long processed(void)
 }
 
 /* Completed, then rated `stars` by its customer. */
-static void rated_booking(const actor *c, const actor *p, const char *date, const char *time, int stars)
+static void rated_booking(const it_actor *c, const it_actor *p, const char *date, const char *time, int stars)
 {
     char body[128];
     int64_t id = book(c, p, date, time);
@@ -294,29 +249,29 @@ static void rated_booking(const actor *c, const actor *p, const char *date, cons
 static void test_happy_path(void **state)
 {
     (void)state;
-    actor c = customer(), p = priest();
+    it_actor c = customer(), p = priest();
     char date[11];
     local_date(3, date);
 
     it_response r = book_with(&c, p.priest_id, service_id, date, "10:00");
-    expect_status(&r, 201);
-    int64_t id = num(r.json, "id");
-    assert_string_equal(str(r.json, "status"), "pending");
-    assert_string_equal(str(r.json, "payment_status"), "partial");
-    assert_string_equal(str(r.json, "service_price"), PRICE);
-    assert_string_equal(str(r.json, "advance_payment"), "375.01");
-    assert_string_equal(str(r.json, "balance_payment"), "1125.02");
-    assert_string_equal(str(r.json, "dakshina_amount"), "0.00");
-    assert_string_equal(str(r.json, "booking_date"), date);
-    assert_string_equal(str(r.json, "booking_time"), "10:00");
-    assert_string_equal(str(r.json, "location_latitude"), "18.520430");
-    assert_string_equal(str(r.json, "location_longitude"), "73.856744");
-    assert_int_equal(num(r.json, "priest"), p.priest_id);
-    assert_int_equal(num(r.json, "customer"), c.user_id);
+    it_expect_status(&r, 201);
+    int64_t id = it_num(r.json, "id");
+    assert_string_equal(it_str(r.json, "status"), "pending");
+    assert_string_equal(it_str(r.json, "payment_status"), "partial");
+    assert_string_equal(it_str(r.json, "service_price"), PRICE);
+    assert_string_equal(it_str(r.json, "advance_payment"), "375.01");
+    assert_string_equal(it_str(r.json, "balance_payment"), "1125.02");
+    assert_string_equal(it_str(r.json, "dakshina_amount"), "0.00");
+    assert_string_equal(it_str(r.json, "booking_date"), date);
+    assert_string_equal(it_str(r.json, "booking_time"), "10:00");
+    assert_string_equal(it_str(r.json, "location_latitude"), "18.520430");
+    assert_string_equal(it_str(r.json, "location_longitude"), "73.856744");
+    assert_int_equal(it_num(r.json, "priest"), p.priest_id);
+    assert_int_equal(it_num(r.json, "customer"), c.user_id);
 
     /* The read shows exactly the object the worker's outcome carried. */
-    it_response g = callf("GET", &c, NULL, "/api/bookings/%lld/", (long long)id);
-    expect_status(&g, 200);
+    it_response g = it_callf("GET", &c, NULL, "/api/bookings/%lld/", (long long)id);
+    it_expect_status(&g, 200);
     if (!json_equal(r.json, g.json))
         fail_msg("GET differs from the outcome:\n%s\n%s", r.body, g.body);
     it_response_free(&g);
@@ -324,55 +279,55 @@ static void test_happy_path(void **state)
     assert_int_equal(net_paid(id), ADVANCE_PAISE);
 
     r = act(&p, id, "confirm", NULL);
-    expect_status(&r, 200);
-    assert_string_equal(str(r.json, "status"), "confirmed");
+    it_expect_status(&r, 200);
+    assert_string_equal(it_str(r.json, "status"), "confirmed");
     it_response_free(&r);
 
     r = act(&p, id, "complete", "{\"checklist\":{\"items\":[\"kalash sthapana\",\"havan\"],\"prasad\":true}}");
-    expect_status(&r, 200);
-    assert_string_equal(str(r.json, "status"), "completed");
+    it_expect_status(&r, 200);
+    assert_string_equal(it_str(r.json, "status"), "completed");
     assert_true(json_is_true(json_object_get(json_object_get(r.json, "completion_checklist"), "prasad")));
     it_response_free(&r);
 
     r = act(&c, id, "customer_confirm", "{\"dakshina\":\"501.00\"}");
-    expect_status(&r, 200);
-    assert_string_equal(str(r.json, "payment_status"), "full");
-    assert_string_equal(str(r.json, "dakshina_amount"), "501.00");
+    it_expect_status(&r, 200);
+    assert_string_equal(it_str(r.json, "payment_status"), "full");
+    assert_string_equal(it_str(r.json, "dakshina_amount"), "501.00");
     it_response_free(&r);
     assert_int_equal(net_paid(id), PRICE_PAISE + 50100);
 
     r = act(&c, id, "rate", "{\"rating\":4,\"feedback\":\"Very clear Sanskrit, on time.\"}");
-    expect_status(&r, 200);
-    assert_int_equal(num(r.json, "rating"), 4);
+    it_expect_status(&r, 200);
+    assert_int_equal(it_num(r.json, "rating"), 4);
     it_response_free(&r);
     act_status(&c, id, "rate", "{\"rating\":5}", 409);   /* once */
 
-    r = callf("GET", NULL, NULL, "/api/priests/%lld/", (long long)p.priest_id);
-    expect_status(&r, 200);
-    assert_string_equal(str(r.json, "average_rating"), "4.00");
-    assert_int_equal(num(r.json, "total_ratings"), 1);
+    r = it_callf("GET", NULL, NULL, "/api/priests/%lld/", (long long)p.priest_id);
+    it_expect_status(&r, 200);
+    assert_string_equal(it_str(r.json, "average_rating"), "4.00");
+    assert_int_equal(it_num(r.json, "total_ratings"), 1);
     json_t *review = json_array_get(json_object_get(r.json, "reviews"), 0);
-    assert_int_equal(num(review, "rating"), 4);
-    assert_string_equal(str(review, "feedback"), "Very clear Sanskrit, on time.");
-    assert_string_equal(str(review, "customer_name"), "Bhakt");
+    assert_int_equal(it_num(review, "rating"), 4);
+    assert_string_equal(it_str(review, "feedback"), "Very clear Sanskrit, on time.");
+    assert_string_equal(it_str(review, "customer_name"), "Bhakt");
     assert_true(json_array_size(json_object_get(r.json, "services")) >= 1);
     it_response_free(&r);
 }
 
-static void expect_cancelled(const actor *who, int64_t id, const char *body, const char *payment_status)
+static void expect_cancelled(const it_actor *who, int64_t id, const char *body, const char *payment_status)
 {
     it_response r = act(who, id, "cancel", body);
-    expect_status(&r, 200);
-    assert_string_equal(str(r.json, "status"), "cancelled");
-    assert_string_equal(str(r.json, "payment_status"), payment_status);
-    assert_int_equal(num(r.json, "cancelled_by"), who->user_id);
+    it_expect_status(&r, 200);
+    assert_string_equal(it_str(r.json, "status"), "cancelled");
+    assert_string_equal(it_str(r.json, "payment_status"), payment_status);
+    assert_int_equal(it_num(r.json, "cancelled_by"), who->user_id);
     it_response_free(&r);
 }
 
 static void test_cancellation_refunds(void **state)
 {
     (void)state;
-    actor c = customer(), p = priest();
+    it_actor c = customer(), p = priest();
     char date[11], soon_date[11], soon_time[6];
     local_date(4, date);
 
@@ -404,7 +359,7 @@ static void test_cancellation_refunds(void **state)
     act_ok(&p, done, "confirm", NULL);
     act_ok(&p, done, "complete", NULL);
     it_response r = act(&c, done, "cancel", NULL);
-    expect_problem(&r, 409, "invalid_transition", NULL);
+    it_expect_problem(&r, 409, "invalid_transition", NULL);
     it_response_free(&r);
     assert_int_equal(net_paid(done), ADVANCE_PAISE);
 }
@@ -412,7 +367,7 @@ static void test_cancellation_refunds(void **state)
 enum { RACERS = 50 };
 
 typedef struct {
-    const actor *customer;
+    const it_actor *customer;
     int64_t priest_id;
     char date[11], time[6];
     int status;
@@ -424,7 +379,7 @@ static void *race(void *arg)
     racer *r = arg;
     it_response res = book_with(r->customer, r->priest_id, service_id, r->date, r->time);
     r->status = res.status;
-    snprintf(r->code, sizeof(r->code), "%s", res.status == 409 ? str(res.json, "code") : "");
+    snprintf(r->code, sizeof(r->code), "%s", res.status == 409 ? it_str(res.json, "code") : "");
     it_response_free(&res);
     return NULL;
 }
@@ -432,10 +387,10 @@ static void *race(void *arg)
 static void test_fifty_concurrent_bookings_one_slot(void **state)
 {
     (void)state;
-    static actor customers[RACERS];
+    static it_actor customers[RACERS];
     racer racers[RACERS];
     pthread_t threads[RACERS];
-    actor p = priest();
+    it_actor p = priest();
     char date[11];
     local_date(6, date);
     for (int i = 0; i < RACERS; i++)
@@ -469,7 +424,7 @@ static void test_fifty_concurrent_bookings_one_slot(void **state)
 static void test_authorization(void **state)
 {
     (void)state;
-    actor a = customer(), b = customer(), pa = priest(), pb = priest();
+    it_actor a = customer(), b = customer(), pa = priest(), pb = priest();
     char date[11];
     local_date(5, date);
     int64_t id = book(&a, &pa, date, "08:00");
@@ -482,64 +437,64 @@ static void test_authorization(void **state)
     act_status(&b, id, "customer_confirm", NULL, 404);
 
     /* Someone else's booking and one that never existed look the same. */
-    it_response theirs = callf("GET", &b, NULL, "/api/bookings/%lld/", (long long)id);
-    it_response none = callf("GET", &b, NULL, "/api/bookings/%lld/", (long long)id + 1000000000);
-    expect_status(&theirs, 404);
-    expect_status(&none, 404);
+    it_response theirs = it_callf("GET", &b, NULL, "/api/bookings/%lld/", (long long)id);
+    it_response none = it_callf("GET", &b, NULL, "/api/bookings/%lld/", (long long)id + 1000000000);
+    it_expect_status(&theirs, 404);
+    it_expect_status(&none, 404);
     assert_string_equal(theirs.body, none.body);
     it_response_free(&theirs);
     it_response_free(&none);
-    it_response r = callf("GET", &pb, NULL, "/api/bookings/%lld/", (long long)id);
-    expect_status(&r, 404);
+    it_response r = it_callf("GET", &pb, NULL, "/api/bookings/%lld/", (long long)id);
+    it_expect_status(&r, 404);
     it_response_free(&r);
 
-    const actor *may_see[] = {&a, &pa, &admin};
+    const it_actor *may_see[] = {&a, &pa, &admin};
     for (size_t i = 0; i < 3; i++) {
-        r = callf("GET", may_see[i], NULL, "/api/bookings/%lld/", (long long)id);
-        expect_status(&r, 200);
-        assert_string_equal(str(json_object_get(r.json, "customer_details"), "username"), a.name);
+        r = it_callf("GET", may_see[i], NULL, "/api/bookings/%lld/", (long long)id);
+        it_expect_status(&r, 200);
+        assert_string_equal(it_str(json_object_get(r.json, "customer_details"), "username"), a.name);
         it_response_free(&r);
     }
     /* Lists: own (customer), assigned (priest), with filters; others see none of it. */
-    r = callf("GET", &a, NULL, "/api/bookings/?status=pending&date=%s", date);
-    expect_status(&r, 200);
-    assert_int_equal(num(r.json, "count"), 1);
-    assert_int_equal(num(json_array_get(json_object_get(r.json, "results"), 0), "id"), id);
+    r = it_callf("GET", &a, NULL, "/api/bookings/?status=pending&date=%s", date);
+    it_expect_status(&r, 200);
+    assert_int_equal(it_num(r.json, "count"), 1);
+    assert_int_equal(it_num(json_array_get(json_object_get(r.json, "results"), 0), "id"), id);
     it_response_free(&r);
-    r = call("GET", "/api/bookings/?status=confirmed", &a, NULL);
-    assert_int_equal(num(r.json, "count"), 0);
+    r = it_call("GET", "/api/bookings/?status=confirmed", &a, NULL);
+    assert_int_equal(it_num(r.json, "count"), 0);
     it_response_free(&r);
-    r = call("GET", "/api/bookings/", &pa, NULL);
-    assert_int_equal(num(r.json, "count"), 1);
+    r = it_call("GET", "/api/bookings/", &pa, NULL);
+    assert_int_equal(it_num(r.json, "count"), 1);
     it_response_free(&r);
-    const actor *outsiders[] = {&b, &pb};
+    const it_actor *outsiders[] = {&b, &pb};
     for (size_t i = 0; i < 2; i++) {
-        r = call("GET", "/api/bookings/", outsiders[i], NULL);
-        expect_status(&r, 200);
-        assert_int_equal(num(r.json, "count"), 0);
+        r = it_call("GET", "/api/bookings/", outsiders[i], NULL);
+        it_expect_status(&r, 200);
+        assert_int_equal(it_num(r.json, "count"), 0);
         it_response_free(&r);
     }
-    r = call("GET", "/api/bookings/?status=done", &a, NULL);
-    expect_problem(&r, 422, NULL, "status");
+    r = it_call("GET", "/api/bookings/?status=done", &a, NULL);
+    it_expect_problem(&r, 422, NULL, "status");
     it_response_free(&r);
 
-    r = call("GET", "/api/bookings/", &ANONYMOUS, NULL);
-    expect_status(&r, 401);
+    r = it_call("GET", "/api/bookings/", &ANONYMOUS, NULL);
+    it_expect_status(&r, 401);
     it_response_free(&r);
     r = book_with(&ANONYMOUS, pa.priest_id, service_id, date, "12:00");
-    expect_status(&r, 401);
+    it_expect_status(&r, 401);
     it_response_free(&r);
     r = book_with(&pa, pa.priest_id, service_id, date, "12:00");   /* priests do not book */
-    expect_status(&r, 403);
+    it_expect_status(&r, 403);
     it_response_free(&r);
 
     /* An unverified (or unverified-again) priest is neither listed nor bookable. */
     verify(&pb, 0);
-    r = callf("GET", NULL, NULL, "/api/priests/%lld/", (long long)pb.priest_id);
-    expect_status(&r, 404);
+    r = it_callf("GET", NULL, NULL, "/api/priests/%lld/", (long long)pb.priest_id);
+    it_expect_status(&r, 404);
     it_response_free(&r);
     r = book_with(&a, pb.priest_id, service_id, date, "12:00");
-    expect_problem(&r, 422, "not_verified", "priest");
+    it_expect_problem(&r, 422, "not_verified", "priest");
     it_response_free(&r);
 
     act_ok(&pa, id, "confirm", NULL);   /* and the owner still can */
@@ -559,16 +514,16 @@ typedef struct {
 static void test_bad_input_is_422_before_publishing(void **state)
 {
     (void)state;
-    actor c = customer(), p = priest();
-    actor unverified = register_as("pandit", "priest", NULL);
+    it_actor c = customer(), p = priest();
+    it_actor unverified = register_as("pandit", "priest", NULL);
     char in3[11], yesterday[11], far[11], path[64];
     local_date(3, in3);
     local_date(-1, yesterday);
     local_date(730, far);
     int64_t id = book(&c, &p, in3, "10:00");
     int64_t retired = create_service("Retired puja", "retired", "100.00", 30);
-    it_response r = callf("PATCH", &admin, "{\"is_active\":false}", "/api/admin/services/%lld/", (long long)retired);
-    expect_status(&r, 200);
+    it_response r = it_callf("PATCH", &admin, "{\"is_active\":false}", "/api/admin/services/%lld/", (long long)retired);
+    it_expect_status(&r, 200);
     it_response_free(&r);
     snprintf(path, sizeof(path), "/api/bookings/%lld/", (long long)id);
     long long P = p.priest_id, S = service_id;
@@ -630,9 +585,9 @@ static void test_bad_input_is_422_before_publishing(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char target[96];
         snprintf(target, sizeof(target), "%s%s", *cases[i].path ? path : "/api/bookings/", cases[i].path);
-        r = call("POST", target, cases[i].by_priest ? &p : &c, cases[i].body);
+        r = it_call("POST", target, cases[i].by_priest ? &p : &c, cases[i].body);
         if (r.status != cases[i].status || !json_object_get(json_object_get(r.json, "errors"), cases[i].field) ||
-            strcmp(str(r.json, "code"), cases[i].code) != 0)
+            strcmp(it_str(r.json, "code"), cases[i].code) != 0)
             fail_msg("%s: got %d %s, want %d %s naming %s", cases[i].what, r.status, r.body, cases[i].status,
                      cases[i].code, cases[i].field);
         it_response_free(&r);
@@ -649,9 +604,9 @@ static void test_bad_input_is_422_before_publishing(void **state)
         snprintf(body, big + 64, "{\"rating\":5,\"feedback\":\"%s\"}", text);
         r = act(&c, id, "rate", body);
         if (sizes[i] < big)
-            expect_problem(&r, 422, "validation_error", "feedback");
+            it_expect_problem(&r, 422, "validation_error", "feedback");
         else
-            expect_problem(&r, 413, "body_too_large", NULL);
+            it_expect_problem(&r, 413, "body_too_large", NULL);
         it_response_free(&r);
     }
     memset(text, 'a', BOOKING_NOTE_MAX + 1);
@@ -659,8 +614,8 @@ static void test_bad_input_is_422_before_publishing(void **state)
     snprintf(body, big + 64,
              "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"10:00\","
              "\"special_instructions\":\"%s\"}", P, S, in3, text);
-    r = call("POST", "/api/bookings/", &c, body);
-    expect_problem(&r, 422, "validation_error", "special_instructions");
+    r = it_call("POST", "/api/bookings/", &c, body);
+    it_expect_problem(&r, 422, "validation_error", "special_instructions");
     it_response_free(&r);
     free(body);
     free(text);
@@ -673,27 +628,27 @@ static void test_bad_input_is_422_before_publishing(void **state)
 static void test_availability(void **state)
 {
     (void)state;
-    actor c = customer(), p = priest();
+    it_actor c = customer(), p = priest();
     char date[11], yesterday[11];
     local_date(3, date);
     local_date(-1, yesterday);
 
-    it_response r = callf("GET", NULL, NULL, "/api/priests/%lld/availability/?date=%s&service=%lld",
+    it_response r = it_callf("GET", NULL, NULL, "/api/priests/%lld/availability/?date=%s&service=%lld",
                           (long long)p.priest_id, date, (long long)service_id);
-    expect_status(&r, 200);
+    it_expect_status(&r, 200);
     json_t *slots = json_object_get(r.json, "slots");
     assert_int_equal(json_array_size(slots), 29);   /* 06:00 … 20:00, every 30 minutes */
     assert_string_equal(json_string_value(json_array_get(slots, 0)), "06:00");
     assert_string_equal(json_string_value(json_array_get(slots, 28)), "20:00");
-    assert_string_equal(str(r.json, "date"), date);
-    assert_int_equal(num(r.json, "service"), service_id);
-    assert_int_equal(num(r.json, "priest"), p.priest_id);
+    assert_string_equal(it_str(r.json, "date"), date);
+    assert_int_equal(it_num(r.json, "service"), service_id);
+    assert_int_equal(it_num(r.json, "priest"), p.priest_id);
     it_response_free(&r);
 
     book(&c, &p, date, "10:00");   /* occupies 10:00–11:15 */
-    r = callf("GET", NULL, NULL, "/api/priests/%lld/availability/?date=%s&service=%lld", (long long)p.priest_id,
+    r = it_callf("GET", NULL, NULL, "/api/priests/%lld/availability/?date=%s&service=%lld", (long long)p.priest_id,
               date, (long long)service_id);
-    expect_status(&r, 200);
+    it_expect_status(&r, 200);
     slots = json_object_get(r.json, "slots");
     assert_int_equal(json_array_size(slots), 24);
     char listed[256] = "";
@@ -711,9 +666,9 @@ static void test_availability(void **state)
     it_response_free(&r);
 
     /* A past day has no free start (documented: 200 with an empty list). */
-    r = callf("GET", NULL, NULL, "/api/priests/%lld/availability/?date=%s&service=%lld", (long long)p.priest_id,
+    r = it_callf("GET", NULL, NULL, "/api/priests/%lld/availability/?date=%s&service=%lld", (long long)p.priest_id,
               yesterday, (long long)service_id);
-    expect_status(&r, 200);
+    it_expect_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "slots")), 0);
     it_response_free(&r);
 
@@ -728,13 +683,13 @@ static void test_availability(void **state)
         char query[128], target[256];
         snprintf(query, sizeof(query), bad[k][0], (long long)service_id);
         snprintf(target, sizeof(target), "/api/priests/%lld/availability/%s", (long long)p.priest_id, query);
-        r = call("GET", target, NULL, NULL);
-        expect_problem(&r, 422, NULL, bad[k][1]);
+        r = it_call("GET", target, NULL, NULL);
+        it_expect_problem(&r, 422, NULL, bad[k][1]);
         it_response_free(&r);
     }
-    r = callf("GET", NULL, NULL, "/api/priests/999999999/availability/?date=%s&service=%lld", date,
+    r = it_callf("GET", NULL, NULL, "/api/priests/999999999/availability/?date=%s&service=%lld", date,
               (long long)service_id);
-    expect_status(&r, 404);
+    it_expect_status(&r, 404);
     it_response_free(&r);
 }
 
@@ -745,15 +700,15 @@ static void ids_of(const it_response *r, char *out, size_t cap)
     json_t *item;
     out[0] = 0;
     json_array_foreach(json_object_get(r->json, "results"), i, item) n +=
-        (size_t)snprintf(out + n, cap - n, "%s%lld", i ? "," : "", num(item, "id"));
+        (size_t)snprintf(out + n, cap - n, "%s%lld", i ? "," : "", it_num(item, "id"));
 }
 
 static void expect_ids(const char *query, const char *want)
 {
     char path[512], got[256];
     snprintf(path, sizeof(path), "/api/priests/?%s", query);
-    it_response r = call("GET", path, NULL, NULL);
-    expect_status(&r, 200);
+    it_response r = it_call("GET", path, NULL, NULL);
+    it_expect_status(&r, 200);
     ids_of(&r, got, sizeof(got));
     if (strcmp(got, want) != 0)
         fail_msg("%s: got [%s], want [%s]", query, got, want);
@@ -769,16 +724,16 @@ static void test_priest_list_filters_and_ordering(void **state)
     /* five (rated 5, exp 5), three (rated 3, exp 20), none (unrated, exp 10), hidden (unverified, exp 30) */
     snprintf(extra, sizeof(extra), "\"specializations\":[\"%s\"],\"languages\":[\"Hindi\"],\"experience_years\":5,"
              "\"aadhaar_number\":\"2341 2341 2346\",\"pan_number\":\"ABCPE1234F\"", spec);
-    actor five = priest_with(extra);
+    it_actor five = priest_with(extra);
     snprintf(extra, sizeof(extra), "\"specializations\":[\"Rudra %s\"],\"languages\":[\"Tamil\",\"Sanskrit\"],"
              "\"experience_years\":20", spec);
-    actor three = priest_with(extra);
+    it_actor three = priest_with(extra);
     snprintf(extra, sizeof(extra), "\"specializations\":[\"%s\"],\"languages\":[\"hindi\",\"Marathi\"],"
              "\"experience_years\":10", spec);
-    actor none = priest_with(extra);
+    it_actor none = priest_with(extra);
     snprintf(extra, sizeof(extra), "\"specializations\":[\"%s\"],\"languages\":[\"Hindi\"],\"experience_years\":30", spec);
-    actor hidden = register_as("pandit", "priest", extra);
-    actor c = customer();
+    it_actor hidden = register_as("pandit", "priest", extra);
+    it_actor c = customer();
     rated_booking(&c, &five, date, "07:00", 5);
     rated_booking(&c, &three, date, "07:00", 3);
 
@@ -812,21 +767,21 @@ static void test_priest_list_filters_and_ordering(void **state)
 #undef EXPECT
 
     snprintf(q, sizeof(q), "/api/priests/?specialization=%s&page_size=2", spec);
-    it_response r = call("GET", q, NULL, NULL);
-    expect_status(&r, 200);
-    assert_int_equal(num(r.json, "count"), 3);
+    it_response r = it_call("GET", q, NULL, NULL);
+    it_expect_status(&r, 200);
+    assert_int_equal(it_num(r.json, "count"), 3);
     assert_int_equal(json_array_size(json_object_get(r.json, "results")), 2);
     assert_true(json_is_string(json_object_get(r.json, "next")));
     assert_true(json_is_null(json_object_get(r.json, "previous")));
     json_t *first = json_array_get(json_object_get(r.json, "results"), 0);
-    assert_string_equal(str(first, "average_rating"), "5.00");
-    assert_int_equal(num(first, "total_ratings"), 1);
+    assert_string_equal(it_str(first, "average_rating"), "5.00");
+    assert_int_equal(it_num(first, "total_ratings"), 1);
     char display[96];
     snprintf(display, sizeof(display), "Pandit Ln%s", five.name);
-    assert_string_equal(str(first, "user"), display);   /* first + last name */
+    assert_string_equal(it_str(first, "user"), display);   /* first + last name */
     it_response_free(&r);
     snprintf(q, sizeof(q), "/api/priests/?specialization=%s&page_size=2&page=2", spec);
-    r = call("GET", q, NULL, NULL);
+    r = it_call("GET", q, NULL, NULL);
     assert_int_equal(json_array_size(json_object_get(r.json, "results")), 1);
     assert_true(json_is_string(json_object_get(r.json, "previous")));
     /* Public: never KYC, contact data or verification notes. */
@@ -835,22 +790,22 @@ static void test_priest_list_filters_and_ordering(void **state)
     assert_null(strstr(r.body, "email"));
     assert_null(strstr(r.body, "verification_notes"));
     it_response_free(&r);
-    r = callf("GET", NULL, NULL, "/api/priests/%lld/", (long long)five.priest_id);
-    expect_status(&r, 200);
+    r = it_callf("GET", NULL, NULL, "/api/priests/%lld/", (long long)five.priest_id);
+    it_expect_status(&r, 200);
     assert_null(strstr(r.body, "2346"));
     assert_null(strstr(r.body, "ABCPE"));
     assert_null(strstr(r.body, "_enc"));
     it_response_free(&r);
-    r = callf("GET", NULL, NULL, "/api/priests/%lld/", (long long)hidden.priest_id);
-    expect_status(&r, 404);
+    r = it_callf("GET", NULL, NULL, "/api/priests/%lld/", (long long)hidden.priest_id);
+    it_expect_status(&r, 404);
     it_response_free(&r);
 
     const char *bad[][2] = {{"ordering=name", "ordering"}, {"min_rating=6", "min_rating"},
                             {"min_rating=abc", "min_rating"}, {"page_size=101", "page_size"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(q, sizeof(q), "/api/priests/?%s", bad[i][0]);
-        r = call("GET", q, NULL, NULL);
-        expect_problem(&r, 422, "validation_error", bad[i][1]);
+        r = it_call("GET", q, NULL, NULL);
+        it_expect_problem(&r, 422, "validation_error", bad[i][1]);
         it_response_free(&r);
     }
 }
@@ -859,13 +814,13 @@ static void test_priest_list_filters_and_ordering(void **state)
 static void expect_revalidates(const char *path, char etag_out[80])
 {
     char etag[80], headers[160];
-    it_response r = call("GET", path, NULL, NULL);
-    expect_status(&r, 200);
+    it_response r = it_call("GET", path, NULL, NULL);
+    it_expect_status(&r, 200);
     assert_non_null(it_header(&r, "etag", etag, sizeof(etag)));
     it_response_free(&r);
     snprintf(headers, sizeof(headers), "If-None-Match: %s\r\n", etag);
     r = it_http("GET", path, headers, NULL, 0);
-    expect_status(&r, 304);
+    it_expect_status(&r, 304);
     assert_int_equal(r.body_len, 0);
     it_response_free(&r);
     if (etag_out)
@@ -875,7 +830,7 @@ static void expect_revalidates(const char *path, char etag_out[80])
 static void test_etag_and_services(void **state)
 {
     (void)state;
-    actor p = priest();
+    it_actor p = priest();
     char path[256], type[64], name[64], etag[80], headers[160], date[11];
     snprintf(type, sizeof(type), "havan-%s", tag);
     snprintf(name, sizeof(name), "Navagraha Havan %s", tag);
@@ -886,11 +841,11 @@ static void test_etag_and_services(void **state)
     expect_revalidates(path, etag);
     snprintf(path, sizeof(path), "/api/services/?service_type=%s", type);
     expect_revalidates(path, NULL);
-    it_response r = call("GET", path, NULL, NULL);
-    assert_int_equal(num(r.json, "count"), 1);
+    it_response r = it_call("GET", path, NULL, NULL);
+    assert_int_equal(it_num(r.json, "count"), 1);
     json_t *s = json_array_get(json_object_get(r.json, "results"), 0);
-    assert_string_equal(str(s, "base_price"), "2100.50");
-    assert_int_equal(num(s, "duration_minutes"), 90);
+    assert_string_equal(it_str(s, "base_price"), "2100.50");
+    assert_int_equal(it_num(s, "duration_minutes"), 90);
     it_response_free(&r);
     snprintf(path, sizeof(path), "/api/priests/%lld/", (long long)p.priest_id);
     expect_revalidates(path, NULL);
@@ -901,17 +856,17 @@ static void test_etag_and_services(void **state)
     expect_revalidates(path, NULL);
 
     /* A change shows at once: the old ETag no longer matches. */
-    r = callf("PATCH", &admin, "{\"base_price\":\"2200\",\"description\":\"nine planets\"}", "/api/admin/services/%lld/",
+    r = it_callf("PATCH", &admin, "{\"base_price\":\"2200\",\"description\":\"nine planets\"}", "/api/admin/services/%lld/",
               (long long)svc);
-    expect_status(&r, 200);
-    assert_string_equal(str(r.json, "base_price"), "2200.00");
-    assert_string_equal(str(r.json, "name"), name);   /* untouched */
+    it_expect_status(&r, 200);
+    assert_string_equal(it_str(r.json, "base_price"), "2200.00");
+    assert_string_equal(it_str(r.json, "name"), name);   /* untouched */
     it_response_free(&r);
     snprintf(path, sizeof(path), "/api/services/%lld/", (long long)svc);
     snprintf(headers, sizeof(headers), "If-None-Match: %s\r\n", etag);
     r = it_http("GET", path, headers, NULL, 0);
-    expect_status(&r, 200);
-    assert_string_equal(str(r.json, "description"), "nine planets");
+    it_expect_status(&r, 200);
+    assert_string_equal(it_str(r.json, "description"), "nine planets");
     it_response_free(&r);
 
     /* Admin input is validated before publishing. */
@@ -929,28 +884,28 @@ static void test_etag_and_services(void **state)
         {"PATCH", "{\"is_active\":\"no\"}", "is_active"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        r = strcmp(bad[i][0], "POST") == 0 ? call("POST", "/api/admin/services/", &admin, bad[i][1])
-                                           : callf("PATCH", &admin, bad[i][1], "/api/admin/services/%lld/",
+        r = strcmp(bad[i][0], "POST") == 0 ? it_call("POST", "/api/admin/services/", &admin, bad[i][1])
+                                           : it_callf("PATCH", &admin, bad[i][1], "/api/admin/services/%lld/",
                                                    (long long)svc);
-        expect_problem(&r, 422, "validation_error", bad[i][2]);
+        it_expect_problem(&r, 422, "validation_error", bad[i][2]);
         it_response_free(&r);
     }
     usleep(300 * 1000);
     assert_int_equal(processed(), before);
-    r = call("PATCH", "/api/admin/services/999999999/", &admin, "{\"name\":\"Ghost\"}");
-    expect_problem(&r, 404, "not_found", "service_id");
+    r = it_call("PATCH", "/api/admin/services/999999999/", &admin, "{\"name\":\"Ghost\"}");
+    it_expect_problem(&r, 404, "not_found", "service_id");
     it_response_free(&r);
 
     /* Retiring hides it from the public reads. */
-    r = callf("PATCH", &admin, "{\"is_active\":false}", "/api/admin/services/%lld/", (long long)svc);
-    expect_status(&r, 200);
+    r = it_callf("PATCH", &admin, "{\"is_active\":false}", "/api/admin/services/%lld/", (long long)svc);
+    it_expect_status(&r, 200);
     it_response_free(&r);
-    r = callf("GET", NULL, NULL, "/api/services/%lld/", (long long)svc);
-    expect_status(&r, 404);
+    r = it_callf("GET", NULL, NULL, "/api/services/%lld/", (long long)svc);
+    it_expect_status(&r, 404);
     it_response_free(&r);
     snprintf(path, sizeof(path), "/api/services/?service_type=%s", type);
-    r = call("GET", path, NULL, NULL);
-    assert_int_equal(num(r.json, "count"), 0);
+    r = it_call("GET", path, NULL, NULL);
+    assert_int_equal(it_num(r.json, "count"), 0);
     it_response_free(&r);
 }
 
@@ -968,8 +923,8 @@ typedef struct {
 static void test_role_matrix(void **state)
 {
     (void)state;
-    actor a = customer(), b = customer(), pa = priest(), pb = priest();
-    const actor *who[ACTORS] = {&ANONYMOUS, &a, &b, &pa, &pb, &admin};
+    it_actor a = customer(), b = customer(), pa = priest(), pb = priest();
+    const it_actor *who[ACTORS] = {&ANONYMOUS, &a, &b, &pa, &pb, &admin};
     char date[11];
     local_date(7, date);
     int64_t id = book(&a, &pa, date, "16:00");
@@ -1008,7 +963,7 @@ static void test_role_matrix(void **state)
             }
         }
         for (int k = 0; k < ACTORS; k++) {
-            it_response r = call(rows[i].method, path, who[k], rows[i].body);
+            it_response r = it_call(rows[i].method, path, who[k], rows[i].body);
             if (r.status != rows[i].want[k])
                 fail_msg("%s %s as %s: got %d, want %d: %s", rows[i].method, path, names[k], r.status,
                          rows[i].want[k], r.body);

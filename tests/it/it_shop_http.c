@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <sodium.h>
 #include "tests/support/db.h"
+#include "tests/support/calls.h"
 #include "tests/support/http.h"
 #include "tests/support/stack_env.h"
 
@@ -32,19 +33,14 @@
 static PGconn *db;
 static char tag[16];   /* keeps names unique across runs against one database */
 
-typedef struct {
-    char name[64];
-    int64_t user_id;
-    char headers[320];   /* Cookie + X-CSRF-Token, ready for it_http */
-} actor;
 
-static const actor ANONYMOUS = {0};
-static actor admin;
+static const it_actor ANONYMOUS = {0};
+static it_actor admin;
 static int64_t root_category, child_category;
 
 /* ---- HTTP ---- */
 
-static it_response call_with(const char *method, const char *path, const actor *who, const char *body,
+static it_response call_with(const char *method, const char *path, const it_actor *who, const char *body,
                              const char *extra)
 {
     char headers[1024];
@@ -53,51 +49,15 @@ static it_response call_with(const char *method, const char *path, const actor *
     return it_http(method, path, headers, body, body ? strlen(body) : 0);
 }
 
-static it_response call(const char *method, const char *path, const actor *who, const char *body)
-{
-    return call_with(method, path, who, body, NULL);
-}
 
-static it_response callf(const char *method, const actor *who, const char *body, const char *fmt, ...)
-{
-    char path[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(path, sizeof(path), fmt, ap);
-    va_end(ap);
-    return call(method, path, who, body);
-}
 
-static const char *str(const json_t *obj, const char *key)
-{
-    const char *s = json_string_value(json_object_get(obj, key));
-    return s ? s : "(not a string)";
-}
 
-static long long num(const json_t *obj, const char *key)
-{
-    return (long long)json_integer_value(json_object_get(obj, key));
-}
 
-static void expect_status(const it_response *r, int status)
-{
-    if (r->status != status)
-        fail_msg("got HTTP %d, want %d: %s", r->status, status, r->body ? r->body : "");
-}
 
-/* A problem+json naming `field` in errors (and `code` when not NULL). */
-static void expect_problem(const it_response *r, int status, const char *code, const char *field)
-{
-    expect_status(r, status);
-    if (code && strcmp(str(r->json, "code"), code) != 0)
-        fail_msg("code %s, want %s: %s", str(r->json, "code"), code, r->body);
-    if (field && !json_object_get(json_object_get(r->json, "errors"), field))
-        fail_msg("errors lack %s: %s", field, r->body);
-}
 
-static void expect_call(const char *method, const char *path, const actor *who, const char *body, int status)
+static void expect_call(const char *method, const char *path, const it_actor *who, const char *body, int status)
 {
-    it_response r = call(method, path, who, body);
+    it_response r = it_call(method, path, who, body);
     if (r.status != status)
         fail_msg("%s %s as %s: HTTP %d, want %d: %s", method, path, who && who->name[0] ? who->name : "anonymous",
                  r.status, status, r.body ? r.body : "");
@@ -108,10 +68,10 @@ static void expect_call(const char *method, const char *path, const actor *who, 
 
 /* Registers over HTTP and keeps the session registration opened. Thread
  * safe (no cmocka assertions): user_id stays 0 when it failed. */
-static actor register_quiet(const char *base, const char *role)
+static it_actor register_quiet(const char *base, const char *role)
 {
     static atomic_int counter;
-    actor a = {0};
+    it_actor a = {0};
     char body[1024], token[64];
     snprintf(a.name, sizeof(a.name), "%s%s%d", base, tag, atomic_fetch_add(&counter, 1));
     snprintf(body, sizeof(body),
@@ -119,22 +79,22 @@ static actor register_quiet(const char *base, const char *role)
              a.name, a.name, role);
     it_response r = it_post_json("/api/auth/register/", body, "Prefer: wait=10\r\n");
     if (r.status == 201 && it_cookie(&r, "punyaka_session", token, sizeof(token), NULL, 0)) {
-        a.user_id = num(json_object_get(r.json, "user"), "id");
+        a.user_id = it_num(json_object_get(r.json, "user"), "id");
         snprintf(a.headers, sizeof(a.headers), "Cookie: punyaka_session=%s\r\nX-CSRF-Token: %s\r\n", token,
-                 str(r.json, "csrf_token"));
+                 it_str(r.json, "csrf_token"));
     }
     it_response_free(&r);
     return a;
 }
 
-static actor register_as(const char *base, const char *role)
+static it_actor register_as(const char *base, const char *role)
 {
-    actor a = register_quiet(base, role);
+    it_actor a = register_quiet(base, role);
     assert_true(a.user_id > 0);
     return a;
 }
 
-static actor customer(void)
+static it_actor customer(void)
 {
     return register_as("shopper", "customer");
 }
@@ -149,11 +109,11 @@ static void create_admin(void)
     assert_int_equal(system(cmd), 0);
     snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"" PASSWORD "\"}", admin.name);
     it_response r = it_post_json("/api/auth/login/", body, NULL);
-    expect_status(&r, 200);
-    admin.user_id = num(json_object_get(r.json, "user"), "id");
+    it_expect_status(&r, 200);
+    admin.user_id = it_num(json_object_get(r.json, "user"), "id");
     assert_non_null(it_cookie(&r, "punyaka_session", token, sizeof(token), NULL, 0));
     snprintf(admin.headers, sizeof(admin.headers), "Cookie: punyaka_session=%s\r\nX-CSRF-Token: %s\r\n", token,
-             str(r.json, "csrf_token"));
+             it_str(r.json, "csrf_token"));
     it_response_free(&r);
 }
 
@@ -165,9 +125,9 @@ static int64_t create_category(const char *base, int64_t parent)
     snprintf(p, sizeof(p), "%lld", (long long)parent);
     snprintf(body, sizeof(body), "{\"name\":\"%s %s\",\"slug\":\"%s-%s\",\"parent\":%s}", base, tag, base, tag,
              parent ? p : "null");
-    it_response r = call("POST", "/api/admin/categories/", &admin, body);
-    expect_status(&r, 201);
-    int64_t id = num(r.json, "id");
+    it_response r = it_call("POST", "/api/admin/categories/", &admin, body);
+    it_expect_status(&r, 201);
+    int64_t id = it_num(r.json, "id");
     it_response_free(&r);
     return id;
 }
@@ -183,10 +143,10 @@ static int64_t create_product_in(const char *base, const char *price, int stock,
     snprintf(body, sizeof(body),
              "{\"slug\":\"%s\",\"name\":\"%s %s\",\"price\":\"%s\",\"stock\":%d,\"category\":%s%s%s}", slug,
              base, slug, price, stock, category ? cat : "null", extra ? "," : "", extra ? extra : "");
-    it_response r = call("POST", "/api/admin/products/", &admin, body);
-    expect_status(&r, 201);
-    int64_t id = num(r.json, "id");
-    assert_string_equal(str(r.json, "price"), price);
+    it_response r = it_call("POST", "/api/admin/products/", &admin, body);
+    it_expect_status(&r, 201);
+    int64_t id = it_num(r.json, "id");
+    assert_string_equal(it_str(r.json, "price"), price);
     it_response_free(&r);
     if (slug_out)
         strcpy(slug_out, slug);
@@ -205,7 +165,7 @@ static long long stock_of(int64_t product)
     return it_db_scalar(db, "SELECT stock FROM products WHERE id = $1", id, NULL);
 }
 
-static long long orders_of(const actor *a)
+static long long orders_of(const it_actor *a)
 {
     char id[24];
     snprintf(id, sizeof(id), "%lld", (long long)a->user_id);
@@ -214,45 +174,45 @@ static long long orders_of(const actor *a)
 
 static void patch_product(int64_t id, const char *body)
 {
-    it_response r = callf("PATCH", &admin, body, "/api/admin/products/%lld/", (long long)id);
-    expect_status(&r, 200);
+    it_response r = it_callf("PATCH", &admin, body, "/api/admin/products/%lld/", (long long)id);
+    it_expect_status(&r, 200);
     it_response_free(&r);
 }
 
 /* ---- cart and checkout ---- */
 
-static it_response add_item(const actor *a, int64_t product, int qty)
+static it_response add_item(const it_actor *a, int64_t product, int qty)
 {
     char body[128];
     snprintf(body, sizeof(body), "{\"product_id\":%lld,\"quantity\":%d}", (long long)product, qty);
-    return call("POST", "/api/cart/add_item/", a, body);
+    return it_call("POST", "/api/cart/add_item/", a, body);
 }
 
-static void add_ok(const actor *a, int64_t product, int qty)
+static void add_ok(const it_actor *a, int64_t product, int qty)
 {
     it_response r = add_item(a, product, qty);
-    expect_status(&r, 200);
+    it_expect_status(&r, 200);
     it_response_free(&r);
 }
 
-static it_response checkout(const actor *a)
+static it_response checkout(const it_actor *a)
 {
-    return call("POST", "/api/orders/checkout/", a, ADDRESS);
+    return it_call("POST", "/api/orders/checkout/", a, ADDRESS);
 }
 
-static char *cart_text(const actor *a)
+static char *cart_text(const it_actor *a)
 {
-    it_response r = call("GET", "/api/cart/", a, NULL);
-    expect_status(&r, 200);
+    it_response r = it_call("GET", "/api/cart/", a, NULL);
+    it_expect_status(&r, 200);
     char *text = strdup(r.body);
     it_response_free(&r);
     return text;
 }
 
-static json_t *cart_json(const actor *a)
+static json_t *cart_json(const it_actor *a)
 {
-    it_response r = call("GET", "/api/cart/", a, NULL);
-    expect_status(&r, 200);
+    it_response r = it_call("GET", "/api/cart/", a, NULL);
+    it_expect_status(&r, 200);
     json_t *j = json_incref(r.json);
     it_response_free(&r);
     return j;
@@ -263,7 +223,7 @@ static json_t *line_of(json_t *cart, int64_t product)
     size_t i;
     json_t *item;
     json_array_foreach(json_object_get(cart, "items"), i, item) {
-        if (num(item, "item_id") == product)
+        if (it_num(item, "item_id") == product)
             return item;
     }
     return NULL;
@@ -282,12 +242,12 @@ static long long paise(const char *s)
 
 static int list_has(const char *query, int64_t id)
 {
-    it_response r = call("GET", query, NULL, NULL);
-    expect_status(&r, 200);
+    it_response r = it_call("GET", query, NULL, NULL);
+    it_expect_status(&r, 200);
     size_t i;
     json_t *p;
     int found = 0;
-    json_array_foreach(json_object_get(r.json, "results"), i, p) found |= num(p, "id") == id;
+    json_array_foreach(json_object_get(r.json, "results"), i, p) found |= it_num(p, "id") == id;
     it_response_free(&r);
     return found;
 }
@@ -327,33 +287,33 @@ static void test_catalog_reads(void **state)
     assert_true(list_has(q, in_root) && list_has(q, in_grand) && !list_has(q, featured));
     /* ordering by the price paid, both ways, and paging */
     snprintf(q, sizeof(q), "/api/products/?category=root-%s&ordering=price&page_size=2", tag);
-    it_response r = call("GET", q, NULL, NULL);
-    expect_status(&r, 200);
-    assert_int_equal(num(r.json, "count"), 3);
+    it_response r = it_call("GET", q, NULL, NULL);
+    it_expect_status(&r, 200);
+    assert_int_equal(it_num(r.json, "count"), 3);
     json_t *results = json_object_get(r.json, "results");
     assert_int_equal(json_array_size(results), 2);
-    assert_int_equal(num(json_array_get(results, 0), "id"), featured);
-    assert_int_equal(num(json_array_get(results, 1), "id"), in_root);
+    assert_int_equal(it_num(json_array_get(results, 0), "id"), featured);
+    assert_int_equal(it_num(json_array_get(results, 1), "id"), in_root);
     assert_true(json_is_string(json_object_get(r.json, "next")));
     it_response_free(&r);
     snprintf(q, sizeof(q), "/api/products/?category=root-%s&ordering=-price", tag);
-    r = call("GET", q, NULL, NULL);
-    assert_int_equal(num(json_array_get(json_object_get(r.json, "results"), 0), "id"), in_grand);
+    r = it_call("GET", q, NULL, NULL);
+    assert_int_equal(it_num(json_array_get(json_object_get(r.json, "results"), 0), "id"), in_grand);
     it_response_free(&r);
     snprintf(q, sizeof(q), "/api/products/?category=root-%s&ordering=newest", tag);
-    r = call("GET", q, NULL, NULL);
-    assert_int_equal(num(json_array_get(json_object_get(r.json, "results"), 0), "id"), featured);
+    r = it_call("GET", q, NULL, NULL);
+    assert_int_equal(it_num(json_array_get(json_object_get(r.json, "results"), 0), "id"), featured);
     it_response_free(&r);
     /* one product by id and by slug: the same document */
-    r = callf("GET", NULL, NULL, "/api/products/%lld/", (long long)in_grand);
-    expect_status(&r, 200);
-    assert_string_equal(str(r.json, "price"), "250.50");
+    r = it_callf("GET", NULL, NULL, "/api/products/%lld/", (long long)in_grand);
+    it_expect_status(&r, 200);
+    assert_string_equal(it_str(r.json, "price"), "250.50");
     assert_true(json_is_null(json_object_get(r.json, "discount_price")));
-    assert_int_equal(num(r.json, "stock"), 0);
+    assert_int_equal(it_num(r.json, "stock"), 0);
     assert_true(json_is_false(json_object_get(r.json, "is_in_stock")));
-    assert_int_equal(num(r.json, "category"), grand);
-    it_response r2 = callf("GET", NULL, NULL, "/api/products/%s/", slug);
-    expect_status(&r2, 200);
+    assert_int_equal(it_num(r.json, "category"), grand);
+    it_response r2 = it_callf("GET", NULL, NULL, "/api/products/%s/", slug);
+    it_expect_status(&r2, 200);
     assert_string_equal(r.body, r2.body);
     it_response_free(&r);
     it_response_free(&r2);
@@ -364,14 +324,14 @@ static void test_catalog_reads(void **state)
                             {"max_price=1.234", "max_price"}, {"type=toy", "type"}, {"in_stock=yes", "in_stock"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(q, sizeof(q), "/api/products/?%s", bad[i][0]);
-        r = call("GET", q, NULL, NULL);
-        expect_problem(&r, 422, NULL, bad[i][1]);
+        r = it_call("GET", q, NULL, NULL);
+        it_expect_problem(&r, 422, NULL, bad[i][1]);
         it_response_free(&r);
     }
     /* A deactivated product leaves the catalog. */
     patch_product(in_root, "{\"is_active\":false}");
-    r = callf("GET", NULL, NULL, "/api/products/%lld/", (long long)in_root);
-    expect_status(&r, 404);
+    r = it_callf("GET", NULL, NULL, "/api/products/%lld/", (long long)in_root);
+    it_expect_status(&r, 404);
     it_response_free(&r);
     snprintf(q, sizeof(q), "/api/products/?category=root-%s&page_size=100", tag);
     assert_false(list_has(q, in_root));
@@ -382,7 +342,7 @@ static json_t *category_node(json_t *list, int64_t id)
     size_t i;
     json_t *c;
     json_array_foreach(list, i, c) {
-        if (num(c, "id") == id)
+        if (it_num(c, "id") == id)
             return c;
         json_t *deeper = category_node(json_object_get(c, "children"), id);
         if (deeper)
@@ -395,8 +355,8 @@ static void test_category_tree(void **state)
 {
     (void)state;
     int64_t leaf = create_category("leaf", child_category);
-    it_response r = call("GET", "/api/categories/", NULL, NULL);
-    expect_status(&r, 200);
+    it_response r = it_call("GET", "/api/categories/", NULL, NULL);
+    it_expect_status(&r, 200);
     json_t *root = category_node(r.json, root_category);
     assert_non_null(root);
     assert_true(json_is_null(json_object_get(root, "parent")));
@@ -405,10 +365,10 @@ static void test_category_tree(void **state)
     assert_non_null(category_node(json_object_get(child, "children"), leaf));
     it_response_free(&r);
     /* A deactivated category hides its subtree. */
-    it_response p = callf("PATCH", &admin, "{\"is_active\":false}", "/api/admin/categories/%lld/", (long long)leaf);
-    expect_status(&p, 200);
+    it_response p = it_callf("PATCH", &admin, "{\"is_active\":false}", "/api/admin/categories/%lld/", (long long)leaf);
+    it_expect_status(&p, 200);
     it_response_free(&p);
-    r = call("GET", "/api/categories/", NULL, NULL);
+    r = it_call("GET", "/api/categories/", NULL, NULL);
     assert_null(category_node(r.json, leaf));
     assert_non_null(category_node(r.json, child_category));
     it_response_free(&r);
@@ -422,25 +382,25 @@ static void test_etag(void **state)
     snprintf(path, sizeof(path), "/api/products/%lld/", (long long)id);
     const char *paths[] = {path, "/api/products/?page_size=100", "/api/categories/"};
     for (size_t i = 0; i < 3; i++) {
-        it_response r = call("GET", paths[i], NULL, NULL);
-        expect_status(&r, 200);
+        it_response r = it_call("GET", paths[i], NULL, NULL);
+        it_expect_status(&r, 200);
         assert_non_null(it_header(&r, "etag", etag, sizeof(etag)));
         snprintf(inm, sizeof(inm), "If-None-Match: %s\r\n", etag);
         it_response again = call_with("GET", paths[i], NULL, NULL, inm);
-        expect_status(&again, 304);
+        it_expect_status(&again, 304);
         assert_int_equal(again.body_len, 0);
         it_response_free(&r);
         it_response_free(&again);
     }
     /* A change is visible at once (well within the 1 s allowed): 200 with a new ETag. */
-    it_response r = call("GET", path, NULL, NULL);
+    it_response r = it_call("GET", path, NULL, NULL);
     assert_non_null(it_header(&r, "etag", etag, sizeof(etag)));
     it_response_free(&r);
     patch_product(id, "{\"price\":\"101.00\"}");
     snprintf(inm, sizeof(inm), "If-None-Match: %s\r\n", etag);
     r = call_with("GET", path, NULL, NULL, inm);
-    expect_status(&r, 200);
-    assert_string_equal(str(r.json, "price"), "101.00");
+    it_expect_status(&r, 200);
+    assert_string_equal(it_str(r.json, "price"), "101.00");
     assert_non_null(it_header(&r, "etag", etag2, sizeof(etag2)));
     assert_string_not_equal(etag, etag2);
     it_response_free(&r);
@@ -451,95 +411,95 @@ static void test_etag(void **state)
 static void test_cart_lines_and_totals(void **state)
 {
     (void)state;
-    actor c = customer();
+    it_actor c = customer();
     int64_t cheap = create_product("cheap", "499.99", 10), penny = create_product("penny", "0.01", 10);
     json_t *cart = cart_json(&c);
     assert_int_equal(json_array_size(json_object_get(cart, "items")), 0);
-    assert_string_equal(str(cart, "total"), "0.00");
+    assert_string_equal(it_str(cart, "total"), "0.00");
     json_decref(cart);
     add_ok(&c, cheap, 1);
     cart = cart_json(&c);
-    assert_string_equal(str(cart, "subtotal"), "499.99");
-    assert_string_equal(str(cart, "shipping"), "50.00");   /* below ₹500 */
-    assert_string_equal(str(cart, "total"), "549.99");
+    assert_string_equal(it_str(cart, "subtotal"), "499.99");
+    assert_string_equal(it_str(cart, "shipping"), "50.00");   /* below ₹500 */
+    assert_string_equal(it_str(cart, "total"), "549.99");
     json_decref(cart);
     add_ok(&c, penny, 1);   /* exactly ₹500: ships free */
     add_ok(&c, penny, 2);   /* adding again adds to the line */
     cart = cart_json(&c);
     json_t *line = line_of(cart, penny);
-    assert_int_equal(num(line, "quantity"), 3);
-    assert_string_equal(str(line, "unit_price"), "0.01");
-    assert_string_equal(str(line, "line_total"), "0.03");
-    assert_int_equal(num(json_object_get(line, "product"), "id"), penny);
-    assert_string_equal(str(cart, "subtotal"), "500.02");
-    assert_string_equal(str(cart, "shipping"), "0.00");
-    assert_string_equal(str(cart, "total"), "500.02");
+    assert_int_equal(it_num(line, "quantity"), 3);
+    assert_string_equal(it_str(line, "unit_price"), "0.01");
+    assert_string_equal(it_str(line, "line_total"), "0.03");
+    assert_int_equal(it_num(json_object_get(line, "product"), "id"), penny);
+    assert_string_equal(it_str(cart, "subtotal"), "500.02");
+    assert_string_equal(it_str(cart, "shipping"), "0.00");
+    assert_string_equal(it_str(cart, "total"), "500.02");
     json_decref(cart);
     /* update sets, remove drops, clear empties */
-    it_response r = call("POST", "/api/cart/update_item/", &c, "{\"item_id\":0,\"quantity\":1}");
-    expect_problem(&r, 422, NULL, "item_id");
+    it_response r = it_call("POST", "/api/cart/update_item/", &c, "{\"item_id\":0,\"quantity\":1}");
+    it_expect_problem(&r, 422, NULL, "item_id");
     it_response_free(&r);
     char body[96];
     snprintf(body, sizeof(body), "{\"item_id\":%lld,\"quantity\":1}", (long long)penny);
-    r = call("POST", "/api/cart/update_item/", &c, body);
-    expect_status(&r, 200);
-    assert_string_equal(str(r.json, "subtotal"), "500.00");
+    r = it_call("POST", "/api/cart/update_item/", &c, body);
+    it_expect_status(&r, 200);
+    assert_string_equal(it_str(r.json, "subtotal"), "500.00");
     it_response_free(&r);
     snprintf(body, sizeof(body), "{\"item_id\":%lld}", (long long)cheap);
-    r = call("POST", "/api/cart/remove_item/", &c, body);
-    expect_status(&r, 200);
+    r = it_call("POST", "/api/cart/remove_item/", &c, body);
+    it_expect_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 1);
-    assert_string_equal(str(r.json, "shipping"), "50.00");
+    assert_string_equal(it_str(r.json, "shipping"), "50.00");
     it_response_free(&r);
-    r = call("POST", "/api/cart/remove_item/", &c, body);   /* not in the cart any more */
-    expect_problem(&r, 404, "not_found", NULL);
+    r = it_call("POST", "/api/cart/remove_item/", &c, body);   /* not in the cart any more */
+    it_expect_problem(&r, 404, "not_found", NULL);
     it_response_free(&r);
     /* a stock warning per short line; checkout decides */
     snprintf(body, sizeof(body), "{\"item_id\":%lld,\"quantity\":11}", (long long)penny);
-    r = call("POST", "/api/cart/update_item/", &c, body);
-    expect_status(&r, 200);
+    r = it_call("POST", "/api/cart/update_item/", &c, body);
+    it_expect_status(&r, 200);
     json_t *w = json_array_get(json_object_get(line_of(r.json, penny), "warnings"), 0);
-    assert_string_equal(str(w, "code"), "out_of_stock");
+    assert_string_equal(it_str(w, "code"), "out_of_stock");
     it_response_free(&r);
-    r = call("POST", "/api/cart/clear/", &c, NULL);
-    expect_status(&r, 200);
+    r = it_call("POST", "/api/cart/clear/", &c, NULL);
+    it_expect_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
     it_response_free(&r);
     /* the order's totals, exact: sum(unit × qty) + shipping */
     add_ok(&c, cheap, 1);
     add_ok(&c, penny, 3);
     r = checkout(&c);
-    expect_status(&r, 201);
+    it_expect_status(&r, 201);
     long long sum = 0;
     size_t i;
     json_t *item;
     json_array_foreach(json_object_get(r.json, "items"), i, item) {
-        assert_int_equal(paise(str(item, "unit_price")) * num(item, "quantity"), paise(str(item, "line_total")));
-        sum += paise(str(item, "line_total"));
+        assert_int_equal(paise(it_str(item, "unit_price")) * it_num(item, "quantity"), paise(it_str(item, "line_total")));
+        sum += paise(it_str(item, "line_total"));
     }
     assert_int_equal(sum, 50002);
-    assert_int_equal(paise(str(r.json, "subtotal")), sum);
-    assert_int_equal(paise(str(r.json, "shipping_charge")), 0);
-    assert_int_equal(paise(str(r.json, "total_amount")), sum);
-    assert_string_equal(str(r.json, "status"), "pending");
-    assert_string_equal(str(r.json, "payment_status"), "paid");
-    assert_non_null(strstr(str(r.json, "order_number"), "PUN-"));
+    assert_int_equal(paise(it_str(r.json, "subtotal")), sum);
+    assert_int_equal(paise(it_str(r.json, "shipping_charge")), 0);
+    assert_int_equal(paise(it_str(r.json, "total_amount")), sum);
+    assert_string_equal(it_str(r.json, "status"), "pending");
+    assert_string_equal(it_str(r.json, "payment_status"), "paid");
+    assert_non_null(strstr(it_str(r.json, "order_number"), "PUN-"));
     it_response_free(&r);
     cart = cart_json(&c);
     assert_int_equal(json_array_size(json_object_get(cart, "items")), 0);   /* the ordered lines are gone */
     json_decref(cart);
     add_ok(&c, cheap, 1);
     r = checkout(&c);
-    expect_status(&r, 201);
-    assert_string_equal(str(r.json, "shipping_charge"), "50.00");
-    assert_string_equal(str(r.json, "total_amount"), "549.99");
+    it_expect_status(&r, 201);
+    assert_string_equal(it_str(r.json, "shipping_charge"), "50.00");
+    assert_string_equal(it_str(r.json, "total_amount"), "549.99");
     it_response_free(&r);
 }
 
 static void test_cart_limits(void **state)
 {
     (void)state;
-    actor c = customer();
+    it_actor c = customer();
     int64_t p = create_product("limited", "10.00", 100);
     const char *bad[] = {"{\"product_id\":%lld,\"quantity\":0}", "{\"product_id\":%lld,\"quantity\":100}",
                          "{\"product_id\":%lld,\"quantity\":\"2\"}", "{\"product_id\":%lld,\"quantity\":2.0}",
@@ -547,31 +507,31 @@ static void test_cart_limits(void **state)
     char body[128];
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(body, sizeof(body), bad[i], (long long)p);
-        it_response r = call("POST", "/api/cart/add_item/", &c, body);
-        expect_problem(&r, 422, NULL, "quantity");
+        it_response r = it_call("POST", "/api/cart/add_item/", &c, body);
+        it_expect_problem(&r, 422, NULL, "quantity");
         it_response_free(&r);
     }
-    it_response r = call("POST", "/api/cart/add_item/", &c, "{\"product_id\":\"1\",\"quantity\":1}");
-    expect_problem(&r, 422, NULL, "product_id");
+    it_response r = it_call("POST", "/api/cart/add_item/", &c, "{\"product_id\":\"1\",\"quantity\":1}");
+    it_expect_problem(&r, 422, NULL, "product_id");
     it_response_free(&r);
     /* 99 per line, counting what the line already holds */
     add_ok(&c, p, 98);
     r = add_item(&c, p, 2);
-    expect_problem(&r, 422, NULL, "quantity");
+    it_expect_problem(&r, 422, NULL, "quantity");
     it_response_free(&r);
     add_ok(&c, p, 1);
     snprintf(body, sizeof(body), "{\"item_id\":%lld,\"quantity\":0}", (long long)p);
-    r = call("POST", "/api/cart/update_item/", &c, body);
-    expect_problem(&r, 422, NULL, "quantity");
+    r = it_call("POST", "/api/cart/update_item/", &c, body);
+    it_expect_problem(&r, 422, NULL, "quantity");
     it_response_free(&r);
     /* unknown ⇒ 404, inactive ⇒ 422 */
     r = add_item(&c, 999999999, 1);
-    expect_problem(&r, 404, "not_found", "product_id");
+    it_expect_problem(&r, 404, "not_found", "product_id");
     it_response_free(&r);
     int64_t gone = create_product("retired", "10.00", 5);
     patch_product(gone, "{\"is_active\":false}");
     r = add_item(&c, gone, 1);
-    expect_problem(&r, 422, "inactive_product", "product_id");
+    it_expect_problem(&r, 422, "inactive_product", "product_id");
     it_response_free(&r);
     /* 50 lines, and not one more */
     for (int i = 1; i < 50; i++)
@@ -581,14 +541,14 @@ static void test_cart_limits(void **state)
     json_decref(cart);
     int64_t fifty_first = create_product("bulk", "1.00", 5);
     r = add_item(&c, fifty_first, 1);
-    expect_problem(&r, 422, "cart_full", "product_id");
+    it_expect_problem(&r, 422, "cart_full", "product_id");
     it_response_free(&r);
 }
 
 static void test_cart_isolation(void **state)
 {
     (void)state;
-    actor a = customer(), b = customer();
+    it_actor a = customer(), b = customer();
     int64_t p = create_product("mine", "20.00", 10), q = create_product("theirs", "30.00", 10);
     add_ok(&a, p, 2);
     char *before = cart_text(&a);
@@ -597,19 +557,19 @@ static void test_cart_isolation(void **state)
     json_decref(bc);
     char body[96];
     snprintf(body, sizeof(body), "{\"item_id\":%lld}", (long long)p);
-    it_response r = call("POST", "/api/cart/remove_item/", &b, body);
-    expect_status(&r, 404);   /* B names A's line: it is not in B's cart */
+    it_response r = it_call("POST", "/api/cart/remove_item/", &b, body);
+    it_expect_status(&r, 404);   /* B names A's line: it is not in B's cart */
     it_response_free(&r);
     snprintf(body, sizeof(body), "{\"item_id\":%lld,\"quantity\":5}", (long long)p);
-    r = call("POST", "/api/cart/update_item/", &b, body);
-    expect_status(&r, 404);
+    r = it_call("POST", "/api/cart/update_item/", &b, body);
+    it_expect_status(&r, 404);
     it_response_free(&r);
     add_ok(&b, q, 1);
-    r = call("POST", "/api/cart/clear/", &b, NULL);
-    expect_status(&r, 200);
+    r = it_call("POST", "/api/cart/clear/", &b, NULL);
+    it_expect_status(&r, 200);
     it_response_free(&r);
     r = checkout(&b);   /* B's empty cart: nothing of A's is bought */
-    expect_problem(&r, 422, "empty_cart", NULL);
+    it_expect_problem(&r, 422, "empty_cart", NULL);
     it_response_free(&r);
     char *after = cart_text(&a);
     assert_string_equal(before, after);
@@ -622,7 +582,7 @@ static void test_cart_isolation(void **state)
 static void test_short_last_line_changes_nothing(void **state)
 {
     (void)state;
-    actor c = customer();
+    it_actor c = customer();
     int64_t a = create_product("linea", "10.00", 5), b = create_product("lineb", "20.00", 5),
             s = create_product("lines", "30.00", 1);
     add_ok(&c, a, 1);
@@ -632,8 +592,8 @@ static void test_short_last_line_changes_nothing(void **state)
     it_response r = checkout(&c);
     char field[64];
     snprintf(field, sizeof(field), "items.%lld.quantity", (long long)s);
-    expect_problem(&r, 409, "out_of_stock", field);
-    assert_non_null(strstr(str(r.json, "detail"), "lines"));   /* names the product */
+    it_expect_problem(&r, 409, "out_of_stock", field);
+    assert_non_null(strstr(it_str(r.json, "detail"), "lines"));   /* names the product */
     it_response_free(&r);
     assert_int_equal(orders_of(&c), 0);
     assert_int_equal(stock_of(a), 5);
@@ -653,34 +613,34 @@ static void test_short_last_line_changes_nothing(void **state)
          "\"shipping_phone\":\"+91 98765 43210\"}", "shipping_address"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        r = call("POST", "/api/orders/checkout/", &c, bad[i][0]);
-        expect_problem(&r, 422, NULL, bad[i][1]);
+        r = it_call("POST", "/api/orders/checkout/", &c, bad[i][0]);
+        it_expect_problem(&r, 422, NULL, bad[i][1]);
         it_response_free(&r);
     }
-    actor empty = customer();
+    it_actor empty = customer();
     r = checkout(&empty);
-    expect_problem(&r, 422, "empty_cart", NULL);
+    it_expect_problem(&r, 422, "empty_cart", NULL);
     it_response_free(&r);
 }
 
 static void test_price_changes(void **state)
 {
     (void)state;
-    actor c = customer();
+    it_actor c = customer();
     int64_t up = create_product("pricey", "100.00", 10);
     add_ok(&c, up, 2);
     patch_product(up, "{\"price\":\"120.00\"}");
     char *before = cart_text(&c);
     json_t *cart = cart_json(&c);
     json_t *line = line_of(cart, up);
-    assert_string_equal(str(line, "unit_price"), "120.00");
-    assert_string_equal(str(line, "price_when_added"), "100.00");
-    assert_string_equal(str(json_array_get(json_object_get(line, "warnings"), 0), "code"), "price_changed");
+    assert_string_equal(it_str(line, "unit_price"), "120.00");
+    assert_string_equal(it_str(line, "price_when_added"), "100.00");
+    assert_string_equal(it_str(json_array_get(json_object_get(line, "warnings"), 0), "code"), "price_changed");
     json_decref(cart);
     it_response r = checkout(&c);
     char field[64];
     snprintf(field, sizeof(field), "items.%lld.unit_price", (long long)up);
-    expect_problem(&r, 409, "price_changed", field);
+    it_expect_problem(&r, 409, "price_changed", field);
     it_response_free(&r);
     assert_int_equal(orders_of(&c), 0);
     assert_int_equal(stock_of(up), 10);
@@ -691,39 +651,39 @@ static void test_price_changes(void **state)
     /* update_item accepts today's price; then checkout goes through at it */
     char body[96];
     snprintf(body, sizeof(body), "{\"item_id\":%lld,\"quantity\":2}", (long long)up);
-    r = call("POST", "/api/cart/update_item/", &c, body);
-    expect_status(&r, 200);
+    r = it_call("POST", "/api/cart/update_item/", &c, body);
+    it_expect_status(&r, 200);
     it_response_free(&r);
     r = checkout(&c);
-    expect_status(&r, 201);
-    assert_string_equal(str(json_array_get(json_object_get(r.json, "items"), 0), "unit_price"), "120.00");
+    it_expect_status(&r, 201);
+    assert_string_equal(it_str(json_array_get(json_object_get(r.json, "items"), 0), "unit_price"), "120.00");
     it_response_free(&r);
     /* lowered: the customer pays the lower price (never more than shown) */
     int64_t down = create_product("sale", "100.00", 10);
     add_ok(&c, down, 3);
     patch_product(down, "{\"discount_price\":\"80.00\"}");
     r = checkout(&c);
-    expect_status(&r, 201);
+    it_expect_status(&r, 201);
     json_t *item = json_array_get(json_object_get(r.json, "items"), 0);
-    assert_string_equal(str(item, "unit_price"), "80.00");
-    assert_string_equal(str(item, "line_total"), "240.00");
-    assert_string_equal(str(r.json, "subtotal"), "240.00");
-    assert_string_equal(str(r.json, "shipping_charge"), "50.00");
-    assert_string_equal(str(r.json, "total_amount"), "290.00");
+    assert_string_equal(it_str(item, "unit_price"), "80.00");
+    assert_string_equal(it_str(item, "line_total"), "240.00");
+    assert_string_equal(it_str(r.json, "subtotal"), "240.00");
+    assert_string_equal(it_str(r.json, "shipping_charge"), "50.00");
+    assert_string_equal(it_str(r.json, "total_amount"), "290.00");
     it_response_free(&r);
 }
 
 static void set_kit(int64_t kit, const char *components)
 {
-    it_response r = callf("POST", &admin, components, "/api/admin/products/%lld/kit/", (long long)kit);
-    expect_status(&r, 200);
+    it_response r = it_callf("POST", &admin, components, "/api/admin/products/%lld/kit/", (long long)kit);
+    it_expect_status(&r, 200);
     it_response_free(&r);
 }
 
 static void test_kits(void **state)
 {
     (void)state;
-    actor c = customer();
+    it_actor c = customer();
     int64_t x = create_product("kitx", "10.00", 10), y = create_product("kity", "5.00", 9);
     char slug[128], body[256];
     int64_t kit = create_product_in("kit", "100.00", 0, 0, "\"product_type\":\"kit\"", slug);
@@ -732,21 +692,21 @@ static void test_kits(void **state)
              (long long)x, (long long)y);
     set_kit(kit, body);
     /* derived: min(floor(10 / 2), floor(9 / 3)) = 3, with its components */
-    it_response r = callf("GET", NULL, NULL, "/api/products/%s/", slug);
-    expect_status(&r, 200);
-    assert_int_equal(num(r.json, "stock"), 3);
+    it_response r = it_callf("GET", NULL, NULL, "/api/products/%s/", slug);
+    it_expect_status(&r, 200);
+    assert_int_equal(it_num(r.json, "stock"), 3);
     assert_int_equal(json_array_size(json_object_get(r.json, "components")), 2);
     it_response_free(&r);
     assert_int_equal(stock_of(kit), 0);   /* a kit's own column stays 0 */
     /* two kits take 2 × qty of each component */
     add_ok(&c, kit, 2);
     r = checkout(&c);
-    expect_status(&r, 201);
+    it_expect_status(&r, 201);
     it_response_free(&r);
     assert_int_equal(stock_of(x), 6);
     assert_int_equal(stock_of(y), 3);
-    r = callf("GET", NULL, NULL, "/api/products/%lld/", (long long)kit);
-    assert_int_equal(num(r.json, "stock"), 1);
+    r = it_callf("GET", NULL, NULL, "/api/products/%lld/", (long long)kit);
+    assert_int_equal(it_num(r.json, "stock"), 1);
     it_response_free(&r);
     /* a kit and one of its components are checked against the summed need:
      * kit needs 3 y, plus one y = 4 > 3, though each line alone fits */
@@ -756,24 +716,24 @@ static void test_kits(void **state)
     assert_int_equal(json_array_size(json_object_get(line_of(cart, y), "warnings")), 1);
     json_decref(cart);
     r = checkout(&c);
-    expect_problem(&r, 409, "out_of_stock", NULL);
+    it_expect_problem(&r, 409, "out_of_stock", NULL);
     it_response_free(&r);
     assert_int_equal(stock_of(x), 6);
     assert_int_equal(stock_of(y), 3);
     /* the kit with 4 x on top: x needs 2 + 4 = 6 of 6, y 3 of 3 */
     char rm[64];
     snprintf(rm, sizeof(rm), "{\"item_id\":%lld}", (long long)y);
-    r = call("POST", "/api/cart/remove_item/", &c, rm);
-    expect_status(&r, 200);
+    r = it_call("POST", "/api/cart/remove_item/", &c, rm);
+    it_expect_status(&r, 200);
     it_response_free(&r);
     add_ok(&c, x, 4);
     r = checkout(&c);
-    expect_status(&r, 201);
+    it_expect_status(&r, 201);
     it_response_free(&r);
     assert_int_equal(stock_of(x), 0);
     assert_int_equal(stock_of(y), 0);
-    r = callf("GET", NULL, NULL, "/api/products/%lld/", (long long)kit);
-    assert_int_equal(num(r.json, "stock"), 0);
+    r = it_callf("GET", NULL, NULL, "/api/products/%lld/", (long long)kit);
+    assert_int_equal(it_num(r.json, "stock"), 0);
     assert_true(json_is_false(json_object_get(r.json, "is_in_stock")));
     it_response_free(&r);
 }
@@ -781,17 +741,17 @@ static void test_kits(void **state)
 static void test_idempotent_checkout(void **state)
 {
     (void)state;
-    actor c = customer();
+    it_actor c = customer();
     int64_t p = create_product("once", "25.00", 10);
     add_ok(&c, p, 2);
     char key[128];
     snprintf(key, sizeof(key), "Idempotency-Key: checkout-%s-1\r\n", tag);
     it_response first = call_with("POST", "/api/orders/checkout/", &c, ADDRESS, key);
-    expect_status(&first, 201);
+    it_expect_status(&first, 201);
     /* The retry finds the cart empty, yet gets the same order back. */
     it_response again = call_with("POST", "/api/orders/checkout/", &c, ADDRESS, key);
-    expect_status(&again, 201);
-    assert_int_equal(num(first.json, "id"), num(again.json, "id"));
+    it_expect_status(&again, 201);
+    assert_int_equal(it_num(first.json, "id"), it_num(again.json, "id"));
     it_response_free(&first);
     it_response_free(&again);
     assert_int_equal(orders_of(&c), 1);
@@ -799,10 +759,10 @@ static void test_idempotent_checkout(void **state)
     /* and re-adding the same line afterwards is not eaten by the replay */
     add_ok(&c, p, 2);
     again = call_with("POST", "/api/orders/checkout/", &c, ADDRESS, key);
-    expect_status(&again, 201);
+    it_expect_status(&again, 201);
     it_response_free(&again);
     json_t *cart = cart_json(&c);
-    assert_int_equal(num(line_of(cart, p), "quantity"), 2);
+    assert_int_equal(it_num(line_of(cart, p), "quantity"), 2);
     json_decref(cart);
     assert_int_equal(orders_of(&c), 1);
 }
@@ -810,13 +770,13 @@ static void test_idempotent_checkout(void **state)
 static void test_unanswered_checkout_reconciles_cart(void **state)
 {
     (void)state;
-    actor c = customer();
+    it_actor c = customer();
     int64_t p = create_product("async", "15.00", 10), q = create_product("later", "5.00", 10);
     add_ok(&c, p, 1);
     char headers[512];
     snprintf(headers, sizeof(headers), "%sContent-Type: application/json\r\nPrefer: respond-async\r\n", c.headers);
     it_response r = it_http("POST", "/api/orders/checkout/", headers, ADDRESS, strlen(ADDRESS));
-    expect_status(&r, 202);
+    it_expect_status(&r, 202);
     it_response_free(&r);
     add_ok(&c, q, 1);   /* added meanwhile: stays */
     assert_int_equal(it_db_wait_for(db, 1, 10000, "SELECT count(*) FROM orders o JOIN users u ON u.id = o.user_id"
@@ -841,7 +801,7 @@ typedef struct {
 static void *buy(void *arg)
 {
     buyer *b = arg;
-    actor a = register_quiet("buyer", "customer");
+    it_actor a = register_quiet("buyer", "customer");
     if (a.user_id) {
         it_response r = add_item(&a, b->product, 1);
         b->add_status = r.status;
@@ -851,7 +811,7 @@ static void *buy(void *arg)
     if (a.user_id && b->add_status == 200) {
         it_response r = checkout(&a);
         b->status = r.status;
-        snprintf(b->code, sizeof(b->code), "%s", r.status == 409 ? str(r.json, "code") : "");
+        snprintf(b->code, sizeof(b->code), "%s", r.status == 409 ? it_str(r.json, "code") : "");
         it_response_free(&r);
     }
     return NULL;
@@ -900,19 +860,19 @@ static void set_status(int64_t order, const char *status, int want)
 {
     char body[64];
     snprintf(body, sizeof(body), "{\"status\":\"%s\"}", status);
-    it_response r = callf("POST", &admin, body, "/api/admin/orders/%lld/status/", (long long)order);
-    expect_status(&r, want);
+    it_response r = it_callf("POST", &admin, body, "/api/admin/orders/%lld/status/", (long long)order);
+    it_expect_status(&r, want);
     if (want == 200)
-        assert_string_equal(str(r.json, "status"), status);
+        assert_string_equal(it_str(r.json, "status"), status);
     it_response_free(&r);
 }
 
-static int64_t place_order(const actor *c, int64_t product, int qty)
+static int64_t place_order(const it_actor *c, int64_t product, int qty)
 {
     add_ok(c, product, qty);
     it_response r = checkout(c);
-    expect_status(&r, 201);
-    int64_t id = num(r.json, "id");
+    it_expect_status(&r, 201);
+    int64_t id = it_num(r.json, "id");
     it_response_free(&r);
     return id;
 }
@@ -920,62 +880,62 @@ static int64_t place_order(const actor *c, int64_t product, int qty)
 static void test_orders_cancel_and_status(void **state)
 {
     (void)state;
-    actor c = customer(), other = customer();
+    it_actor c = customer(), other = customer();
     int64_t p = create_product("cancellable", "40.00", 10);
     int64_t order = place_order(&c, p, 3);
     assert_int_equal(stock_of(p), 7);
     /* someone else's order does not exist for them */
-    it_response r = callf("GET", &other, NULL, "/api/orders/%lld/", (long long)order);
-    expect_problem(&r, 404, "not_found", NULL);
+    it_response r = it_callf("GET", &other, NULL, "/api/orders/%lld/", (long long)order);
+    it_expect_problem(&r, 404, "not_found", NULL);
     it_response_free(&r);
-    r = callf("POST", &other, "{}", "/api/orders/%lld/cancel/", (long long)order);
-    expect_status(&r, 404);
+    r = it_callf("POST", &other, "{}", "/api/orders/%lld/cancel/", (long long)order);
+    it_expect_status(&r, 404);
     it_response_free(&r);
-    r = call("GET", "/api/orders/", &other, NULL);
-    assert_int_equal(num(r.json, "count"), 0);
+    r = it_call("GET", "/api/orders/", &other, NULL);
+    assert_int_equal(it_num(r.json, "count"), 0);
     it_response_free(&r);
-    r = call("GET", "/api/orders/", &c, NULL);
-    assert_int_equal(num(r.json, "count"), 1);
-    assert_int_equal(num(json_array_get(json_object_get(r.json, "results"), 0), "id"), order);
+    r = it_call("GET", "/api/orders/", &c, NULL);
+    assert_int_equal(it_num(r.json, "count"), 1);
+    assert_int_equal(it_num(json_array_get(json_object_get(r.json, "results"), 0), "id"), order);
     it_response_free(&r);
     /* the owner cancels before it ships: restocked, refunded */
-    r = callf("POST", &c, "{\"reason\":\"ordered twice\"}", "/api/orders/%lld/cancel/", (long long)order);
-    expect_status(&r, 200);
-    assert_string_equal(str(r.json, "status"), "cancelled");
-    assert_string_equal(str(r.json, "payment_status"), "refunded");
+    r = it_callf("POST", &c, "{\"reason\":\"ordered twice\"}", "/api/orders/%lld/cancel/", (long long)order);
+    it_expect_status(&r, 200);
+    assert_string_equal(it_str(r.json, "status"), "cancelled");
+    assert_string_equal(it_str(r.json, "payment_status"), "refunded");
     it_response_free(&r);
     assert_int_equal(stock_of(p), 10);
-    r = callf("POST", &c, NULL, "/api/orders/%lld/cancel/", (long long)order);
-    expect_problem(&r, 409, "invalid_transition", NULL);
+    r = it_callf("POST", &c, NULL, "/api/orders/%lld/cancel/", (long long)order);
+    it_expect_problem(&r, 409, "invalid_transition", NULL);
     it_response_free(&r);
     /* the admin moves an order one step at a time; shipped cannot be cancelled */
     int64_t second = place_order(&c, p, 1);
     set_status(second, "shipped", 409);
     set_status(second, "confirmed", 200);
     set_status(second, "shipped", 200);
-    r = callf("POST", &c, NULL, "/api/orders/%lld/cancel/", (long long)second);
-    expect_problem(&r, 409, "invalid_transition", NULL);
+    r = it_callf("POST", &c, NULL, "/api/orders/%lld/cancel/", (long long)second);
+    it_expect_problem(&r, 409, "invalid_transition", NULL);
     it_response_free(&r);
     assert_int_equal(stock_of(p), 9);
     set_status(second, "delivered", 200);
     set_status(999999999, "confirmed", 404);
     it_response bad =
-        callf("POST", &admin, "{\"status\":\"lost\"}", "/api/admin/orders/%lld/status/", (long long)second);
-    expect_problem(&bad, 422, NULL, "status");
+        it_callf("POST", &admin, "{\"status\":\"lost\"}", "/api/admin/orders/%lld/status/", (long long)second);
+    it_expect_problem(&bad, 422, NULL, "status");
     it_response_free(&bad);
     /* the admin sees everyone's orders, filtered by status */
-    r = callf("GET", &admin, NULL, "/api/orders/%lld/", (long long)second);
-    expect_status(&r, 200);
-    assert_string_equal(str(r.json, "status"), "delivered");
+    r = it_callf("GET", &admin, NULL, "/api/orders/%lld/", (long long)second);
+    it_expect_status(&r, 200);
+    assert_string_equal(it_str(r.json, "status"), "delivered");
     it_response_free(&r);
-    r = call("GET", "/api/orders/?status=cancelled&page_size=100", &admin, NULL);
-    expect_status(&r, 200);
+    r = it_call("GET", "/api/orders/?status=cancelled&page_size=100", &admin, NULL);
+    it_expect_status(&r, 200);
     size_t i;
     json_t *o;
     int seen = 0;
     json_array_foreach(json_object_get(r.json, "results"), i, o) {
-        assert_string_equal(str(o, "status"), "cancelled");
-        seen |= num(o, "id") == order;
+        assert_string_equal(it_str(o, "status"), "cancelled");
+        seen |= it_num(o, "id") == order;
     }
     assert_true(seen);
     it_response_free(&r);
@@ -1002,52 +962,52 @@ static void test_admin_catalog_validation(void **state)
     };
     long long before = it_db_scalar(db, "SELECT count(*) FROM processed_commands", NULL);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        it_response r = call("POST", bad[i][0], &admin, bad[i][1]);
-        expect_problem(&r, 422, NULL, bad[i][2]);
+        it_response r = it_call("POST", bad[i][0], &admin, bad[i][1]);
+        it_expect_problem(&r, 422, NULL, bad[i][2]);
         it_response_free(&r);
     }
     int64_t p = create_product("adjusted", "10.00", 2);
-    it_response r = callf("PATCH", &admin, "{\"stock\":5}", "/api/admin/products/%lld/", (long long)p);
-    expect_problem(&r, 422, NULL, "stock");
+    it_response r = it_callf("PATCH", &admin, "{\"stock\":5}", "/api/admin/products/%lld/", (long long)p);
+    it_expect_problem(&r, 422, NULL, "stock");
     it_response_free(&r);
-    r = callf("PATCH", &admin, "{}", "/api/admin/products/%lld/", (long long)p);
-    expect_status(&r, 422);
+    r = it_callf("PATCH", &admin, "{}", "/api/admin/products/%lld/", (long long)p);
+    it_expect_status(&r, 422);
     it_response_free(&r);
-    r = callf("POST", &admin, "{\"delta\":0,\"reason\":\"x\"}", "/api/admin/products/%lld/stock/", (long long)p);
-    expect_problem(&r, 422, NULL, "delta");
+    r = it_callf("POST", &admin, "{\"delta\":0,\"reason\":\"x\"}", "/api/admin/products/%lld/stock/", (long long)p);
+    it_expect_problem(&r, 422, NULL, "delta");
     it_response_free(&r);
-    r = callf("POST", &admin, "{\"delta\":1}", "/api/admin/products/%lld/stock/", (long long)p);
-    expect_problem(&r, 422, NULL, "reason");
+    r = it_callf("POST", &admin, "{\"delta\":1}", "/api/admin/products/%lld/stock/", (long long)p);
+    it_expect_problem(&r, 422, NULL, "reason");
     it_response_free(&r);
     char body[128];
     snprintf(body, sizeof(body), "{\"components\":[{\"product_id\":%lld,\"quantity\":1}]}", (long long)p);
-    r = callf("POST", &admin, body, "/api/admin/products/%lld/kit/", (long long)p);
-    expect_problem(&r, 422, NULL, "components");
+    r = it_callf("POST", &admin, body, "/api/admin/products/%lld/kit/", (long long)p);
+    it_expect_problem(&r, 422, NULL, "components");
     it_response_free(&r);
     usleep(300 * 1000);
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM processed_commands", NULL), before + 1);   /* the create */
     /* what only the worker knows comes back with its reason code */
-    r = callf("POST", &admin, "{\"delta\":-3,\"reason\":\"breakage\"}", "/api/admin/products/%lld/stock/",
+    r = it_callf("POST", &admin, "{\"delta\":-3,\"reason\":\"breakage\"}", "/api/admin/products/%lld/stock/",
               (long long)p);
-    expect_problem(&r, 409, "insufficient_stock", NULL);
+    it_expect_problem(&r, 409, "insufficient_stock", NULL);
     it_response_free(&r);
-    r = callf("POST", &admin, "{\"delta\":5,\"reason\":\"restock\"}", "/api/admin/products/%lld/stock/", (long long)p);
-    expect_status(&r, 200);
-    assert_int_equal(num(r.json, "stock"), 7);
+    r = it_callf("POST", &admin, "{\"delta\":5,\"reason\":\"restock\"}", "/api/admin/products/%lld/stock/", (long long)p);
+    it_expect_status(&r, 200);
+    assert_int_equal(it_num(r.json, "stock"), 7);
     it_response_free(&r);
-    r = callf("POST", &admin, "{\"components\":[]}", "/api/admin/products/%lld/kit/", (long long)p);
-    expect_problem(&r, 422, "invalid_kit", NULL);   /* not a kit */
+    r = it_callf("POST", &admin, "{\"components\":[]}", "/api/admin/products/%lld/kit/", (long long)p);
+    it_expect_problem(&r, 422, "invalid_kit", NULL);   /* not a kit */
     it_response_free(&r);
-    r = callf("GET", NULL, NULL, "/api/products/%lld/", (long long)p);
+    r = it_callf("GET", NULL, NULL, "/api/products/%lld/", (long long)p);
     char slugged[256];
-    snprintf(slugged, sizeof(slugged), "{\"slug\":\"%s\",\"name\":\"again\",\"price\":\"1.00\"}", str(r.json, "slug"));
+    snprintf(slugged, sizeof(slugged), "{\"slug\":\"%s\",\"name\":\"again\",\"price\":\"1.00\"}", it_str(r.json, "slug"));
     it_response_free(&r);
-    r = call("POST", "/api/admin/products/", &admin, slugged);
-    expect_problem(&r, 409, "slug_taken", NULL);
+    r = it_call("POST", "/api/admin/products/", &admin, slugged);
+    it_expect_problem(&r, 409, "slug_taken", NULL);
     it_response_free(&r);
     snprintf(body, sizeof(body), "{\"parent\":999999999}");
-    r = callf("PATCH", &admin, body, "/api/admin/categories/%lld/", (long long)child_category);
-    expect_problem(&r, 422, "invalid_parent", NULL);
+    r = it_callf("PATCH", &admin, body, "/api/admin/categories/%lld/", (long long)child_category);
+    it_expect_problem(&r, 422, "invalid_parent", NULL);
     it_response_free(&r);
 }
 
@@ -1063,12 +1023,12 @@ typedef struct {
 static void test_role_matrix(void **state)
 {
     (void)state;
-    actor owner = customer(), other = customer(), priest = register_as("shoppriest", "priest");
+    it_actor owner = customer(), other = customer(), priest = register_as("shoppriest", "priest");
     int64_t p = create_product("matrix", "10.00", 50);
     int64_t order = place_order(&owner, p, 1);
     add_ok(&priest, p, 1);   /* priests shop too */
     it_response r = checkout(&priest);
-    expect_status(&r, 201);
+    it_expect_status(&r, 201);
     it_response_free(&r);
     char add[64];
     snprintf(add, sizeof(add), "{\"product_id\":%lld,\"quantity\":1}", (long long)p);
@@ -1095,7 +1055,7 @@ static void test_role_matrix(void **state)
     snprintf(rules[12].path, sizeof(rules[12].path), "/api/admin/products/%lld/", (long long)p);
     snprintf(rules[13].path, sizeof(rules[13].path), "/api/admin/products/%lld/stock/", (long long)p);
     snprintf(rules[14].path, sizeof(rules[14].path), "/api/admin/products/%lld/kit/", (long long)p);
-    const actor *who[] = {&ANONYMOUS, &owner, &other, &priest, &admin};
+    const it_actor *who[] = {&ANONYMOUS, &owner, &other, &priest, &admin};
     for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
         for (int k = 0; k < 5; k++)
             if (rules[i].want[k])
@@ -1107,7 +1067,7 @@ static void test_role_matrix(void **state)
     int cookie_only = (int)(strstr(owner.headers, "X-CSRF-Token") - owner.headers);
     snprintf(headers, sizeof(headers), "%.*s", cookie_only, owner.headers);
     it_response no = it_http("POST", "/api/cart/clear/", headers, NULL, 0);
-    expect_problem(&no, 403, "csrf_failed", NULL);
+    it_expect_problem(&no, 403, "csrf_failed", NULL);
     it_response_free(&no);
 }
 

@@ -1,0 +1,32 @@
+/* calls.h — HTTP calls as a signed-in (or anonymous) caller, and the
+ * assertions the endpoint tests share. */
+#ifndef PUNYAKA_TEST_CALLS_H
+#define PUNYAKA_TEST_CALLS_H
+
+#include <stdint.h>
+#include <jansson.h>
+#include "tests/support/http.h"
+
+typedef struct {
+    char name[64];
+    int64_t user_id;
+    int64_t priest_id;     /* priests only */
+    char headers[320];     /* Cookie + X-CSRF-Token, ready for it_http */
+} it_actor;
+
+/* One request as `who` (NULL or a zeroed actor: no session), with
+ * Prefer: wait=10 so commands answer with their outcome. */
+it_response it_call(const char *method, const char *path, const it_actor *who, const char *body);
+it_response it_callf(const char *method, const it_actor *who, const char *body, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* A string member or "(not a string)"; an integer member or 0. */
+const char *it_str(const json_t *obj, const char *key);
+long long it_num(const json_t *obj, const char *key);
+
+/* Fail the running cmocka test unless the status (and, for problems, the
+ * code and the field named in `errors`) is as expected. */
+void it_expect_status(const it_response *r, int status);
+void it_expect_problem(const it_response *r, int status, const char *code, const char *field);
+
+#endif
