@@ -50,7 +50,7 @@ static wk_result rejected(wk_outcome *out, const char *code, const char *field, 
 static int row_exists(wk_ctx *ctx, const char *sql, const char *value)
 {
     const char *params[] = {value};
-    PGresult *r = wk_shop_exec(ctx, sql, 1, params);
+    PGresult *r = wf_exec(ctx, sql, 1, params);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) > 0 : -1;
     PQclear(r);
     return rc;
@@ -116,7 +116,7 @@ static wk_result applied_category(wk_ctx *ctx, int64_t id, int http_status, wk_o
     char text[24];
     wf_itoa(id, text);
     const char *params[] = {text};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "SELECT id, name, slug, description, parent_id, is_active, sort_order"
                                " FROM categories WHERE id = $1",
                                1, params);
@@ -132,7 +132,7 @@ static wk_result applied_category(wk_ctx *ctx, int64_t id, int http_status, wk_o
  * lock: two moves checked concurrently could otherwise close a cycle. */
 static int check_parent(wk_ctx *ctx, int64_t self_id, int64_t parent_id, wk_outcome *out)
 {
-    PGresult *r = wk_shop_exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('punyaka.categories.tree'))", 0, NULL);
+    PGresult *r = wf_exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('punyaka.categories.tree'))", 0, NULL);
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
     if (!ok)
@@ -141,7 +141,7 @@ static int check_parent(wk_ctx *ctx, int64_t self_id, int64_t parent_id, wk_outc
     wf_itoa(self_id, self);
     wf_itoa(parent_id, parent);
     const char *params[] = {parent, self};
-    r = wk_shop_exec(ctx,
+    r = wf_exec(ctx,
                      "WITH RECURSIVE up(id, parent_id, depth) AS ("
                      "  SELECT id, parent_id, 0 FROM categories WHERE id = $1"
                      "  UNION ALL SELECT c.id, c.parent_id, up.depth + 1"
@@ -169,7 +169,7 @@ static wk_result insert_category(wk_ctx *ctx, const category *c, wk_outcome *out
     wf_itoa(c->sort_order, sort);
     const char *params[] = {c->name, c->slug, c->description, c->has_parent ? parent : NULL,
                             c->is_active ? "true" : "false", sort, wk_new_id(ctx, "category", replay)};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "INSERT INTO categories (id, name, slug, description, parent_id, is_active, sort_order)"
                                " VALUES (" WK_NEW_ID("$7", "categories") ", $1, $2, $3, $4, $5, $6) RETURNING id",
                                7, params);
@@ -204,7 +204,7 @@ static int lock_category(wk_ctx *ctx, int64_t id, category *c)
     char text[24];
     wf_itoa(id, text);
     const char *params[] = {text};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "SELECT name, slug, description, parent_id, is_active, sort_order"
                                " FROM categories WHERE id = $1 FOR UPDATE",
                                1, params);
@@ -230,7 +230,7 @@ static wk_result update_category(wk_ctx *ctx, int64_t id, const category *c, wk_
     wf_itoa(c->sort_order, sort);
     const char *params[] = {text, c->name, c->slug, c->description, c->has_parent ? parent : NULL,
                             c->is_active ? "true" : "false", sort};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "UPDATE categories SET name = $2, slug = $3, description = $4, parent_id = $5,"
                                " is_active = $6, sort_order = $7 WHERE id = $1",
                                7, params);
@@ -348,7 +348,7 @@ static json_t *opt_string(PGresult *r, int col)
 static int kit_json(wk_ctx *ctx, const char *id, json_t *j, int64_t *stock)
 {
     const char *params[] = {id};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "SELECT kc.component_id, kc.quantity, p.stock FROM kit_components kc"
                                " JOIN products p ON p.id = kc.component_id"
                                " WHERE kc.kit_id = $1 ORDER BY kc.component_id",
@@ -395,7 +395,7 @@ static wk_result applied_product(wk_ctx *ctx, int64_t id, int http_status, wk_ou
     char text[24];
     wf_itoa(id, text);
     const char *params[] = {text};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "SELECT id, slug, name, description, product_type, category_id, price_paise,"
                                " discount_price_paise, stock, is_active, is_featured, image,"
                                " " WF_SQL_ISO("created_at") ", " WF_SQL_ISO("updated_at")
@@ -433,7 +433,7 @@ static wk_result insert_product(wk_ctx *ctx, const pk_envelope_decoded *cmd, con
                             price, x->has_discount ? discount : NULL, x->is_active ? "true" : "false",
                             x->is_featured ? "true" : "false", x->has_image ? x->image : NULL, ts,
                             wk_new_id(ctx, "product", replay)};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "INSERT INTO products (id, slug, name, description, product_type, category_id,"
                                " price_paise, discount_price_paise, stock, is_active, is_featured, image, created_at,"
                                " updated_at) VALUES (" WK_NEW_ID("$12", "products") ", $1, $2, $3, $4, $5, $6, $7, 0,"
@@ -479,7 +479,7 @@ static int lock_product(wk_ctx *ctx, int64_t id, product *x)
     char text[24];
     wf_itoa(id, text);
     const char *params[] = {text};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "SELECT slug, name, description, product_type, category_id, price_paise,"
                                " discount_price_paise, is_active, is_featured, image"
                                " FROM products WHERE id = $1 FOR UPDATE",
@@ -516,7 +516,7 @@ static wk_result update_product(wk_ctx *ctx, const pk_envelope_decoded *cmd, int
     const char *params[] = {text, x->slug, x->name, x->description, x->product_type, x->has_category ? category : NULL,
                             price, x->has_discount ? discount : NULL, x->is_active ? "true" : "false",
                             x->is_featured ? "true" : "false", x->has_image ? x->image : NULL, ts};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "UPDATE products SET slug = $2, name = $3, description = $4, product_type = $5,"
                                " category_id = $6, price_paise = $7, discount_price_paise = $8, is_active = $9,"
                                " is_featured = $10, image = $11, updated_at = greatest(updated_at, $12::timestamptz)"
@@ -582,7 +582,7 @@ static int check_components(wk_ctx *ctx, const kit_cmd *k, wk_outcome *out)
 {
     char *ids = wk_int_array(k->ids, k->n);
     const char *params[] = {ids};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "SELECT count(*), count(*) FILTER (WHERE product_type = 'kit') FROM products"
                                " WHERE id = ANY($1::bigint[])",
                                1, params);
@@ -609,11 +609,11 @@ static wk_result replace_components(wk_ctx *ctx, const pk_envelope_decoded *cmd,
     const char *params[] = {kit, ids, qty, ts};
     /* Two statements: within one, the insert's unique check would still see
      * the rows the delete removes. */
-    PGresult *r = wk_shop_exec(ctx, "DELETE FROM kit_components WHERE kit_id = $1", 1, params);
+    PGresult *r = wf_exec(ctx, "DELETE FROM kit_components WHERE kit_id = $1", 1, params);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (ok) {
-        r = wk_shop_exec(ctx,
+        r = wf_exec(ctx,
                          "WITH touched AS (UPDATE products SET updated_at = greatest(updated_at, $4::timestamptz)"
                          "   WHERE id = $1)"
                          " INSERT INTO kit_components (kit_id, component_id, quantity)"
@@ -633,7 +633,7 @@ static int lock_kit(wk_ctx *ctx, int64_t kit_id, wk_outcome *out)
     char text[24];
     wf_itoa(kit_id, text);
     const char *params[] = {text};
-    PGresult *r = wk_shop_exec(ctx, "SELECT product_type = 'kit' FROM products WHERE id = $1 FOR UPDATE", 1, params);
+    PGresult *r = wf_exec(ctx, "SELECT product_type = 'kit' FROM products WHERE id = $1 FOR UPDATE", 1, params);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
     if (rc == 1 && PQgetvalue(r, 0, 0)[0] != 't') {
         wk_reject(out, "invalid_kit", "kit_id", "only a product of type kit has components");
@@ -671,7 +671,7 @@ static int lock_stock(wk_ctx *ctx, int64_t id, int64_t *stock, wk_outcome *out)
     wf_itoa(id, text);
     const char *params[] = {text};
     PGresult *r =
-        wk_shop_exec(ctx, "SELECT stock, product_type = 'kit' FROM products WHERE id = $1 FOR UPDATE", 1, params);
+        wf_exec(ctx, "SELECT stock, product_type = 'kit' FROM products WHERE id = $1 FOR UPDATE", 1, params);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
     if (rc == 1 && PQgetvalue(r, 0, 1)[0] == 't') {
         wk_reject(out, "invalid_kit", "product_id", "a kit's stock comes from its components; adjust those");

@@ -253,6 +253,14 @@ wk_result wf_db_failure(wk_ctx *ctx, PGresult *res, const pk_envelope_decoded *c
     return transient ? WK_TRANSIENT : WK_POISON;
 }
 
+PGresult *wf_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params)
+{
+    PGresult *r = wk_exec(ctx, sql, n, params);
+    if (PQresultStatus(r) == PGRES_FATAL_ERROR)
+        pk_warn(NULL, "statement failed (%s): %s", wk_sqlstate(r), PQresultErrorMessage(r));
+    return r;
+}
+
 PGresult *wf_query(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *what, const char *sql, int n,
                    const char *const *params, wk_result *fail)
 {

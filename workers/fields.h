@@ -74,6 +74,10 @@ void wf_command_id(const pk_envelope_decoded *cmd, char buf[40]);
  * so it is WK_POISON (rejected, dead-lettered, visible to operators). */
 wk_result wf_db_failure(wk_ctx *ctx, PGresult *res, const pk_envelope_decoded *cmd, const char *what);
 
+/* wk_exec that logs a failed statement (SQLSTATE and message), for callers
+ * that classify the failure themselves. */
+PGresult *wf_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params);
+
 /* Runs a statement expected to return rows; NULL (res handled by
  * wf_db_failure, *fail set) when it did not. */
 PGresult *wf_query(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *what, const char *sql, int n,

@@ -121,7 +121,7 @@ static const product_row *find_product(const locked_set *s, int64_t id)
 static int read_parts(wk_ctx *ctx, const char *kit_ids, shop_kit_part **parts, size_t *n)
 {
     const char *params[] = {kit_ids};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "SELECT kit_id, component_id, quantity FROM kit_components"
                                " WHERE kit_id = ANY($1::bigint[]) ORDER BY kit_id, component_id",
                                1, params);
@@ -143,7 +143,7 @@ static int read_parts(wk_ctx *ctx, const char *kit_ids, shop_kit_part **parts, s
 static int lock_products(wk_ctx *ctx, const char *ids, locked_set *s)
 {
     const char *params[] = {ids};
-    s->rows = wk_shop_exec(ctx,
+    s->rows = wf_exec(ctx,
                            "SELECT id, name, product_type = 'kit', is_active, price_paise,"
                            " coalesce(discount_price_paise, -1), stock"
                            " FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
@@ -376,13 +376,13 @@ static json_t *load_order(wk_ctx *ctx, int64_t order_id)
     char id[24];
     wf_itoa(order_id, id);
     const char *params[] = {id};
-    PGresult *o = wk_shop_exec(ctx,
+    PGresult *o = wf_exec(ctx,
                                "SELECT id, order_number, user_id, status, payment_status, subtotal_paise,"
                                " shipping_paise, total_paise, shipping_address, shipping_city, shipping_state,"
                                " shipping_pincode, shipping_phone, " WF_SQL_ISO("created_at") ", " WF_SQL_ISO("updated_at")
                                " FROM orders WHERE id = $1",
                                1, params);
-    PGresult *items = wk_shop_exec(ctx,
+    PGresult *items = wf_exec(ctx,
                                    "SELECT product_id, product_name, quantity, unit_price_paise, line_total_paise"
                                    " FROM order_items WHERE order_id = $1 ORDER BY id",
                                    1, params);
@@ -415,7 +415,7 @@ static int next_order_id(wk_ctx *ctx, int64_t *id)
 {
     char replay[24];
     const char *params[] = {wk_new_id(ctx, "order", replay)};
-    PGresult *r = wk_shop_exec(ctx, "SELECT " WK_NEW_ID("$1", "orders"), 1, params);
+    PGresult *r = wf_exec(ctx, "SELECT " WK_NEW_ID("$1", "orders"), 1, params);
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     if (ok)
         *id = wf_col_i64(r, 0, 0);
@@ -438,7 +438,7 @@ static int insert_order(wk_ctx *ctx, const pk_envelope_decoded *cmd, const check
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {id, user, t->number, sub, ship, total, c->address, c->city, c->state, c->pincode,
                             c->phone, ts};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "INSERT INTO orders (id, user_id, order_number, status, payment_status, subtotal_paise,"
                                " shipping_paise, total_paise, shipping_address, shipping_city, shipping_state,"
                                " shipping_pincode, shipping_phone, created_at, updated_at)"
@@ -473,7 +473,7 @@ static int insert_items(wk_ctx *ctx, const checkout_cmd *c, const int64_t *charg
     char *pids = wk_int_array(ids, c->n), *units = wk_int_array(charge, c->n), *qtys = wk_int_array(qty, c->n);
     char *replay = wk_new_ids(ctx, out, "order_items", c->n);
     const char *params[] = {order, pids, units, qtys, replay};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "INSERT INTO order_items (id, order_id, product_id, product_name, unit_price_paise,"
                                " quantity, line_total_paise)"
                                " SELECT " WK_NEW_IDS("$5", "l.ord", "order_items") ","
@@ -518,7 +518,7 @@ static wk_result capture(wk_ctx *ctx, const pk_envelope_decoded *cmd, const orde
         return WK_TRANSIENT;
     wf_itoa(t->id, id);
     const char *params[] = {id};
-    PGresult *r = wk_shop_exec(ctx, "UPDATE orders SET payment_status = 'paid' WHERE id = $1", 1, params);
+    PGresult *r = wf_exec(ctx, "UPDATE orders SET payment_status = 'paid' WHERE id = $1", 1, params);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     return ok ? WK_DONE : WK_TRANSIENT;
@@ -563,7 +563,7 @@ static int require_user(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome 
         char id[24];
         wf_itoa(cmd->env.actor_id, id);
         const char *params[] = {id};
-        PGresult *r = wk_shop_exec(ctx, "SELECT 1 FROM users WHERE id = $1 AND is_active", 1, params);
+        PGresult *r = wf_exec(ctx, "SELECT 1 FROM users WHERE id = $1 AND is_active", 1, params);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             PQclear(r);
             return -1;
@@ -623,7 +623,7 @@ static int lock_order(wk_ctx *ctx, int64_t order_id, order_row *o)
     char id[24];
     wf_itoa(order_id, id);
     const char *params[] = {id};
-    PGresult *r = wk_shop_exec(ctx, "SELECT user_id, status FROM orders WHERE id = $1 FOR UPDATE", 1, params);
+    PGresult *r = wf_exec(ctx, "SELECT user_id, status FROM orders WHERE id = $1 FOR UPDATE", 1, params);
     int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? -1 : PQntuples(r);
     if (rc == 1)
         *o = (order_row){wf_col_i64(r, 0, 0), shop_order_status_parse(PQgetvalue(r, 0, 1))};
@@ -638,7 +638,7 @@ static int restock(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id
     char id[24];
     wf_itoa(order_id, id);
     const char *params[] = {id};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "SELECT product_id, -sum(delta) FROM stock_movements WHERE order_id = $1"
                                " GROUP BY product_id HAVING sum(delta) <> 0 ORDER BY product_id",
                                1, params);
@@ -655,7 +655,7 @@ static int restock(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id
     PQclear(r);
     char *id_list = wk_int_array(ids, n);
     const char *lock_params[] = {id_list};
-    r = wk_shop_exec(ctx, "SELECT id FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE", 1,
+    r = wf_exec(ctx, "SELECT id FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE", 1,
                      lock_params);
     int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? wk_stock_apply(ctx, ids, deltas, n, "cancel", order_id, cmd, out) : -1;
     PQclear(r);
@@ -686,7 +686,7 @@ static int set_status(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order
     wf_itoa(order_id, id);
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {id, shop_order_status_name(to), ts, refunded ? "refunded" : NULL};
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "UPDATE orders SET status = $2, payment_status = coalesce($4, payment_status),"
                                " updated_at = greatest(updated_at, $3::timestamptz) WHERE id = $1",
                                4, params);

@@ -59,14 +59,6 @@ wk_field wk_field_bool(const msgpack_object *p, const char *key, bool *out)
     return pk_mp_get_bool(p, key, out) == 0 ? WK_FIELD_SET : WK_FIELD_BAD;
 }
 
-PGresult *wk_shop_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params)
-{
-    PGresult *r = wk_exec(ctx, sql, n, params);
-    if (PQresultStatus(r) == PGRES_FATAL_ERROR)
-        pk_warn(NULL, "statement failed (%s): %s", wk_sqlstate(r), PQresultErrorMessage(r));
-    return r;
-}
-
 /* The new movements' ids in product order (the ORDER BY of the insert),
  * which is also the order a replay hands the recorded ids out in. */
 static void record_movements(PGresult *r, wk_outcome *out)
@@ -104,7 +96,7 @@ int wk_stock_apply(wk_ctx *ctx, const int64_t *product_ids, const int64_t *delta
     const char *params[] = {ids, ds, ts, reason, command_id, order_id > 0 ? order : NULL, replay};
     /* updated_at never moves backwards: commands of different partitions
      * may carry issued_at out of order, and readers derive ETags from it. */
-    PGresult *r = wk_shop_exec(ctx,
+    PGresult *r = wf_exec(ctx,
                                "WITH d AS (SELECT id, delta, row_number() OVER (ORDER BY id) AS ord"
                                "   FROM unnest($1::bigint[], $2::int[]) AS d(id, delta) WHERE delta <> 0),"
                                " u AS (UPDATE products p SET stock = p.stock + d.delta,"

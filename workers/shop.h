@@ -47,9 +47,6 @@ wk_field wk_field_text(const msgpack_object *p, const char *key, size_t min_len,
 wk_field wk_field_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, int64_t *out);
 wk_field wk_field_bool(const msgpack_object *p, const char *key, bool *out);
 
-/* wk_exec that logs a failed statement (SQLSTATE and message): a failure
- * becomes WK_TRANSIENT and is retried, and the log says why. */
-PGresult *wk_shop_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params);
 
 /* The rejection of a non-admin's catalog or order-status command
  * (wf_require_admin_for). */
