@@ -139,10 +139,59 @@ static int is_json_type(h2o_iovec_t ct)
     return ct.len == sizeof(json) - 1 || ct.base[sizeof(json) - 1] == ';' || ct.base[sizeof(json) - 1] == ' ';
 }
 
+/* Bodies over the limit but within this multiple of it are still parsed, so
+ * the client learns which field made the body too large; bigger ones are
+ * refused unread (h2o itself stops at max_request_entity_size). */
+#define OVERSIZE_DIAGNOSE_FACTOR 4
+
+/* The top-level member of an over-limit object without which the body would
+ * fit (NULL when no single member is to blame), and its encoded size. */
+static const char *member_to_blame(json_t *body, size_t body_len, size_t limit, size_t *member_len)
+{
+    const char *worst = NULL;
+    size_t worst_len = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(body, key, value) {
+        char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+        size_t len = (text ? strlen(text) : 0) + strlen(key) + 3; /* "key": */
+        free(text);
+        if (len > worst_len) {
+            worst = key;
+            worst_len = len;
+        }
+    }
+    *member_len = worst_len;
+    return worst && worst_len < body_len && body_len - worst_len <= limit ? worst : NULL;
+}
+
+/* An over-limit body never reaches a handler. If it is a JSON object with
+ * one member to blame (a 100 KB `feedback`), the answer is the usual 422
+ * naming that field; otherwise 413. Either way nothing is published. */
+static void reply_oversize(h2o_req_t *req, size_t limit)
+{
+    char detail[128];
+    snprintf(detail, sizeof(detail), "request bodies are limited to %zu bytes", limit);
+    json_t *body = NULL;
+    if (req->entity.len <= limit * OVERSIZE_DIAGNOSE_FACTOR && is_json_type(api_header(req, "content-type")))
+        body = pk_json_parse(req->entity.base, req->entity.len, NULL, 0);
+    size_t member_len = 0;
+    const char *field = json_is_object(body) ? member_to_blame(body, req->entity.len, limit, &member_len) : NULL;
+    if (field) {
+        char message[192];
+        snprintf(message, sizeof(message), "too long (%zu bytes); %s", member_len, detail);
+        api_reply_field_error(req, field, message);
+    } else {
+        api_reply_problem(req, 413, "body_too_large", "Request body too large", detail, NULL);
+    }
+    json_decref(body);
+}
+
 json_t *api_json_body_or_reply(h2o_req_t *req)
 {
-    if ((int64_t)req->entity.len > g_api.cfg.max_body_bytes) {
-        api_reply_problem(req, 413, "body_too_large", "Request body too large", "bodies are limited to 64 KiB", NULL);
+    size_t limit = (size_t)g_api.cfg.max_body_bytes;
+    if (req->entity.len > limit) {
+        reply_oversize(req, limit);
         return NULL;
     }
     if (!is_json_type(api_header(req, "content-type"))) {

@@ -25,8 +25,10 @@ void api_reply_problem(h2o_req_t *req, int status, const char *code, const char 
 /* One-field validation error: 422 with errors {field: [message]}. */
 void api_reply_field_error(h2o_req_t *req, const char *field, const char *message);
 
-/* Parses the request body as a JSON object: checks Content-Type (415), size
- * (413), syntax (400). Returns the object (caller decrefs) or NULL after replying. */
+/* Parses the request body as a JSON object: checks size, Content-Type (415),
+ * syntax (400). A body over PUNYAKA_MAX_BODY is refused: 422 naming the one
+ * top-level member without which it would fit, else 413. Returns the object
+ * (caller decrefs) or NULL after replying. */
 json_t *api_json_body_or_reply(h2o_req_t *req);
 
 /* Header lookup; returns the value or an empty iovec. */

@@ -57,6 +57,39 @@ static void test_one_mebibyte_body_is_413(void **state)
     assert_still_serving();
 }
 
+/* Over the 64 KiB limit: one top-level member without which the body would
+ * fit is named in a 422; a body spread over many members gets 413. */
+static void test_oversize_body_names_the_member_to_blame(void **state)
+{
+    (void)state;
+    size_t n = 100 * 1024;
+    char *big = malloc(n + 128);
+    int at = snprintf(big, n + 128, "{\"username\":\"someone\",\"email\":\"");
+    memset(big + at, 'a', n);
+    snprintf(big + at + n, 128, "@example.com\",\"password\":\"long-enough-1\"}");
+    it_response r = it_post_json("/api/auth/register/", big, NULL);
+    assert_int_equal(r.status, 422);
+    assert_non_null(json_object_get(json_object_get(r.json, "errors"), "email"));
+    assert_int_equal(json_object_size(json_object_get(r.json, "errors")), 1);
+    assert_problem(&r, 422, "validation_error");
+
+    /* 40 members of 2 KiB each: no single one is to blame. */
+    size_t len = 0;
+    len += (size_t)snprintf(big + len, n + 128 - len, "{");
+    for (int i = 0; i < 40; i++) {
+        len += (size_t)snprintf(big + len, n + 128 - len, "%s\"f%d\":\"", i ? "," : "", i);
+        memset(big + len, 'b', 2048);
+        len += 2048;
+        big[len++] = '"';
+    }
+    big[len++] = '}';
+    big[len] = 0;
+    r = it_post_json("/api/auth/register/", big, NULL);
+    assert_problem(&r, 413, "body_too_large");
+    free(big);
+    assert_still_serving();
+}
+
 static void test_wrong_content_type_is_415(void **state)
 {
     (void)state;
@@ -143,6 +176,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_malformed_json_is_400),
         cmocka_unit_test(test_one_mebibyte_body_is_413),
+        cmocka_unit_test(test_oversize_body_names_the_member_to_blame),
         cmocka_unit_test(test_wrong_content_type_is_415),
         cmocka_unit_test(test_unknown_route_is_404),
         cmocka_unit_test(test_wrong_method_is_405_with_allow),
