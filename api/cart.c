@@ -45,7 +45,7 @@
 /* ---- keys and scripts ---- */
 
 typedef struct {
-    char cart[48], pending[64], done[64];
+    char cart[48], pending[64], done[64], gen[64];
 } cart_keys;
 
 static void keys_of(int64_t user_id, cart_keys *k)
@@ -53,24 +53,30 @@ static void keys_of(int64_t user_id, cart_keys *k)
     snprintf(k->cart, sizeof(k->cart), "punyaka:cart:%lld", (long long)user_id);
     snprintf(k->pending, sizeof(k->pending), "punyaka:cart:%lld:pending", (long long)user_id);
     snprintf(k->done, sizeof(k->done), "punyaka:cart:%lld:done", (long long)user_id);
+    snprintf(k->gen, sizeof(k->gen), "punyaka:cart:%lld:gen", (long long)user_id);
 }
 
-/* KEYS cart, pending; ARGV ttl, cutoff ⇒ {hash pairs, pending ids}. */
+/* KEYS cart, pending, gen; ARGV ttl, cutoff, a fresh generation for a cart
+ * that has none ⇒ {hash pairs, pending ids, generation}. */
 static const char LOAD_LUA[] =
     "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2]) "
-    "redis.call('EXPIRE', KEYS[1], ARGV[1]) redis.call('EXPIRE', KEYS[2], ARGV[1]) "
-    "return {redis.call('HGETALL', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, 15)}";   /* PENDING_PER_LOAD */
+    "redis.call('SET', KEYS[3], ARGV[3], 'NX') "
+    "for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ARGV[1]) end "
+    "return {redis.call('HGETALL', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, 15),"   /* PENDING_PER_LOAD */
+    " redis.call('GET', KEYS[3])}";
 
-/* KEYS cart, pending, done; ARGV ttl, now, done cutoff, then per checkout:
- * command id, n, n × (product id, quantity). A command's lines go only the
- * first time its id enters `done`, and only where the quantity is still
- * the ordered one. Answers like LOAD. */
+/* KEYS cart, pending, done, gen; ARGV ttl, now, done cutoff, then per
+ * checkout: command id, n, n × (product id, quantity). A command's lines go
+ * only the first time its id enters `done`, and only where the quantity is
+ * still the ordered one; that first time also starts a new generation.
+ * Answers like LOAD. */
 static const char CONSUME_LUA[] =
     "local i = 4 "
     "while i <= #ARGV do "
     "  local id, n = ARGV[i], tonumber(ARGV[i + 1]) "
     "  redis.call('ZREM', KEYS[2], id) "
     "  local fresh = redis.call('ZADD', KEYS[3], 'NX', ARGV[2], id) == 1 "
+    "  if fresh then redis.call('SET', KEYS[4], id) end "
     "  for j = 0, n - 1 do "
     "    local pid, qty = ARGV[i + 2 + 2 * j], ARGV[i + 3 + 2 * j] "
     "    local cur = redis.call('HGET', KEYS[1], pid) "
@@ -79,8 +85,8 @@ static const char CONSUME_LUA[] =
     "  i = i + 2 + 2 * n "
     "end "
     "redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[3]) "
-    "for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ARGV[1]) end "
-    "return {redis.call('HGETALL', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, 15)}";
+    "for k = 1, 4 do redis.call('EXPIRE', KEYS[k], ARGV[1]) end "
+    "return {redis.call('HGETALL', KEYS[1]), redis.call('ZRANGE', KEYS[2], 0, 15), redis.call('GET', KEYS[4])}";
 
 /* KEYS pending, done; ARGV id, now, ttl. */
 static const char PENDING_LUA[] =
@@ -150,10 +156,11 @@ static void consume_head(argv_buf *a, const cart_keys *k)
 {
     argv_add(a, "EVAL");
     argv_add(a, CONSUME_LUA);
-    argv_add(a, "3");
+    argv_add(a, "4");
     argv_add(a, k->cart);
     argv_add(a, k->pending);
     argv_add(a, k->done);
+    argv_add(a, k->gen);
     argv_add(a, CART_TTL_S);
     long long now = (long long)api_now_ms();
     argv_addi(a, now);
@@ -193,12 +200,18 @@ static int parse_line(const redisReply *field, const redisReply *value, api_cart
     return 0;
 }
 
-/* {hash pairs, pending ids} ⇒ cart; returns the pending array or NULL when malformed. */
+/* {hash pairs, pending ids, generation} ⇒ cart; returns the pending array
+ * or NULL when malformed. */
 static const redisReply *parse_loaded(const redisReply *r, api_cart *cart)
 {
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_ARRAY ||
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 || r->element[0]->type != REDIS_REPLY_ARRAY ||
         r->element[1]->type != REDIS_REPLY_ARRAY)
         return NULL;
+    const redisReply *gen = r->element[2];
+    pk_uuid u;
+    cart->generation[0] = 0;
+    if (gen->type == REDIS_REPLY_STRING && pk_uuid_parse(gen->str, gen->len, &u) == 0)
+        pk_uuid_format(&u, cart->generation);
     const redisReply *h = r->element[0];
     cart->n = 0;
     for (size_t i = 0; i + 1 < h->elements && cart->n < SHOP_CART_MAX_LINES; i += 2)
@@ -323,10 +336,13 @@ void api_cart_load(h2o_req_t *req, int64_t user_id, api_cart_cb cb, void *data)
     l->cb = cb;
     l->data = data;
     keys_of(user_id, &l->keys);
-    char cutoff[24];
+    char cutoff[24], fresh[PK_UUID_STR_LEN + 1];
     snprintf(cutoff, sizeof(cutoff), "%lld", (long long)api_now_ms() - (long long)PENDING_MAX_AGE_MS);
-    const char *argv[] = {"EVAL", LOAD_LUA, "2", l->keys.cart, l->keys.pending, CART_TTL_S, cutoff};
-    if (api_redis_argv(api_thread_of(req)->redis, on_loaded, l, 7, argv, NULL) != 0)
+    pk_uuid g;
+    pk_uuid_v7(&g, api_now_ms());
+    pk_uuid_format(&g, fresh);
+    const char *argv[] = {"EVAL", LOAD_LUA, "3", l->keys.cart, l->keys.pending, l->keys.gen, CART_TTL_S, cutoff, fresh};
+    if (api_redis_argv(api_thread_of(req)->redis, on_loaded, l, 9, argv, NULL) != 0)
         load_done(l, 0);
 }
 

@@ -1,7 +1,8 @@
 /* command.h — how every write leaves the API (DESIGN §3 "Writes").
  *
  *   handler validates ⇒ api_command_submit():
- *     id   = UUIDv7, or derived from Idempotency-Key (same key ⇒ same id);
+ *     id   = derived from Idempotency-Key (same key ⇒ same id), else from
+ *            the handler's intent key, else UUIDv7;
  *     envelope (common/envelope.h) ⇒ Kafka topic, keyed for ordering;
  *     delivery report (this loop) ⇒ failed: 503 + Retry-After, nothing happened
  *                                 ⇒ acked: Prefer: respond-async ⇒ 202 now, else
@@ -31,6 +32,10 @@ typedef struct {
     int64_t actor_id;         /* 0 = anonymous */
     const char *actor_role;   /* "" when anonymous */
     const msgpack_sbuffer *payload;   /* one packed msgpack map */
+    /* The business intent when the client sent no Idempotency-Key (NULL:
+     * none): two requests with the same intent are one command, so a double
+     * submit cannot happen twice (e.g. "check out this cart as it is"). */
+    const char *intent_key;
     api_applied_hook on_applied;      /* NULL: answer with the resource */
     void *hook_data;
 } api_command;

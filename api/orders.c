@@ -18,6 +18,11 @@
  * leaves the cart as it was. When the answer is a 202 (the worker was
  * slower than Prefer: wait), the next read of the cart removes the lines.
  *
+ * A second click on "place order" while the first is in flight must not
+ * order twice: without an Idempotency-Key the command id is derived from
+ * the cart's generation and its exact lines (intent_of(), api/shop.h), so
+ * both requests are one command and get the same order.
+ *
  * An empty cart is refused here (422 empty_cart, nothing published) —
  * except with an Idempotency-Key: a retry of a checkout that already
  * emptied the cart must get that checkout's answer, which only the command
@@ -132,6 +137,30 @@ static void pack_checkout(msgpack_sbuffer *sb, const api_cart *cart, const check
     pk_mp_kv_str(&pk, "shipping_phone", c->phone);
 }
 
+static int by_product(const void *a, const void *b)
+{
+    int64_t x = ((const api_cart_line *)a)->product_id, y = ((const api_cart_line *)b)->product_id;
+    return (x > y) - (x < y);
+}
+
+/* "<generation>|pid:qty:shown,…" with the lines in product order (Redis
+ * hashes promise no order); NULL when the cart has no generation. */
+static const char *intent_of(h2o_req_t *req, const api_cart *cart)
+{
+    if (!cart->generation[0] || cart->n == 0)
+        return NULL;
+    api_cart_line sorted[SHOP_CART_MAX_LINES];
+    memcpy(sorted, cart->lines, cart->n * sizeof(*sorted));
+    qsort(sorted, cart->n, sizeof(*sorted), by_product);
+    size_t cap = sizeof(cart->generation) + cart->n * 64, len;
+    char *out = h2o_mem_alloc_pool(&req->pool, cap);
+    len = (size_t)snprintf(out, cap, "%s|", cart->generation);
+    for (size_t i = 0; i < cart->n && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%lld:%d:%lld,", (long long)sorted[i].product_id,
+                                (int)sorted[i].quantity, (long long)sorted[i].shown_paise);
+    return out;
+}
+
 /* The command id api_command_submit announced, "" when it answered at once. */
 static void published_id(h2o_req_t *req, char out[PK_UUID_STR_LEN + 1])
 {
@@ -160,7 +189,8 @@ static void on_cart_for_checkout(h2o_req_t *req, const api_cart *cart, void *dat
     msgpack_sbuffer_init(&sb);
     pack_checkout(&sb, cart, c);
     api_command cmd = {.type = "order.checkout", .topic = "orders", .key = key, .actor_id = c->user_id,
-                       .actor_role = c->role, .payload = &sb, .on_applied = on_checkout_applied, .hook_data = c};
+                       .actor_role = c->role, .payload = &sb, .intent_key = intent_of(req, cart),
+                       .on_applied = on_checkout_applied, .hook_data = c};
     api_command_submit(req, &cmd);
     msgpack_sbuffer_destroy(&sb);
     published_id(req, c->command_id);

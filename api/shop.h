@@ -15,11 +15,21 @@
  *   punyaka:cart:<uid>:done     zset of checkout command ids whose lines were
  *                               already removed (so a replayed outcome — an
  *                               Idempotency-Key retry — never removes twice)
+ *   punyaka:cart:<uid>:gen      the cart's generation: a random id when first
+ *                               read, then the id of the last checkout whose
+ *                               outcome the cart has taken in (applied or not)
  * "Shown paise" is the unit price the customer agreed to when the line was
  * added or last updated; checkout sends it as the line's `unit_price`, so a
  * price raised since is rejected `price_changed` and a price dropped since
- * is passed on (shop_check_price()). All three keys slide: 30 days after
- * the last read or write. */
+ * is passed on (shop_check_price()). All four keys slide: 30 days after
+ * the last read or write.
+ *
+ * Double submits: a checkout without Idempotency-Key takes as its intent
+ * "this generation of the cart with exactly these lines", so a second click
+ * while the first is in flight is the same command (one order, both
+ * answered with it). Once a checkout's outcome is taken in, the generation
+ * changes, so checking out the same lines again after a rejection (say,
+ * out_of_stock, then a restock) is a new command. */
 #ifndef PUNYAKA_API_SHOP_H
 #define PUNYAKA_API_SHOP_H
 
@@ -29,6 +39,7 @@
 #include "api/reads.h"
 #include "api/users.h"
 #include "common/shop_rules.h"
+#include "common/uuid.h"
 
 /* A product row `p` with its sellable count `avail` (see API_PRODUCT_FROM)
  * as the product resource. jsonb, so `components` exists for kits only. */
@@ -64,6 +75,7 @@ typedef struct {
 typedef struct {
     api_cart_line lines[SHOP_CART_MAX_LINES];
     size_t n;
+    char generation[PK_UUID_STR_LEN + 1];   /* "" when Redis had none */
 } api_cart;
 
 /* Loads the caller's cart, first removing the lines of earlier checkouts

@@ -767,6 +767,90 @@ static void test_idempotent_checkout(void **state)
     assert_int_equal(orders_of(&c), 1);
 }
 
+/* ---- tests: a double submit is one order ---- */
+
+enum { CLICKS = 8 };
+
+typedef struct {
+    const it_actor *who;
+    pthread_barrier_t *start;
+    int status;
+    long long order;
+    char code[32];
+} click;
+
+static void *click_checkout(void *arg)
+{
+    click *k = arg;
+    pthread_barrier_wait(k->start);
+    it_response r = checkout(k->who);
+    k->status = r.status;
+    k->order = r.status == 201 ? it_num(r.json, "id") : 0;
+    snprintf(k->code, sizeof(k->code), "%s", r.status >= 400 ? it_str(r.json, "code") : "");
+    it_response_free(&r);
+    return NULL;
+}
+
+/* Eight "place order" clicks at once, no Idempotency-Key: one order; every
+ * click is answered with it, or finds the cart already ordered (empty). */
+static void test_double_submit_is_one_order(void **state)
+{
+    (void)state;
+    it_actor c = customer();
+    int64_t p = create_product("twice", "40.00", 10);
+    add_ok(&c, p, 2);
+    click clicks[CLICKS];
+    pthread_t threads[CLICKS];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, CLICKS);
+    for (int i = 0; i < CLICKS; i++) {
+        clicks[i] = (click){.who = &c, .start = &start};
+        assert_int_equal(pthread_create(&threads[i], NULL, click_checkout, &clicks[i]), 0);
+    }
+    long long order = 0;
+    int answered = 0;
+    for (int i = 0; i < CLICKS; i++) {
+        pthread_join(threads[i], NULL);
+        if (clicks[i].status == 201) {
+            if (order && clicks[i].order != order)
+                fail_msg("click %d got order %lld, another got %lld", i, clicks[i].order, order);
+            order = clicks[i].order;
+            answered++;
+        } else if (!(clicks[i].status == 422 && strcmp(clicks[i].code, "empty_cart") == 0)) {
+            fail_msg("click %d: HTTP %d %s", i, clicks[i].status, clicks[i].code);
+        }
+    }
+    pthread_barrier_destroy(&start);
+    assert_true(answered >= 1);
+    assert_int_equal(orders_of(&c), 1);
+    assert_int_equal(stock_of(p), 8);
+
+    /* The same line again later is a new intent: a second order. */
+    add_ok(&c, p, 2);
+    it_response r = checkout(&c);
+    it_expect_status(&r, 201);
+    assert_true(it_num(r.json, "id") != order);
+    it_response_free(&r);
+    assert_int_equal(orders_of(&c), 2);
+
+    /* A rejected checkout is not replayed: after a restock the unchanged
+     * cart orders. */
+    int64_t s = create_product("restock", "30.00", 1);
+    add_ok(&c, s, 2);
+    r = checkout(&c);
+    it_expect_problem(&r, 409, "out_of_stock", NULL);
+    it_response_free(&r);
+    r = it_callf("POST", &admin, "{\"delta\":5,\"reason\":\"restock\"}", "/api/admin/products/%lld/stock/",
+                 (long long)s);
+    it_expect_status(&r, 200);
+    it_response_free(&r);
+    r = checkout(&c);
+    it_expect_status(&r, 201);
+    it_response_free(&r);
+    assert_int_equal(orders_of(&c), 3);
+    assert_int_equal(stock_of(s), 4);
+}
+
 static void test_unanswered_checkout_reconciles_cart(void **state)
 {
     (void)state;
@@ -1099,6 +1183,7 @@ int main(void)
         cmocka_unit_test(test_kits),
         cmocka_unit_test(test_idempotent_checkout),
         cmocka_unit_test(test_unanswered_checkout_reconciles_cart),
+        cmocka_unit_test(test_double_submit_is_one_order),
         cmocka_unit_test(test_two_hundred_buyers_fifty_units),
         cmocka_unit_test(test_orders_cancel_and_status),
         cmocka_unit_test(test_admin_catalog_validation),
