@@ -66,14 +66,10 @@ static void on_list(void *ctx, const PGresult *res, const char *err)
 int api_admin_priests_list(h2o_req_t *req, const api_match *m)
 {
     (void)m;
-    char verified[8];
+    char verified[6];
     api_page page;
-    if (api_query_text_or_reply(req, "verified", verified, sizeof(verified)) || api_page_or_reply(req, &page))
+    if (api_query_bool_or_reply(req, "verified", verified) || api_page_or_reply(req, &page))
         return 0;
-    if (*verified && strcmp(verified, "true") != 0 && strcmp(verified, "false") != 0) {
-        api_reply_field_error(req, "verified", "must be true or false");
-        return 0;
-    }
     list_ctx *l = api_async_new(req, sizeof(*l));
     l->page = page;
     char limit[24], offset[24];

@@ -2,12 +2,15 @@
  *   GET /api/categories/                 active categories as a tree (children nested)
  *   GET /api/products/?…                 active products, filtered, ordered, paged
  *   GET /api/products/{id}/ | {slug}/    one active product
+ *   GET /api/admin/categories/           admin: every category, inactive ones too
+ *   GET /api/admin/products/?…           admin: the same filters plus
+ *                                        is_active=true|false (absent: both)
  *
- * Every answer carries a strong ETag and honours If-None-Match (304). There
- * is no cache in the API: each request reads PostgreSQL, so a catalog
- * change is visible to the next reader (well inside the 1 s the issue
- * allows) and the ETag changes with it; clients save the body transfer,
- * not the query. The queries are index-backed (0003_shop.sql).
+ * Every public answer carries a strong ETag and honours If-None-Match (304),
+ * and may come from the ≤ 500 ms per-thread read cache (cache.h), so a
+ * catalog change is visible well inside the 1 s the issue allows. The admin
+ * reads are never cached: whoever just deactivated a product sees it so at
+ * once. The queries are index-backed (0003_shop.sql).
  *
  * Product filters (seed-compatible aliases in brackets):
  *   category=<slug or id>    that category and all its active sub-categories
@@ -37,6 +40,7 @@
 typedef struct {
     api_async async;
     uint64_t generation;   /* of the read cache when the query was sent */
+    bool public_read;      /* cacheable, with an ETag; admin reads are neither */
 } categories_ctx;
 
 static int is_child_of(json_t *node, json_int_t parent_id)
@@ -63,7 +67,7 @@ static void attach_children(json_t **nodes, size_t n, json_int_t parent_id, json
     }
 }
 
-static void reply_tree(h2o_req_t *req, const char *flat_text, uint64_t generation)
+static void reply_tree(h2o_req_t *req, const char *flat_text, uint64_t generation, bool public_read)
 {
     json_error_t e;
     json_t *flat = json_loads(flat_text, 0, &e);
@@ -80,8 +84,12 @@ static void reply_tree(h2o_req_t *req, const char *flat_text, uint64_t generatio
     char *text = json_dumps(tree, JSON_COMPACT);
     json_decref(tree);
     if (text) {
-        api_cache_put(req->path, text, strlen(text), generation);   /* public, the same for everyone */
-        api_reply_json_etag(req, text, strlen(text));
+        if (public_read) {
+            api_cache_put(req->path, text, strlen(text), generation);   /* the same for everyone */
+            api_reply_json_etag(req, text, strlen(text));
+        } else {
+            api_reply_raw(req, 200, "application/json", text, strlen(text));
+        }
     } else {
         api_reply_overloaded(req);
     }
@@ -95,34 +103,47 @@ static void on_categories(void *ctx, const PGresult *res, const char *err)
     if (req && (err || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1))
         api_reply_db_unavailable(req);
     else if (req)
-        reply_tree(req, PQgetvalue(res, 0, 0), c->generation);
+        reply_tree(req, PQgetvalue(res, 0, 0), c->generation, c->public_read);
     api_async_detach(&c->async);
     free(c);
+}
+
+/* Siblings in the order admins set (sort_order, then name); the tree is
+ * assembled here because SQL cannot aggregate inside a recursive CTE. */
+#define CATEGORIES_SQL(where)                                                                                  \
+    "SELECT coalesce(json_agg(json_build_object('id', c.id, 'name', c.name, 'slug', c.slug,"                  \
+    " 'description', c.description, 'parent', c.parent_id, 'is_active', c.is_active,"                        \
+    " 'sort_order', c.sort_order) ORDER BY c.sort_order, c.name, c.id), '[]')::text FROM categories c" where
+
+static void list_categories(h2o_req_t *req, const char *sql, bool public_read)
+{
+    size_t len;
+    const char *cached = public_read ? api_cache_get(req->path, &len) : NULL;
+    if (cached) {
+        api_reply_json_etag(req, cached, len);
+        return;
+    }
+    categories_ctx *c = api_async_new(req, sizeof(*c));
+    c->generation = api_cache_generation();
+    c->public_read = public_read;
+    if (api_pg_query(api_thread_of(req)->pg, sql, 0, NULL, on_categories, c) != 0) {
+        api_reply_overloaded(req);
+        api_async_detach(&c->async);
+        free(c);
+    }
 }
 
 int api_categories_list(h2o_req_t *req, const api_match *m)
 {
     (void)m;
-    size_t len;
-    const char *cached = api_cache_get(req->path, &len);
-    if (cached) {
-        api_reply_json_etag(req, cached, len);
-        return 0;
-    }
-    categories_ctx *c = api_async_new(req, sizeof(*c));
-    c->generation = api_cache_generation();
-    /* Siblings in the order admins set (sort_order, then name); the tree is
-     * assembled here because SQL cannot aggregate inside a recursive CTE. */
-    if (api_pg_query(api_thread_of(req)->pg,
-                     "SELECT coalesce(json_agg(json_build_object('id', c.id, 'name', c.name, 'slug', c.slug,"
-                     " 'description', c.description, 'parent', c.parent_id, 'is_active', c.is_active,"
-                     " 'sort_order', c.sort_order) ORDER BY c.sort_order, c.name, c.id), '[]')::text"
-                     " FROM categories c WHERE c.is_active",
-                     0, NULL, on_categories, c) != 0) {
-        api_reply_overloaded(req);
-        api_async_detach(&c->async);
-        free(c);
-    }
+    list_categories(req, CATEGORIES_SQL(" WHERE c.is_active"), true);
+    return 0;
+}
+
+int api_admin_categories_list(h2o_req_t *req, const api_match *m)
+{
+    (void)m;
+    list_categories(req, CATEGORIES_SQL(""), false);
     return 0;
 }
 
@@ -131,8 +152,9 @@ int api_categories_list(h2o_req_t *req, const api_match *m)
 typedef struct {
     char category[SHOP_SLUG_MAX + 1];
     char type[16];
-    char featured[8];
-    char in_stock[8];
+    char featured[6];
+    char in_stock[6];
+    char active[6];                      /* "true" for the public list */
     char q[201];
     char min_price[24], max_price[24];   /* paise as decimal text */
     const char *order;                   /* a whitelisted ORDER BY list */
@@ -175,16 +197,12 @@ static int one_of(const char *v, const char *const *allowed, size_t n)
     return 0;
 }
 
-static int bool_param_or_reply(h2o_req_t *req, const char *name, const char *alias, char *out, size_t cap)
+static int bool_param_or_reply(h2o_req_t *req, const char *name, const char *alias, char out[6])
 {
-    static const char *const B[] = {"", "true", "false"};
-    if (text_param(req, name, alias, out, cap))
-        return -1;
-    if (!one_of(out, B, 3)) {
-        api_reply_field_error(req, name, "must be true or false");
-        return -1;
-    }
-    return 0;
+    char probe[8];
+    int use_alias = alias && api_query_get(req, name, probe, sizeof(probe)) == 0 &&
+                    api_query_get(req, alias, probe, sizeof(probe)) != 0;
+    return api_query_bool_or_reply(req, use_alias ? alias : name, out);
 }
 
 /* A decimal-rupee bound ⇒ paise text; absent ⇒ def. */
@@ -228,8 +246,8 @@ static int filter_or_reply(h2o_req_t *req, product_filter *f)
         api_reply_field_error(req, "type", "must be samagri, gift, kit or other");
         return -1;
     }
-    if (bool_param_or_reply(req, "featured", "is_featured", f->featured, sizeof(f->featured)) ||
-        bool_param_or_reply(req, "in_stock", NULL, f->in_stock, sizeof(f->in_stock)) ||
+    if (bool_param_or_reply(req, "featured", "is_featured", f->featured) ||
+        bool_param_or_reply(req, "in_stock", NULL, f->in_stock) ||
         text_param(req, "q", "search", f->q, sizeof(f->q)) ||
         price_param_or_reply(req, "min_price", 0, f->min_price, sizeof(f->min_price)) ||
         price_param_or_reply(req, "max_price", MONEY_MAX_PAISE, f->max_price, sizeof(f->max_price)))
@@ -245,7 +263,7 @@ static int filter_or_reply(h2o_req_t *req, product_filter *f)
     "  SELECT id FROM categories WHERE $1 <> '' AND is_active AND (slug = $1 OR id::text = $1)"              \
     "  UNION SELECT c.id FROM categories c JOIN cats ON c.parent_id = cats.id WHERE c.is_active),"           \
     " f AS (SELECT p.*, a.avail, coalesce(p.discount_price_paise, p.price_paise) AS unit"                     \
-    "  FROM products p" API_PRODUCT_AVAIL_JOIN " WHERE p.is_active"                                           \
+    "  FROM products p" API_PRODUCT_AVAIL_JOIN " WHERE ($10 = '' OR p.is_active = ($10 = 'true'))"           \
     "  AND ($1 = '' OR p.category_id IN (SELECT id FROM cats))"                                               \
     "  AND ($2 = '' OR p.product_type = $2)"                                                                  \
     "  AND ($3 = '' OR p.is_featured = ($3 = 'true'))"                                                        \
@@ -256,6 +274,18 @@ static int filter_or_reply(h2o_req_t *req, product_filter *f)
     " SELECT (SELECT count(*) FROM f),"                                                                       \
     " coalesce((SELECT json_agg(" API_PRODUCT_JSON("p", "p.avail") " ORDER BY %s) FROM pg p), '[]')::text"
 
+/* `f->active` must be set: "true" (public), or the admin's filter. */
+static void list_products(h2o_req_t *req, const product_filter *f, const api_page *page, bool public_read)
+{
+    char limit[24], offset[24], sql[sizeof(PRODUCTS_SQL) + 128];
+    snprintf(limit, sizeof(limit), "%lld", (long long)page->size);
+    snprintf(offset, sizeof(offset), "%lld", (long long)page->offset);
+    snprintf(sql, sizeof(sql), PRODUCTS_SQL, f->order, f->order);   /* whitelisted text only */
+    const char *params[] = {f->category, f->type, f->featured, f->in_stock, f->q,
+                            f->min_price, f->max_price, limit, offset, f->active};
+    api_read_page(req, page, sql, 10, params, public_read);
+}
+
 int api_products_list(h2o_req_t *req, const api_match *m)
 {
     (void)m;
@@ -263,12 +293,20 @@ int api_products_list(h2o_req_t *req, const api_match *m)
     api_page page;
     if (filter_or_reply(req, &f) || api_page_or_reply(req, &page))
         return 0;
-    char limit[24], offset[24], sql[sizeof(PRODUCTS_SQL) + 128];
-    snprintf(limit, sizeof(limit), "%lld", (long long)page.size);
-    snprintf(offset, sizeof(offset), "%lld", (long long)page.offset);
-    snprintf(sql, sizeof(sql), PRODUCTS_SQL, f.order, f.order);   /* whitelisted text only */
-    const char *params[] = {f.category, f.type, f.featured, f.in_stock, f.q, f.min_price, f.max_price, limit, offset};
-    api_read_page(req, &page, sql, 9, params, true);
+    snprintf(f.active, sizeof(f.active), "true");
+    list_products(req, &f, &page, true);
+    return 0;
+}
+
+int api_admin_products_list(h2o_req_t *req, const api_match *m)
+{
+    (void)m;
+    product_filter f;
+    api_page page;
+    if (filter_or_reply(req, &f) || api_query_bool_or_reply(req, "is_active", f.active) ||
+        api_page_or_reply(req, &page))
+        return 0;
+    list_products(req, &f, &page, false);
     return 0;
 }
 

@@ -102,6 +102,17 @@ int api_query_text_or_reply(h2o_req_t *req, const char *name, char *out, size_t 
     return 0;
 }
 
+int api_query_bool_or_reply(h2o_req_t *req, const char *name, char out[6])
+{
+    if (api_query_text_or_reply(req, name, out, 6))
+        return -1;
+    if (*out && strcmp(out, "true") != 0 && strcmp(out, "false") != 0) {
+        reply_param(req, name, "must be true or false");
+        return -1;
+    }
+    return 0;
+}
+
 int api_page_or_reply(h2o_req_t *req, api_page *p)
 {
     if (api_query_int_or_reply(req, "page", 1, 1000000, 1, &p->page) ||

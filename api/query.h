@@ -26,6 +26,10 @@ int api_query_int_or_reply(h2o_req_t *req, const char *name, int64_t min, int64_
  * Returns 0, or -1 after answering 422. */
 int api_query_text_or_reply(h2o_req_t *req, const char *name, char *out, size_t cap);
 
+/* Boolean parameter: out is "true", "false", or "" when absent (out needs
+ * 6 bytes). Returns 0, or -1 after answering 422 "must be true or false". */
+int api_query_bool_or_reply(h2o_req_t *req, const char *name, char out[6]);
+
 typedef struct {
     int64_t page;       /* 1-based */
     int64_t size;

@@ -66,6 +66,7 @@ int api_priests_list(h2o_req_t *req, const api_match *m);
 int api_priests_show(h2o_req_t *req, const api_match *m);
 int api_priests_availability(h2o_req_t *req, const api_match *m);
 int api_services_list(h2o_req_t *req, const api_match *m);
+int api_admin_services_list(h2o_req_t *req, const api_match *m);
 int api_services_show(h2o_req_t *req, const api_match *m);
 int api_admin_services_create(h2o_req_t *req, const api_match *m);
 int api_admin_services_update(h2o_req_t *req, const api_match *m);
@@ -81,6 +82,8 @@ int api_commands_show(h2o_req_t *req, const api_match *m);
 /* shop: catalog.c, cart.c, orders.c, admin_catalog.c */
 int api_categories_list(h2o_req_t *req, const api_match *m);
 int api_products_list(h2o_req_t *req, const api_match *m);
+int api_admin_categories_list(h2o_req_t *req, const api_match *m);
+int api_admin_products_list(h2o_req_t *req, const api_match *m);
 int api_products_show(h2o_req_t *req, const api_match *m);
 int api_products_show_slug(h2o_req_t *req, const api_match *m);
 int api_cart_show(h2o_req_t *req, const api_match *m);

@@ -1,6 +1,9 @@
 /* services.c — the puja service catalog (what a priest can be booked for):
  *   GET   /api/services/?service_type=…      active services, by name; ETag
  *   GET   /api/services/{id}/                one active service; ETag
+ *   GET   /api/admin/services/?service_type=…&is_active=true|false
+ *                                            admin: retired ones too (absent:
+ *                                            both); never cached
  *   POST  /api/admin/services/               service.create   (admin)
  *   PATCH /api/admin/services/{id}/          service.update   (admin)
  * Commands travel on topic "catalog" (create keyed by the name, update by
@@ -23,6 +26,23 @@
 
 /* ---- reads ---- */
 
+/* `active`: "true" for the public list, else the admin's filter. */
+static void list_services(h2o_req_t *req, const char *type, const char *active, const api_page *page,
+                          bool public_read)
+{
+    char limit[24], offset[24];
+    snprintf(limit, sizeof(limit), "%lld", (long long)page->size);
+    snprintf(offset, sizeof(offset), "%lld", (long long)page->offset);
+    const char *params[] = {type, limit, offset, active};
+    api_read_page(req, page,
+                  "WITH f AS (SELECT * FROM services WHERE ($4 = '' OR is_active = ($4 = 'true'))"
+                  "  AND ($1 = '' OR service_type = $1)),"
+                  " pg AS (SELECT * FROM f ORDER BY name, id LIMIT $2::bigint OFFSET $3::bigint)"
+                  " SELECT (SELECT count(*) FROM f),"
+                  " coalesce((SELECT json_agg(" API_SERVICE_JSON("s") " ORDER BY s.name, s.id) FROM pg s), '[]')::text",
+                  4, params, public_read);
+}
+
 int api_services_list(h2o_req_t *req, const api_match *m)
 {
     (void)m;
@@ -30,16 +50,19 @@ int api_services_list(h2o_req_t *req, const api_match *m)
     api_page page;
     if (api_query_text_or_reply(req, "service_type", type, sizeof(type)) || api_page_or_reply(req, &page))
         return 0;
-    char limit[24], offset[24];
-    snprintf(limit, sizeof(limit), "%lld", (long long)page.size);
-    snprintf(offset, sizeof(offset), "%lld", (long long)page.offset);
-    const char *params[] = {type, limit, offset};
-    api_read_page(req, &page,
-                  "WITH f AS (SELECT * FROM services WHERE is_active AND ($1 = '' OR service_type = $1)),"
-                  " pg AS (SELECT * FROM f ORDER BY name, id LIMIT $2::bigint OFFSET $3::bigint)"
-                  " SELECT (SELECT count(*) FROM f),"
-                  " coalesce((SELECT json_agg(" API_SERVICE_JSON("s") " ORDER BY s.name, s.id) FROM pg s), '[]')::text",
-                  3, params, true);
+    list_services(req, type, "true", &page, true);
+    return 0;
+}
+
+int api_admin_services_list(h2o_req_t *req, const api_match *m)
+{
+    (void)m;
+    char type[TYPE_MAX_BYTES + 1], active[6];
+    api_page page;
+    if (api_query_text_or_reply(req, "service_type", type, sizeof(type)) ||
+        api_query_bool_or_reply(req, "is_active", active) || api_page_or_reply(req, &page))
+        return 0;
+    list_services(req, type, active, &page, false);
     return 0;
 }
 

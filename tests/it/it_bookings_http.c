@@ -525,6 +525,22 @@ static void test_bad_input_is_422_before_publishing(void **state)
     it_response r = it_callf("PATCH", &admin, "{\"is_active\":false}", "/api/admin/services/%lld/", (long long)retired);
     it_expect_status(&r, 200);
     it_response_free(&r);
+    /* Retired: gone from the public list, still in the admin's. */
+    r = it_call("GET", "/api/services/?service_type=retired&page_size=100", NULL, NULL);
+    it_expect_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "results")), 0);   /* every "retired" is retired */
+    it_response_free(&r);
+    r = it_call("GET", "/api/admin/services/?service_type=retired&is_active=false&page_size=100", &admin, NULL);
+    it_expect_status(&r, 200);
+    json_t *listed = NULL, *sv;
+    size_t at;
+    json_array_foreach(json_object_get(r.json, "results"), at, sv) {
+        assert_true(json_is_false(json_object_get(sv, "is_active")));
+        if (it_num(sv, "id") == retired)
+            listed = sv;
+    }
+    assert_non_null(listed);
+    it_response_free(&r);
     snprintf(path, sizeof(path), "/api/bookings/%lld/", (long long)id);
     long long P = p.priest_id, S = service_id;
 

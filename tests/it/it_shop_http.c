@@ -240,9 +240,9 @@ static long long paise(const char *s)
 
 /* ---- tests: catalog reads ---- */
 
-static int list_has(const char *query, int64_t id)
+static int list_has_as(const it_actor *who, const char *query, int64_t id)
 {
-    it_response r = it_call("GET", query, NULL, NULL);
+    it_response r = it_call("GET", query, who, NULL);
     it_expect_status(&r, 200);
     size_t i;
     json_t *p;
@@ -250,6 +250,11 @@ static int list_has(const char *query, int64_t id)
     json_array_foreach(json_object_get(r.json, "results"), i, p) found |= it_num(p, "id") == id;
     it_response_free(&r);
     return found;
+}
+
+static int list_has(const char *query, int64_t id)
+{
+    return list_has_as(NULL, query, id);
 }
 
 static void test_catalog_reads(void **state)
@@ -335,6 +340,21 @@ static void test_catalog_reads(void **state)
     it_response_free(&r);
     snprintf(q, sizeof(q), "/api/products/?category=root-%s&page_size=100", tag);
     assert_false(list_has(q, in_root));
+    /* The admin list keeps it (so it can be activated again), filtered by
+     * is_active; nobody else may read that list. */
+    snprintf(q, sizeof(q), "/api/admin/products/?category=root-%s&page_size=100", tag);
+    assert_true(list_has_as(&admin, q, in_root));
+    snprintf(q, sizeof(q), "/api/admin/products/?category=root-%s&is_active=false&page_size=100", tag);
+    assert_true(list_has_as(&admin, q, in_root));
+    snprintf(q, sizeof(q), "/api/admin/products/?category=root-%s&is_active=true&page_size=100", tag);
+    assert_false(list_has_as(&admin, q, in_root));
+    r = it_call("GET", "/api/admin/products/?is_active=maybe", &admin, NULL);
+    it_expect_problem(&r, 422, NULL, "is_active");
+    it_response_free(&r);
+    expect_call("GET", "/api/admin/products/", NULL, NULL, 401);
+    patch_product(in_root, "{\"is_active\":true}");
+    snprintf(q, sizeof(q), "/api/products/?category=root-%s&page_size=100", tag);
+    assert_true(list_has(q, in_root));
 }
 
 static json_t *category_node(json_t *list, int64_t id)
@@ -371,6 +391,13 @@ static void test_category_tree(void **state)
     r = it_call("GET", "/api/categories/", NULL, NULL);
     assert_null(category_node(r.json, leaf));
     assert_non_null(category_node(r.json, child_category));
+    it_response_free(&r);
+    /* The admin tree still shows it, marked inactive. */
+    r = it_call("GET", "/api/admin/categories/", &admin, NULL);
+    it_expect_status(&r, 200);
+    json_t *hidden = category_node(r.json, leaf);
+    assert_non_null(hidden);
+    assert_true(json_is_false(json_object_get(hidden, "is_active")));
     it_response_free(&r);
 }
 

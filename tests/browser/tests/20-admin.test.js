@@ -80,3 +80,28 @@ test('admin adds a product and adjusts its stock from the dashboard; it is sold 
   await ctx.close();
   assert.deepEqual(b.errors, []);
 });
+
+test('a deactivated product stays on the admin dashboard after a reload and can be activated again', async () => {
+  const ctx = await b.newContext();
+  const page = await ctx.newPage();
+  await uiLogin(page, 'admin', adminPassword());
+  await page.getByRole('link', { name: 'Categories & products' }).click();
+  const card = () => page.locator(`.product-admin-card[data-slug="tulsi-mala-${RUN}"]`);
+  await card().getByRole('button', { name: 'Deactivate' }).click();
+  await card().getByRole('button', { name: 'Activate' }).waitFor();
+
+  await page.reload();
+  await page.getByRole('link', { name: 'Categories & products' }).click();
+  await expectText(card(), /inactive/i);
+  await page.goto(`/products.html?q=Tulsi`);
+  await page.locator('.result-count, .state-empty').first().waitFor();
+  assert.equal(await page.locator(`.product-card[data-slug="tulsi-mala-${RUN}"]`).count(), 0, 'an inactive product is sold');
+
+  await page.goto('/dashboard.html#catalog');
+  await card().getByRole('button', { name: 'Activate' }).click();
+  await card().getByRole('button', { name: 'Deactivate' }).waitFor();
+  await page.goto(`/products.html?q=Tulsi`);
+  await expectText(page.locator(`.product-card[data-slug="tulsi-mala-${RUN}"]`), /₹249\.00/);
+  await ctx.close();
+  assert.deepEqual(b.errors, []);
+});

@@ -137,7 +137,8 @@ function servicesSection() {
   create.id = 'create-service';
   const s = section('services', 'Services', create, list);
   reload = pagedList(list, {
-    fetch: (page, page_size) => get('/api/services/', { query: { page, page_size } }),
+    // The admin list: retired services stay here, so they can be offered again.
+    fetch: (page, page_size) => get('/api/admin/services/', { query: { page, page_size } }),
     emptyText: 'No services yet. Add the first one above.',
     pageName: 'services_page',
     hash: '#services',
@@ -221,7 +222,7 @@ function catalogSection() {
   }
 
   async function loadCats() {
-    await load(catBox, categories, (list) => {
+    await load(catBox, () => categories('/api/admin/categories/'), (list) => {
       cats = list;
       drawCategories();
       drawCreateProduct();
@@ -302,7 +303,8 @@ function catalogSection() {
   const s = section('catalog', 'Categories & products', h('h3', {}, 'Categories'), catBox, h('h3', { style: 'margin-top:1.2rem' }, 'Products'), createBox, productBox);
   loadCats();
   reloadProducts = pagedList(productBox, {
-    fetch: (page, page_size) => get('/api/products/', { query: { page, page_size, ordering: 'name' } }),
+    // The admin list: deactivated products stay here, so they can be activated again.
+    fetch: (page, page_size) => get('/api/admin/products/', { query: { page, page_size, ordering: 'name' } }),
     emptyText: 'No products yet.',
     pageName: 'products_page',
     hash: '#catalog',

@@ -2,9 +2,10 @@
 import { get, post } from '../api.js';
 
 /** Categories as a flat list: the API answers a tree (roots with nested
- * `children`); a page or a flat array is accepted too. */
-export async function categories() {
-  const doc = await get('/api/categories/');
+ * `children`); a page or a flat array is accepted too. The public tree by
+ * default; the admin dashboard passes /api/admin/categories/ (hidden ones too). */
+export async function categories(path = '/api/categories/') {
+  const doc = await get(path);
   const roots = Array.isArray(doc) ? doc : doc.results || [];
   const flat = [];
   const walk = (nodes) => {
