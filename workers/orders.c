@@ -279,8 +279,8 @@ static void short_errors(const shop_need *need, const char *name, const shop_lin
     char msg[256];
     snprintf(msg, sizeof(msg), "%s: %lld needed, %lld in stock", name, (long long)need->need, (long long)need->stock);
     if (!*errors)
-        snprintf(detail, cap, "Out of stock: %s (product %lld): %lld needed, %lld in stock", name,
-                 (long long)need->product_id, (long long)need->need, (long long)need->stock);
+        snprintf(detail, cap, "Out of stock: %s: %lld needed, %lld in stock", name, (long long)need->need,
+                 (long long)need->stock);   /* for people; `errors` names the product id */
     for (size_t i = 0; i < n; i++)
         if (shop_line_uses(&lines[i], s->parts, s->n_parts, need->product_id))
             add_error(errors, lines[i].product_id, "quantity", msg);
@@ -298,8 +298,7 @@ static int check_stock(const checkout_cmd *c, const locked_set *s, shop_need *ne
         if (lines[i].is_kit && kit_is_empty(s, lines[i].product_id)) {
             const char *name = find_product(s, lines[i].product_id)->name;
             if (!errors)
-                snprintf(detail, sizeof(detail), "Out of stock: %s (product %lld) has no components yet", name,
-                         (long long)lines[i].product_id);
+                snprintf(detail, sizeof(detail), "Out of stock: %s has no components yet", name);
             add_error(&errors, lines[i].product_id, "quantity", "this kit cannot be sold yet");
         }
     }

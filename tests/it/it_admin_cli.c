@@ -504,10 +504,8 @@ static void test_user_update_and_change_password(void **state)
 
 int main(void)
 {
-    it_load_stack_env();
-    if (sodium_init() < 0)
+    if (it_start(run_tag, sizeof(run_tag)) != 0)
         return 1;
-    snprintf(run_tag, sizeof(run_tag), "%x", (unsigned)randombytes_uniform(1u << 30));
     const char *key = getenv("PUNYAKA_DATA_KEY");
     if (!key || pk_kyc_key_load(key, data_key) != 0)
         crypto_secretbox_keygen(data_key);

@@ -319,10 +319,8 @@ static void test_validation_errors_change_nothing(void **state)
 
 int main(void)
 {
-    it_load_stack_env();
-    if (sodium_init() < 0)
+    if (it_start(run_tag, sizeof(run_tag)) != 0)
         return 1;
-    snprintf(run_tag, sizeof(run_tag), "%x", (unsigned)randombytes_uniform(1u << 30));
     db = it_db();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_applied_and_row_present),

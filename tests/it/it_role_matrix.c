@@ -244,10 +244,8 @@ static void test_every_endpoint_every_caller(void **state)
 
 int main(void)
 {
-    it_load_stack_env();
-    if (sodium_init() < 0)
+    if (it_start(tag, sizeof(tag)) != 0)
         return 1;
-    snprintf(tag, sizeof(tag), "%x", (unsigned)randombytes_uniform(1u << 30));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_endpoint_every_caller),
     };

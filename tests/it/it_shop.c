@@ -846,10 +846,8 @@ static void test_slugs_categories_and_discounts(void **state)
 
 int main(void)
 {
-    it_load_stack_env();
-    if (sodium_init() < 0)
+    if (it_start(tag, sizeof(tag)) != 0)
         return 1;
-    snprintf(tag, sizeof(tag), "%x", (unsigned)randombytes_uniform(1u << 30));
     db = it_db();
     char name[64];
     snprintf(name, sizeof(name), "shopadmin_%s", tag);

@@ -1193,10 +1193,8 @@ static int setup(void **state)
 
 int main(void)
 {
-    it_load_stack_env();
-    if (sodium_init() < 0)
+    if (it_start(tag, sizeof(tag)) != 0)
         return 1;
-    snprintf(tag, sizeof(tag), "%x", (unsigned)randombytes_uniform(1u << 30));
     db = it_db();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_catalog_reads),

@@ -359,10 +359,8 @@ static void test_request_id_and_trace_in_api_and_worker_logs(void **state)
 
 int main(void)
 {
-    it_load_stack_env();
-    if (sodium_init() < 0)
+    if (it_start(tag, sizeof(tag)) != 0)
         return 1;
-    snprintf(tag, sizeof(tag), "%x", (unsigned)randombytes_uniform(1u << 30));
     db = it_db();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counters_match_what_was_sent),

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 void it_load_stack_env(void)
 {
@@ -38,4 +39,13 @@ const char *it_env(const char *name)
         exit(2);
     }
     return v;
+}
+
+int it_start(char *tag, size_t cap)
+{
+    it_load_stack_env();
+    if (sodium_init() < 0)
+        return -1;
+    snprintf(tag, cap, "%x", (unsigned)randombytes_uniform(1u << 30));
+    return 0;
 }

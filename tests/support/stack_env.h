@@ -5,10 +5,18 @@
 #ifndef PUNYAKA_TEST_STACK_ENV_H
 #define PUNYAKA_TEST_STACK_ENV_H
 
+#include <stddef.h>
+
 /* setenv()s every line of the env file (overriding). Aborts the test
  * program with a message if the file is missing: an integration test must
  * never silently pass without its servers. */
 void it_load_stack_env(void);
+
+/* What every integration test does first: it_load_stack_env(), libsodium
+ * initialised, and `tag` filled with a random hex word that keeps the
+ * names this run creates apart from earlier runs against the same stack.
+ * Returns 0, or -1 when libsodium cannot start. */
+int it_start(char *tag, size_t cap);
 
 /* getenv() that aborts when the variable is missing. */
 const char *it_env(const char *name);
