@@ -1,14 +1,29 @@
 #include "api/pg.h"
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "common/log.h"
 
+/* Each connection prepares the statements it runs, once: PostgreSQL then
+ * skips parsing and (once it settles on a generic plan) planning, which
+ * were ~90 % of a cart read's server time (parse 0.3 ms + plan 0.8 ms for
+ * a 0.07 ms execution). The texts are few and fixed (whitelisted ORDER BY
+ * variants included); past this many, statements run unprepared. */
+#define PREPARED_MAX 128
+
+typedef struct {
+    uint64_t hash;
+    char *sql;
+} prepared_stmt;
+
 typedef struct pg_query {
     struct pg_query *next;
     char *sql;
+    uint64_t hash;   /* of sql */
     int nparams;
     char *params[API_PG_MAX_PARAMS];
     api_pg_cb cb;
@@ -27,6 +42,9 @@ typedef struct pg_conn {
     PGresult *result;       /* first result of the current query */
     h2o_timeout_entry_t retry;
     int backoff_ms;
+    bool preparing;         /* the current query's Parse is in flight */
+    int nprepared;
+    prepared_stmt prepared[PREPARED_MAX];   /* slot i is statement "pk<i>" */
 } pg_conn;
 
 struct api_pg {
@@ -48,6 +66,36 @@ static void query_free(pg_query *q)
         free(q->params[i]);
     free(q->sql);
     free(q);
+}
+
+static uint64_t sql_hash(const char *s)
+{
+    uint64_t h = UINT64_C(14695981039346656037);   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+    return h;
+}
+
+static int prepared_find(const pg_conn *c, const pg_query *q)
+{
+    for (int i = 0; i < c->nprepared; i++)
+        if (c->prepared[i].hash == q->hash && strcmp(c->prepared[i].sql, q->sql) == 0)
+            return i;
+    return -1;
+}
+
+/* A new connection has no prepared statements. */
+static void prepared_forget(pg_conn *c)
+{
+    for (int i = 0; i < c->nprepared; i++)
+        free(c->prepared[i].sql);
+    c->nprepared = 0;
+    c->preparing = false;
+}
+
+static void stmt_name(int slot, char out[16])
+{
+    snprintf(out, 16, "pk%d", slot);
 }
 
 static void query_finish(pg_query *q, const PGresult *res, const char *err)
@@ -95,6 +143,7 @@ static void conn_fail(pg_conn *c, const char *why)
     if (c->conn)
         PQfinish(c->conn);
     c->conn = NULL;
+    prepared_forget(c);
     c->state = CONN_DOWN;
     c->backoff_ms = c->backoff_ms ? (c->backoff_ms * 2 > 5000 ? 5000 : c->backoff_ms * 2) : 100;
     if (!h2o_timeout_is_linked(&c->retry))
@@ -129,15 +178,54 @@ static void flush_or_wait(pg_conn *c)
         wait_writable(c);
 }
 
+static int send_prepared(pg_conn *c, int slot)
+{
+    char name[16];
+    stmt_name(slot, name);
+    return PQsendQueryPrepared(c->conn, name, c->current->nparams, (const char *const *)c->current->params, NULL,
+                               NULL, 0);
+}
+
+/* Runs q prepared (preparing it first when new: read_results then sends
+ * the execution), or unprepared once the connection holds PREPARED_MAX. */
 static void start_query(pg_conn *c, pg_query *q)
 {
     c->current = q;
     c->state = CONN_BUSY;
-    if (!PQsendQueryParams(c->conn, q->sql, q->nparams, NULL, (const char *const *)q->params, NULL, NULL, 0)) {
+    int slot = prepared_find(c, q), ok;
+    if (slot >= 0) {
+        ok = send_prepared(c, slot);
+    } else if (c->nprepared < PREPARED_MAX) {
+        char name[16];
+        stmt_name(c->nprepared, name);
+        c->preparing = true;
+        ok = PQsendPrepare(c->conn, name, q->sql, q->nparams, NULL);
+    } else {
+        ok = PQsendQueryParams(c->conn, q->sql, q->nparams, NULL, (const char *const *)q->params, NULL, NULL, 0);
+    }
+    if (!ok) {
         conn_fail(c, PQerrorMessage(c->conn));
         return;
     }
     flush_or_wait(c);
+}
+
+/* The Parse of the current query finished: remember the statement and send
+ * its execution (1), or leave its error as the query's result (0). */
+static int prepared_then_execute(pg_conn *c)
+{
+    c->preparing = false;
+    if (!c->result || PQresultStatus(c->result) != PGRES_COMMAND_OK)
+        return 0;   /* e.g. a syntax error: answered as if run unprepared */
+    PQclear(c->result);
+    c->result = NULL;
+    int slot = c->nprepared++;
+    c->prepared[slot] = (prepared_stmt){c->current->hash, strdup(c->current->sql)};
+    if (!send_prepared(c, slot))
+        conn_fail(c, PQerrorMessage(c->conn));
+    else
+        flush_or_wait(c);
+    return 1;
 }
 
 /* Reads every available result; the query is done when PQgetResult is NULL. */
@@ -156,6 +244,8 @@ static void read_results(pg_conn *c)
                 PQclear(r);
             continue;
         }
+        if (c->preparing && prepared_then_execute(c))
+            continue;   /* the execution's results come next (or the connection failed) */
         pg_query *q = c->current;
         PGresult *res = c->result;
         c->current = NULL;
@@ -278,6 +368,7 @@ void api_pg_destroy(api_pg *pg)
         conn_close_socket(c);
         if (c->conn)
             PQfinish(c->conn);
+        prepared_forget(c);
     }
     fail_queue(pg, "shutting down");
     h2o_timeout_dispose(pg->loop, &pg->retry_timeout);
@@ -298,6 +389,7 @@ int api_pg_query(api_pg *pg, const char *sql, int nparams, const char *const *pa
         return -1;   /* nothing would run it before the next reconnect */
     pg_query *q = calloc(1, sizeof(*q));
     q->sql = strdup(sql);
+    q->hash = sql_hash(sql);
     q->nparams = nparams;
     for (int i = 0; i < nparams; i++)
         q->params[i] = params[i] ? strdup(params[i]) : NULL;

@@ -1,8 +1,11 @@
 /* pg.h — nonblocking PostgreSQL inside one h2o loop.
  *
  * Each loop thread owns a few libpq connections driven by socket readiness
- * (PQconnectStart/PQconnectPoll, PQsendQueryParams, PQconsumeInput). Queries
- * queue when every connection is busy; the queue is bounded so overload
+ * (PQconnectStart/PQconnectPoll, PQsendPrepare/PQsendQueryPrepared,
+ * PQconsumeInput); each connection prepares a statement text the first time
+ * it runs it (a pooler in transaction mode would need that turned off, so
+ * point DATABASE_URL at PostgreSQL itself). Queries queue when every
+ * connection is busy; the queue is bounded so overload
  * answers 503 instead of growing memory. A broken connection is re-opened
  * with backoff; queries in flight on it fail with an error string. */
 #ifndef PUNYAKA_API_PG_H

@@ -57,6 +57,7 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap)
         env_int("PUNYAKA_WAIT_MAX_MS", 10000, 0, 60000, &cfg->wait_max_ms, err, errcap) ||
         env_int("PUNYAKA_PRODUCE_TIMEOUT_MS", 5000, 100, 120000, &cfg->produce_timeout_ms, err, errcap) ||
         env_int("PUNYAKA_PG_CONNS", 4, 1, 64, &cfg->pg_conns_per_thread, err, errcap) ||
+        env_int("PUNYAKA_KAFKA_FETCH_WAIT_MS", 500, 1, 10000, &cfg->kafka_fetch_wait_ms, err, errcap) ||
         env_int("PUNYAKA_MAX_BODY", 65536, 1024, 1 << 20, &cfg->max_body_bytes, err, errcap) ||
         env_int("PUNYAKA_METRICS_PORT", 0, 0, 65535, &cfg->metrics_port, err, errcap) ||
         env_int("PUNYAKA_COOKIE_SECURE", 0, 0, 1, &cfg->cookie_secure, err, errcap) ||

@@ -20,6 +20,7 @@ typedef struct {
     int wait_max_ms;          /* PUNYAKA_WAIT_MAX_MS, 10000 */
     int produce_timeout_ms;   /* PUNYAKA_PRODUCE_TIMEOUT_MS, 5000: no ack ⇒ 503 */
     int pg_conns_per_thread;  /* PUNYAKA_PG_CONNS, 4 */
+    int kafka_fetch_wait_ms;  /* PUNYAKA_KAFKA_FETCH_WAIT_MS, 500: workers' fetch.wait.max.ms */
     int max_body_bytes;       /* PUNYAKA_MAX_BODY, 65536 */
     int metrics_port;         /* PUNYAKA_METRICS_PORT, 0 = off (workers) */
     int cookie_secure;        /* PUNYAKA_COOKIE_SECURE, 0: add `Secure` to cookies when 1 (behind TLS) */

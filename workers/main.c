@@ -64,14 +64,21 @@ static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v)
     return 0;
 }
 
+/* fetch.wait.max.ms: a real broker answers a fetch as soon as data arrives
+ * (long polling), so Kafka's 500 ms only paces idle fetches. The dev Kafka
+ * (the mock cluster) does not: it answers an empty fetch after this wait
+ * whatever arrives meanwhile, so every command would wait up to it —
+ * scripts/lib/stack.sh sets 5 ms there (one command: ≈ 51 ms ⇒ ≈ 6 ms,
+ * bench/README.md). */
 static rd_kafka_t *make_consumer(const pk_config *cfg)
 {
     rd_kafka_conf_t *c = rd_kafka_conf_new();
-    char err[256];
+    char err[256], fetch_wait[16];
+    snprintf(fetch_wait, sizeof(fetch_wait), "%d", cfg->kafka_fetch_wait_ms);
     if (conf_set(c, "bootstrap.servers", cfg->kafka_brokers) || conf_set(c, "group.id", cfg->group_id) ||
         conf_set(c, "client.id", cfg->instance_id) || conf_set(c, "enable.auto.offset.store", "false") ||
         conf_set(c, "enable.auto.commit", "true") || conf_set(c, "auto.commit.interval.ms", "500") ||
-        conf_set(c, "auto.offset.reset", "earliest") || conf_set(c, "fetch.wait.max.ms", "50") ||
+        conf_set(c, "auto.offset.reset", "earliest") || conf_set(c, "fetch.wait.max.ms", fetch_wait) ||
         conf_set(c, "session.timeout.ms", "6000") || conf_set(c, "max.poll.interval.ms", "300000")) {
         rd_kafka_conf_destroy(c);
         return NULL;

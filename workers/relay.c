@@ -10,6 +10,7 @@
 #include "common/kafka_util.h"
 #include "common/log.h"
 #include "workers/event.h"
+#include "workers/worker.h"
 
 #define BATCH 200                 /* rows per SELECT */
 #define ROUNDS 50                 /* batches per wake-up: bounded even under a flood */
@@ -143,7 +144,7 @@ static PGresult *select_unpublished(wk_relay *r)
         exec_flag(r, "ROLLBACK");
         return NULL;
     }
-    PGresult *res = PQexecParams(r->db, UNPUBLISHED_SQL, 1, NULL, params, NULL, NULL, 0);
+    PGresult *res = wk_exec_db(r->db, UNPUBLISHED_SQL, 1, params, NULL, NULL);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         pk_warn(NULL, "relay: select: %s", PQresultErrorMessage(res));
         PQclear(res);
@@ -231,8 +232,8 @@ static int mark_published(wk_relay *r, const PGresult *res, int n)
         len += (size_t)snprintf(list + len, cap - len, "%s%s", i ? "," : "", PQgetvalue(res, i, 0));
     snprintf(list + len, cap - len, "}");
     const char *params[] = {list};
-    PGresult *u = PQexecParams(r->db, "UPDATE journal SET published_at = now() WHERE seq = ANY($1::bigint[])", 1,
-                               NULL, params, NULL, NULL, 0);
+    PGresult *u = wk_exec_db(r->db, "UPDATE journal SET published_at = now() WHERE seq = ANY($1::bigint[])", 1,
+                             params, NULL, NULL);
     int ok = PQresultStatus(u) == PGRES_COMMAND_OK;
     if (!ok)
         pk_warn(NULL, "relay: marking published: %s", PQresultErrorMessage(u));

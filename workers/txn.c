@@ -62,12 +62,12 @@ static int insert_journal(wk_ctx *ctx, const txn_ctx *t, const wk_outcome *o, co
     formats[7] = 1;
     if (!exec_ok(ctx, "SELECT pg_advisory_xact_lock_shared(" WK_RELAY_BARRIER_LOCK ")"))
         return -1;
-    PGresult *r = PQexecParams(ctx->db,
-                               "INSERT INTO journal (seq, command_id, type, entity_type, entity_id, issued_at,"
-                               " actor_id, actor_role, envelope, status, code, created_ids)"
-                               " VALUES (coalesce($12::bigint, nextval(pg_get_serial_sequence('journal', 'seq'))),"
-                               " $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
-                               12, NULL, jp, lengths, formats, 0);
+    PGresult *r = wk_exec_db(ctx->db,
+                             "INSERT INTO journal (seq, command_id, type, entity_type, entity_id, issued_at,"
+                             " actor_id, actor_role, envelope, status, code, created_ids)"
+                             " VALUES (coalesce($12::bigint, nextval(pg_get_serial_sequence('journal', 'seq'))),"
+                             " $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
+                             12, jp, lengths, formats);
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     if (ok)
         snprintf(seq, 24, "%s", PQgetvalue(r, 0, 0));

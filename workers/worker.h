@@ -89,8 +89,13 @@ void wk_created(wk_outcome *o, const char *key, int64_t id);
 /* Appends a created id to the array under key: {"key": [..., id]}. */
 void wk_created_append(wk_outcome *o, const char *key, int64_t id);
 
-/* Database helpers: run a statement with text parameters (NULL = SQL NULL). */
+/* Database helpers: run a statement with text parameters (NULL = SQL NULL),
+ * prepared on the connection the first time its text is seen. */
 PGresult *wk_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params);
+/* The same on any connection, with PQexecParams's lengths/formats (NULL:
+ * all text) — for binary parameters and the relay's own connection. */
+PGresult *wk_exec_db(PGconn *db, const char *sql, int n, const char *const *params, const int *lengths,
+                     const int *formats);
 /* Classifies a failed result: 1 when retrying may succeed (connection lost,
  * serialization failure, deadlock, shutdown), else 0. */
 int wk_is_transient(const PGresult *res, PGconn *db);

@@ -145,6 +145,8 @@ up() {
     [ -s "$DIR/data.key" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/data.key")
     chmod 600 "$DIR/data.key"; data_key=$(cat "$DIR/data.key")
   fi
+  # The dev Kafka answers an empty fetch only after fetch.wait.max.ms, even
+  # when data arrives meanwhile (docs/kafka.md): workers poll it every 5 ms.
   rm -f "$DIR/env"; (umask 077; : > "$DIR/env")   # it holds the key: owner only
   cat > "$DIR/env" <<ENV
 DATABASE_URL=$DATABASE_URL
@@ -156,6 +158,7 @@ PUNYAKA_TOPIC_PREFIX=${PUNYAKA_TOPIC_PREFIX:-punyaka.}
 PUNYAKA_WEB_ROOT=${PUNYAKA_WEB_ROOT:-$SRC/web}
 PUNYAKA_CORS_ORIGINS=${PUNYAKA_CORS_ORIGINS:-http://localhost:3000}
 PUNYAKA_DATA_KEY=$data_key
+PUNYAKA_KAFKA_FETCH_WAIT_MS=${PUNYAKA_KAFKA_FETCH_WAIT_MS:-5}
 ENV
   local n p used=" $port "
   for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do   # worker metrics ports, distinct
