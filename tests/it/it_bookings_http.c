@@ -38,27 +38,17 @@
 static PGconn *db;
 static char tag[16];   /* keeps names unique across runs against one database */
 
-
 static const it_actor ANONYMOUS = {0};
 static it_actor admin;
 static int64_t service_id;   /* 60 minutes, PRICE */
 
 /* ---- HTTP ---- */
 
-
-
-
-
-
-
 /* ---- people ---- */
 
 static void session_from(it_actor *a, const it_response *r)
 {
-    char token[64];
-    assert_non_null(it_cookie(r, "punyaka_session", token, sizeof(token), NULL, 0));
-    snprintf(a->headers, sizeof(a->headers), "Cookie: punyaka_session=%s\r\nX-CSRF-Token: %s\r\n", token,
-             it_str(r->json, "csrf_token"));
+    assert_int_equal(it_actor_session(a, r), 0);
 }
 
 /* Registers over HTTP and keeps the session registration opened. */
@@ -66,20 +56,11 @@ static it_actor register_as(const char *base, const char *role, const char *extr
 {
     static int counter;
     it_actor a = {0};
-    char body[2048];
+    char names[1536];
     snprintf(a.name, sizeof(a.name), "%s%s%d", base, tag, ++counter);
-    snprintf(body, sizeof(body),
-             "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"" PASSWORD "\",\"role\":\"%s\","
-             "\"first_name\":\"%s\",\"last_name\":\"Ln%s\"%s%s}",
-             a.name, a.name, role, strcmp(role, "priest") == 0 ? "Pandit" : "Bhakt", a.name, extra ? "," : "",
-             extra ? extra : "");
-    it_response r = it_post_json("/api/auth/register/", body, "Prefer: wait=10\r\n");
-    it_expect_status(&r, 201);
-    json_t *user = json_object_get(r.json, "user");
-    a.user_id = it_num(user, "id");
-    a.priest_id = it_num(json_object_get(user, "priest_profile"), "id");
-    session_from(&a, &r);
-    it_response_free(&r);
+    snprintf(names, sizeof(names), "\"first_name\":\"%s\",\"last_name\":\"Ln%s\"%s%s",
+             strcmp(role, "priest") == 0 ? "Pandit" : "Bhakt", a.name, extra ? "," : "", extra ? extra : "");
+    assert_int_equal(it_sign_up(&a, role, PASSWORD, names), 201);
     return a;
 }
 

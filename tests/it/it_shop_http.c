@@ -33,7 +33,6 @@
 static PGconn *db;
 static char tag[16];   /* keeps names unique across runs against one database */
 
-
 static const it_actor ANONYMOUS = {0};
 static it_actor admin;
 static int64_t root_category, child_category;
@@ -48,12 +47,6 @@ static it_response call_with(const char *method, const char *path, const it_acto
              body ? "Content-Type: application/json\r\n" : "", extra ? extra : "");
     return it_http(method, path, headers, body, body ? strlen(body) : 0);
 }
-
-
-
-
-
-
 
 static void expect_call(const char *method, const char *path, const it_actor *who, const char *body, int status)
 {
@@ -72,18 +65,9 @@ static it_actor register_quiet(const char *base, const char *role)
 {
     static atomic_int counter;
     it_actor a = {0};
-    char body[1024], token[64];
     snprintf(a.name, sizeof(a.name), "%s%s%d", base, tag, atomic_fetch_add(&counter, 1));
-    snprintf(body, sizeof(body),
-             "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"" PASSWORD "\",\"role\":\"%s\"}",
-             a.name, a.name, role);
-    it_response r = it_post_json("/api/auth/register/", body, "Prefer: wait=10\r\n");
-    if (r.status == 201 && it_cookie(&r, "punyaka_session", token, sizeof(token), NULL, 0)) {
-        a.user_id = it_num(json_object_get(r.json, "user"), "id");
-        snprintf(a.headers, sizeof(a.headers), "Cookie: punyaka_session=%s\r\nX-CSRF-Token: %s\r\n", token,
-                 it_str(r.json, "csrf_token"));
-    }
-    it_response_free(&r);
+    if (it_sign_up(&a, role, PASSWORD, NULL) != 201)
+        a.user_id = 0;
     return a;
 }
 

@@ -50,3 +50,32 @@ void it_expect_problem(const it_response *r, int status, const char *code, const
     if (field && !json_object_get(json_object_get(r->json, "errors"), field))
         fail_msg("errors lack %s: %s", field, r->body);
 }
+
+int it_actor_session(it_actor *who, const it_response *r)
+{
+    char token[64];
+    if (!r->json || !it_cookie(r, "punyaka_session", token, sizeof(token), NULL, 0))
+        return -1;
+    snprintf(who->headers, sizeof(who->headers), "Cookie: punyaka_session=%s\r\nX-CSRF-Token: %s\r\n", token,
+             it_str(r->json, "csrf_token"));
+    return 0;
+}
+
+int it_sign_up(it_actor *who, const char *role, const char *password, const char *extra)
+{
+    char body[2048];
+    snprintf(body, sizeof(body),
+             "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"%s\",\"role\":\"%s\"%s%s}",
+             who->name, who->name, password, role, extra ? "," : "", extra ? extra : "");
+    it_response r = it_post_json("/api/auth/register/", body, "Prefer: wait=10\r\n");
+    int status = r.status;
+    if (status == 201) {
+        json_t *user = json_object_get(r.json, "user");
+        who->user_id = it_num(user, "id");
+        who->priest_id = it_num(json_object_get(user, "priest_profile"), "id");
+        if (it_actor_session(who, &r) != 0)
+            status = -1;
+    }
+    it_response_free(&r);
+    return status;
+}

@@ -20,6 +20,16 @@ it_response it_call(const char *method, const char *path, const it_actor *who, c
 it_response it_callf(const char *method, const it_actor *who, const char *body, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The session a register or login answer opened: fills who->headers and
+ * returns 0, or -1 when the answer set no session cookie. */
+int it_actor_session(it_actor *who, const it_response *r);
+
+/* Registers who->name over HTTP (email <name>@example.com) with `role`,
+ * `password` and optional extra JSON members ("\"first_name\":\"A\""),
+ * waiting for the outcome; on 201 fills user_id, priest_id and the
+ * session. Returns the HTTP status. No cmocka assertions: thread safe. */
+int it_sign_up(it_actor *who, const char *role, const char *password, const char *extra);
+
 /* A string member or "(not a string)"; an integer member or 0. */
 const char *it_str(const json_t *obj, const char *key);
 long long it_num(const json_t *obj, const char *key);
