@@ -41,7 +41,6 @@ typedef struct pg_conn {
     pg_query *current;
     PGresult *result;       /* first result of the current query */
     h2o_timeout_entry_t retry;
-    int backoff_ms;
     bool preparing;         /* the current query's Parse is in flight */
     int nprepared;
     prepared_stmt prepared[PREPARED_MAX];   /* slot i is statement "pk<i>" */
@@ -145,8 +144,7 @@ static void conn_fail(pg_conn *c, const char *why)
     c->conn = NULL;
     prepared_forget(c);
     c->state = CONN_DOWN;
-    c->backoff_ms = c->backoff_ms ? (c->backoff_ms * 2 > 5000 ? 5000 : c->backoff_ms * 2) : 100;
-    if (!h2o_timeout_is_linked(&c->retry))
+    if (!h2o_timeout_is_linked(&c->retry))   /* reopened every 500 ms (retry_timeout) */
         h2o_timeout_link(c->pool->loop, &c->pool->retry_timeout, &c->retry);
     if (api_pg_ready_count(c->pool) == 0)
         fail_queue(c->pool, "database unavailable");
@@ -270,7 +268,6 @@ static void connect_poll(pg_conn *c)
             return;
         }
         c->state = CONN_IDLE;
-        c->backoff_ms = 0;
         dispatch(c->pool);
         return;
     default:

@@ -7,7 +7,7 @@
  * point DATABASE_URL at PostgreSQL itself). Queries queue when every
  * connection is busy; the queue is bounded so overload
  * answers 503 instead of growing memory. A broken connection is re-opened
- * with backoff; queries in flight on it fail with an error string. */
+ * every 500 ms (h2o 2.2's timeouts have one fixed delay per list); queries in flight on it fail with an error string. */
 #ifndef PUNYAKA_API_PG_H
 #define PUNYAKA_API_PG_H
 
