@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "api/command.h"
 #include "api/http.h"
 #include "api/pg.h"
 #include "api/redis.h"
@@ -356,25 +357,47 @@ void api_cart_checkout_pending(h2o_req_t *req, int64_t user_id, const char *comm
     api_redis_argv(api_thread_of(req)->redis, NULL, NULL, 8, argv, NULL);   /* best effort: see shop.h */
 }
 
-/* ---- consuming an applied checkout, then answering the order ---- */
+/* ---- taking in a checkout's outcome, then answering it ---- */
 
 typedef struct {
     api_async async;
     int status;
-    char *body;   /* malloc'd order JSON */
+    char *body;           /* malloc'd order JSON (applied) */
+    json_t *rejection;    /* the outcome message (rejected), or NULL */
 } consume_ctx;
 
 static void on_hook_consumed(redisAsyncContext *ac, void *reply, void *privdata)
 {
     consume_ctx *c = privdata;
     (void)ac;
-    if (!reply)   /* the id stays pending: the next cart load removes the lines */
-        pk_warn(NULL, "cart: could not remove ordered lines now; the next cart read will");
-    if (c->async.req)
+    if (!reply)   /* the id stays pending: the next cart load takes it in */
+        pk_warn(NULL, "cart: could not take in a checkout outcome now; the next cart read will");
+    if (c->async.req && c->rejection)
+        api_command_reply_rejected(c->async.req, c->rejection);
+    else if (c->async.req)
         api_reply_raw(c->async.req, c->status, "application/json", c->body, strlen(c->body));
     api_async_detach(&c->async);
+    json_decref(c->rejection);
     free(c->body);
     free(c);
+}
+
+void api_cart_reject_and_reply(h2o_req_t *req, int64_t user_id, const char *command_id, json_t *outcome)
+{
+    consume_ctx *c = api_async_new(req, sizeof(*c));
+    c->rejection = json_incref(outcome);
+    if (!command_id || !*command_id) {   /* cannot happen after a publish; answer anyway */
+        on_hook_consumed(NULL, NULL, c);
+        return;
+    }
+    cart_keys k;
+    keys_of(user_id, &k);
+    argv_buf a = {0};
+    consume_head(&a, &k);
+    argv_add(&a, command_id);
+    argv_addi(&a, 0);   /* no lines leave the cart */
+    if (argv_send(req, &a, on_hook_consumed, c) != 0)
+        on_hook_consumed(NULL, NULL, c);
 }
 
 void api_cart_consume_and_reply(h2o_req_t *req, int64_t user_id, const char *command_id, json_t *order,

@@ -26,6 +26,7 @@ typedef struct waiter {
     const char *request_id;
     int wait_slot;
     api_applied_hook on_applied;
+    api_rejected_hook on_rejected;
     void *hook_data;
     bool respond_async;
     bool dr_done;
@@ -126,6 +127,16 @@ static void reply_outcome(h2o_req_t *req, json_t *o, const waiter *w)
         api_reply_json(req, http ? http : 200, json_incref(resource ? resource : json_object()));
         return;
     }
+    if (w->on_rejected) {
+        w->on_rejected(req, o, w->hook_data);
+        return;
+    }
+    api_command_reply_rejected(req, o);
+}
+
+void api_command_reply_rejected(h2o_req_t *req, const json_t *o)
+{
+    int http = (int)json_integer_value(json_object_get(o, "http_status"));
     const char *code = json_string_value(json_object_get(o, "code"));
     const char *title = json_string_value(json_object_get(o, "title"));
     const char *detail = json_string_value(json_object_get(o, "detail"));
@@ -288,6 +299,7 @@ void api_command_submit(h2o_req_t *req, const api_command *cmd)
     snprintf(w->type, sizeof(w->type), "%s", cmd->type);
     w->timer.cb = on_wait_timeout;
     w->on_applied = cmd->on_applied;
+    w->on_rejected = cmd->on_rejected;
     w->hook_data = cmd->hook_data;
     command_id_for(req, cmd, &w->id);
     pk_uuid_format(&w->id, w->id_str);

@@ -25,6 +25,11 @@
  * while the request lives). Must answer the request. */
 typedef void (*api_applied_hook)(h2o_req_t *req, json_t *resource, int http_status, void *data);
 
+/* Optional: runs before a rejection is answered (checkout starts a new cart
+ * generation). `outcome` is the outcome message, borrowed: incref it to
+ * keep it. Must answer, eventually with api_command_reply_rejected(). */
+typedef void (*api_rejected_hook)(h2o_req_t *req, json_t *outcome, void *data);
+
 typedef struct {
     const char *type;         /* "user.register" */
     const char *topic;        /* logical topic: "accounts", "bookings", ... */
@@ -37,8 +42,13 @@ typedef struct {
      * submit cannot happen twice (e.g. "check out this cart as it is"). */
     const char *intent_key;
     api_applied_hook on_applied;      /* NULL: answer with the resource */
+    api_rejected_hook on_rejected;    /* NULL: answer the problem */
     void *hook_data;
 } api_command;
+
+/* A rejected outcome message as problem+json: its status, code, detail and
+ * per-field errors. */
+void api_command_reply_rejected(h2o_req_t *req, const json_t *outcome);
 
 /* Publishes and answers the request (always, one way or another). */
 void api_command_submit(h2o_req_t *req, const api_command *cmd);

@@ -12,10 +12,10 @@
  * quantity and the unit price the customer agreed to (api/shop.h). The
  * worker alone decides — all or nothing, rows locked in id order — and
  * answers 201 with the order, or out_of_stock / price_changed /
- * inactive_product / empty_cart. Only an applied checkout touches the cart:
- * the hook removes exactly the ordered lines (lines added or changed
- * meanwhile stay) and then answers; a rejection is answered as it is and
- * leaves the cart as it was. When the answer is a 202 (the worker was
+ * inactive_product / empty_cart. Only an applied checkout touches the
+ * cart's lines: the hook removes exactly the ordered ones (lines added or
+ * changed meanwhile stay) and then answers; a rejection leaves the lines as
+ * they were but starts a new cart generation before it is answered. When the answer is a 202 (the worker was
  * slower than Prefer: wait), the next read of the cart removes the lines.
  *
  * A second click on "place order" while the first is in flight must not
@@ -117,6 +117,12 @@ static void on_checkout_applied(h2o_req_t *req, json_t *resource, int status, vo
     api_cart_consume_and_reply(req, c->user_id, c->command_id, resource, status);
 }
 
+static void on_checkout_rejected(h2o_req_t *req, json_t *outcome, void *data)
+{
+    checkout_ctx *c = data;
+    api_cart_reject_and_reply(req, c->user_id, c->command_id, outcome);
+}
+
 static void pack_checkout(msgpack_sbuffer *sb, const api_cart *cart, const checkout_ctx *c)
 {
     msgpack_packer pk;
@@ -190,7 +196,7 @@ static void on_cart_for_checkout(h2o_req_t *req, const api_cart *cart, void *dat
     pack_checkout(&sb, cart, c);
     api_command cmd = {.type = "order.checkout", .topic = "orders", .key = key, .actor_id = c->user_id,
                        .actor_role = c->role, .payload = &sb, .intent_key = intent_of(req, cart),
-                       .on_applied = on_checkout_applied, .hook_data = c};
+                       .on_applied = on_checkout_applied, .on_rejected = on_checkout_rejected, .hook_data = c};
     api_command_submit(req, &cmd);
     msgpack_sbuffer_destroy(&sb);
     published_id(req, c->command_id);

@@ -91,6 +91,13 @@ void api_cart_load(h2o_req_t *req, int64_t user_id, api_cart_cb cb, void *data);
  * reconcile the cart when this request never sees the outcome. */
 void api_cart_checkout_pending(h2o_req_t *req, int64_t user_id, const char *command_id);
 
+/* The checkout `command_id` was rejected: the cart takes in that outcome
+ * (the id leaves `pending` and a new generation starts; no line changes),
+ * so checking out the same lines again is a new command even when the
+ * pending entry was never written. Then answers the rejection (`outcome`,
+ * the outcome message, is borrowed). */
+void api_cart_reject_and_reply(h2o_req_t *req, int64_t user_id, const char *command_id, json_t *outcome);
+
 /* The checkout `command_id` was applied: removes the ordered lines listed in
  * the order resource's `items` (product, quantity) — each only if its
  * quantity is still the one ordered, so lines added or changed meanwhile
