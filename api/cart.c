@@ -382,10 +382,12 @@ static void on_hook_consumed(redisAsyncContext *ac, void *reply, void *privdata)
     free(c);
 }
 
-void api_cart_reject_and_reply(h2o_req_t *req, int64_t user_id, const char *command_id, json_t *outcome)
+/* Takes in one checkout's outcome — its ordered `items` (product,
+ * quantity) leave the cart, none when NULL — then answers from
+ * on_hook_consumed. */
+static void take_in_outcome(h2o_req_t *req, consume_ctx *c, int64_t user_id, const char *command_id,
+                            json_t *items)
 {
-    consume_ctx *c = api_async_new(req, sizeof(*c));
-    c->rejection = json_incref(outcome);
     if (!command_id || !*command_id) {   /* cannot happen after a publish; answer anyway */
         on_hook_consumed(NULL, NULL, c);
         return;
@@ -395,9 +397,22 @@ void api_cart_reject_and_reply(h2o_req_t *req, int64_t user_id, const char *comm
     argv_buf a = {0};
     consume_head(&a, &k);
     argv_add(&a, command_id);
-    argv_addi(&a, 0);   /* no lines leave the cart */
+    argv_addi(&a, (long long)json_array_size(items));   /* 0 for NULL */
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item) {
+        argv_addi(&a, (long long)json_integer_value(json_object_get(item, "product")));
+        argv_addi(&a, (long long)json_integer_value(json_object_get(item, "quantity")));
+    }
     if (argv_send(req, &a, on_hook_consumed, c) != 0)
         on_hook_consumed(NULL, NULL, c);
+}
+
+void api_cart_reject_and_reply(h2o_req_t *req, int64_t user_id, const char *command_id, json_t *outcome)
+{
+    consume_ctx *c = api_async_new(req, sizeof(*c));
+    c->rejection = json_incref(outcome);
+    take_in_outcome(req, c, user_id, command_id, NULL);
 }
 
 void api_cart_consume_and_reply(h2o_req_t *req, int64_t user_id, const char *command_id, json_t *order,
@@ -408,25 +423,7 @@ void api_cart_consume_and_reply(h2o_req_t *req, int64_t user_id, const char *com
     c->body = json_dumps(order, JSON_COMPACT);
     if (!c->body)
         c->body = strdup("{}");
-    if (!command_id || !*command_id) {   /* cannot happen after a publish; answer anyway */
-        on_hook_consumed(NULL, NULL, c);
-        return;
-    }
-    cart_keys k;
-    keys_of(user_id, &k);
-    argv_buf a = {0};
-    consume_head(&a, &k);
-    json_t *items = json_object_get(order, "items");
-    argv_add(&a, command_id);
-    argv_addi(&a, (long long)json_array_size(items));
-    size_t i;
-    json_t *item;
-    json_array_foreach(items, i, item) {
-        argv_addi(&a, (long long)json_integer_value(json_object_get(item, "product")));
-        argv_addi(&a, (long long)json_integer_value(json_object_get(item, "quantity")));
-    }
-    if (argv_send(req, &a, on_hook_consumed, c) != 0)
-        on_hook_consumed(NULL, NULL, c);
+    take_in_outcome(req, c, user_id, command_id, json_object_get(order, "items"));
 }
 
 /* ---- showing the cart ---- */
