@@ -247,14 +247,14 @@ static int parse_prefer(h2o_req_t *req, bool *respond_async)
 static void command_id_for(h2o_req_t *req, const api_command *cmd, pk_uuid *id)
 {
     h2o_iovec_t key = api_header(req, "idempotency-key");
-    if ((key.len == 0 || key.len > 255) && cmd->intent_key && cmd->actor_id) {
-        char scope[128];
-        snprintf(scope, sizeof(scope), "intent:%lld:%s", (long long)cmd->actor_id, cmd->type);
-        pk_uuid_from_key(id, scope, cmd->intent_key, strlen(cmd->intent_key));
-        return;
-    }
-    if (key.len == 0 || key.len > 255) {
-        pk_uuid_v7(id, api_now_ms());
+    if (key.len == 0 || key.len > 255) {   /* no usable key: the handler's intent, else a fresh id */
+        if (cmd->intent_key && cmd->actor_id) {
+            char scope[128];
+            snprintf(scope, sizeof(scope), "intent:%lld:%s", (long long)cmd->actor_id, cmd->type);
+            pk_uuid_from_key(id, scope, cmd->intent_key, strlen(cmd->intent_key));
+        } else {
+            pk_uuid_v7(id, api_now_ms());
+        }
         return;
     }
     /* A key names one business intent of one actor on one route; anonymous
