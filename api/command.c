@@ -14,6 +14,21 @@
 #include "common/uuid.h"
 
 #define WAITER_BUCKETS 1024
+#define RESENDS_MAX 5     /* re-sends of a possibly persisted command (each bounded by the produce timeout) */
+
+/* The produced message, exactly, so a command whose fate is unknown can be
+ * sent again under the same id: workers dedupe on the id, so a second copy
+ * in the log is harmless, and once one copy is acknowledged the command is
+ * certainly recorded. */
+typedef struct {
+    char topic[128];
+    char *key;
+    char *value;
+    size_t value_len;
+    char traceparent[56];
+    int resends;
+    bool unknown;             /* a report said "possibly persisted" and none confirmed it since */
+} sent_message;
 #define WAIT_SLOTS 12   /* timeouts for 0..10 s (Prefer: wait=N) + the default */
 
 typedef struct waiter {
@@ -23,7 +38,7 @@ typedef struct waiter {
     pk_uuid id;
     char id_str[PK_UUID_STR_LEN + 1];
     char type[PK_TYPE_MAX];
-    const char *request_id;
+    char request_id[PK_REQUEST_ID_MAX];   /* a copy: the request may go before the report comes */
     int wait_slot;
     api_applied_hook on_applied;
     api_rejected_hook on_rejected;
@@ -34,6 +49,7 @@ typedef struct waiter {
     bool in_hash;
     uint64_t published_ms;
     h2o_timeout_entry_t timer;
+    sent_message sent;        /* what was produced, kept until it is certainly in the log */
 } waiter;
 
 struct api_waiters {
@@ -69,8 +85,11 @@ static void hash_remove(api_waiters *ws, waiter *w)
 
 static void waiter_free_if_done(waiter *w)
 {
-    if (w->finished && w->dr_done)
+    if (w->finished && w->dr_done) {
+        free(w->sent.key);
+        free(w->sent.value);
         free(w);
+    }
 }
 
 /* No more answers from this waiter: leave the registry and timers. */
@@ -108,7 +127,11 @@ static void reply_accepted(waiter *w)
     char location[96];
     snprintf(location, sizeof(location), "/api/commands/%s", w->id_str);
     api_add_header(req, "location", location);
-    api_reply_json(req, 202, api_command_status_doc(w->id_str, w->type, "accepted", NULL, NULL, NULL));
+    json_t *doc = api_command_status_doc(w->id_str, w->type, w->sent.unknown ? "unknown" : "accepted", NULL, NULL,
+                                         NULL);
+    if (w->sent.unknown)
+        json_object_set_new(doc, "detail", json_string(API_UNKNOWN_DETAIL));
+    api_reply_json(req, 202, doc);
 }
 
 static void reply_outcome(h2o_req_t *req, json_t *o, const waiter *w)
@@ -183,35 +206,100 @@ static void on_wait_timeout(h2o_timeout_entry_t *e)
     waiter_finish(w);
 }
 
-static void remember_accepted(waiter *w)
+/* GET /api/commands/{id} says "accepted" (or "unknown") until the outcome
+ * row exists: the marker holds the type, and " unknown" after it while
+ * Kafka has not confirmed the command. */
+static void remember(waiter *w)
 {
-    /* GET /api/commands/{id} says "accepted" until the outcome row exists. */
-    char key[64];
+    char key[64], value[PK_TYPE_MAX + 16];
     snprintf(key, sizeof(key), "punyaka:cmd:%s", w->id_str);
-    const char *argv[] = {"SET", key, w->type, "EX", "604800"};
+    snprintf(value, sizeof(value), "%s%s", w->type, w->sent.unknown ? " unknown" : "");
+    const char *argv[] = {"SET", key, value, "EX", "604800"};
     api_redis_argv(w->thread->redis, NULL, NULL, 5, argv, NULL);
 }
 
-static void on_delivery(void *opaque, const char *err)
+static void on_delivery(void *opaque, api_delivery result, const char *err);
+
+/* Sends the same message again; false when that is not possible (stopping,
+ * out of re-sends, the queue refuses). */
+static bool resend(waiter *w)
+{
+    if (g_api.stopping || w->sent.resends >= RESENDS_MAX)
+        return false;
+    w->sent.resends++;
+    return api_kafka_produce(w->thread->kafka, w->sent.topic, w->sent.key, strlen(w->sent.key), w->sent.value,
+                             w->sent.value_len, w->type, w->sent.traceparent, on_delivery, w) == 0;
+}
+
+static void answer_not_recorded(waiter *w, const char *err)
+{
+    pk_warn(w->request_id, "command %s not recorded by Kafka: %s", w->id_str, err);
+    if (w->async.req) {
+        api_add_header(w->async.req, "retry-after", "2");
+        api_reply_problem(w->async.req, 503, "kafka_unavailable", "Service unavailable",
+                          "the command could not be recorded; nothing has happened, retry later", NULL);
+    }
+    waiter_finish(w);
+}
+
+/* The client has its answer (202 unknown, or an outcome); only the fate of
+ * a possibly persisted command is still being settled by re-sends. */
+static void settle_in_background(waiter *w, api_delivery result, const char *err)
+{
+    if (result == API_DELIVERED) {
+        w->sent.unknown = false;
+        remember(w);
+        pk_info(w->request_id, "command %s confirmed by Kafka after %d re-send(s)", w->id_str, w->sent.resends);
+    } else if (resend(w)) {
+        return;
+    } else {
+        pk_error(w->request_id, "command %s: fate unknown after %d re-send(s): %s", w->id_str, w->sent.resends,
+                 err ? err : "");
+    }
+    w->dr_done = true;
+    waiter_free_if_done(w);
+}
+
+/* Timed out after it was sent: it may be in the log, so the answer is 202
+ * "unknown" (never 503: a retry without the same Idempotency-Key could apply
+ * it twice), and the same message goes out again until Kafka confirms it. */
+static void on_possibly_persisted(waiter *w, const char *err)
+{
+    pk_warn(w->request_id, "command %s possibly recorded (no confirmation from Kafka: %s)", w->id_str, err);
+    w->sent.unknown = true;
+    remember(w);
+    if (w->async.req)
+        reply_accepted(w);
+    waiter_finish(w);   /* answered; the report of the re-send settles the rest */
+    if (!resend(w)) {
+        w->dr_done = true;
+        waiter_free_if_done(w);
+    }
+}
+
+static void on_delivery(void *opaque, api_delivery result, const char *err)
 {
     waiter *w = opaque;
+    api_metrics_produced(w->thread->metrics, w->type, result == API_DELIVERED,
+                         (double)(api_now_ms() - w->published_ms) / 1000.0);
+    if (w->sent.unknown) {
+        settle_in_background(w, result, err);
+        return;
+    }
+    if (result == API_POSSIBLY_PERSISTED) {
+        on_possibly_persisted(w, err);
+        return;
+    }
     w->dr_done = true;
-    api_metrics_produced(w->thread->metrics, w->type, err == NULL, (double)(api_now_ms() - w->published_ms) / 1000.0);
     if (w->finished) {
         waiter_free_if_done(w);
         return;
     }
-    if (err) {
-        pk_warn(w->request_id, "command %s not acknowledged by Kafka: %s", w->id_str, err);
-        if (w->async.req) {
-            api_add_header(w->async.req, "retry-after", "2");
-            api_reply_problem(w->async.req, 503, "kafka_unavailable", "Service unavailable",
-                              "the command could not be recorded; nothing has happened, retry later", NULL);
-        }
-        waiter_finish(w);
+    if (result == API_NOT_PERSISTED) {
+        answer_not_recorded(w, err);
         return;
     }
-    remember_accepted(w);
+    remember(w);
     if (!w->async.req || w->respond_async) {
         if (w->async.req)
             reply_accepted(w);
@@ -294,7 +382,7 @@ void api_command_submit(h2o_req_t *req, const api_command *cmd)
     api_thread *t = api_thread_of(req);
     waiter *w = api_async_new(req, sizeof(*w));
     w->thread = t;
-    w->request_id = api_request_id(req);
+    snprintf(w->request_id, sizeof(w->request_id), "%s", api_request_id(req));
     w->wait_slot = parse_prefer(req, &w->respond_async);
     snprintf(w->type, sizeof(w->type), "%s", cmd->type);
     w->timer.cb = on_wait_timeout;
@@ -313,17 +401,20 @@ void api_command_submit(h2o_req_t *req, const api_command *cmd)
 
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    char topic[128], traceparent[56];
-    snprintf(topic, sizeof(topic), "%s%s", g_api.cfg.topic_prefix, cmd->topic);
-    traceparent_for(req, &w->id, traceparent);
+    snprintf(w->sent.topic, sizeof(w->sent.topic), "%s%s", g_api.cfg.topic_prefix, cmd->topic);
+    traceparent_for(req, &w->id, w->sent.traceparent);
     int rc = pk_envelope_encode(&env, cmd->payload->data, cmd->payload->size, &sb);
     if (rc == 0) {
+        w->sent.key = strdup(cmd->key);
+        w->sent.value = sb.data;   /* the waiter owns the envelope now */
+        w->sent.value_len = sb.size;
         hash_add(t->waiters, w);
         w->published_ms = api_now_ms();
-        rc = api_kafka_produce(t->kafka, topic, cmd->key, strlen(cmd->key), sb.data, sb.size, cmd->type,
-                               traceparent, on_delivery, w);
+        rc = api_kafka_produce(t->kafka, w->sent.topic, w->sent.key, strlen(w->sent.key), w->sent.value,
+                               w->sent.value_len, cmd->type, w->sent.traceparent, on_delivery, w);
+    } else {
+        msgpack_sbuffer_destroy(&sb);
     }
-    msgpack_sbuffer_destroy(&sb);
     if (rc != 0) {
         api_add_header(req, "retry-after", "1");
         api_reply_problem(req, 503, "overloaded", "Service unavailable",

@@ -4,7 +4,12 @@
  *     id   = derived from Idempotency-Key (same key ⇒ same id), else from
  *            the handler's intent key, else UUIDv7;
  *     envelope (common/envelope.h) ⇒ Kafka topic, keyed for ordering;
- *     delivery report (this loop) ⇒ failed: 503 + Retry-After, nothing happened
+ *     delivery report (this loop) ⇒ not persisted: 503 + Retry-After, nothing happened
+ *                                 ⇒ possibly persisted (sent, no confirmation in
+ *                                   time): 202 {status: unknown} + Location, and
+ *                                   the same message (same id) is sent again,
+ *                                   up to 5 times, until Kafka confirms it; the
+ *                                   workers' dedupe makes a second copy harmless
  *                                 ⇒ acked: Prefer: respond-async ⇒ 202 now, else
  *     wait on this loop's Redis outcome channel up to Prefer: wait=N
  *     (default PUNYAKA_WAIT_DEFAULT_MS, max PUNYAKA_WAIT_MAX_MS):
@@ -45,6 +50,11 @@ typedef struct {
     api_rejected_hook on_rejected;    /* NULL: answer the problem */
     void *hook_data;
 } api_command;
+
+/* The detail of a command whose fate Kafka did not confirm. */
+#define API_UNKNOWN_DETAIL                                                                             \
+    "Kafka did not confirm the command in time: it may or may not have been recorded. Poll the "  \
+    "Location; retry only with the same Idempotency-Key"
 
 /* A rejected outcome message as problem+json: its status, code, detail and
  * per-field errors. */

@@ -1,7 +1,8 @@
-/* commands.c — GET /api/commands/{id}: accepted | applied | rejected.
+/* commands.c — GET /api/commands/{id}: accepted | unknown | applied | rejected.
  * The outcome row (written by the worker in the command's transaction) is
- * the truth; before it exists, the marker the API set in Redis when Kafka
- * acknowledged the command says "accepted". */
+ * the truth; before it exists, the marker the API set in Redis says
+ * "accepted" (Kafka acknowledged the command) or "unknown" (it was sent but
+ * Kafka did not confirm it in time: it may still be applied). */
 #include <stdlib.h>
 #include <string.h>
 #include "api/command.h"
@@ -10,6 +11,7 @@
 #include "api/redis.h"
 #include "api/routes.h"
 #include "common/entity.h"
+#include "common/envelope.h"
 #include "common/uuid.h"
 
 typedef struct {
@@ -23,6 +25,19 @@ static void finish(lookup *l)
     free(l);
 }
 
+/* The marker: "<type>" when Kafka acknowledged, "<type> unknown" when not yet. */
+static void reply_marker(h2o_req_t *req, const char *id, const char *marker)
+{
+    char type[PK_TYPE_MAX];
+    size_t n = strcspn(marker, " ");
+    snprintf(type, sizeof(type), "%.*s", (int)(n < sizeof(type) ? n : sizeof(type) - 1), marker);
+    int unknown = strcmp(marker + n, " unknown") == 0;
+    json_t *doc = api_command_status_doc(id, type, unknown ? "unknown" : "accepted", NULL, NULL, NULL);
+    if (unknown)
+        json_object_set_new(doc, "detail", json_string(API_UNKNOWN_DETAIL));
+    api_reply_json(req, 200, doc);
+}
+
 static void on_marker(redisAsyncContext *ac, void *reply, void *privdata)
 {
     lookup *l = privdata;
@@ -32,7 +47,7 @@ static void on_marker(redisAsyncContext *ac, void *reply, void *privdata)
         if (!r)
             api_reply_problem(l->async.req, 503, "redis_unavailable", "Service unavailable", NULL, NULL);
         else if (r->type == REDIS_REPLY_STRING)
-            api_reply_json(l->async.req, 200, api_command_status_doc(l->id, r->str, "accepted", NULL, NULL, NULL));
+            reply_marker(l->async.req, l->id, r->str);
         else
             api_reply_problem(l->async.req, 404, "not_found", "Not found", "no such command", NULL);
     }

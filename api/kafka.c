@@ -19,12 +19,23 @@ typedef struct {
     void *opaque;
 } delivery;
 
+/* A failed report is "possibly persisted" only when librdkafka sent the
+ * message and lost sight of it (timeout, connection cut mid-request); a
+ * message that never left the queue, or that the broker refused, is not. */
+static api_delivery delivery_result(const rd_kafka_message_t *m)
+{
+    if (!m->err)
+        return API_DELIVERED;
+    rd_kafka_msg_status_t st = rd_kafka_message_status(m);
+    return st == RD_KAFKA_MSG_STATUS_NOT_PERSISTED ? API_NOT_PERSISTED : API_POSSIBLY_PERSISTED;
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *conf_opaque)
 {
     (void)rk;
     (void)conf_opaque;
     delivery *d = m->_private;
-    d->cb(d->opaque, m->err ? rd_kafka_err2str(m->err) : NULL);
+    d->cb(d->opaque, delivery_result(m), m->err ? rd_kafka_err2str(m->err) : NULL);
     free(d);
 }
 
@@ -61,6 +72,7 @@ api_kafka *api_kafka_create(h2o_evloop_t *loop, const pk_config *cfg, char *errb
     if (set(conf, "bootstrap.servers", cfg->kafka_brokers, errbuf, errcap) ||
         set(conf, "enable.idempotence", "true", errbuf, errcap) ||
         set(conf, "linger.ms", "1", errbuf, errcap) ||
+        set(conf, "queue.buffering.max.kbytes", "65536", errbuf, errcap) ||
         set(conf, "message.timeout.ms", timeout, errbuf, errcap) ||
         set(conf, "client.id", cfg->instance_id, errbuf, errcap)) {
         rd_kafka_conf_destroy(conf);

@@ -3,8 +3,14 @@
  * Idempotent (enable.idempotence=true ⇒ acks=all, ordered, retried). Delivery
  * reports arrive on the loop through a pipe librdkafka writes when its queue
  * becomes non-empty, so a request is completed on its own thread. A message
- * not acknowledged within PUNYAKA_PRODUCE_TIMEOUT_MS fails its report: the
- * caller answers 503 and nothing has happened. */
+ * not acknowledged within PUNYAKA_PRODUCE_TIMEOUT_MS fails its report, and
+ * the report says how: librdkafka knows whether the message never left this
+ * process (or the broker refused it) — not persisted, nothing will happen —
+ * or whether it was sent and the answer did not come in time — possibly
+ * persisted, a worker may still apply it (rd_kafka_message_status()).
+ *
+ * The local queue is bounded (queue.buffering.max.kbytes = 64 MiB): past
+ * that a produce is refused at once, so a Kafka outage costs bounded memory. */
 #ifndef PUNYAKA_API_KAFKA_H
 #define PUNYAKA_API_KAFKA_H
 
@@ -12,8 +18,14 @@
 #include <librdkafka/rdkafka.h>
 #include "api/server.h"
 
-/* err == NULL: acknowledged by every in-sync replica. */
-typedef void (*api_kafka_delivery_cb)(void *opaque, const char *err);
+typedef enum {
+    API_DELIVERED,            /* acknowledged by every in-sync replica */
+    API_NOT_PERSISTED,        /* certainly not in the log: nothing will happen */
+    API_POSSIBLY_PERSISTED,   /* sent, not confirmed (timeout): may be in the log */
+} api_delivery;
+
+/* err: librdkafka's reason, NULL when delivered. */
+typedef void (*api_kafka_delivery_cb)(void *opaque, api_delivery result, const char *err);
 
 api_kafka *api_kafka_create(h2o_evloop_t *loop, const pk_config *cfg, char *errbuf, size_t errcap);
 void api_kafka_destroy(api_kafka *k);

@@ -22,6 +22,17 @@
  * a reader that sees the file can use the topics at once. The file is removed
  * again on a clean shutdown so nobody picks up a dead address.
  *
+ * Faults on demand (the fault suite, issue 11): with --control PATH it also
+ * listens on a Unix socket at PATH for one-line commands, answered "ok" or
+ * "error: ...":
+ *   down ID|all          broker(s) stop answering (connections refused/closed)
+ *   up ID|all            and come back
+ *   rtt ID|all MS        every response of the broker(s) is delayed MS ms
+ *   errors APIKEY N ERR  the next N requests of API key APIKEY (0 = Produce,
+ *                        1 = Fetch, ...) fail with Kafka error code ERR
+ *   ping
+ * `punyaka-devkafka ctl PATH COMMAND...` sends one and prints the answer.
+ *
  * Environment:
  *   PUNYAKA_TOPIC_PREFIX       topic name prefix, default "punyaka."
  *   PUNYAKA_DEVKAFKA_BROKERS   number of mock brokers, default 1 (1..16);
@@ -29,12 +40,15 @@
  * Logs are JSON lines on stderr. SIGTERM/SIGINT stop it; exit status 0. */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -113,7 +127,8 @@ static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, con
 }
 
 static void usage(FILE *f) {
-    fputs("usage: punyaka-devkafka [--bootstrap-file PATH] [--help]\n"
+    fputs("usage: punyaka-devkafka [--bootstrap-file PATH] [--control PATH] [--help]\n"
+          "       punyaka-devkafka ctl PATH COMMAND...\n"
           "\n"
           "Runs librdkafka's in-memory MOCK Kafka cluster for development and tests.\n"
           "Not for production: ~5 MiB kept per partition, no offsets-for-times,\n"
@@ -123,6 +138,8 @@ static void usage(FILE *f) {
           "\n"
           "  --bootstrap-file PATH  also write the bootstrap string to PATH\n"
           "                         (atomically, once the topics exist)\n"
+          "  --control PATH         accept fault commands on a Unix socket at PATH\n"
+          "                         (down|up ID|all, rtt ID|all MS, errors APIKEY N ERR, ping)\n"
           "  --help                 this text\n"
           "\n"
           "environment:\n"
@@ -171,9 +188,157 @@ static int parse_brokers(int *out) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    const char *bootstrap_file = NULL;
+/* ---- control socket (faults on demand) ---- */
 
+static int unix_address(const char *path, struct sockaddr_un *sa) {
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sa->sun_path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(sa->sun_path, path);
+    return 0;
+}
+
+static int control_listen(const char *path) {
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || unix_address(path, &sa) != 0)
+        goto fail;
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 8) != 0)
+        goto fail;
+    return fd;
+fail:
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+/* Applies one broker-scoped change to broker `who` ("all" or an id). */
+static rd_kafka_resp_err_t each_broker(rd_kafka_mock_cluster_t *mc, int brokers, const char *who,
+                                       const char *op, int ms) {
+    int first = 1, last = brokers;
+    if (strcmp(who, "all") != 0) {
+        char *end;
+        long id = strtol(who, &end, 10);
+        if (*end || id < 1 || id > brokers)
+            return RD_KAFKA_RESP_ERR__INVALID_ARG;
+        first = last = (int)id;
+    }
+    for (int id = first; id <= last; id++) {
+        rd_kafka_resp_err_t err = !strcmp(op, "down") ? rd_kafka_mock_broker_set_down(mc, id)
+                                  : !strcmp(op, "up") ? rd_kafka_mock_broker_set_up(mc, id)
+                                                      : rd_kafka_mock_broker_set_rtt(mc, id, ms);
+        if (err)
+            return err;
+    }
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+static void push_errors(rd_kafka_mock_cluster_t *mc, int apikey, int count, int code) {
+    rd_kafka_resp_err_t errs[64];
+    for (int i = 0; i < count; i++)
+        errs[i] = (rd_kafka_resp_err_t)code;
+    rd_kafka_mock_push_request_errors_array(mc, (int16_t)apikey, (size_t)count, errs);
+}
+
+/* One command line ⇒ the answer written into out. */
+static void control_command(rd_kafka_mock_cluster_t *mc, int brokers, char *line, char *out, size_t cap) {
+    char op[16] = "", a[16] = "", b[16] = "", c[16] = "";
+    int n = sscanf(line, "%15s %15s %15s %15s", op, a, b, c);
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__INVALID_ARG;
+    if (n == 1 && !strcmp(op, "ping")) {
+        err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    } else if (n == 2 && (!strcmp(op, "down") || !strcmp(op, "up"))) {
+        err = each_broker(mc, brokers, a, op, 0);
+    } else if (n == 3 && !strcmp(op, "rtt") && atoi(b) >= 0) {
+        err = each_broker(mc, brokers, a, op, atoi(b));
+    } else if (n == 4 && !strcmp(op, "errors") && atoi(b) >= 0 && atoi(b) <= 64) {
+        push_errors(mc, atoi(a), atoi(b), atoi(c));
+        err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
+    if (err)
+        snprintf(out, cap, "error: %s\n", err == RD_KAFKA_RESP_ERR__INVALID_ARG ? "bad command" : rd_kafka_err2str(err));
+    else
+        snprintf(out, cap, "ok\n");
+    logj("info", "control: %s => %.*s", line, (int)strcspn(out, "\n"), out);
+}
+
+/* Serves one client: one line in, one line out. Bounded by a 1 s wait. */
+static void control_serve(int lfd, rd_kafka_mock_cluster_t *mc, int brokers) {
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    char line[128], answer[160];
+    size_t len = 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (len < sizeof line - 1 && poll(&p, 1, 1000) == 1) {
+        ssize_t r = read(fd, line + len, sizeof line - 1 - len);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (memchr(line, '\n', len))
+            break;
+    }
+    line[len] = 0;
+    line[strcspn(line, "\r\n")] = 0;
+    control_command(mc, brokers, line, answer, sizeof answer);
+    if (write(fd, answer, strlen(answer)) < 0)
+        logj("warn", "control: answer not sent: %s", strerror(errno));
+    close(fd);
+}
+
+/* punyaka-devkafka ctl PATH COMMAND... */
+static int control_client(int argc, char **argv) {
+    if (argc < 4) {
+        usage(stderr);
+        return 2;
+    }
+    char line[128] = "";
+    for (int i = 3; i < argc; i++) {
+        size_t n = strlen(line);
+        snprintf(line + n, sizeof line - n, "%s%s", i > 3 ? " " : "", argv[i]);
+    }
+    strncat(line, "\n", sizeof line - strlen(line) - 1);
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || unix_address(argv[2], &sa) != 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        write(fd, line, strlen(line)) < 0) {
+        fprintf(stderr, "punyaka-devkafka ctl: %s: %s\n", argv[2], strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 1;
+    }
+    char answer[160];
+    ssize_t n = read(fd, answer, sizeof answer - 1);
+    close(fd);
+    answer[n > 0 ? n : 0] = 0;
+    fputs(answer, stdout);
+    return strncmp(answer, "ok", 2) == 0 ? 0 : 1;
+}
+
+/* Until SIGTERM/SIGINT: serve the mock's own events and the control socket,
+ * waking at least every 200 ms so the stop flag is seen. */
+static void serve(rd_kafka_t *rk, rd_kafka_mock_cluster_t *mc, int brokers, int control_fd) {
+    while (!g_stop) {
+        if (control_fd < 0) {
+            rd_kafka_poll(rk, 200);
+            continue;
+        }
+        struct pollfd p = {.fd = control_fd, .events = POLLIN};
+        if (poll(&p, 1, 200) == 1)
+            control_serve(control_fd, mc, brokers);
+        rd_kafka_poll(rk, 0);
+    }
+}
+
+int main(int argc, char **argv) {
+    const char *bootstrap_file = NULL, *control_path = NULL;
+
+    if (argc > 1 && !strcmp(argv[1], "ctl"))
+        return control_client(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -182,6 +347,8 @@ int main(int argc, char **argv) {
             bootstrap_file = argv[++i];
         } else if (!strncmp(argv[i], "--bootstrap-file=", 17) && argv[i][17]) {
             bootstrap_file = argv[i] + 17;
+        } else if (!strcmp(argv[i], "--control") && i + 1 < argc) {
+            control_path = argv[++i];
         } else {
             fprintf(stderr, "punyaka-devkafka: bad argument '%s'\n", argv[i]);
             usage(stderr);
@@ -228,7 +395,7 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    int rc = 1;
+    int rc = 1, control_fd = -1;
     rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, brokers);
     if (!mc) {
         logj("error", "rd_kafka_mock_cluster_new(%d) failed", brokers);
@@ -252,6 +419,10 @@ int main(int argc, char **argv) {
              replication);
     }
 
+    if (control_path && (control_fd = control_listen(control_path)) < 0) {
+        logj("error", "control socket %s: %s", control_path, strerror(errno));
+        goto out;
+    }
     const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
     if (bootstrap_file && write_atomic(bootstrap_file, boot) != 0) {
         logj("error", "write %s: %s", bootstrap_file, strerror(errno));
@@ -265,9 +436,7 @@ int main(int argc, char **argv) {
          "bootstraps=%s",
          rd_kafka_version_str(), brokers, boot);
 
-    /* Bounded wait so the stop flag is seen within ~200 ms. */
-    while (!g_stop)
-        rd_kafka_poll(rk, 200);
+    serve(rk, mc, brokers, control_fd);
 
     logj("info", "stopping");
     rc = 0;
@@ -275,6 +444,10 @@ int main(int argc, char **argv) {
         unlink(bootstrap_file);
 
 out:
+    if (control_fd >= 0) {
+        close(control_fd);
+        unlink(control_path);
+    }
     if (mc)
         rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);

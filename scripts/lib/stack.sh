@@ -107,7 +107,8 @@ start_redis() {
 
 start_kafka() {
   rm -f "$DIR/kafka.bootstrap"
-  start devkafka "$BUILD/common/punyaka-devkafka" --bootstrap-file "$DIR/kafka.bootstrap"
+  # kafka.ctl: fault commands for tests (punyaka-devkafka ctl DIR/kafka.ctl down all)
+  start devkafka "$BUILD/common/punyaka-devkafka" --bootstrap-file "$DIR/kafka.bootstrap" --control "$DIR/kafka.ctl"
   wait_for "dev kafka" test -s "$DIR/kafka.bootstrap"
   KAFKA_BROKERS=$(cat "$DIR/kafka.bootstrap")
 }
@@ -160,6 +161,7 @@ PUNYAKA_CORS_ORIGINS=${PUNYAKA_CORS_ORIGINS:-http://localhost:3000}
 PUNYAKA_DATA_KEY=$data_key
 PUNYAKA_KAFKA_FETCH_WAIT_MS=${PUNYAKA_KAFKA_FETCH_WAIT_MS:-5}
 ENV
+  [ -n "$ext_kafka" ] || echo "PUNYAKA_DEVKAFKA_CONTROL=$DIR/kafka.ctl" >> "$DIR/env"
   local n p used=" $port "
   for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do   # worker metrics ports, distinct
     p=$(free_port); while [[ $used == *" $p "* ]]; do p=$(free_port); done

@@ -5,7 +5,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "tests/support/stack_env.h"
 
 it_response it_call(const char *method, const char *path, const it_actor *who, const char *body)
 {
@@ -76,6 +78,26 @@ int it_sign_up(it_actor *who, const char *role, const char *password, const char
         if (it_actor_session(who, &r) != 0)
             status = -1;
     }
+    it_response_free(&r);
+    return status;
+}
+
+int it_sign_in_admin(it_actor *who, const char *password)
+{
+    char cmd[8192], body[256], token[64];
+    snprintf(cmd, sizeof(cmd), "PUNYAKA_ADMIN_PASSWORD='%s' %s/workers/punyaka-admin create-admin %s %s@example.com >/dev/null",
+             password, it_env("PUNYAKA_BUILD_DIR"), who->name, who->name);
+    if (system(cmd) != 0)
+        return -1;
+    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", who->name, password);
+    it_response r = it_post_json("/api/auth/login/", body, NULL);
+    int status = r.status;
+    who->user_id = it_num(json_object_get(r.json, "user"), "id");
+    if (!it_cookie(&r, "punyaka_session", token, sizeof(token), NULL, 0))
+        status = -1;
+    else
+        snprintf(who->headers, sizeof(who->headers), "Cookie: punyaka_session=%s\r\nX-CSRF-Token: %s\r\n", token,
+                 it_str(r.json, "csrf_token"));
     it_response_free(&r);
     return status;
 }

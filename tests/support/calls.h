@@ -30,6 +30,11 @@ int it_actor_session(it_actor *who, const it_response *r);
  * session. Returns the HTTP status. No cmocka assertions: thread safe. */
 int it_sign_up(it_actor *who, const char *role, const char *password, const char *extra);
 
+/* An admin made with the punyaka-admin CLI (as an operator would), then
+ * signed in over HTTP: fills who (name must be set) and returns the login's
+ * HTTP status (200). */
+int it_sign_in_admin(it_actor *who, const char *password);
+
 /* A string member or "(not a string)"; an integer member or 0. */
 const char *it_str(const json_t *obj, const char *key);
 long long it_num(const json_t *obj, const char *key);

@@ -184,6 +184,64 @@ async function followCommand(location) {
   });
 }
 
+// ---- Idempotency-Key: one key per user action, the same key on its retry ----
+//
+// A write whose answer never arrived (network error), was refused for now
+// (503) or is still undecided (202 "accepted"/"unknown") may still happen, so
+// clicking again must not make it happen twice. Each unsafe request carries
+// an Idempotency-Key; the key of an action (method, path, body) is kept until
+// that action gets a final answer (2xx/4xx), so a retry of it sends the same
+// key and the server maps it to the same command. Kept in sessionStorage so a
+// retry after a reload is the same action too; bounded to KEYS_MAX actions.
+const KEYS_STORE = 'punyaka.idempotency';
+const KEYS_MAX = 50;
+
+function pendingKeys() {
+  try {
+    return JSON.parse(sessionStorage.getItem(KEYS_STORE) || '{}') || {};
+  } catch {
+    return {};
+  }
+}
+
+function savePendingKeys(keys) {
+  const names = Object.keys(keys);
+  for (const name of names.slice(0, Math.max(0, names.length - KEYS_MAX))) delete keys[name];
+  try {
+    sessionStorage.setItem(KEYS_STORE, JSON.stringify(keys));
+  } catch {
+    /* storage full or denied: retries then get fresh keys */
+  }
+}
+
+function randomKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+function actionKey(method, url, body) {
+  const action = `${method} ${url} ${body === undefined ? '' : JSON.stringify(body)}`;
+  const keys = pendingKeys();
+  if (!keys[action]) {
+    keys[action] = randomKey();
+    savePendingKeys(keys);
+  }
+  return { action, key: keys[action] };
+}
+
+/** The action got a final answer: its next occurrence is a new action. */
+function settleAction(action) {
+  const keys = pendingKeys();
+  delete keys[action];
+  savePendingKeys(keys);
+}
+
+/** Final: applied, or refused for a reason a retry would not change. */
+function isFinal(status) {
+  return status !== 202 && status !== 503 && status !== 429 && status !== 0;
+}
+
 /**
  * request(path, {method, body, query, on401})
  *   on401: 'redirect' (default: go to the login page) | 'throw' | 'null' (resolve to null)
@@ -200,18 +258,28 @@ export async function request(path, { method = 'GET', body, query, on401 = 'redi
   const unsafe = method !== 'GET' && method !== 'HEAD';
   const headers = { Accept: 'application/json, application/problem+json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let action = null;
   if (unsafe) {
     headers.Prefer = `wait=${WAIT_SECONDS}`;
     const token = csrfToken();
     if (token) headers['X-CSRF-Token'] = token;
+    const idem = actionKey(method, url, body);
+    headers['Idempotency-Key'] = idem.key;
+    action = idem.action;
   }
   const res = await rawFetch(url, { method, body, headers });
   if (res.status === 202 && unsafe) {
     const doc = await readJson(res);
     const loc = res.headers.get('Location') || (doc && doc.links && doc.links.self);
     if (!loc) throw new ApiError({ status: 202, code: 'still_processing', title: 'Still processing' });
-    return followCommand(loc);
+    const resource = await followCommand(loc).catch((err) => {
+      if (isFinal(err.status || 0)) settleAction(action);
+      throw err;
+    });
+    settleAction(action);
+    return resource;
   }
+  if (action && isFinal(res.status)) settleAction(action);
   const doc = await readJson(res);
   if (res.ok) return doc;
   if (res.status === 401) {

@@ -93,3 +93,31 @@ test('a 202 Accepted is followed to its outcome (applied and rejected)', async (
   await ctx.close();
   assert.deepEqual(b.errors, []);
 });
+
+test('a retried action keeps its Idempotency-Key; the next action gets a new one', async () => {
+  const ctx = await b.newContext();
+  const keys = [];
+  const answers = [
+    { status: 503, contentType: 'application/problem+json', body: '{"status":503,"code":"kafka_unavailable","title":"Service unavailable"}' },
+    { status: 200, contentType: 'application/json', body: '{"ok":1}' },
+    { status: 200, contentType: 'application/json', body: '{"ok":2}' },
+  ];
+  // Answered here, never by the server: only what the page sends is checked.
+  await ctx.route('**/api/idempotency-probe/', (route) => {
+    keys.push(route.request().headers()['idempotency-key']);
+    return route.fulfill(answers[keys.length - 1]);
+  });
+  const page = await ctx.newPage();
+  await page.goto('/');
+  const results = await page.evaluate(async () => {
+    const api = await import('/js/api.js');
+    const attempt = () => api.post('/api/idempotency-probe/', { delta: 5 }).then((d) => d.ok, (e) => e.status);
+    return [await attempt(), await attempt(), await attempt()];
+  });
+  assert.deepEqual(results, [503, 1, 2]);
+  assert.equal(keys.length, 3);
+  assert.match(keys[0], /^[0-9a-f-]{32,36}$/);
+  assert.equal(keys[1], keys[0], 'the retry after a 503 is the same action');
+  assert.notEqual(keys[2], keys[1], 'after a final answer the same click is a new action');
+  await ctx.close();
+});
