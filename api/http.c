@@ -218,16 +218,27 @@ static int sane_request_id(h2o_iovec_t v)
     return 1;
 }
 
+/* Computed once per request: the first call records it as the response's
+ * X-Request-Id, later calls read it back, so a request is logged and
+ * answered under one id. */
 const char *api_request_id(h2o_req_t *req)
 {
+    ssize_t at = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-request-id"), -1);
+    if (at >= 0)
+        return req->res.headers.entries[at].value.base;   /* NUL-terminated: it was made below */
     h2o_iovec_t given = api_header(req, "x-request-id");
-    if (sane_request_id(given))
-        return h2o_strdup(&req->pool, given.base, given.len).base;
-    unsigned char raw[12];
-    char *hex = h2o_mem_alloc_pool(&req->pool, 25);
-    randombytes_buf(raw, sizeof(raw));
-    sodium_bin2hex(hex, 25, raw, sizeof(raw));
-    return hex;
+    const char *id;
+    if (sane_request_id(given)) {
+        id = h2o_strdup(&req->pool, given.base, given.len).base;
+    } else {
+        unsigned char raw[12];
+        char *hex = h2o_mem_alloc_pool(&req->pool, 25);
+        randombytes_buf(raw, sizeof(raw));
+        sodium_bin2hex(hex, 25, raw, sizeof(raw));
+        id = hex;
+    }
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, id, strlen(id));
+    return id;
 }
 
 uint64_t api_now_ms(void)

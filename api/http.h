@@ -36,7 +36,9 @@ h2o_iovec_t api_header(h2o_req_t *req, const char *name);
 /* Adds a response header; name must be a lower-case literal, value is copied. */
 void api_add_header(h2o_req_t *req, const char *name, const char *value);
 
-/* The request id: X-Request-Id when sane, else generated; stored in the pool. */
+/* The request id: the client's X-Request-Id when sane, else generated;
+ * computed once per request, stored in the pool and echoed as the
+ * response's X-Request-Id. */
 const char *api_request_id(h2o_req_t *req);
 
 /* Milliseconds since the epoch / monotonic clock. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "common/log.h"
+#include "common/pg_session.h"
 
 /* Each connection prepares the statements it runs, once: PostgreSQL then
  * skips parsing and (once it settles on a generic plan) planning, which
@@ -308,7 +309,9 @@ static void on_writable(h2o_socket_t *sock, const char *err)
 
 static void conn_open(pg_conn *c)
 {
-    c->conn = PQconnectStart(c->pool->conninfo);
+    pk_pg_params params;
+    pk_pg_params_init(&params, c->pool->conninfo, PK_PG_API);
+    c->conn = PQconnectStartParams(params.keys, params.values, 1);
     if (!c->conn || PQstatus(c->conn) == CONNECTION_BAD || PQsocket(c->conn) < 0) {
         conn_fail(c, c->conn ? PQerrorMessage(c->conn) : "out of memory");
         return;

@@ -187,6 +187,7 @@ static int dispatch(h2o_handler_t *self, h2o_req_t *req)
     int path_known = 0;
     char allow[64] = "";
     h2o_iovec_t path = req->path_normalized;
+    api_request_id(req);   /* one id for the request's logs and its X-Request-Id */
     if (api_cors(req))
         return 0;   /* a preflight, answered */
     for (size_t i = 0; i < NROUTES; i++) {

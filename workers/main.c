@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "workers/process.h"
 #include "workers/fields.h"
+#include "common/pg_session.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -126,8 +127,10 @@ static rd_kafka_t *make_producer(const pk_config *cfg)
 /* Blocking connect with retries bounded by `stopping`. */
 static PGconn *connect_db(const char *dsn)
 {
+    pk_pg_params params;
+    pk_pg_params_init(&params, dsn, PK_PG_WORKER);
     for (int backoff = 100; !stopping; backoff = backoff < 5000 ? backoff * 2 : 5000) {
-        PGconn *db = PQconnectdb(dsn);
+        PGconn *db = PQconnectdbParams(params.keys, params.values, 1);
         if (PQstatus(db) == CONNECTION_OK)
             return db;
         pk_warn(NULL, "postgres: %s", PQerrorMessage(db));
@@ -187,7 +190,6 @@ static void health_tick(wk_worker *w, int64_t *next)
     if (PQstatus(w->ctx.db) != CONNECTION_OK)
         PQreset(w->ctx.db);
     wk_metrics_postgres_up(w->metrics, PQstatus(w->ctx.db) == CONNECTION_OK);
-    wk_redis_check(w);
 }
 
 static void run(wk_worker *w)
@@ -226,11 +228,14 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
 
     wk_worker w = {.ctx.cfg = &cfg};
-    if (pk_parse_redis_url(cfg.redis_url, w.redis_host, sizeof(w.redis_host), &w.redis_port) != 0) {
+    char redis_host[256];
+    int redis_port;
+    if (pk_parse_redis_url(cfg.redis_url, redis_host, sizeof(redis_host), &redis_port) != 0) {
         pk_error(NULL, "REDIS_URL is malformed");
         return 1;
     }
     w.metrics = wk_metrics_create();
+    w.notifier = wk_notifier_start(redis_host, redis_port, w.metrics);
     w.ctx.db = connect_db(cfg.database_url);
     w.producer = make_producer(&cfg);
     w.consumer = w.ctx.db && w.producer ? make_consumer(&cfg) : NULL;
@@ -244,6 +249,7 @@ int main(void)
         rd_kafka_commit(w.consumer, NULL, 0);   /* what we finished, before leaving the group */
     }
     wk_relay_stop(w.relay);   /* a last round publishes what we just committed */
+    wk_notifier_stop(w.notifier);   /* before the metrics it updates */
     wk_metrics_destroy(w.metrics);
     if (w.consumer) {
         rd_kafka_consumer_close(w.consumer);
@@ -253,8 +259,6 @@ int main(void)
         rd_kafka_flush(w.producer, 5000);
         rd_kafka_destroy(w.producer);
     }
-    if (w.redis)
-        redisFree(w.redis);
     PQfinish(w.ctx.db);
     pk_info(NULL, "stopped");
     return w.consumer && w.relay ? 0 : 1;

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/reasons.h"
 #include "common/uuid.h"
+#include "workers/notifier.h"
 #include "workers/txn.h"
 
 typedef struct {
@@ -38,61 +39,11 @@ static json_t *outcome_message(const char *id, const char *type, const char *sta
     return o;
 }
 
-/* Best effort: a lost notification only means the client polls
- * GET /api/commands/{id} after its 202. Never blocks progress. */
-static int redis_connect(wk_worker *w)
-{
-    if (!w->redis) {
-        struct timeval tv = {1, 0};
-        w->redis = redisConnectWithTimeout(w->redis_host, w->redis_port, tv);
-        if (w->redis && !w->redis->err)
-            redisSetTimeout(w->redis, tv);
-    }
-    if (w->redis && !w->redis->err)
-        return 0;
-    if (w->redis)
-        redisFree(w->redis);
-    w->redis = NULL;
-    wk_metrics_redis_up(w->metrics, 0);
-    return -1;
-}
-
+/* Best effort, never blocking: a lost notification only means the client
+ * polls GET /api/commands/{id} after its 202 (notifier.h). */
 static void notify(wk_worker *w, const char *reply_to, json_t *msg)
 {
-    if (!*reply_to)
-        return;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (redis_connect(w) == 0) {
-            char *text = json_dumps(msg, JSON_COMPACT);
-            redisReply *r = redisCommand(w->redis, "PUBLISH punyaka:outcome:%s %s", reply_to, text);
-            free(text);
-            if (r) {
-                freeReplyObject(r);
-                wk_metrics_redis_up(w->metrics, 1);
-                return;
-            }
-        }
-        if (w->redis)
-            redisFree(w->redis);
-        w->redis = NULL;
-        wk_metrics_redis_up(w->metrics, 0);
-    }
-    pk_warn(NULL, "could not publish outcome notification to %s", reply_to);
-}
-
-void wk_redis_check(wk_worker *w)
-{
-    if (redis_connect(w) != 0)
-        return;
-    redisReply *r = redisCommand(w->redis, "PING");
-    int ok = r && r->type != REDIS_REPLY_ERROR;
-    if (r)
-        freeReplyObject(r);
-    if (!ok) {
-        redisFree(w->redis);
-        w->redis = NULL;
-    }
-    wk_metrics_redis_up(w->metrics, ok);
+    wk_notifier_post(w->notifier, reply_to, msg);
 }
 
 /* A redelivered command: answer again with what was decided the first time. */

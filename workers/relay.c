@@ -9,7 +9,9 @@
 #include <libpq-fe.h>
 #include "common/kafka_util.h"
 #include "common/log.h"
+#include "common/pg_session.h"
 #include "workers/event.h"
+#include "workers/relay_order.h"
 #include "workers/worker.h"
 
 #define BATCH 200                 /* rows per SELECT */
@@ -32,6 +34,7 @@ struct wk_relay {
     pthread_cond_t cond;
     int kicked, stopping;
     int delivered[BATCH];         /* delivery reports of the batch: 1 ok, -1 failed, 0 pending */
+    wk_relay_hole hole;           /* the seq hole publication waits on (relay_order.h) */
 };
 
 static int64_t now_ms(void)
@@ -97,7 +100,9 @@ static int ensure_db(wk_relay *r)
         drop_db(r);
     if (now_ms() < r->retry_at_ms)
         return -1;
-    r->db = PQconnectdb(r->cfg->database_url);
+    pk_pg_params params;
+    pk_pg_params_init(&params, r->cfg->database_url, PK_PG_WORKER);
+    r->db = PQconnectdbParams(params.keys, params.values, 1);
     if (PQstatus(r->db) != CONNECTION_OK) {
         pk_warn(NULL, "relay: postgres: %s", PQerrorMessage(r->db));
         drop_db(r);
@@ -131,16 +136,47 @@ static int exec_flag(wk_relay *r, const char *sql)
     " JOIN processed_commands pc ON pc.command_id = j.command_id"                                               \
     " WHERE j.published_at IS NULL ORDER BY j.seq LIMIT $1"
 
-/* The next unpublished rows, under the barrier (relay.h): a gap-free prefix
- * in seq order. The lock_timeout bounds how long a stuck writer can hold
- * the relay (and, queued behind it, the other writers) up. */
-static PGresult *select_unpublished(wk_relay *r)
+static int64_t col_i64(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+#define SNAPSHOT_SQL                                                                                     \
+    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text, pg_snapshot_xmax(pg_current_snapshot())::text," \
+    " (SELECT coalesce(max(seq), 0) FROM journal WHERE published_at IS NOT NULL)"
+
+static uint64_t col_u64(const PGresult *res, int col)
+{
+    return strtoull(PQgetvalue(res, 0, col), NULL, 10);
+}
+
+/* The snapshot, and the next seq due, as seen by the rows' own snapshot. */
+static int read_snapshot(wk_relay *r, wk_snapshot *snap, int64_t *next)
+{
+    PGresult *res = PQexec(r->db, SNAPSHOT_SQL);
+    int ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if (ok) {
+        snap->xmin = col_u64(res, 0);
+        snap->xmax = col_u64(res, 1);
+        *next = (int64_t)col_u64(res, 2) + 1;
+    } else {
+        pk_warn(NULL, "relay: snapshot: %s", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+/* The next unpublished rows and how many of them may go now
+ * (relay_order.h): read in one REPEATABLE READ snapshot, which takes no
+ * lock any writer could wait on. */
+static PGresult *select_unpublished(wk_relay *r, int *publishable)
 {
     char limit[16];
     snprintf(limit, sizeof(limit), "%d", BATCH);
     const char *params[] = {limit};
-    if (!exec_flag(r, "BEGIN") || !exec_flag(r, "SET LOCAL lock_timeout = '2s'") ||
-        !exec_flag(r, "SELECT pg_advisory_xact_lock(" WK_RELAY_BARRIER_LOCK ")")) {
+    wk_snapshot snap;
+    int64_t next;
+    if (!exec_flag(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") || read_snapshot(r, &snap, &next) != 0) {
         exec_flag(r, "ROLLBACK");
         return NULL;
     }
@@ -152,17 +188,17 @@ static PGresult *select_unpublished(wk_relay *r)
     }
     if (!exec_flag(r, "COMMIT")) {
         PQclear(res);
-        res = NULL;
+        return NULL;
     }
+    int n = res ? PQntuples(res) : 0;
+    int64_t seqs[BATCH];
+    for (int i = 0; i < n; i++)
+        seqs[i] = col_i64(res, i, 0);
+    *publishable = wk_relay_publishable(seqs, n, next, snap, &r->hole);
     return res;
 }
 
 /* ---- one batch ---- */
-
-static int64_t col_i64(const PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
 
 static void copy_col(const PGresult *res, int row, int col, char *buf, size_t cap)
 {
@@ -242,11 +278,11 @@ static int mark_published(wk_relay *r, const PGresult *res, int n)
     return ok ? 0 : -1;
 }
 
-/* Produces the rows, waits for every report, marks the delivered prefix.
- * Returns how many were published, -1 on trouble (stop this round). */
-static int publish_rows(wk_relay *r, const PGresult *res)
+/* Produces rows [0, n), waits for every report, marks the delivered
+ * prefix. Returns how many were published, -1 on trouble (stop this round). */
+static int publish_rows(wk_relay *r, const PGresult *res, int n)
 {
-    int n = PQntuples(res), produced = 0;
+    int produced = 0;
     memset(r->delivered, 0, sizeof(r->delivered));
     while (produced < n && produce_row(r, res, produced) == 0)
         produced++;
@@ -266,8 +302,9 @@ static int batch(wk_relay *r)
 {
     if (!exec_flag(r, "SELECT pg_try_advisory_lock(" WK_RELAY_PUBLISHER_LOCK ")"))
         return -1;
-    PGresult *res = select_unpublished(r);
-    int n = res ? publish_rows(r, res) : -1;
+    int publishable = 0;
+    PGresult *res = select_unpublished(r, &publishable);
+    int n = res ? publish_rows(r, res, publishable) : -1;
     PQclear(res);
     exec_flag(r, "SELECT pg_advisory_unlock(" WK_RELAY_PUBLISHER_LOCK ")");
     if (PQstatus(r->db) != CONNECTION_OK)

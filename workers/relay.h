@@ -3,22 +3,16 @@
  * PostgreSQL connection and its own idempotent producer.
  *
  * Journal seq order is not commit order: a transaction draws its seq, then
- * may commit after a transaction that drew a later one. A relay that
- * published "everything committed so far" could therefore publish seq 11
- * before seq 10 commits. Two advisory locks prevent that:
+ * may commit after a transaction that drew a later one. The relay never
+ * publishes past a hole in seq order until the hole can no longer be filled
+ * (relay_order.h explains how snapshots tell), and it takes no lock a
+ * command transaction could queue behind: a stuck writer delays only the
+ * publication of later rows, never another writer. One lock remains:
  *
- *  - the barrier (WK_RELAY_BARRIER_LOCK): every command transaction takes
- *    it in shared mode just before it draws its journal seq (txn.c) and
- *    holds it until commit; the relay takes it exclusively, in a
- *    transaction of its own, only around the SELECT of unpublished rows.
- *    Once the relay holds it, every seq drawn so far belongs to a
- *    transaction that has committed or rolled back, and every later seq is
- *    larger, so the rows it selects are a gap-free prefix in seq order. The
- *    exclusive hold lasts one SELECT, so writers wait a moment at most;
- *  - the publisher (WK_RELAY_PUBLISHER_LOCK): a session lock a relay holds
- *    from that SELECT until its rows are marked published, so only one
- *    relay publishes at a time and two relays never send the same rows.
- *    The other relay skips the round; its rows are in the next batch.
+ *  - the publisher (WK_RELAY_PUBLISHER_LOCK): a session lock a relay tries
+ *    (never waits for) from its SELECT until its rows are marked published,
+ *    so only one relay publishes at a time and two relays never send the
+ *    same rows. The other relay skips the round; its rows are in the next.
  *
  * A batch: select unpublished rows in seq order (journal_unpublished_idx),
  * produce them (key "booking:42" or the command id, headers `type` and `v`,
@@ -33,8 +27,8 @@
 #include "common/config.h"
 #include "workers/metrics.h"
 
-/* Advisory lock keys (bigint), beside punyaka-migrate's 31654314734873441. */
-#define WK_RELAY_BARRIER_LOCK "31654314734873442"
+/* Advisory lock key (bigint), beside punyaka-migrate's 31654314734873441
+ * (…442 was the writers' barrier, retired: see above). */
 #define WK_RELAY_PUBLISHER_LOCK "31654314734873443"
 
 typedef struct wk_relay wk_relay;

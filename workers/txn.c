@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/uuid.h"
-#include "workers/relay.h"
 
 typedef struct {
     const wk_txn_input *in;
@@ -43,9 +42,9 @@ static char *json_text_or_null(json_t *j)
 }
 
 /* The journal row, written last: its seq is drawn after every row lock the
- * apply took, and after the relay barrier (relay.h), so a relay never
- * publishes a later seq while this one can still commit. A replay writes
- * the recorded seq again. */
+ * apply took, so seq order is the order conflicting commands serialized in.
+ * It takes no lock of the relay's: the relay waits on holes in seq order by
+ * itself (relay_order.h). A replay writes the recorded seq again. */
 static int insert_journal(wk_ctx *ctx, const txn_ctx *t, const wk_outcome *o, const char *created, char seq[24])
 {
     const pk_envelope *env = &t->in->cmd->env;
@@ -60,8 +59,6 @@ static int insert_journal(wk_ctx *ctx, const txn_ctx *t, const wk_outcome *o, co
     jp[7] = t->in->raw;
     lengths[7] = (int)t->in->raw_len;
     formats[7] = 1;
-    if (!exec_ok(ctx, "SELECT pg_advisory_xact_lock_shared(" WK_RELAY_BARRIER_LOCK ")"))
-        return -1;
     PGresult *r = wk_exec_db(ctx->db,
                              "INSERT INTO journal (seq, command_id, type, entity_type, entity_id, issued_at,"
                              " actor_id, actor_role, envelope, status, code, created_ids)"

@@ -154,6 +154,21 @@ static void test_metrics_count_requests_by_route_and_status(void **state)
     it_response_free(&r);
 }
 
+/* One id per request, echoed once: the client's when sane, else made. */
+static void test_request_id_is_echoed_once(void **state)
+{
+    (void)state;
+    char id[80];
+    it_response r = it_http("GET", "/api/no-such-endpoint/", "X-Request-Id: trace-me-42\r\n", NULL, 0);
+    assert_string_equal(it_header(&r, "x-request-id", id, sizeof(id)), "trace-me-42");
+    assert_null(strstr(strstr(r.headers, "x-request-id") + 1, "x-request-id"));
+    it_response_free(&r);
+    r = it_http("GET", "/api/categories/", "X-Request-Id: bad id with spaces\r\n", NULL, 0);
+    assert_non_null(it_header(&r, "x-request-id", id, sizeof(id)));
+    assert_int_equal(strlen(id), 24);
+    it_response_free(&r);
+}
+
 static void test_web_ui_served_with_revalidation(void **state)
 {
     (void)state;
@@ -183,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_readyz_reports_every_dependency),
         cmocka_unit_test(test_metrics_count_requests_by_route_and_status),
         cmocka_unit_test(test_web_ui_served_with_revalidation),
+        cmocka_unit_test(test_request_id_is_echoed_once),
     };
     return cmocka_run_group_tests_name("http_errors", tests, NULL, NULL);
 }

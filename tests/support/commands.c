@@ -11,6 +11,8 @@
 #include "tests/support/db.h"
 #include "tests/support/stack_env.h"
 
+char it_reply_to[64];
+
 static int64_t now_us(void)
 {
     struct timeval tv;
@@ -42,6 +44,7 @@ static int encode(const char *type, int64_t actor_id, const char *actor_role, co
     snprintf(env.type, sizeof(env.type), "%s", type);
     snprintf(env.actor_role, sizeof(env.actor_role), "%s", actor_role ? actor_role : "");
     snprintf(env.request_id, sizeof(env.request_id), "it-%s", type);
+    snprintf(env.reply_to, sizeof(env.reply_to), "%s", it_reply_to);
     pk_uuid_format(&env.id, id_out);
     msgpack_sbuffer_init(out);
     return pk_envelope_encode(&env, payload->sb.data, payload->sb.size, out);

@@ -26,6 +26,10 @@ typedef struct {
 void it_payload_init(it_payload *p);
 void it_payload_free(it_payload *p);
 
+/* The reply_to of the envelopes sent from now on ("" = none, the default):
+ * set it to make workers publish outcome notifications, as for the API. */
+extern char it_reply_to[64];
+
 /* Produces one command (new UUIDv7 unless `id` is given, issued_at = now
  * unless issued_at_us != 0) to "<prefix><topic>" with `key`. Writes the
  * command id into id_out. Returns 0 when Kafka acknowledged it. */

@@ -1,0 +1,35 @@
+/* notifier.h — outcome notifications to the waiting API loop, off the
+ * consumer's path (DESIGN §3: the worker publishes the outcome on the API
+ * instance's Redis channel).
+ *
+ * The consumer hands a finished outcome to a bounded queue and goes on to
+ * store its offset and take the next message; a thread of its own publishes
+ * the queue on Redis. A slow, hung or absent Redis therefore never slows a
+ * partition: the queue fills and further notifications are dropped
+ * (counted, logged once per outage). A lost notification only means the
+ * API answers 202 and the client polls GET /api/commands/{id}, whose truth
+ * is the outcome row, not Redis.
+ *
+ * The thread also PINGs Redis every few seconds when idle, so the
+ * punyaka_worker_redis_up gauge stays true. */
+#ifndef PUNYAKA_WORKER_NOTIFIER_H
+#define PUNYAKA_WORKER_NOTIFIER_H
+
+#include <jansson.h>
+#include "workers/metrics.h"
+
+#define WK_NOTIFY_QUEUE_MAX 4096   /* notifications waiting for Redis at most */
+
+typedef struct wk_notifier wk_notifier;
+
+/* Starts the thread (it connects lazily, 1 s timeouts). NULL on failure. */
+wk_notifier *wk_notifier_start(const char *redis_host, int redis_port, wk_metrics *metrics);
+/* Queues `msg` for channel punyaka:outcome:<reply_to>. Never blocks on
+ * Redis; drops it when the queue is full. msg is borrowed. NULL n: no-op. */
+void wk_notifier_post(wk_notifier *n, const char *reply_to, const json_t *msg);
+/* Sends what it can within about a second, drops the rest, stops, frees. */
+void wk_notifier_stop(wk_notifier *n);
+/* Notifications dropped so far (queue full or Redis down). */
+unsigned long wk_notifier_dropped(wk_notifier *n);
+
+#endif
