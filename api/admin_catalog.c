@@ -74,11 +74,6 @@ static const field_rule PRODUCT_FIELDS[] = {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static void add_error(json_t *errors, const char *field, const char *msg)
-{
-    if (!json_object_get(errors, field))
-        json_object_set_new(errors, field, json_pack("[s]", msg));
-}
 
 static const char *check_text(const field_rule *r, json_t *v, field_value *out)
 {
@@ -133,12 +128,12 @@ static void read_fields(json_t *body, const field_rule *rules, size_t n, field_v
         if (json_is_null(v) || (r->nullable && json_is_string(v) && json_string_length(v) == 0)) {
             vals[k].is_null = true;
             if (!r->nullable)
-                add_error(errors, r->name, "may not be null");
+                api_field_error(errors, r->name, "may not be null");
             continue;
         }
         const char *msg = check_value(r, v, &vals[k]);
         if (msg)
-            add_error(errors, r->name, msg);
+            api_field_error(errors, r->name, msg);
     }
 }
 
@@ -155,7 +150,7 @@ static void require(const field_rule *rules, size_t n, const field_value *vals, 
 {
     for (; *names; names++)
         if (!value_of(rules, n, vals, *names)->present)
-            add_error(errors, *names, "this field is required");
+            api_field_error(errors, *names, "this field is required");
 }
 
 static size_t count_present(const field_value *vals, size_t n)
@@ -233,7 +228,7 @@ static int write_resource(h2o_req_t *req, const api_match *m, const char *type, 
     if (is_create)
         require(rules, n, vals, errors, required);
     else if (!count_present(vals, n) && !json_object_size(errors))
-        add_error(errors, "non_field_errors", "send at least one field to change");
+        api_field_error(errors, "non_field_errors", "send at least one field to change");
     if (extra)
         extra(vals, is_create, errors);
     if (json_object_size(errors)) {
@@ -266,13 +261,13 @@ enum { P_TYPE = 3, P_PRICE = 5, P_DISCOUNT = 6, P_STOCK = 10 };   /* indexes int
 static void product_checks(const field_value *v, int is_create, json_t *errors)
 {
     if (!is_create && v[P_STOCK].present)
-        add_error(errors, "stock", "stock is not patched: POST /api/admin/products/{id}/stock/ {delta, reason}");
+        api_field_error(errors, "stock", "stock is not patched: POST /api/admin/products/{id}/stock/ {delta, reason}");
     if (is_create && v[P_STOCK].present && !v[P_STOCK].is_null && v[P_STOCK].i > 0 && v[P_TYPE].present &&
         v[P_TYPE].s && strcmp(v[P_TYPE].s, "kit") == 0)
-        add_error(errors, "stock", "a kit's stock is derived from its components; leave it out");
+        api_field_error(errors, "stock", "a kit's stock is derived from its components; leave it out");
     if (v[P_PRICE].present && v[P_DISCOUNT].present && !v[P_DISCOUNT].is_null && !json_object_get(errors, "price") &&
         v[P_DISCOUNT].i >= v[P_PRICE].i)
-        add_error(errors, "discount_price", "must be below the price");
+        api_field_error(errors, "discount_price", "must be below the price");
 }
 
 int api_admin_products_create(h2o_req_t *req, const api_match *m)
@@ -297,9 +292,9 @@ int api_admin_products_stock(h2o_req_t *req, const api_match *m)
     int64_t delta = 0;
     const char *reason = NULL;
     if (pk_json_get_int(body, "delta", &delta) != 0 || delta == 0 || delta < -1000000 || delta > 1000000)
-        add_error(errors, "delta", "must be a non-zero integer from -1000000 to 1000000");
+        api_field_error(errors, "delta", "must be a non-zero integer from -1000000 to 1000000");
     if (pk_json_get_str(body, "reason", &reason) != 0 || !*reason || strlen(reason) > 255 || pk_check_text(reason, 255))
-        add_error(errors, "reason", "must be text of 1 to 255 bytes");
+        api_field_error(errors, "reason", "must be text of 1 to 255 bytes");
     if (json_object_size(errors)) {
         reply_errors(req, errors);
     } else {

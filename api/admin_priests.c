@@ -59,8 +59,7 @@ static void on_list(void *ctx, const PGresult *res, const char *err)
         free(text);
         json_decref(results);
     }
-    api_async_detach(&l->async);
-    free(l);
+    api_async_free(&l->async);
 }
 
 int api_admin_priests_list(h2o_req_t *req, const api_match *m)
@@ -92,8 +91,7 @@ int api_admin_priests_list(h2o_req_t *req, const api_match *m)
                      "  FROM pg), '[]')::text",
                      3, params, on_list, l) != 0) {
         api_reply_problem(req, 503, "overloaded", "Service unavailable", NULL, NULL);
-        api_async_detach(&l->async);
-        free(l);
+        api_async_free(&l->async);
     }
     return 0;
 }
@@ -155,8 +153,7 @@ static void on_blobs(void *ctx, const PGresult *res, const char *err)
         json_object_set_new(kyc, "priest_id", json_integer(r->priest_id));
         api_reply_json(req, 200, kyc);
     }
-    api_async_detach(&r->async);
-    free(r);
+    api_async_free(&r->async);
 }
 
 static void on_reveal_recorded(h2o_req_t *req, json_t *resource, int status, void *data)
@@ -171,8 +168,7 @@ static void on_reveal_recorded(h2o_req_t *req, json_t *resource, int status, voi
     if (api_pg_query(api_thread_of(req)->pg, "SELECT " KYC_HEX_SQL("p") "::text FROM priest_profiles p WHERE p.id = $1",
                      1, params, on_blobs, r) != 0) {
         api_reply_problem(req, 503, "overloaded", "Service unavailable", NULL, NULL);
-        api_async_detach(&r->async);
-        free(r);
+        api_async_free(&r->async);
     }
 }
 

@@ -37,3 +37,9 @@ void api_async_detach(api_async *a)
     a->sentinel = NULL;
     a->req = NULL;
 }
+
+void api_async_free(api_async *a)
+{
+    api_async_detach(a);
+    free(a);   /* a is the first member of the caller's struct (api_async_new) */
+}

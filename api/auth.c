@@ -27,15 +27,6 @@ static const char *const TEXT_FIELDS[] = {"first_name", "last_name", "phone", "d
                                           "time_of_birth", "place_of_birth", "address"};
 #define NTEXT (sizeof(TEXT_FIELDS) / sizeof(TEXT_FIELDS[0]))
 
-static void add_error(json_t *errors, const char *field, const char *msg)
-{
-    json_t *list = json_object_get(errors, field);
-    if (!list) {
-        list = json_array();
-        json_object_set_new(errors, field, list);
-    }
-    json_array_append_new(list, json_string(msg));
-}
 
 /* A string field: absent/null ⇒ "" (optional) or an error (required). */
 static const char *str_field(json_t *body, json_t *errors, const char *name, int required)
@@ -43,11 +34,11 @@ static const char *str_field(json_t *body, json_t *errors, const char *name, int
     json_t *v = json_object_get(body, name);
     if (!v || json_is_null(v)) {
         if (required)
-            add_error(errors, name, "this field is required");
+            api_field_error(errors, name, "this field is required");
         return "";
     }
     if (!json_is_string(v)) {
-        add_error(errors, name, "must be a string");
+        api_field_error(errors, name, "must be a string");
         return "";
     }
     return json_string_value(v);
@@ -56,7 +47,7 @@ static const char *str_field(json_t *body, json_t *errors, const char *name, int
 static void check(json_t *errors, const char *field, const char *msg)
 {
     if (msg)
-        add_error(errors, field, msg);
+        api_field_error(errors, field, msg);
 }
 
 /* specializations / languages: a list of strings or a comma-separated string. */
@@ -66,14 +57,14 @@ static void check_string_list(json_t *body, json_t *errors, const char *name)
     if (!v || json_is_null(v) || json_is_string(v))
         return;
     if (!json_is_array(v) || json_array_size(v) > 20) {
-        add_error(errors, name, "must be a list of at most 20 strings");
+        api_field_error(errors, name, "must be a list of at most 20 strings");
         return;
     }
     size_t i;
     json_t *item;
     json_array_foreach(v, i, item) if (!json_is_string(item) || json_string_length(item) > 100)
     {
-        add_error(errors, name, "must be a list of strings of at most 100 characters");
+        api_field_error(errors, name, "must be a list of strings of at most 100 characters");
         return;
     }
 }
@@ -86,7 +77,7 @@ static void check_int_range(json_t *body, json_t *errors, const char *name, int 
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
         char msg[64];
         snprintf(msg, sizeof(msg), "must be an integer from %d to %d", min, max);
-        add_error(errors, name, msg);
+        api_field_error(errors, name, msg);
     }
 }
 
@@ -105,9 +96,9 @@ static json_t *validate(json_t *body, api_kyc_set *kyc)
     if (*password)
         check(errors, "password", pk_check_password(password));
     if (*confirm && strcmp(confirm, password) != 0)
-        add_error(errors, "password_confirm", "passwords do not match");
+        api_field_error(errors, "password_confirm", "passwords do not match");
     if (*role && strcmp(role, "customer") != 0 && strcmp(role, "priest") != 0)
-        add_error(errors, "role", "must be customer or priest");
+        api_field_error(errors, "role", "must be customer or priest");
     for (size_t i = 0; i < NTEXT; i++) {
         const char *v = str_field(body, errors, TEXT_FIELDS[i], 0);
         if (*v)
@@ -203,8 +194,7 @@ static void on_welcome_session(void *ctx, const api_session *s)
     if (w->async.req)
         api_reply_user_with_csrf(w->async.req, w->status, w->user_json, s ? s->csrf : "");
     free(w->user_json);
-    api_async_detach(&w->async);
-    free(w);
+    api_async_free(&w->async);
 }
 
 static void on_registered(h2o_req_t *req, json_t *resource, int http_status, void *data)
@@ -237,8 +227,7 @@ static void on_hashed(api_hash_job *job, const char *hash)
     }
     json_decref(r->body);
     api_kyc_free(&r->kyc);
-    api_async_detach(&r->async);
-    free(r);
+    api_async_free(&r->async);
 }
 
 int api_auth_register(h2o_req_t *req, const api_match *m)

@@ -153,11 +153,6 @@ int api_bookings_list(h2o_req_t *req, const api_match *m)
 
 /* ---- shared by the writes ---- */
 
-static void add_error(json_t *errors, const char *field, const char *msg)
-{
-    if (!json_object_get(errors, field))   /* the first complaint about a field is the useful one */
-        json_object_set_new(errors, field, json_pack("[s]", msg));
-}
 
 static void reply_errors(h2o_req_t *req, json_t *errors)
 {
@@ -182,7 +177,7 @@ static int optional_text(json_t *body, json_t *errors, const char *key, size_t m
     if (msg) {
         char text[96];
         snprintf(text, sizeof(text), "%s (at most %zu bytes)", msg, max);
-        add_error(errors, key, text);
+        api_field_error(errors, key, text);
         return -1;
     }
     *out = json_string_value(v);
@@ -253,7 +248,7 @@ static int id_field(json_t *body, json_t *errors, const char *key, int64_t *out)
         *out = strtoll(s, NULL, 10);
     if (*out >= 1)
         return 0;
-    add_error(errors, key, v && !json_is_null(v) ? "must be a positive integer id" : "this field is required");
+    api_field_error(errors, key, v && !json_is_null(v) ? "must be a positive integer id" : "this field is required");
     return -1;
 }
 
@@ -273,7 +268,7 @@ static void coordinate(json_t *body, json_t *errors, const char *key, double lim
     if ((!json_is_number(v) && (!end || *end || errno)) || !isfinite(*out) || *out < -limit || *out > limit) {
         char msg[64];
         snprintf(msg, sizeof(msg), "must be a number from %g to %g", -limit, limit);
-        add_error(errors, key, msg);
+        api_field_error(errors, key, msg);
         return;
     }
     *has = true;
@@ -287,9 +282,9 @@ static void read_create(json_t *body, json_t *errors, create_ctx *c)
     const char *date = json_string_value(json_object_get(body, "booking_date"));
     const char *time = json_string_value(json_object_get(body, "booking_time"));
     if (!date || booking_parse_date(date, &c->date) != 0)
-        add_error(errors, "booking_date", "required, a real date as YYYY-MM-DD");
+        api_field_error(errors, "booking_date", "required, a real date as YYYY-MM-DD");
     if (!time || booking_parse_time(time, &c->minute) != 0)
-        add_error(errors, "booking_time", "required, a time as HH:MM");
+        api_field_error(errors, "booking_time", "required, a time as HH:MM");
     if (optional_text(body, errors, "location_address", BOOKING_ADDRESS_MAX, &address) == 0 && address)
         snprintf(c->address, sizeof(c->address), "%s", address);
     if (optional_text(body, errors, "special_instructions", BOOKING_NOTE_MAX, &instructions) == 0 && instructions)
@@ -364,8 +359,7 @@ static void on_create_checked(void *ctx, const PGresult *res, const char *err)
     } else {
         judge_create(req, c, res);
     }
-    api_async_detach(&c->async);
-    free(c);
+    api_async_free(&c->async);
 }
 
 int api_bookings_create(h2o_req_t *req, const api_match *m)
@@ -379,8 +373,7 @@ int api_bookings_create(h2o_req_t *req, const api_match *m)
     json_decref(body);
     if (json_object_size(errors)) {
         reply_errors(req, errors);
-        api_async_detach(&c->async);
-        free(c);
+        api_async_free(&c->async);
         return 0;
     }
     json_decref(errors);
@@ -398,8 +391,7 @@ int api_bookings_create(h2o_req_t *req, const api_match *m)
                      " (SELECT CASE WHEN is_active THEN duration_minutes ELSE -1 END FROM services WHERE id = $2)",
                      2, params, on_create_checked, c) != 0) {
         api_reply_overloaded(req);
-        api_async_detach(&c->async);
-        free(c);
+        api_async_free(&c->async);
     }
     return 0;
 }
@@ -422,7 +414,7 @@ static void checklist_extras(json_t *body, json_t *errors, json_t *extras)
         return;
     char *text = json_is_object(v) || json_is_array(v) ? pk_json_dump(v) : NULL;
     if (!text || strlen(text) > BOOKING_CHECKLIST_MAX)
-        add_error(errors, "checklist", "must be an object or a list, at most 16384 bytes as JSON");
+        api_field_error(errors, "checklist", "must be an object or a list, at most 16384 bytes as JSON");
     else
         json_object_set(extras, "checklist", v);
     free(text);
@@ -437,7 +429,7 @@ static void dakshina_extras(json_t *body, json_t *errors, json_t *extras)
                       : rc == 0 ? booking_check_dakshina(paise)
                                 : NULL;
     if (msg)
-        add_error(errors, "dakshina", msg);
+        api_field_error(errors, "dakshina", msg);
     else if (rc == 0)
         json_object_set_new(extras, "dakshina", json_integer(paise));
 }
@@ -459,7 +451,7 @@ static void rating_extras(json_t *body, json_t *errors, json_t *extras)
 {
     json_t *v = json_object_get(body, "rating");
     if (!json_is_integer(v) || booking_check_rating(json_integer_value(v)))
-        add_error(errors, "rating", v ? "must be an integer from 1 to 5" : "this field is required");
+        api_field_error(errors, "rating", v ? "must be an integer from 1 to 5" : "this field is required");
     else
         json_object_set_new(extras, "rating", json_integer(json_integer_value(v)));
     text_extra(body, errors, extras, "feedback");
@@ -476,8 +468,7 @@ typedef struct {
 static void action_free(action_ctx *a)
 {
     json_decref(a->extras);
-    api_async_detach(&a->async);
-    free(a);
+    api_async_free(&a->async);
 }
 
 static void publish_action(h2o_req_t *req, const action_ctx *a, int64_t priest_id)

@@ -236,8 +236,7 @@ static void load_done(load_ctx *l, int ok)
 {
     if (l->async.req)
         l->cb(l->async.req, ok ? &l->cart : NULL, l->data);
-    api_async_detach(&l->async);
-    free(l);
+    api_async_free(&l->async);
 }
 
 static void on_consumed(redisAsyncContext *ac, void *reply, void *privdata)
@@ -622,8 +621,7 @@ static void on_cart_products(void *ctx, const PGresult *res, const char *err)
         api_reply_db_unavailable(s->async.req);
     else if (s->async.req)
         api_reply_json(s->async.req, 200, cart_doc(&s->cart, res));
-    api_async_detach(&s->async);
-    free(s);
+    api_async_free(&s->async);
 }
 
 static void on_cart_for_show(h2o_req_t *req, const api_cart *cart, void *data)
@@ -654,8 +652,7 @@ static void on_cart_for_show(h2o_req_t *req, const api_cart *cart, void *data)
                      " FROM products p" API_PRODUCT_AVAIL_JOIN " WHERE p.id = ANY($1::bigint[])",
                      1, params, on_cart_products, s) != 0) {
         api_reply_overloaded(req);
-        api_async_detach(&s->async);
-        free(s);
+        api_async_free(&s->async);
     }
 }
 
@@ -683,8 +680,7 @@ typedef struct {
 
 static void write_free(write_ctx *w)
 {
-    api_async_detach(&w->async);
-    free(w);
+    api_async_free(&w->async);
 }
 
 static void reply_redis_down(h2o_req_t *req)
@@ -844,8 +840,7 @@ static void on_removed(redisAsyncContext *ac, void *reply, void *privdata)
                           json_pack("{s:[s]}", "item_id", "not in your cart"));
     else if (req)
         api_cart_reply(req, x->user_id);
-    api_async_detach(&x->async);
-    free(x);
+    api_async_free(&x->async);
 }
 
 static void remove_line(h2o_req_t *req, int64_t user_id, int64_t product_id)
@@ -859,8 +854,7 @@ static void remove_line(h2o_req_t *req, int64_t user_id, int64_t product_id)
     const char *argv[] = {"EVAL", REMOVE_LUA, "1", k.cart, pid, CART_TTL_S};
     if (api_redis_argv(api_thread_of(req)->redis, on_removed, x, 6, argv, NULL) != 0) {
         reply_redis_down(req);
-        api_async_detach(&x->async);
-        free(x);
+        api_async_free(&x->async);
     }
 }
 

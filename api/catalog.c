@@ -104,8 +104,7 @@ static void on_categories(void *ctx, const PGresult *res, const char *err)
         api_reply_db_unavailable(req);
     else if (req)
         reply_tree(req, PQgetvalue(res, 0, 0), c->generation, c->public_read);
-    api_async_detach(&c->async);
-    free(c);
+    api_async_free(&c->async);
 }
 
 /* Siblings in the order admins set (sort_order, then name); the tree is
@@ -128,8 +127,7 @@ static void list_categories(h2o_req_t *req, const char *sql, bool public_read)
     c->public_read = public_read;
     if (api_pg_query(api_thread_of(req)->pg, sql, 0, NULL, on_categories, c) != 0) {
         api_reply_overloaded(req);
-        api_async_detach(&c->async);
-        free(c);
+        api_async_free(&c->async);
     }
 }
 

@@ -379,6 +379,8 @@ static void traceparent_for(h2o_req_t *req, const pk_uuid *id, char out[56])
 
 void api_command_submit(h2o_req_t *req, const api_command *cmd)
 {
+    if (cmd->id_out)
+        cmd->id_out[0] = 0;
     api_thread *t = api_thread_of(req);
     waiter *w = api_async_new(req, sizeof(*w));
     w->thread = t;
@@ -424,6 +426,8 @@ void api_command_submit(h2o_req_t *req, const api_command *cmd)
         return;
     }
     api_add_header(req, "x-command-id", w->id_str);
+    if (cmd->id_out)
+        memcpy(cmd->id_out, w->id_str, sizeof(w->id_str));
     pk_info(w->request_id, "published %s %s", cmd->type, w->id_str);
 }
 

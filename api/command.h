@@ -49,6 +49,9 @@ typedef struct {
     api_applied_hook on_applied;      /* NULL: answer with the resource */
     api_rejected_hook on_rejected;    /* NULL: answer the problem */
     void *hook_data;
+    /* Optional: receives the command id once the command is published
+     * (left "" when api_command_submit answered at once, e.g. 503). */
+    char *id_out;                     /* PK_UUID_STR_LEN + 1 bytes */
 } api_command;
 
 /* The detail of a command whose fate Kafka did not confirm. */

@@ -21,8 +21,7 @@ typedef struct {
 
 static void finish(lookup *l)
 {
-    api_async_detach(&l->async);
-    free(l);
+    api_async_free(&l->async);
 }
 
 /* The marker: "<type>" when Kafka acknowledged, "<type> unknown" when not yet. */

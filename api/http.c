@@ -107,6 +107,12 @@ void api_reply_problem(h2o_req_t *req, int status, const char *code, const char 
     free(text);
 }
 
+void api_field_error(json_t *errors, const char *field, const char *message)
+{
+    if (!json_object_get(errors, field))
+        json_object_set_new(errors, field, json_pack("[s]", message));
+}
+
 void api_reply_field_error(h2o_req_t *req, const char *field, const char *message)
 {
     json_t *errors = json_pack("{s:[s]}", field, message);

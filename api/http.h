@@ -24,6 +24,11 @@ void api_reply_problem(h2o_req_t *req, int status, const char *code, const char 
                        const char *detail, json_t *errors);
 /* One-field validation error: 422 with errors {field: [message]}. */
 void api_reply_field_error(h2o_req_t *req, const char *field, const char *message);
+/* Adds a complaint to an {field: [message]} accumulator. The first
+ * complaint about a field is kept and later ones are dropped: validators
+ * check from the basic (present, right type) to the specific, so the first
+ * is the one that helps. */
+void api_field_error(json_t *errors, const char *field, const char *message);
 
 /* Parses the request body as a JSON object: checks size, Content-Type (415),
  * syntax (400). A body over PUNYAKA_MAX_BODY is refused: 422 naming the one

@@ -1,4 +1,5 @@
 #include "api/kyc.h"
+#include "api/http.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +26,6 @@ bool api_kyc_init(void)
     return have_key;
 }
 
-static void add_error(json_t *errors, const char *field, const char *msg)
-{
-    json_object_set_new(errors, field, json_pack("[s]", msg));
-}
 
 void api_kyc_collect(json_t *body, json_t *errors, api_kyc_set *out)
 {
@@ -46,14 +43,14 @@ void api_kyc_collect(json_t *body, json_t *errors, api_kyc_set *out)
         else if ((msg = FIELDS[i].check(norm)) == NULL && !have_key)
             msg = "cannot be accepted: the server has no data key configured";
         if (msg) {
-            add_error(errors, FIELDS[i].field, msg);
+            api_field_error(errors, FIELDS[i].field, msg);
             continue;
         }
         size_t len;
         unsigned char *blob = pk_kyc_seal(data_key, norm, &len);
         sodium_memzero(norm, sizeof(norm));
         if (!blob) {
-            add_error(errors, FIELDS[i].field, "could not be sealed");
+            api_field_error(errors, FIELDS[i].field, "could not be sealed");
             continue;
         }
         out->enc_field[out->n] = FIELDS[i].enc_field;

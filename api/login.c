@@ -33,8 +33,7 @@ static void login_free(login_ctx *l)
 {
     sodium_memzero(l->password, sizeof(l->password));
     free(l->user_json);
-    api_async_detach(&l->async);
-    free(l);
+    api_async_free(&l->async);
 }
 
 static void client_address(h2o_req_t *req, char *out, size_t cap)
@@ -267,8 +266,7 @@ static void on_me(void *ctx, const PGresult *res, const char *err)
         json_object_set_new(user, "csrf_token", json_string(c->csrf));
         api_reply_json(req, 200, user);
     }
-    api_async_detach(&c->async);
-    free(c);
+    api_async_free(&c->async);
 }
 
 int api_auth_me(h2o_req_t *req, const api_match *m)
@@ -288,8 +286,7 @@ void api_reply_me(h2o_req_t *req, int64_t user_id, const char *csrf)
                      "SELECT " API_USER_JSON " FROM users u" API_USER_JOINS " WHERE u.id = $1 AND u.is_active", 1,
                      params, on_me, c) != 0) {
         api_reply_problem(req, 503, "overloaded", "Service unavailable", NULL, NULL);
-        api_async_detach(&c->async);
-        free(c);
+        api_async_free(&c->async);
     }
 }
 

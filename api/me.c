@@ -38,10 +38,6 @@ static int present(json_t *body, const char *const *fields, size_t n)
     return 0;
 }
 
-static void add_error(json_t *errors, const char *field, const char *msg)
-{
-    json_object_set_new(errors, field, json_pack("[s]", msg));
-}
 
 /* user.update payload: only the keys sent (absent ⇒ unchanged, null/"" clears phone/address). */
 static void pack_user_update(json_t *body, json_t *errors, msgpack_sbuffer *sb)
@@ -68,7 +64,7 @@ static void pack_user_update(json_t *body, json_t *errors, msgpack_sbuffer *sb)
         else
             msg = pk_check_text(json_string_value(v), 500);
         if (msg)
-            add_error(errors, USER_FIELDS[i], msg);
+            api_field_error(errors, USER_FIELDS[i], msg);
         pk_mp_kv_str(&pk, USER_FIELDS[i], json_is_string(v) ? json_string_value(v) : "");
     }
 }
@@ -101,15 +97,15 @@ static void pack_profile_update(json_t *body, json_t *errors, msgpack_sbuffer *s
     json_t *years = json_object_get(body, "experience_years"), *radius = json_object_get(body, "service_radius_km");
     json_t *bio = json_object_get(body, "bio");
     if (spec && !string_list_ok(spec))
-        add_error(errors, "specializations", "must be a list of at most 20 strings");
+        api_field_error(errors, "specializations", "must be a list of at most 20 strings");
     if (lang && !string_list_ok(lang))
-        add_error(errors, "languages", "must be a list of at most 20 strings");
+        api_field_error(errors, "languages", "must be a list of at most 20 strings");
     if (years && (!json_is_integer(years) || json_integer_value(years) < 0 || json_integer_value(years) > 80))
-        add_error(errors, "experience_years", "must be an integer from 0 to 80");
+        api_field_error(errors, "experience_years", "must be an integer from 0 to 80");
     if (radius && (!json_is_integer(radius) || json_integer_value(radius) < 0 || json_integer_value(radius) > 500))
-        add_error(errors, "service_radius_km", "must be an integer from 0 to 500");
+        api_field_error(errors, "service_radius_km", "must be an integer from 0 to 500");
     if (bio && (!json_is_string(bio) || pk_check_text(json_string_value(bio), 2000)))
-        add_error(errors, "bio", "must be text of at most 2000 bytes");
+        api_field_error(errors, "bio", "must be text of at most 2000 bytes");
     api_kyc_set kyc;
     api_kyc_collect(body, errors, &kyc);
     if (json_object_size(errors)) {
@@ -179,7 +175,7 @@ int api_auth_me_update(h2o_req_t *req, const api_match *m)
     json_t *errors = json_object();
     int is_priest = strcmp(m->session->role, "priest") == 0;
     if (!is_priest && present(body, PROFILE_FIELDS, N(PROFILE_FIELDS)))
-        add_error(errors, "specializations", "only priests have a profile");
+        api_field_error(errors, "specializations", "only priests have a profile");
     patch_ctx *c = h2o_mem_alloc_shared(&req->pool, sizeof(*c), free_profile_buffer);
     memset(c, 0, sizeof(*c));
     c->session = *m->session;
@@ -214,8 +210,7 @@ static void password_free(password_ctx *p)
 {
     sodium_memzero(p->old_password, sizeof(p->old_password));
     sodium_memzero(p->new_password, sizeof(p->new_password));
-    api_async_detach(&p->async);
-    free(p);
+    api_async_free(&p->async);
 }
 
 static void on_new_session(void *ctx, const api_session *s)

@@ -62,10 +62,6 @@ static int is_admin(const api_match *m)
     return api_role_bit(m->session->role) == ROLE_ADMIN;
 }
 
-static void add_error(json_t *errors, const char *field, const char *msg)
-{
-    json_object_set_new(errors, field, json_pack("[s]", msg));
-}
 
 /* ---- checkout ---- */
 
@@ -97,17 +93,17 @@ static json_t *address_errors(json_t *body, checkout_ctx *c)
     json_t *errors = json_object();
     const char *msg;
     if ((msg = text_field(body, "shipping_address", ADDRESS_MAX, c->address)))
-        add_error(errors, "shipping_address", msg);
+        api_field_error(errors, "shipping_address", msg);
     if ((msg = text_field(body, "shipping_city", CITY_MAX, c->city)))
-        add_error(errors, "shipping_city", msg);
+        api_field_error(errors, "shipping_city", msg);
     if ((msg = text_field(body, "shipping_state", CITY_MAX, c->state)))
-        add_error(errors, "shipping_state", msg);
+        api_field_error(errors, "shipping_state", msg);
     if ((msg = text_field(body, "shipping_pincode", sizeof(c->pincode) - 1, c->pincode)) ||
         !shop_pincode_valid(c->pincode))
-        add_error(errors, "shipping_pincode", msg ? msg : "must be a 6-digit PIN code");
+        api_field_error(errors, "shipping_pincode", msg ? msg : "must be a 6-digit PIN code");
     if ((msg = text_field(body, "shipping_phone", sizeof(c->phone) - 1, c->phone)) ||
         (msg = pk_check_phone(c->phone)))
-        add_error(errors, "shipping_phone", msg);
+        api_field_error(errors, "shipping_phone", msg);
     return errors;
 }
 
@@ -167,17 +163,6 @@ static const char *intent_of(h2o_req_t *req, const api_cart *cart)
     return out;
 }
 
-/* The command id api_command_submit announced, "" when it answered at once. */
-static void published_id(h2o_req_t *req, char out[PK_UUID_STR_LEN + 1])
-{
-    ssize_t i = h2o_find_header_by_str(&req->res.headers, H2O_STRLIT("x-command-id"), -1);
-    out[0] = 0;
-    if (i >= 0 && req->res.headers.entries[i].value.len == PK_UUID_STR_LEN) {
-        memcpy(out, req->res.headers.entries[i].value.base, PK_UUID_STR_LEN);
-        out[PK_UUID_STR_LEN] = 0;
-    }
-}
-
 static void on_cart_for_checkout(h2o_req_t *req, const api_cart *cart, void *data)
 {
     checkout_ctx *c = data;
@@ -196,10 +181,10 @@ static void on_cart_for_checkout(h2o_req_t *req, const api_cart *cart, void *dat
     pack_checkout(&sb, cart, c);
     api_command cmd = {.type = "order.checkout", .topic = "orders", .key = key, .actor_id = c->user_id,
                        .actor_role = c->role, .payload = &sb, .intent_key = intent_of(req, cart),
-                       .on_applied = on_checkout_applied, .on_rejected = on_checkout_rejected, .hook_data = c};
+                       .on_applied = on_checkout_applied, .on_rejected = on_checkout_rejected, .hook_data = c,
+                       .id_out = c->command_id};
     api_command_submit(req, &cmd);
     msgpack_sbuffer_destroy(&sb);
-    published_id(req, c->command_id);
     if (c->command_id[0])
         api_cart_checkout_pending(req, c->user_id, c->command_id);
 }
@@ -309,8 +294,7 @@ static void on_order_owner(void *ctx, const PGresult *res, const char *err)
         api_command_submit(req, &cmd);
         msgpack_sbuffer_destroy(&sb);
     }
-    api_async_detach(&o->async);
-    free(o);
+    api_async_free(&o->async);
 }
 
 /* owner > 0 scopes the lookup to that user (someone else's order ⇒ 404). */
@@ -324,8 +308,7 @@ static void lookup_and_submit(h2o_req_t *req, order_cmd_ctx *o, int64_t owner)
                      "SELECT user_id::text FROM orders WHERE id = $1 AND ($2::bigint = 0 OR user_id = $2::bigint)", 2,
                      params, on_order_owner, o) != 0) {
         api_reply_overloaded(req);
-        api_async_detach(&o->async);
-        free(o);
+        api_async_free(&o->async);
     }
 }
 

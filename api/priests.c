@@ -239,8 +239,7 @@ static void on_availability(void *ctx, const PGresult *res, const char *err)
     } else {
         reply_slots(req, a, atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2));
     }
-    api_async_detach(&a->async);
-    free(a);
+    api_async_free(&a->async);
 }
 
 /* ?date= and ?service=, both required. */
@@ -293,8 +292,7 @@ int api_priests_availability(h2o_req_t *req, const api_match *m)
                      " '[]')::text",
                      4, params, on_availability, a) != 0) {
         api_reply_overloaded(req);
-        api_async_detach(&a->async);
-        free(a);
+        api_async_free(&a->async);
     }
     return 0;
 }

@@ -76,8 +76,7 @@ static void on_read(void *ctx, const PGresult *res, const char *err)
     } else {
         reply_text(req, r, PQgetvalue(res, 0, 0));
     }
-    api_async_detach(&r->async);
-    free(r);
+    api_async_free(&r->async);
 }
 
 static void start(h2o_req_t *req, read_ctx *r, const char *sql, int nparams, const char *const *params)
@@ -85,8 +84,7 @@ static void start(h2o_req_t *req, read_ctx *r, const char *sql, int nparams, con
     r->generation = api_cache_generation();
     if (api_pg_query(api_thread_of(req)->pg, sql, nparams, params, on_read, r) != 0) {
         api_reply_overloaded(req);
-        api_async_detach(&r->async);
-        free(r);
+        api_async_free(&r->async);
     }
 }
 

@@ -63,7 +63,9 @@ typedef struct api_async {
     struct api_async_sentinel *sentinel;
 } api_async;
 
-void *api_async_new(h2o_req_t *req, size_t size);   /* calloc'd; caller frees */
+void *api_async_new(h2o_req_t *req, size_t size);   /* calloc'd; api_async_free() frees */
 void api_async_detach(api_async *a);
+/* Detach, then free the struct api_async_new() made (the usual ending). */
+void api_async_free(api_async *a);
 
 #endif

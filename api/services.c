@@ -89,10 +89,6 @@ static int slug_ok(const char *s)
     return 1;
 }
 
-static void add_error(json_t *errors, const char *field, const char *msg)
-{
-    json_object_set_new(errors, field, json_pack("[s]", msg));
-}
 
 /* The validated fields of a create or update; `n` counts those present. */
 typedef struct {
@@ -111,7 +107,7 @@ static void check_text(json_t *body, json_t *errors, const char *key, size_t min
     if (!s || strlen(s) < min || pk_check_text(s, max)) {
         char msg[80];
         snprintf(msg, sizeof(msg), "must be text of %zu to %zu bytes", min, max);
-        add_error(errors, key, msg);
+        api_field_error(errors, key, msg);
         return;
     }
     *out = s;
@@ -125,21 +121,21 @@ static void read_fields(json_t *body, json_t *errors, service_fields *f)
     check_text(body, errors, "description", 0, BOOKING_NOTE_MAX, &f->description);
     json_t *type = json_object_get(body, "service_type");
     if (type && !slug_ok(json_is_string(type) ? json_string_value(type) : ""))
-        add_error(errors, "service_type", "must be 1-50 characters of a-z, 0-9, _ and -");
+        api_field_error(errors, "service_type", "must be 1-50 characters of a-z, 0-9, _ and -");
     else if (type)
         f->type = json_string_value(type);
     int rc = pk_json_get_int(body, "duration_minutes", &f->duration);
     if (rc == -2 || (rc == 0 && booking_check_duration(f->duration)))
-        add_error(errors, "duration_minutes", "must be an integer from 1 to 1440");
+        api_field_error(errors, "duration_minutes", "must be an integer from 1 to 1440");
     f->has_duration = rc == 0;
     money_err why = MONEY_OK;
     rc = pk_json_get_money(body, "base_price", &f->price, &why);
     if (rc == -2)
-        add_error(errors, "base_price", why != MONEY_OK ? money_strerror(why) : "must be a decimal string like \"1500.00\"");
+        api_field_error(errors, "base_price", why != MONEY_OK ? money_strerror(why) : "must be a decimal string like \"1500.00\"");
     f->has_price = rc == 0;
     rc = pk_json_get_bool(body, "is_active", &f->active);
     if (rc == -2)
-        add_error(errors, "is_active", "must be true or false");
+        api_field_error(errors, "is_active", "must be true or false");
     f->has_active = rc == 0;
     f->n = (f->name != NULL) + (f->description != NULL) + (f->type != NULL) + f->has_duration + f->has_price +
            f->has_active;
@@ -195,7 +191,7 @@ int api_admin_services_create(h2o_req_t *req, const api_match *m)
                                     f.has_duration ? NULL : "duration_minutes", f.has_price ? NULL : "base_price"};
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
         if (required[i] && !json_object_get(errors, required[i]))
-            add_error(errors, required[i], "this field is required");
+            api_field_error(errors, required[i], "this field is required");
     if (json_object_size(errors))
         reply_errors(req, errors);
     else {
@@ -215,7 +211,7 @@ int api_admin_services_update(h2o_req_t *req, const api_match *m)
     service_fields f;
     read_fields(body, errors, &f);
     if (!json_object_size(errors) && f.n == 0)
-        add_error(errors, "non_field_errors", "send at least one of name, description, service_type,"
+        api_field_error(errors, "non_field_errors", "send at least one of name, description, service_type,"
                                               " duration_minutes, base_price, is_active");
     if (json_object_size(errors)) {
         reply_errors(req, errors);

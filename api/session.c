@@ -112,8 +112,7 @@ static void on_loaded(redisAsyncContext *ac, void *reply, void *privdata)
             l->cb(l->ctx, NULL, r == NULL);
         }
     }
-    api_async_detach(&l->async);
-    free(l);
+    api_async_free(&l->async);
 }
 
 void api_session_load(h2o_req_t *req, api_session_cb cb, void *ctx)
@@ -131,8 +130,7 @@ void api_session_load(h2o_req_t *req, api_session_cb cb, void *ctx)
     snprintf(key, sizeof(key), "punyaka:sess:%s", l->s.hash);
     const char *argv[] = {"HGETALL", key};
     if (api_redis_argv(api_thread_of(req)->redis, on_loaded, l, 2, argv, NULL) != 0) {
-        api_async_detach(&l->async);
-        free(l);
+        api_async_free(&l->async);
         cb(ctx, NULL, true);
     }
 }
@@ -153,8 +151,7 @@ static void on_created(redisAsyncContext *ac, void *reply, void *privdata)
     (void)ac;
     if (c->async.req)
         c->cb(c->ctx, r && r->type != REDIS_REPLY_ERROR ? &c->s : NULL);
-    api_async_detach(&c->async);
-    free(c);
+    api_async_free(&c->async);
 }
 
 static void drop_old_session(h2o_req_t *req)
@@ -197,8 +194,7 @@ void api_session_create(h2o_req_t *req, int64_t user_id, const char *role, api_s
     }
     /* The last command's reply tells the whole pipeline went through. */
     if (rc != 0 || api_redis_argv(t->redis, on_created, c, 3, expire, NULL) != 0) {
-        api_async_detach(&c->async);
-        free(c);
+        api_async_free(&c->async);
         cb(ctx, NULL);
         return;
     }
@@ -220,8 +216,7 @@ static void on_destroyed(redisAsyncContext *ac, void *reply, void *privdata)
     (void)ac;
     if (d->async.req)
         d->done(d->async.req, r && r->type != REDIS_REPLY_ERROR);
-    api_async_detach(&d->async);
-    free(d);
+    api_async_free(&d->async);
 }
 
 /* Sends the last command of a deletion, with the completion callback. */
@@ -234,8 +229,7 @@ static void send_last(h2o_req_t *req, int argc, const char **argv, api_session_d
     destroying *d = api_async_new(req, sizeof(*d));
     d->done = done;
     if (api_redis_argv(api_thread_of(req)->redis, on_destroyed, d, argc, argv, NULL) != 0) {
-        api_async_detach(&d->async);
-        free(d);
+        api_async_free(&d->async);
         done(req, false);
     }
 }
