@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 #include "common/kafka_util.h"
 #include "common/log.h"
+#include "workers/db.h"
 #include "workers/event.h"
 #include "workers/worker.h"
 
