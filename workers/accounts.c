@@ -8,6 +8,7 @@
 #include "common/mp.h"
 #include "common/validate.h"
 #include "workers/accounts_profile.h"
+#include "workers/db.h"
 #include "workers/worker.h"
 
 #define TEXT_MAX 512
@@ -104,16 +105,6 @@ static const char *or_null(const char *s)
     return *s ? s : NULL;
 }
 
-/* 1 when a row matches, 0 when not, -1 on a database error. */
-static int exists(wk_ctx *ctx, const char *sql, const char *value)
-{
-    const char *params[] = {value};
-    PGresult *res = wk_exec(ctx, sql, 1, params);
-    int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) > 0 : -1;
-    PQclear(res);
-    return rc;
-}
-
 static json_t *user_resource(const registration *r, int64_t id, const char *created_at)
 {
     json_t *u = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "id", (json_int_t)id, "username", r->username,
@@ -134,16 +125,14 @@ static wk_result insert_priest_profile(wk_ctx *ctx, const registration *r, const
     snprintf(radius, sizeof(radius), "%lld", (long long)r->service_radius_km);
     const char *params[] = {user_id, r->specializations, r->languages, years, radius, ts,
                             wk_new_id(ctx, "priest", replay)};
-    PGresult *res = wk_exec(ctx,
-                            "INSERT INTO priest_profiles (id, user_id, specializations, languages, experience_years,"
-                            " service_radius_km, created_at, updated_at)"
-                            " VALUES (" WK_NEW_ID("$7", "priest_profiles") ", $1, $2, $3, $4, $5, $6, $6) RETURNING id",
-                            7, params);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        wk_result failure = wk_is_transient(res, ctx->db) ? WK_TRANSIENT : WK_POISON;
-        PQclear(res);
-        return failure;
-    }
+    wk_result fail = WK_DONE;
+    PGresult *res = wk_query(ctx, "insert priest profile",
+                             "INSERT INTO priest_profiles (id, user_id, specializations, languages, experience_years,"
+                             " service_radius_km, created_at, updated_at)"
+                             " VALUES (" WK_NEW_ID("$7", "priest_profiles") ", $1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                             7, params, &fail);
+    if (!res)
+        return fail;
     *profile_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return WK_DONE;
@@ -163,15 +152,11 @@ static wk_result insert_user(wk_ctx *ctx, const registration *r, const char *ts,
                             13, params);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         /* Should the partition order ever be bypassed, the index still decides. */
-        int unique = strcmp(wk_sqlstate(res), "23505") == 0;
+        if (!wk_sqlstate_is(res, "23505"))
+            return wk_db_failure(ctx, res, "insert user");
         const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-        int email = unique && constraint && strstr(constraint, "email");
-        /* Anything else either passes on retry (connection, deadlock) or never
-         * will (bad data): the latter must not stall the partition. */
-        wk_result failure = wk_is_transient(res, ctx->db) ? WK_TRANSIENT : WK_POISON;
+        int email = constraint && strstr(constraint, "email");
         PQclear(res);
-        if (!unique)
-            return failure;
         wk_reject(out, email ? "email_taken" : "username_taken", email ? "email" : "username",
                   email ? "a user with that email already exists" : "a user with that username already exists");
         return WK_DONE;
@@ -205,16 +190,8 @@ wk_result wk_user_register(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outco
     }
     char ts[40];
     wk_timestamp(cmd->env.issued_at_us, ts);
-    wk_result result = WK_DONE;
-    int taken = exists(ctx, "SELECT 1 FROM users WHERE lower(username) = lower($1)", r.username);
-    int email_taken = taken == 0 ? exists(ctx, "SELECT 1 FROM users WHERE lower(email) = lower($1)", r.email) : 0;
-    if (taken < 0 || email_taken < 0)
-        result = WK_TRANSIENT;
-    else if (taken)
-        wk_reject(out, "username_taken", "username", "a user with that username already exists");
-    else if (email_taken)
-        wk_reject(out, "email_taken", "email", "a user with that email already exists");
-    else
+    wk_result result = wk_check_account_free(ctx, r.username, r.email, out);
+    if (result == WK_DONE && !wk_rejected(out))
         result = insert_user(ctx, &r, ts, out);
     /* KYC ciphertext of a registering priest (accounts_profile.c): stored in
      * the profile just inserted; a malformed blob makes the whole command

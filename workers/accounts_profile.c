@@ -19,21 +19,12 @@
 #include "common/mp.h"
 #include "common/validate.h"
 #include "workers/accounts_profile.h"
+#include "workers/db.h"
 
 #define NAME_MAX_BYTES 500
 #define BIO_MAX_BYTES 2000
 #define LIST_MAX_ITEMS 20
 #define LIST_ITEM_MAX_BYTES 100
-
-/* A failed statement: worth a retry (connection, serialization) or a bug in
- * the data that no retry fixes — then poison, so the partition moves on. */
-static wk_result db_failure(wk_ctx *ctx, PGresult *res, const char *what)
-{
-    wk_result r = wk_is_transient(res, ctx->db) ? WK_TRANSIENT : WK_POISON;
-    pk_warn(NULL, "%s failed (%s): %s", what, wk_sqlstate(res), PQresultErrorMessage(res));
-    PQclear(res);
-    return r;
-}
 
 /* ---- reading payloads ---- */
 
@@ -132,7 +123,7 @@ wk_result wk_priest_kyc_store(wk_ctx *ctx, const msgpack_object *payload, int64_
                                  " bank_ifsc_enc = coalesce($5, bank_ifsc_enc) WHERE user_id = $1",
                                  1 + KYC_N, types, params, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return db_failure(ctx, res, "storing KYC ciphertext");
+        return wk_db_failure(ctx, res, "storing KYC ciphertext");
     PQclear(res);
     return WK_DONE;
 }
@@ -169,7 +160,7 @@ static wk_result load_json(wk_ctx *ctx, const char *sql, const char *uid, json_t
     PGresult *res = wk_exec(ctx, sql, 1, params);
     *json = NULL;
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return db_failure(ctx, res, "loading a resource");
+        return wk_db_failure(ctx, res, "loading a resource");
     if (PQntuples(res) == 1) {
         json_error_t e;
         *json = json_loads(PQgetvalue(res, 0, 0), 0, &e);
@@ -198,7 +189,7 @@ static wk_result check_actor(wk_ctx *ctx, const pk_envelope *env, const char *re
     const char *params[] = {uid};
     PGresult *res = wk_exec(ctx, "SELECT role, is_active FROM users WHERE id = $1 FOR UPDATE", 1, params);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return db_failure(ctx, res, "loading the actor");
+        return wk_db_failure(ctx, res, "loading the actor");
     if (PQntuples(res) == 0)
         wk_reject(out, "not_found", NULL, "no such user");
     else if (strcmp(PQgetvalue(res, 0, 0), env->actor_role) != 0 || strcmp(PQgetvalue(res, 0, 1), "t") != 0)
@@ -252,7 +243,7 @@ wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome
                             " updated_at = greatest(updated_at, $8::timestamptz) WHERE id = $1",
                             8, params);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return db_failure(ctx, res, "user.update");
+        return wk_db_failure(ctx, res, "user.update");
     PQclear(res);
     return applied_user(ctx, uid, 200, out);
 }
@@ -277,7 +268,7 @@ wk_result wk_user_change_password(wk_ctx *ctx, const pk_envelope_decoded *cmd, w
                             " WHERE id = $1",
                             3, params);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return db_failure(ctx, res, "user.change_password");
+        return wk_db_failure(ctx, res, "user.change_password");
     PQclear(res);
     return applied_user(ctx, uid, 200, out);
 }
@@ -314,7 +305,7 @@ wk_result wk_priest_update_profile(wk_ctx *ctx, const pk_envelope_decoded *cmd, 
         " updated_at = greatest(updated_at, $7::timestamptz) WHERE user_id = $1",
         7, params);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        r = db_failure(ctx, res, "priest.update_profile");
+        r = wk_db_failure(ctx, res, "priest.update_profile");
         goto done;
     }
     int updated = strcmp(PQcmdTuples(res), "1") == 0;
@@ -345,13 +336,20 @@ done:
 
 /* ---- user.create_admin ---- */
 
-static int exists(wk_ctx *ctx, const char *sql, const char *value)
+wk_result wk_check_account_free(wk_ctx *ctx, const char *username, const char *email, wk_outcome *out)
 {
-    const char *params[] = {value};
-    PGresult *res = wk_exec(ctx, sql, 1, params);
-    int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) > 0 : -1;
-    PQclear(res);
-    return rc;
+    bool taken = false;
+    wk_result res = wk_row_exists(ctx, "username check", "SELECT 1 FROM users WHERE lower(username) = lower($1)",
+                                  username, &taken);
+    if (res == WK_DONE && taken) {
+        wk_reject(out, "username_taken", "username", "a user with that username already exists");
+        return WK_DONE;
+    }
+    if (res == WK_DONE)
+        res = wk_row_exists(ctx, "email check", "SELECT 1 FROM users WHERE lower(email) = lower($1)", email, &taken);
+    if (res == WK_DONE && taken)
+        wk_reject(out, "email_taken", "email", "a user with that email already exists");
+    return res;
 }
 
 wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
@@ -368,15 +366,9 @@ wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_o
         pk_mp_get_strcpy(cmd->payload, "password_hash", hash, sizeof(hash)) || pk_check_username(username) ||
         pk_check_email(email) || strncmp(hash, "$argon2id$", 10) != 0)
         return WK_POISON;
-    int taken = exists(ctx, "SELECT 1 FROM users WHERE lower(username) = lower($1)", username);
-    int email_taken = taken == 0 ? exists(ctx, "SELECT 1 FROM users WHERE lower(email) = lower($1)", email) : 0;
-    if (taken < 0 || email_taken < 0)
-        return WK_TRANSIENT;
-    if (taken || email_taken) {
-        wk_reject(out, taken ? "username_taken" : "email_taken", taken ? "username" : "email",
-                  taken ? "a user with that username already exists" : "a user with that email already exists");
-        return WK_DONE;
-    }
+    wk_result free_res = wk_check_account_free(ctx, username, email, out);
+    if (free_res != WK_DONE || wk_rejected(out))
+        return free_res;
     char ts[40], replay[24];
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {username, email, hash, ts, wk_new_id(ctx, "user", replay)};
@@ -385,8 +377,8 @@ wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_o
                             " VALUES (" WK_NEW_ID("$5", "users") ", $1, $2, $3, 'admin', $4, $4) RETURNING id",
                             5, params);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        if (strcmp(wk_sqlstate(res), "23505") != 0)
-            return db_failure(ctx, res, "user.create_admin");
+        if (!wk_sqlstate_is(res, "23505"))
+            return wk_db_failure(ctx, res, "user.create_admin");
         /* Should the partition order ever be bypassed, the index still decides. */
         const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
         int by_email = constraint && strstr(constraint, "email");

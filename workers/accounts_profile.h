@@ -28,4 +28,9 @@ wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_o
  * Used by user.register (accounts.c) for priests, and priest.update_profile. */
 wk_result wk_priest_kyc_store(wk_ctx *ctx, const msgpack_object *payload, int64_t user_id, int *stored);
 
+/* Rejects username_taken / email_taken (case-insensitively) when either is
+ * in use; WK_DONE, or a failed statement's class (db.h). Shared by
+ * user.register and user.create_admin. */
+wk_result wk_check_account_free(wk_ctx *ctx, const char *username, const char *email, wk_outcome *out);
+
 #endif

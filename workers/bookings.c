@@ -22,13 +22,9 @@
 #include "common/booking_rules.h"
 #include "common/money.h"
 #include "common/mp.h"
+#include "workers/db.h"
 #include "workers/fields.h"
 #include "workers/payments.h"
-
-static int rejected(const wk_outcome *out)
-{
-    return out->code[0] != 0;
-}
 
 /* ---- the booking resource ---- */
 
@@ -117,13 +113,13 @@ static json_t *column_json(const PGresult *r, int col, col_kind kind)
     }
 }
 
-json_t *wk_booking_resource(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t id, wk_result *fail)
+json_t *wk_booking_resource(wk_ctx *ctx, int64_t id, wk_result *fail)
 {
     char sql[4096], id_text[24];
     resource_sql(sql, sizeof(sql));
     wf_itoa(id, id_text);
     const char *params[] = {id_text};
-    PGresult *r = wf_query(ctx, cmd, "booking resource", sql, 1, params, fail);
+    PGresult *r = wk_query(ctx, "booking resource", sql, 1, params, fail);
     if (!r)
         return NULL;
     json_t *booking = json_object();
@@ -143,10 +139,10 @@ json_t *wk_booking_resource(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t
     return booking;
 }
 
-static wk_result applied(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t id, int http_status, wk_outcome *out)
+static wk_result applied(wk_ctx *ctx, int64_t id, int http_status, wk_outcome *out)
 {
     wk_result fail = WK_TRANSIENT;
-    json_t *resource = wk_booking_resource(ctx, cmd, id, &fail);
+    json_t *resource = wk_booking_resource(ctx, id, &fail);
     if (!resource)
         return fail;
     wk_applied(out, http_status, "booking", id, resource);
@@ -195,7 +191,7 @@ static wk_result check_customer(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_
     wf_itoa(cmd->env.actor_id, id);
     const char *params[] = {id};
     wk_result fail = WK_DONE;
-    PGresult *r = wf_query(ctx, cmd, "customer",
+    PGresult *r = wk_query(ctx, "customer",
                            "SELECT 1 FROM users WHERE id = $1 AND role = 'customer' AND is_active", 1, params, &fail);
     if (!r)
         return fail;
@@ -206,11 +202,11 @@ static wk_result check_customer(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_
 }
 
 /* Locks the priest's profile: bookings of one priest are decided one at a time. */
-static wk_result lock_priest(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *priest, wk_outcome *out)
+static wk_result lock_priest(wk_ctx *ctx, const char *priest, wk_outcome *out)
 {
     const char *params[] = {priest};
     wk_result fail = WK_DONE;
-    PGresult *r = wf_query(ctx, cmd, "lock priest",
+    PGresult *r = wk_query(ctx, "lock priest",
                            "SELECT p.is_verified AND u.is_active FROM priest_profiles p"
                            " JOIN users u ON u.id = p.user_id WHERE p.id = $1 FOR UPDATE OF p",
                            1, params, &fail);
@@ -225,12 +221,12 @@ static wk_result lock_priest(wk_ctx *ctx, const pk_envelope_decoded *cmd, const 
 }
 
 /* FOR SHARE: the price and duration used here cannot change before we commit. */
-static wk_result load_service(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *service, int *duration,
+static wk_result load_service(wk_ctx *ctx, const char *service, int *duration,
                               int64_t *price, wk_outcome *out)
 {
     const char *params[] = {service};
     wk_result fail = WK_DONE;
-    PGresult *r = wf_query(ctx, cmd, "service",
+    PGresult *r = wk_query(ctx, "service",
                            "SELECT duration_minutes, base_price_paise, is_active FROM services WHERE id = $1 FOR SHARE",
                            1, params, &fail);
     if (!r)
@@ -265,12 +261,12 @@ static void slot_taken(wk_outcome *out)
     wk_reject(out, "slot_taken", "booking_time", "overlaps an existing booking");
 }
 
-static wk_result check_free(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *priest, const char *from,
+static wk_result check_free(wk_ctx *ctx, const char *priest, const char *from,
                             const char *to, wk_outcome *out)
 {
     const char *params[] = {priest, from, to};
     wk_result fail = WK_DONE;
-    PGresult *r = wf_query(ctx, cmd, "overlap",
+    PGresult *r = wk_query(ctx, "overlap",
                            "SELECT 1 FROM bookings WHERE priest_id = $1 AND status <> 'cancelled'"
                            " AND occupied && tstzrange($2::timestamptz, $3::timestamptz, '[)') LIMIT 1",
                            3, params, &fail);
@@ -288,7 +284,7 @@ typedef struct {
     int64_t price, advance, balance;
 } new_booking;
 
-static wk_result insert_booking(wk_ctx *ctx, const pk_envelope_decoded *cmd, const new_booking *nb, int64_t *id,
+static wk_result insert_booking(wk_ctx *ctx, const new_booking *nb, int64_t *id,
                                 wk_outcome *out)
 {
     char price[24], advance[24], balance[24], replay[24];
@@ -318,7 +314,7 @@ static wk_result insert_booking(wk_ctx *ctx, const pk_envelope_decoded *cmd, con
         slot_taken(out);
         return WK_DONE;
     }
-    return wf_db_failure(ctx, r, cmd, "insert booking");
+    return wk_db_failure(ctx, r, "insert booking");
 }
 
 static wk_result capture(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t booking, const char *purpose,
@@ -335,13 +331,13 @@ static wk_result create_booking(wk_ctx *ctx, const pk_envelope_decoded *cmd, new
 {
     int64_t id = 0;
     money_split(nb->price, &nb->advance, &nb->balance);
-    wk_result res = insert_booking(ctx, cmd, nb, &id, out);
-    if (res != WK_DONE || rejected(out))
+    wk_result res = insert_booking(ctx, nb, &id, out);
+    if (res != WK_DONE || wk_rejected(out))
         return res;
     wk_created(out, "booking", id);
     if ((res = capture(ctx, cmd, id, "advance", nb->advance, nb->ts, out)) != WK_DONE)
         return res;
-    return applied(ctx, cmd, id, 201, out);
+    return applied(ctx, id, 201, out);
 }
 
 wk_result wk_booking_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
@@ -357,20 +353,20 @@ wk_result wk_booking_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
     int duration = 0;
     int64_t start = 0;
     wk_result res = check_customer(ctx, cmd, out);
-    if (res == WK_DONE && !rejected(out))
-        res = lock_priest(ctx, cmd, nb.priest, out);
-    if (res == WK_DONE && !rejected(out))
-        res = load_service(ctx, cmd, nb.service, &duration, &nb.price, out);
-    if (res != WK_DONE || rejected(out))
+    if (res == WK_DONE && !wk_rejected(out))
+        res = lock_priest(ctx, nb.priest, out);
+    if (res == WK_DONE && !wk_rejected(out))
+        res = load_service(ctx, nb.service, &duration, &nb.price, out);
+    if (res != WK_DONE || wk_rejected(out))
         return res;
     check_timing(&req, duration, cmd->env.issued_at_us, &start, out);
-    if (rejected(out))
+    if (wk_rejected(out))
         return WK_DONE;
     booking_range occ = booking_occupancy(start, duration);
     wk_timestamp(occ.start_us, nb.from);
     wk_timestamp(occ.end_us, nb.to);
-    res = check_free(ctx, cmd, nb.priest, nb.from, nb.to, out);
-    if (res != WK_DONE || rejected(out))
+    res = check_free(ctx, nb.priest, nb.from, nb.to, out);
+    if (res != WK_DONE || wk_rejected(out))
         return res;
     return create_booking(ctx, cmd, &nb, out);
 }
@@ -406,7 +402,7 @@ static wk_result lock_booking(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64
     wk_timestamp(cmd->env.issued_at_us, b->ts);
     const char *params[] = {b->id_text};
     wk_result fail = WK_DONE;
-    PGresult *r = wf_query(ctx, cmd, "lock booking",
+    PGresult *r = wk_query(ctx, "lock booking",
                            "SELECT b.customer_id, p.user_id, b.priest_id, b.status,"
                            " b.customer_confirmed_at IS NOT NULL, b.rating IS NOT NULL,"
                            " (extract(epoch FROM b.starts_at) * 1000000)::bigint, b.balance_paise"
@@ -451,12 +447,12 @@ static void reject_decision(wk_outcome *out, const char *why, booking_action act
 }
 
 /* An UPDATE that must hit the locked row in its expected state. */
-static wk_result update_one(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *what, const char *sql, int n,
+static wk_result update_one(wk_ctx *ctx, const char *what, const char *sql, int n,
                             const char *const *params, wk_outcome *out)
 {
     PGresult *r = wk_exec(ctx, sql, n, params);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        return wf_db_failure(ctx, r, cmd, what);
+        return wk_db_failure(ctx, r, what);
     if (strcmp(PQcmdTuples(r), "1") != 0)
         wk_reject(out, "invalid_transition", NULL, "the booking changed meanwhile");
     PQclear(r);
@@ -472,7 +468,7 @@ static wk_result run_action(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t
 {
     locked_booking b;
     wk_result res = lock_booking(ctx, cmd, id, &b, out);
-    if (res != WK_DONE || rejected(out))
+    if (res != WK_DONE || wk_rejected(out))
         return res;
     const char *why = booking_decide(booking_stage_of(b.status, b.paid, b.rated), action, b.who);
     if (why) {
@@ -480,9 +476,9 @@ static wk_result run_action(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t
         return WK_DONE;
     }
     res = apply(ctx, cmd, &b, req, out);
-    if (res != WK_DONE || rejected(out))
+    if (res != WK_DONE || wk_rejected(out))
         return res;
-    return applied(ctx, cmd, b.id, 200, out);
+    return applied(ctx, b.id, 200, out);
 }
 
 /* Every action's payload names the booking; extra fields are action-specific. */
@@ -496,9 +492,10 @@ static int decode_booking_id(const msgpack_object *p, int64_t *id)
 static wk_result do_confirm(wk_ctx *ctx, const pk_envelope_decoded *cmd, const locked_booking *b, const void *req,
                             wk_outcome *out)
 {
+    (void)cmd;   /* an action_fn: every action gets the command */
     (void)req;
     const char *params[] = {b->id_text, b->ts};
-    return update_one(ctx, cmd, "confirm",
+    return update_one(ctx, "confirm",
                       "UPDATE bookings SET status = 'confirmed', confirmed_at = $2, updated_at = $2"
                       " WHERE id = $1 AND status = 'pending'",
                       2, params, out);
@@ -537,8 +534,9 @@ static int decode_checklist(const msgpack_object *p, char **text)
 static wk_result do_complete(wk_ctx *ctx, const pk_envelope_decoded *cmd, const locked_booking *b, const void *req,
                              wk_outcome *out)
 {
+    (void)cmd;   /* an action_fn: every action gets the command */
     const char *params[] = {b->id_text, b->ts, req};
-    return update_one(ctx, cmd, "complete",
+    return update_one(ctx, "complete",
                       "UPDATE bookings SET status = 'completed', completed_at = $2, updated_at = $2,"
                       " completion_checklist = $3::jsonb WHERE id = $1 AND status = 'confirmed'",
                       3, params, out);
@@ -566,14 +564,14 @@ static wk_result do_customer_confirm(wk_ctx *ctx, const pk_envelope_decoded *cmd
     char amount[24];
     wf_itoa(dakshina, amount);
     const char *params[] = {b->id_text, b->ts, amount};
-    wk_result res = update_one(ctx, cmd, "customer confirm",
+    wk_result res = update_one(ctx, "customer confirm",
                                "UPDATE bookings SET payment_status = 'full', dakshina_paise = $3,"
                                " customer_confirmed_at = $2, updated_at = $2"
                                " WHERE id = $1 AND status = 'completed' AND customer_confirmed_at IS NULL",
                                3, params, out);
-    if (res == WK_DONE && !rejected(out))
+    if (res == WK_DONE && !wk_rejected(out))
         res = capture(ctx, cmd, b->id, "balance", b->balance, b->ts, out);
-    if (res == WK_DONE && !rejected(out))
+    if (res == WK_DONE && !wk_rejected(out))
         res = capture(ctx, cmd, b->id, "dakshina", dakshina, b->ts, out);
     return res;
 }
@@ -597,9 +595,10 @@ static wk_result refund_if_due(wk_ctx *ctx, const pk_envelope_decoded *cmd, cons
 {
     if (strcmp(payment_status, "refunded") != 0)
         return WK_DONE;
-    int64_t net = wk_payments_net(ctx, PAY_BOOKING, b->id);
-    if (net < 0)
-        return WK_TRANSIENT;
+    int64_t net = 0;
+    wk_result res = wk_payments_net(ctx, PAY_BOOKING, b->id, &net);
+    if (res != WK_DONE)
+        return res;
     char cmd_id[40];
     wf_command_id(cmd, cmd_id);
     wk_payment p = {PAY_BOOKING, b->id, "refund", net, cmd_id, b->ts, out};
@@ -614,12 +613,12 @@ static wk_result do_cancel(wk_ctx *ctx, const pk_envelope_decoded *cmd, const lo
     char actor[24];
     wf_itoa(cmd->env.actor_id, actor);
     const char *params[] = {b->id_text, b->ts, payment_status, *reason ? reason : NULL, actor};
-    wk_result res = update_one(ctx, cmd, "cancel",
+    wk_result res = update_one(ctx, "cancel",
                                "UPDATE bookings SET status = 'cancelled', payment_status = $3, cancel_reason = $4,"
                                " cancelled_by = $5, cancelled_at = $2, updated_at = $2"
                                " WHERE id = $1 AND status IN ('pending', 'confirmed')",
                                5, params, out);
-    if (res != WK_DONE || rejected(out))
+    if (res != WK_DONE || wk_rejected(out))
         return res;
     return refund_if_due(ctx, cmd, b, payment_status, out);
 }
@@ -646,19 +645,20 @@ typedef struct {
 static wk_result do_rate(wk_ctx *ctx, const pk_envelope_decoded *cmd, const locked_booking *b, const void *req,
                          wk_outcome *out)
 {
+    (void)cmd;   /* an action_fn: every action gets the command */
     const rate_req *q = req;
     char rating[24], priest[24];
     wf_itoa(q->rating, rating);
     wf_itoa(b->priest_id, priest);
     const char *params[] = {b->id_text, b->ts, rating, q->feedback[0] ? q->feedback : NULL};
-    wk_result res = update_one(ctx, cmd, "rate",
+    wk_result res = update_one(ctx, "rate",
                                "UPDATE bookings SET rating = $3, feedback = $4, rated_at = $2, updated_at = $2"
                                " WHERE id = $1 AND status = 'completed' AND rating IS NULL",
                                4, params, out);
-    if (res != WK_DONE || rejected(out))
+    if (res != WK_DONE || wk_rejected(out))
         return res;
     const char *pp[] = {priest, rating, b->ts};
-    return wf_command(ctx, cmd, "rate priest",
+    return wk_write(ctx, "rate priest",
                       "UPDATE priest_profiles SET rating_count = rating_count + 1, rating_sum = rating_sum + $2,"
                       " updated_at = $3 WHERE id = $1",
                       3, pp);

@@ -30,6 +30,6 @@ wk_result wk_service_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
 /* The booking as the API shows it (schemas/commands/bookings.md, "Booking
  * resource"), read inside the command's transaction. NULL with *fail set on
  * a database error. */
-json_t *wk_booking_resource(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t id, wk_result *fail);
+json_t *wk_booking_resource(wk_ctx *ctx, int64_t id, wk_result *fail);
 
 #endif

@@ -12,13 +12,18 @@
  * a stock_movements row; a product's initial stock is recorded the same way.
  * A kit's stock is derived from its components, so a kit's own stock column
  * stays 0, and a product never turns into or out of a kit (that would
- * strand kit_components rows or nest kits). */
+ * strand kit_components rows or nest kits).
+ *
+ * Every step returns a wk_result: WK_DONE goes on unless wk_rejected(out);
+ * a failed statement answers with its class from wk_db_failure (db.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/log.h"
 #include "common/money.h"
 #include "common/mp.h"
 #include "common/shop_rules.h"
+#include "workers/db.h"
 #include "workers/shop.h"
 #include "workers/worker.h"
 
@@ -46,32 +51,33 @@ static wk_result rejected(wk_outcome *out, const char *code, const char *field, 
     return WK_DONE;
 }
 
-/* 1 when `sql` ($1 = value) returns a row, 0 when not, -1 on error. */
-static int row_exists(wk_ctx *ctx, const char *sql, const char *value)
+/* Rejects with slug_taken when a row of `sql` ($1 = slug) exists. */
+static wk_result check_slug_free(wk_ctx *ctx, const char *sql, const char *slug, wk_outcome *out)
 {
-    const char *params[] = {value};
-    PGresult *r = wf_exec(ctx, sql, 1, params);
-    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) > 0 : -1;
-    PQclear(r);
-    return rc;
+    bool taken = false;
+    wk_result res = wk_row_exists(ctx, "slug check", sql, slug, &taken);
+    if (res == WK_DONE && taken)
+        wk_reject(out, "slug_taken", "slug", "that slug is already in use");
+    return res;
 }
 
-static int id_exists(wk_ctx *ctx, const char *sql, int64_t id)
+/* A write failed: a unique violation (on the slug — someone got there
+ * first) is the business answer slug_taken; anything else is classified. */
+static wk_result write_failed(wk_ctx *ctx, PGresult *r, const char *what, wk_outcome *out)
 {
-    char text[24];
-    wf_itoa(id, text);
-    return row_exists(ctx, sql, text);
-}
-
-/* Unique violation on the slug: someone got there first. */
-static wk_result insert_failed(PGresult *r, wk_outcome *out)
-{
-    int unique = strcmp(wk_sqlstate(r), "23505") == 0;
+    if (!wk_sqlstate_is(r, "23505"))
+        return wk_db_failure(ctx, r, what);
     PQclear(r);
-    if (!unique)
-        return WK_TRANSIENT;
     wk_reject(out, "slug_taken", "slug", "that slug is already in use");
     return WK_DONE;
+}
+
+/* The row this command just wrote is gone although we hold its lock: a
+ * bug, not weather — retrying would find the same. */
+static wk_result row_vanished(const char *what)
+{
+    pk_error(NULL, "%s: the row written by this command is missing", what);
+    return WK_POISON;
 }
 
 /* ===================================================================== */
@@ -116,50 +122,51 @@ static wk_result applied_category(wk_ctx *ctx, int64_t id, int http_status, wk_o
     char text[24];
     wf_itoa(id, text);
     const char *params[] = {text};
-    PGresult *r = wf_exec(ctx,
-                               "SELECT id, name, slug, description, parent_id, is_active, sort_order"
-                               " FROM categories WHERE id = $1",
-                               1, params);
-    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-    if (ok)
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, "category resource",
+                           "SELECT id, name, slug, description, parent_id, is_active, sort_order"
+                           " FROM categories WHERE id = $1",
+                           1, params, &fail);
+    if (!r)
+        return fail;
+    int found = PQntuples(r) == 1;
+    if (found)
         wk_applied(out, http_status, "category", id, category_json(r));
     PQclear(r);
-    return ok ? WK_DONE : WK_TRANSIENT;
+    return found ? WK_DONE : row_vanished("category resource");
 }
 
 /* A new parent must exist and must not be the category or one of its
  * descendants. Tree changes are serialized by a transaction-scoped advisory
  * lock: two moves checked concurrently could otherwise close a cycle. */
-static int check_parent(wk_ctx *ctx, int64_t self_id, int64_t parent_id, wk_outcome *out)
+static wk_result check_parent(wk_ctx *ctx, int64_t self_id, int64_t parent_id, wk_outcome *out)
 {
-    PGresult *r = wf_exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('punyaka.categories.tree'))", 0, NULL);
-    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, "category tree lock",
+                           "SELECT pg_advisory_xact_lock(hashtext('punyaka.categories.tree'))", 0, NULL, &fail);
+    if (!r)
+        return fail;
     PQclear(r);
-    if (!ok)
-        return -1;
     char self[24], parent[24];
     wf_itoa(self_id, self);
     wf_itoa(parent_id, parent);
     const char *params[] = {parent, self};
-    r = wf_exec(ctx,
-                     "WITH RECURSIVE up(id, parent_id, depth) AS ("
-                     "  SELECT id, parent_id, 0 FROM categories WHERE id = $1"
-                     "  UNION ALL SELECT c.id, c.parent_id, up.depth + 1"
-                     "  FROM categories c JOIN up ON c.id = up.parent_id"
-                     "  WHERE up.depth < 1000)"
-                     " SELECT count(*), count(*) FILTER (WHERE id = $2::bigint) FROM up",
-                     2, params);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        return -1;
-    }
+    r = wk_query(ctx, "category ancestors",
+                 "WITH RECURSIVE up(id, parent_id, depth) AS ("
+                 "  SELECT id, parent_id, 0 FROM categories WHERE id = $1"
+                 "  UNION ALL SELECT c.id, c.parent_id, up.depth + 1"
+                 "  FROM categories c JOIN up ON c.id = up.parent_id"
+                 "  WHERE up.depth < 1000)"
+                 " SELECT count(*), count(*) FILTER (WHERE id = $2::bigint) FROM up",
+                 2, params, &fail);
+    if (!r)
+        return fail;
     int found = wf_col_i64(r, 0, 0) > 0, cycle = wf_col_i64(r, 0, 1) > 0;
     PQclear(r);
-    if (found && !cycle)
-        return 0;
-    wk_reject(out, "invalid_parent", "parent_id",
-              found ? "a category cannot be placed under itself or its own sub-category" : "no such category");
-    return 1;
+    if (!found || cycle)
+        wk_reject(out, "invalid_parent", "parent_id",
+                  found ? "a category cannot be placed under itself or its own sub-category" : "no such category");
+    return WK_DONE;
 }
 
 static wk_result insert_category(wk_ctx *ctx, const category *c, wk_outcome *out)
@@ -169,12 +176,12 @@ static wk_result insert_category(wk_ctx *ctx, const category *c, wk_outcome *out
     wf_itoa(c->sort_order, sort);
     const char *params[] = {c->name, c->slug, c->description, c->has_parent ? parent : NULL,
                             c->is_active ? "true" : "false", sort, wk_new_id(ctx, "category", replay)};
-    PGresult *r = wf_exec(ctx,
-                               "INSERT INTO categories (id, name, slug, description, parent_id, is_active, sort_order)"
-                               " VALUES (" WK_NEW_ID("$7", "categories") ", $1, $2, $3, $4, $5, $6) RETURNING id",
-                               7, params);
+    PGresult *r = wk_exec(ctx,
+                          "INSERT INTO categories (id, name, slug, description, parent_id, is_active, sort_order)"
+                          " VALUES (" WK_NEW_ID("$7", "categories") ", $1, $2, $3, $4, $5, $6) RETURNING id",
+                          7, params);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return insert_failed(r, out);
+        return write_failed(ctx, r, "insert category", out);
     int64_t id = wf_col_i64(r, 0, 0);
     PQclear(r);
     wk_created(out, "category", id);
@@ -186,30 +193,32 @@ wk_result wk_category_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_out
     category c = {.is_active = true};
     if (overlay_category(cmd->payload, &c) != 0 || !c.name[0] || !c.slug[0])
         return WK_POISON;
-    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
-    if (admin <= 0)
-        return admin < 0 ? WK_TRANSIENT : WK_DONE;
-    int taken = row_exists(ctx, "SELECT 1 FROM categories WHERE slug = $1", c.slug);
-    if (taken)
-        return taken < 0 ? WK_TRANSIENT : rejected(out, "slug_taken", "slug", "that slug is already in use");
-    int bad_parent = c.has_parent ? check_parent(ctx, 0, c.parent_id, out) : 0;
-    if (bad_parent)
-        return bad_parent < 0 ? WK_TRANSIENT : WK_DONE;
+    wk_result res = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
+    if (res == WK_DONE && !wk_rejected(out))
+        res = check_slug_free(ctx, "SELECT 1 FROM categories WHERE slug = $1", c.slug, out);
+    if (res == WK_DONE && !wk_rejected(out) && c.has_parent)
+        res = check_parent(ctx, 0, c.parent_id, out);
+    if (res != WK_DONE || wk_rejected(out))
+        return res;
     return insert_category(ctx, &c, out);
 }
 
-/* Locks the row and loads it into `c`. 1 found, 0 missing, -1 error. */
-static int lock_category(wk_ctx *ctx, int64_t id, category *c)
+/* Locks the row and loads it into `c`; rejects not_found when missing. */
+static wk_result lock_category(wk_ctx *ctx, int64_t id, category *c, wk_outcome *out)
 {
     char text[24];
     wf_itoa(id, text);
     const char *params[] = {text};
-    PGresult *r = wf_exec(ctx,
-                               "SELECT name, slug, description, parent_id, is_active, sort_order"
-                               " FROM categories WHERE id = $1 FOR UPDATE",
-                               1, params);
-    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
-    if (rc == 1) {
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, "lock category",
+                           "SELECT name, slug, description, parent_id, is_active, sort_order"
+                           " FROM categories WHERE id = $1 FOR UPDATE",
+                           1, params, &fail);
+    if (!r)
+        return fail;
+    if (PQntuples(r) != 1) {
+        wk_reject(out, "not_found", NULL, "no such category");
+    } else {
         snprintf(c->name, sizeof(c->name), "%s", PQgetvalue(r, 0, 0));
         snprintf(c->slug, sizeof(c->slug), "%s", PQgetvalue(r, 0, 1));
         snprintf(c->description, sizeof(c->description), "%s", PQgetvalue(r, 0, 2));
@@ -219,7 +228,7 @@ static int lock_category(wk_ctx *ctx, int64_t id, category *c)
         c->sort_order = wf_col_i64(r, 0, 5);
     }
     PQclear(r);
-    return rc;
+    return WK_DONE;
 }
 
 static wk_result update_category(wk_ctx *ctx, int64_t id, const category *c, wk_outcome *out)
@@ -230,12 +239,12 @@ static wk_result update_category(wk_ctx *ctx, int64_t id, const category *c, wk_
     wf_itoa(c->sort_order, sort);
     const char *params[] = {text, c->name, c->slug, c->description, c->has_parent ? parent : NULL,
                             c->is_active ? "true" : "false", sort};
-    PGresult *r = wf_exec(ctx,
-                               "UPDATE categories SET name = $2, slug = $3, description = $4, parent_id = $5,"
-                               " is_active = $6, sort_order = $7 WHERE id = $1",
-                               7, params);
+    PGresult *r = wk_exec(ctx,
+                          "UPDATE categories SET name = $2, slug = $3, description = $4, parent_id = $5,"
+                          " is_active = $6, sort_order = $7 WHERE id = $1",
+                          7, params);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        return insert_failed(r, out);
+        return write_failed(ctx, r, "update category", out);
     PQclear(r);
     return applied_category(ctx, id, 200, out);
 }
@@ -246,22 +255,21 @@ wk_result wk_category_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_out
     category c = {0};
     if (wk_field_int(cmd->payload, "id", 1, INT64_MAX, &id) != WK_FIELD_SET || overlay_category(cmd->payload, &c))
         return WK_POISON;
-    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
-    if (admin <= 0)
-        return admin < 0 ? WK_TRANSIENT : WK_DONE;
     category old;
-    int found = lock_category(ctx, id, &old);
-    if (found <= 0)
-        return found < 0 ? WK_TRANSIENT : rejected(out, "not_found", NULL, "no such category");
+    wk_result res = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
+    if (res == WK_DONE && !wk_rejected(out))
+        res = lock_category(ctx, id, &old, out);
+    if (res != WK_DONE || wk_rejected(out))
+        return res;
     c = old;
     overlay_category(cmd->payload, &c);   /* validated above, cannot fail now */
-    int taken = strcmp(c.slug, old.slug) == 0 ? 0 : row_exists(ctx, "SELECT 1 FROM categories WHERE slug = $1", c.slug);
-    if (taken)
-        return taken < 0 ? WK_TRANSIENT : rejected(out, "slug_taken", "slug", "that slug is already in use");
+    if (strcmp(c.slug, old.slug) != 0)
+        res = check_slug_free(ctx, "SELECT 1 FROM categories WHERE slug = $1", c.slug, out);
     bool moved = c.has_parent && (!old.has_parent || c.parent_id != old.parent_id);
-    int bad_parent = moved ? check_parent(ctx, id, c.parent_id, out) : 0;
-    if (bad_parent)
-        return bad_parent < 0 ? WK_TRANSIENT : WK_DONE;
+    if (res == WK_DONE && !wk_rejected(out) && moved)
+        res = check_parent(ctx, id, c.parent_id, out);
+    if (res != WK_DONE || wk_rejected(out))
+        return res;
     return update_category(ctx, id, &c, out);
 }
 
@@ -310,31 +318,36 @@ static int overlay_product(const msgpack_object *p, product *x)
     return 0;
 }
 
-/* Rules that need the merged product: 0 fine, 1 rejected. */
-static int check_product(wk_ctx *ctx, const product *x, const product *old, wk_outcome *out, int *db_error)
+/* A newly named category must exist. */
+static wk_result check_category(wk_ctx *ctx, int64_t category_id, wk_outcome *out)
 {
-    *db_error = 0;
+    char text[24];
+    wf_itoa(category_id, text);
+    bool found = false;
+    wk_result res = wk_row_exists(ctx, "category check", "SELECT 1 FROM categories WHERE id = $1", text, &found);
+    if (res == WK_DONE && !found)
+        wk_reject(out, "invalid_category", "category_id", "no such category");
+    return res;
+}
+
+/* Rules that need the merged product (old: the stored one, NULL for a create). */
+static wk_result check_product(wk_ctx *ctx, const product *x, const product *old, wk_outcome *out)
+{
     if (x->has_discount && x->discount >= x->price) {
         wk_reject(out, "invalid_discount", "discount_price", "the discount price must be below the price");
-        return 1;
+        return WK_DONE;
     }
     if (old && (strcmp(old->product_type, "kit") == 0) != (strcmp(x->product_type, "kit") == 0)) {
         wk_reject(out, "invalid_kit", "product_type", "a product cannot become a kit or stop being one");
-        return 1;
+        return WK_DONE;
     }
-    int taken = old && strcmp(old->slug, x->slug) == 0
-                    ? 0
-                    : row_exists(ctx, "SELECT 1 FROM products WHERE slug = $1", x->slug);
-    int category = !x->has_category || (old && old->has_category && old->category_id == x->category_id)
-                       ? 1
-                       : id_exists(ctx, "SELECT 1 FROM categories WHERE id = $1", x->category_id);
-    if (taken < 0 || category < 0)
-        return *db_error = 1;
-    if (taken)
-        wk_reject(out, "slug_taken", "slug", "that slug is already in use");
-    else if (!category)
-        wk_reject(out, "invalid_category", "category_id", "no such category");
-    return taken || !category;
+    wk_result res = WK_DONE;
+    if (!old || strcmp(old->slug, x->slug) != 0)
+        res = check_slug_free(ctx, "SELECT 1 FROM products WHERE slug = $1", x->slug, out);
+    bool new_category = x->has_category && !(old && old->has_category && old->category_id == x->category_id);
+    if (res == WK_DONE && !wk_rejected(out) && new_category)
+        res = check_category(ctx, x->category_id, out);
+    return res;
 }
 
 /* ---- the product as the API shows it ---- */
@@ -345,18 +358,17 @@ static json_t *opt_string(PGresult *r, int col)
 }
 
 /* A kit's stock is derived: min over components of floor(stock / qty). */
-static int kit_json(wk_ctx *ctx, const char *id, json_t *j, int64_t *stock)
+static wk_result kit_json(wk_ctx *ctx, const char *id, json_t *j, int64_t *stock)
 {
     const char *params[] = {id};
-    PGresult *r = wf_exec(ctx,
-                               "SELECT kc.component_id, kc.quantity, p.stock FROM kit_components kc"
-                               " JOIN products p ON p.id = kc.component_id"
-                               " WHERE kc.kit_id = $1 ORDER BY kc.component_id",
-                               1, params);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        return -1;
-    }
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, "kit components",
+                           "SELECT kc.component_id, kc.quantity, p.stock FROM kit_components kc"
+                           " JOIN products p ON p.id = kc.component_id"
+                           " WHERE kc.kit_id = $1 ORDER BY kc.component_id",
+                           1, params, &fail);
+    if (!r)
+        return fail;
     size_t n = (size_t)PQntuples(r);
     shop_kit_part *parts = calloc(n + 1, sizeof(*parts));
     int64_t *stocks = calloc(n + 1, sizeof(*stocks));
@@ -372,7 +384,7 @@ static int kit_json(wk_ctx *ctx, const char *id, json_t *j, int64_t *stock)
     free(parts);
     free(stocks);
     PQclear(r);
-    return 0;
+    return WK_DONE;
 }
 
 static json_t *product_json(PGresult *r)
@@ -395,23 +407,26 @@ static wk_result applied_product(wk_ctx *ctx, int64_t id, int http_status, wk_ou
     char text[24];
     wf_itoa(id, text);
     const char *params[] = {text};
-    PGresult *r = wf_exec(ctx,
-                               "SELECT id, slug, name, description, product_type, category_id, price_paise,"
-                               " discount_price_paise, stock, is_active, is_featured, image,"
-                               " " WF_SQL_ISO("created_at") ", " WF_SQL_ISO("updated_at")
-                               " FROM products WHERE id = $1",
-                               1, params);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+    wk_result res = WK_DONE;
+    PGresult *r = wk_query(ctx, "product resource",
+                           "SELECT id, slug, name, description, product_type, category_id, price_paise,"
+                           " discount_price_paise, stock, is_active, is_featured, image,"
+                           " " WF_SQL_ISO("created_at") ", " WF_SQL_ISO("updated_at")
+                           " FROM products WHERE id = $1",
+                           1, params, &res);
+    if (!r)
+        return res;
+    if (PQntuples(r) != 1) {
         PQclear(r);
-        return WK_TRANSIENT;
+        return row_vanished("product resource");
     }
     json_t *j = product_json(r);
     int64_t stock = wf_col_i64(r, 0, 8);
     int kit = strcmp(PQgetvalue(r, 0, 4), "kit") == 0;
     PQclear(r);
-    if (kit && kit_json(ctx, text, j, &stock) != 0) {
+    if (kit && (res = kit_json(ctx, text, j, &stock)) != WK_DONE) {
         json_decref(j);
-        return WK_TRANSIENT;
+        return res;
     }
     json_object_set_new(j, "stock", json_integer(stock));
     json_object_set_new(j, "is_in_stock", json_boolean(stock > 0));
@@ -433,20 +448,23 @@ static wk_result insert_product(wk_ctx *ctx, const pk_envelope_decoded *cmd, con
                             price, x->has_discount ? discount : NULL, x->is_active ? "true" : "false",
                             x->is_featured ? "true" : "false", x->has_image ? x->image : NULL, ts,
                             wk_new_id(ctx, "product", replay)};
-    PGresult *r = wf_exec(ctx,
-                               "INSERT INTO products (id, slug, name, description, product_type, category_id,"
-                               " price_paise, discount_price_paise, stock, is_active, is_featured, image, created_at,"
-                               " updated_at) VALUES (" WK_NEW_ID("$12", "products") ", $1, $2, $3, $4, $5, $6, $7, 0,"
-                               " $8, $9, $10, $11, $11) RETURNING id",
-                               12, params);
+    PGresult *r = wk_exec(ctx,
+                          "INSERT INTO products (id, slug, name, description, product_type, category_id,"
+                          " price_paise, discount_price_paise, stock, is_active, is_featured, image, created_at,"
+                          " updated_at) VALUES (" WK_NEW_ID("$12", "products") ", $1, $2, $3, $4, $5, $6, $7, 0,"
+                          " $8, $9, $10, $11, $11) RETURNING id",
+                          12, params);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return insert_failed(r, out);
+        return write_failed(ctx, r, "insert product", out);
     int64_t id = wf_col_i64(r, 0, 0);
     PQclear(r);
     /* The opening stock is a movement like any other, so stock is explained. */
     wk_created(out, "product", id);
-    if (stock > 0 && wk_stock_apply(ctx, &id, &stock, 1, "initial stock", 0, cmd, out) != 0)
-        return WK_TRANSIENT;
+    bool short_of_stock = false;   /* cannot be: stock is only added */
+    wk_result res = stock > 0 ? wk_stock_apply(ctx, &id, &stock, 1, "initial stock", 0, cmd, out, &short_of_stock)
+                              : WK_DONE;
+    if (res != WK_DONE)
+        return res;
     return applied_product(ctx, id, 201, out);
 }
 
@@ -459,33 +477,36 @@ wk_result wk_product_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
         wk_field_int(cmd->payload, "price", 0, MONEY_MAX_PAISE, &price) != WK_FIELD_SET ||
         bad_or_null(wk_field_int(cmd->payload, "stock", 0, STOCK_MAX, &stock)))
         return WK_POISON;
-    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
-    if (admin <= 0)
-        return admin < 0 ? WK_TRANSIENT : WK_DONE;
-    if (strcmp(x.product_type, "kit") == 0 && stock > 0) {
-        wk_reject(out, "invalid_kit", "stock", "a kit's stock comes from its components");
-        return WK_DONE;
-    }
-    int db_error;
-    if (check_product(ctx, &x, NULL, out, &db_error))
-        return db_error ? WK_TRANSIENT : WK_DONE;
+    wk_result res = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
+    if (res != WK_DONE || wk_rejected(out))
+        return res;
+    if (strcmp(x.product_type, "kit") == 0 && stock > 0)
+        return rejected(out, "invalid_kit", "stock", "a kit's stock comes from its components");
+    res = check_product(ctx, &x, NULL, out);
+    if (res != WK_DONE || wk_rejected(out))
+        return res;
     return insert_product(ctx, cmd, &x, stock, out);
 }
 
 /* ---- product.update ---- */
 
-static int lock_product(wk_ctx *ctx, int64_t id, product *x)
+/* Locks the row and loads it into `x`; rejects not_found when missing. */
+static wk_result lock_product(wk_ctx *ctx, int64_t id, product *x, wk_outcome *out)
 {
     char text[24];
     wf_itoa(id, text);
     const char *params[] = {text};
-    PGresult *r = wf_exec(ctx,
-                               "SELECT slug, name, description, product_type, category_id, price_paise,"
-                               " discount_price_paise, is_active, is_featured, image"
-                               " FROM products WHERE id = $1 FOR UPDATE",
-                               1, params);
-    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
-    if (rc == 1) {
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, "lock product",
+                           "SELECT slug, name, description, product_type, category_id, price_paise,"
+                           " discount_price_paise, is_active, is_featured, image"
+                           " FROM products WHERE id = $1 FOR UPDATE",
+                           1, params, &fail);
+    if (!r)
+        return fail;
+    if (PQntuples(r) != 1) {
+        wk_reject(out, "not_found", NULL, "no such product");
+    } else {
         snprintf(x->slug, sizeof(x->slug), "%s", PQgetvalue(r, 0, 0));
         snprintf(x->name, sizeof(x->name), "%s", PQgetvalue(r, 0, 1));
         snprintf(x->description, sizeof(x->description), "%s", PQgetvalue(r, 0, 2));
@@ -501,7 +522,7 @@ static int lock_product(wk_ctx *ctx, int64_t id, product *x)
         snprintf(x->image, sizeof(x->image), "%s", PQgetvalue(r, 0, 9));
     }
     PQclear(r);
-    return rc;
+    return WK_DONE;
 }
 
 static wk_result update_product(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t id, const product *x,
@@ -516,14 +537,14 @@ static wk_result update_product(wk_ctx *ctx, const pk_envelope_decoded *cmd, int
     const char *params[] = {text, x->slug, x->name, x->description, x->product_type, x->has_category ? category : NULL,
                             price, x->has_discount ? discount : NULL, x->is_active ? "true" : "false",
                             x->is_featured ? "true" : "false", x->has_image ? x->image : NULL, ts};
-    PGresult *r = wf_exec(ctx,
-                               "UPDATE products SET slug = $2, name = $3, description = $4, product_type = $5,"
-                               " category_id = $6, price_paise = $7, discount_price_paise = $8, is_active = $9,"
-                               " is_featured = $10, image = $11, updated_at = greatest(updated_at, $12::timestamptz)"
-                               " WHERE id = $1",
-                               12, params);
+    PGresult *r = wk_exec(ctx,
+                          "UPDATE products SET slug = $2, name = $3, description = $4, product_type = $5,"
+                          " category_id = $6, price_paise = $7, discount_price_paise = $8, is_active = $9,"
+                          " is_featured = $10, image = $11, updated_at = greatest(updated_at, $12::timestamptz)"
+                          " WHERE id = $1",
+                          12, params);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        return insert_failed(r, out);
+        return write_failed(ctx, r, "update product", out);
     PQclear(r);
     return applied_product(ctx, id, 200, out);
 }
@@ -534,17 +555,16 @@ wk_result wk_product_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
     product x = {0}, old;
     if (wk_field_int(cmd->payload, "id", 1, INT64_MAX, &id) != WK_FIELD_SET || overlay_product(cmd->payload, &x))
         return WK_POISON;
-    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
-    if (admin <= 0)
-        return admin < 0 ? WK_TRANSIENT : WK_DONE;
-    int found = lock_product(ctx, id, &old);
-    if (found <= 0)
-        return found < 0 ? WK_TRANSIENT : rejected(out, "not_found", NULL, "no such product");
+    wk_result res = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
+    if (res == WK_DONE && !wk_rejected(out))
+        res = lock_product(ctx, id, &old, out);
+    if (res != WK_DONE || wk_rejected(out))
+        return res;
     x = old;
     overlay_product(cmd->payload, &x);   /* validated above */
-    int db_error;
-    if (check_product(ctx, &x, &old, out, &db_error))
-        return db_error ? WK_TRANSIENT : WK_DONE;
+    res = check_product(ctx, &x, &old, out);
+    if (res != WK_DONE || wk_rejected(out))
+        return res;
     return update_product(ctx, cmd, id, &x, out);
 }
 
@@ -578,26 +598,24 @@ static int decode_kit(const msgpack_object *p, kit_cmd *k)
 }
 
 /* Components must exist and be plain products (kits do not nest). */
-static int check_components(wk_ctx *ctx, const kit_cmd *k, wk_outcome *out)
+static wk_result check_components(wk_ctx *ctx, const kit_cmd *k, wk_outcome *out)
 {
     char *ids = wk_int_array(k->ids, k->n);
     const char *params[] = {ids};
-    PGresult *r = wf_exec(ctx,
-                               "SELECT count(*), count(*) FILTER (WHERE product_type = 'kit') FROM products"
-                               " WHERE id = ANY($1::bigint[])",
-                               1, params);
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, "kit components check",
+                           "SELECT count(*), count(*) FILTER (WHERE product_type = 'kit') FROM products"
+                           " WHERE id = ANY($1::bigint[])",
+                           1, params, &fail);
     free(ids);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        return -1;
-    }
+    if (!r)
+        return fail;
     int64_t found = wf_col_i64(r, 0, 0), kits = wf_col_i64(r, 0, 1);
     PQclear(r);
-    if (found == (int64_t)k->n && kits == 0)
-        return 0;
-    wk_reject(out, "invalid_kit", "components",
-              kits ? "a kit cannot contain another kit" : "every component must be an existing product");
-    return 1;
+    if (found != (int64_t)k->n || kits != 0)
+        wk_reject(out, "invalid_kit", "components",
+                  kits ? "a kit cannot contain another kit" : "every component must be an existing product");
+    return WK_DONE;
 }
 
 static wk_result replace_components(wk_ctx *ctx, const pk_envelope_decoded *cmd, const kit_cmd *k, wk_outcome *out)
@@ -609,40 +627,36 @@ static wk_result replace_components(wk_ctx *ctx, const pk_envelope_decoded *cmd,
     const char *params[] = {kit, ids, qty, ts};
     /* Two statements: within one, the insert's unique check would still see
      * the rows the delete removes. */
-    PGresult *r = wf_exec(ctx, "DELETE FROM kit_components WHERE kit_id = $1", 1, params);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    if (ok) {
-        r = wf_exec(ctx,
+    wk_result res = wk_write(ctx, "clear kit", "DELETE FROM kit_components WHERE kit_id = $1", 1, params);
+    if (res == WK_DONE)
+        res = wk_write(ctx, "fill kit",
                          "WITH touched AS (UPDATE products SET updated_at = greatest(updated_at, $4::timestamptz)"
                          "   WHERE id = $1)"
                          " INSERT INTO kit_components (kit_id, component_id, quantity)"
                          " SELECT $1, c, q FROM unnest($2::bigint[], $3::int[]) AS u(c, q)",
                          4, params);
-        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        PQclear(r);
-    }
     free(ids);
     free(qty);
-    return ok ? applied_product(ctx, k->kit_id, 200, out) : WK_TRANSIENT;
+    return res == WK_DONE ? applied_product(ctx, k->kit_id, 200, out) : res;
 }
 
 /* Locks the kit row (checkout locks it too before reading the composition). */
-static int lock_kit(wk_ctx *ctx, int64_t kit_id, wk_outcome *out)
+static wk_result lock_kit(wk_ctx *ctx, int64_t kit_id, wk_outcome *out)
 {
     char text[24];
     wf_itoa(kit_id, text);
     const char *params[] = {text};
-    PGresult *r = wf_exec(ctx, "SELECT product_type = 'kit' FROM products WHERE id = $1 FOR UPDATE", 1, params);
-    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
-    if (rc == 1 && PQgetvalue(r, 0, 0)[0] != 't') {
-        wk_reject(out, "invalid_kit", "kit_id", "only a product of type kit has components");
-        rc = 0;
-    } else if (rc == 0) {
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, "lock kit", "SELECT product_type = 'kit' FROM products WHERE id = $1 FOR UPDATE", 1,
+                           params, &fail);
+    if (!r)
+        return fail;
+    if (PQntuples(r) != 1)
         wk_reject(out, "not_found", NULL, "no such product");
-    }
+    else if (PQgetvalue(r, 0, 0)[0] != 't')
+        wk_reject(out, "invalid_kit", "kit_id", "only a product of type kit has components");
     PQclear(r);
-    return rc;
+    return WK_DONE;
 }
 
 wk_result wk_product_set_kit(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
@@ -650,39 +664,37 @@ wk_result wk_product_set_kit(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_out
     kit_cmd k;
     if (decode_kit(cmd->payload, &k) != 0)
         return WK_POISON;
-    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
-    if (admin <= 0)
-        return admin < 0 ? WK_TRANSIENT : WK_DONE;
-    int kit = lock_kit(ctx, k.kit_id, out);
-    if (kit <= 0)
-        return kit < 0 ? WK_TRANSIENT : WK_DONE;
-    int bad_parts = k.n ? check_components(ctx, &k, out) : 0;
-    if (bad_parts)
-        return bad_parts < 0 ? WK_TRANSIENT : WK_DONE;
+    wk_result res = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
+    if (res == WK_DONE && !wk_rejected(out))
+        res = lock_kit(ctx, k.kit_id, out);
+    if (res == WK_DONE && !wk_rejected(out) && k.n)
+        res = check_components(ctx, &k, out);
+    if (res != WK_DONE || wk_rejected(out))
+        return res;
     return replace_components(ctx, cmd, &k, out);
 }
 
 /* ---- stock.adjust ---- */
 
-/* Locks the row and reads its stock. 1 found (a plain product), 0 rejected, -1 error. */
-static int lock_stock(wk_ctx *ctx, int64_t id, int64_t *stock, wk_outcome *out)
+/* Locks the row and reads its stock; rejects a missing product or a kit. */
+static wk_result lock_stock(wk_ctx *ctx, int64_t id, int64_t *stock, wk_outcome *out)
 {
     char text[24];
     wf_itoa(id, text);
     const char *params[] = {text};
-    PGresult *r =
-        wf_exec(ctx, "SELECT stock, product_type = 'kit' FROM products WHERE id = $1 FOR UPDATE", 1, params);
-    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : -1;
-    if (rc == 1 && PQgetvalue(r, 0, 1)[0] == 't') {
-        wk_reject(out, "invalid_kit", "product_id", "a kit's stock comes from its components; adjust those");
-        rc = 0;
-    } else if (rc == 1) {
-        *stock = wf_col_i64(r, 0, 0);
-    } else if (rc == 0) {
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, "lock stock", "SELECT stock, product_type = 'kit' FROM products WHERE id = $1 FOR UPDATE",
+                           1, params, &fail);
+    if (!r)
+        return fail;
+    if (PQntuples(r) != 1)
         wk_reject(out, "not_found", NULL, "no such product");
-    }
+    else if (PQgetvalue(r, 0, 1)[0] == 't')
+        wk_reject(out, "invalid_kit", "product_id", "a kit's stock comes from its components; adjust those");
+    else
+        *stock = wf_col_i64(r, 0, 0);
     PQclear(r);
-    return rc;
+    return WK_DONE;
 }
 
 static void reject_stock(wk_outcome *out, int64_t stock, int64_t delta)
@@ -704,20 +716,19 @@ wk_result wk_stock_adjust(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcom
         wk_field_int(cmd->payload, "delta", -STOCK_DELTA_MAX, STOCK_DELTA_MAX, &delta) != WK_FIELD_SET ||
         delta == 0 || wk_field_text(cmd->payload, "reason", 1, reason, sizeof(reason)) != WK_FIELD_SET)
         return WK_POISON;
-    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
-    if (admin <= 0)
-        return admin < 0 ? WK_TRANSIENT : WK_DONE;
-    int found = lock_stock(ctx, id, &stock, out);
-    if (found <= 0)
-        return found < 0 ? WK_TRANSIENT : WK_DONE;
-    if (stock + delta < 0 || stock + delta > STOCK_MAX) {
+    wk_result res = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
+    if (res == WK_DONE && !wk_rejected(out))
+        res = lock_stock(ctx, id, &stock, out);
+    if (res != WK_DONE || wk_rejected(out))
+        return res;
+    bool refused = stock + delta < 0 || stock + delta > STOCK_MAX;
+    if (!refused)   /* the stock CHECK may still refuse: the same answer */
+        res = wk_stock_apply(ctx, &id, &delta, 1, reason, 0, cmd, out, &refused);
+    if (res != WK_DONE)
+        return res;
+    if (refused) {
         reject_stock(out, stock, delta);
         return WK_DONE;
     }
-    int rc = wk_stock_apply(ctx, &id, &delta, 1, reason, 0, cmd, out);
-    if (rc == 1) {
-        reject_stock(out, stock, delta);
-        return WK_DONE;
-    }
-    return rc == 0 ? applied_product(ctx, id, 200, out) : WK_TRANSIENT;
+    return applied_product(ctx, id, 200, out);
 }

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/booking_rules.h"
-#include "common/log.h"
 #include "common/money.h"
 #include "common/mp.h"
 #include "common/uuid.h"
@@ -185,29 +184,23 @@ json_t *wf_json_from_mp(const msgpack_object *o)
 
 /* ---- admin, time zone, ids ---- */
 
-int wf_require_admin_for(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out, const char *message)
+wk_result wf_require_admin_for(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out, const char *message)
 {
     if (strcmp(cmd->env.actor_role, "admin") != 0 || cmd->env.actor_id <= 0) {
         wk_reject(out, "forbidden", NULL, message);
-        return 0;
+        return WK_DONE;
     }
     char id[24];
     wf_itoa(cmd->env.actor_id, id);
-    const char *params[] = {id};
-    PGresult *r = wk_exec(ctx, "SELECT 1 FROM users WHERE id = $1 AND role = 'admin' AND is_active", 1, params);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        pk_warn(NULL, "admin check failed (%s): %s", wk_sqlstate(r), PQresultErrorMessage(r));
-        PQclear(r);
-        return -1;
-    }
-    int admin = PQntuples(r) == 1;
-    PQclear(r);
-    if (!admin)
+    bool admin = false;
+    wk_result res = wk_row_exists(ctx, "admin check", "SELECT 1 FROM users WHERE id = $1 AND role = 'admin' AND is_active",
+                                  id, &admin);
+    if (res == WK_DONE && !admin)
         wk_reject(out, "forbidden", NULL, message);
-    return admin;
+    return res;
 }
 
-int wf_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+wk_result wf_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
 {
     return wf_require_admin_for(ctx, cmd, out, "only an admin may do this");
 }
@@ -240,46 +233,6 @@ void wf_itoa(int64_t v, char buf[24])
 void wf_command_id(const pk_envelope_decoded *cmd, char buf[40])
 {
     pk_uuid_format(&cmd->env.id, buf);
-}
-
-/* ---- statements ---- */
-
-wk_result wf_db_failure(wk_ctx *ctx, PGresult *res, const pk_envelope_decoded *cmd, const char *what)
-{
-    int transient = wk_is_transient(res, ctx->db);
-    pk_log(transient ? PK_LOG_WARN : PK_LOG_ERROR, cmd->env.request_id, "%s: %s [%s]", what,
-           PQresultErrorMessage(res), wk_sqlstate(res));
-    PQclear(res);
-    return transient ? WK_TRANSIENT : WK_POISON;
-}
-
-PGresult *wf_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params)
-{
-    PGresult *r = wk_exec(ctx, sql, n, params);
-    if (PQresultStatus(r) == PGRES_FATAL_ERROR)
-        pk_warn(NULL, "statement failed (%s): %s", wk_sqlstate(r), PQresultErrorMessage(r));
-    return r;
-}
-
-PGresult *wf_query(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *what, const char *sql, int n,
-                   const char *const *params, wk_result *fail)
-{
-    PGresult *r = wk_exec(ctx, sql, n, params);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK)
-        return r;
-    *fail = wf_db_failure(ctx, r, cmd, what);
-    return NULL;
-}
-
-wk_result wf_command(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *what, const char *sql, int n,
-                     const char *const *params)
-{
-    PGresult *r = wk_exec(ctx, sql, n, params);
-    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-        PQclear(r);
-        return WK_DONE;
-    }
-    return wf_db_failure(ctx, r, cmd, what);
 }
 
 int64_t wf_col_i64(const PGresult *r, int row, int col)

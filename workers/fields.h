@@ -1,8 +1,8 @@
 /* fields.h — what the command families share: strict payload readers
  * (bookings.c, priests.c, services.c; the shop's wk_field_* readers in
  * shop.h are built on the same checks), UTF-8 validation, the admin check,
- * the platform time zone, id and money conversions, and turning a failed
- * statement into a worker result.
+ * the platform time zone, id and money conversions. Statements and their
+ * failures: db.h.
  *
  * Payload readers never trust the API. Every field is type- and
  * range-checked again, text must be valid UTF-8 without NUL or control
@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include <msgpack.h>
+#include "workers/db.h"
 #include "workers/worker.h"
 
 /* 0 when p is a map whose keys are all distinct str keys, else -1: a
@@ -49,12 +50,13 @@ int wf_number(const msgpack_object *p, const char *key, double min, double max, 
  * NULL when anything else (bin, ext, NUL in a string) is inside. */
 json_t *wf_json_from_mp(const msgpack_object *o);
 
-/* 1 when the actor is an admin — the envelope says so and the users row
- * agrees (an active admin, so a demoted admin's old session cannot act);
- * 0 when not, with `out` rejected `forbidden`; -1 on a database error. */
-int wf_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+/* Whether the actor is an admin — the envelope says so and the users row
+ * agrees (an active admin, so a demoted admin's old session cannot act).
+ * WK_DONE, with `out` rejected `forbidden` when not (wk_rejected); a failed
+ * statement's class (db.h) otherwise. */
+wk_result wf_require_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 /* The same with the rejection's message chosen by the caller. */
-int wf_require_admin_for(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out, const char *message);
+wk_result wf_require_admin_for(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out, const char *message);
 
 /* The platform's UTC offset in minutes (PUNYAKA_TZ_OFFSET_MINUTES, default
  * 330; common/booking_rules.h explains the fixed offset). Read once.
@@ -67,24 +69,6 @@ int wf_tz_offset(void);
 void wf_itoa(int64_t v, char buf[24]);
 /* The command id as UUID text. */
 void wf_command_id(const pk_envelope_decoded *cmd, char buf[40]);
-
-/* A statement failed: logs it, clears res, and says what to do. Transient
- * trouble (connection, serialization, deadlock) ⇒ WK_TRANSIENT (retry);
- * anything else would fail again on every retry and stall the partition,
- * so it is WK_POISON (rejected, dead-lettered, visible to operators). */
-wk_result wf_db_failure(wk_ctx *ctx, PGresult *res, const pk_envelope_decoded *cmd, const char *what);
-
-/* wk_exec that logs a failed statement (SQLSTATE and message), for callers
- * that classify the failure themselves. */
-PGresult *wf_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params);
-
-/* Runs a statement expected to return rows; NULL (res handled by
- * wf_db_failure, *fail set) when it did not. */
-PGresult *wf_query(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *what, const char *sql, int n,
-                   const char *const *params, wk_result *fail);
-/* Runs a command (INSERT/UPDATE without RETURNING): WK_DONE or the failure. */
-wk_result wf_command(wk_ctx *ctx, const pk_envelope_decoded *cmd, const char *what, const char *sql, int n,
-                     const char *const *params);
 
 /* SQL for a timestamptz column as the resources show times: ISO 8601 in
  * UTC with microseconds, "2026-12-01T04:00:00.000000Z" (as wk_timestamp). */

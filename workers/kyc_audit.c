@@ -3,6 +3,7 @@
  * when, and for which priest (outcome + journal), and only once that record is
  * committed does the API decrypt and answer. So every full view is audited. */
 #include <stdio.h>
+#include "workers/db.h"
 #include "workers/fields.h"
 #include "workers/kyc_audit.h"
 
@@ -11,14 +12,14 @@ wk_result wk_priest_kyc_reveal(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_o
     int64_t priest_id;
     if (wf_id(cmd->payload, "priest_id", &priest_id) != 0)
         return WK_POISON;
-    int admin = wf_require_admin(ctx, cmd, out);
-    if (admin != 1)
-        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    wk_result admin = wf_require_admin(ctx, cmd, out);
+    if (admin != WK_DONE || wk_rejected(out))
+        return admin;
     char id[24];
     wf_itoa(priest_id, id);
     const char *params[] = {id};
-    wk_result fail;
-    PGresult *r = wf_query(ctx, cmd, "kyc reveal", "SELECT id FROM priest_profiles WHERE id = $1", 1, params, &fail);
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, "kyc reveal", "SELECT id FROM priest_profiles WHERE id = $1", 1, params, &fail);
     if (!r)
         return fail;
     int found = PQntuples(r) == 1;

@@ -1,7 +1,8 @@
 /* main.c — punyaka-worker: a consumer-group member that applies commands.
  *
  * Offsets: enable.auto.offset.store=false, and an offset is stored only after
- * its message's transaction committed (process.c); librdkafka auto-commits
+ * its message's transaction committed and, for a dead letter, the dlq topic
+ * acknowledged it (process.c); librdkafka auto-commits
  * stored offsets, and we commit synchronously when partitions are revoked
  * and at shutdown. A crash therefore redelivers, and the processed-commands
  * table turns the redelivery into a no-op.
@@ -18,9 +19,10 @@
 #include "common/config.h"
 #include "common/kafka_util.h"
 #include "common/log.h"
-#include "workers/process.h"
+#include "workers/dead_letters.h"
 #include "workers/fields.h"
 #include "common/pg_session.h"
+#include "workers/process.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -108,15 +110,20 @@ static rd_kafka_t *make_consumer(const pk_config *cfg)
     return rk;
 }
 
+/* The dead-letter producer. Each send waits for its delivery report
+ * (dead_letters.h), which must come within the wait: message.timeout.ms
+ * stays below WK_DEAD_LETTER_ACK_WAIT_MS. */
 static rd_kafka_t *make_producer(const pk_config *cfg)
 {
     rd_kafka_conf_t *c = rd_kafka_conf_new();
-    char err[256];
+    char err[256], timeout[16];
+    snprintf(timeout, sizeof(timeout), "%d", WK_DEAD_LETTER_ACK_WAIT_MS / 2);
     if (conf_set(c, "bootstrap.servers", cfg->kafka_brokers) || conf_set(c, "enable.idempotence", "true") ||
-        conf_set(c, "linger.ms", "1")) {
+        conf_set(c, "linger.ms", "1") || conf_set(c, "message.timeout.ms", timeout)) {
         rd_kafka_conf_destroy(c);
         return NULL;
     }
+    rd_kafka_conf_set_dr_msg_cb(c, wk_dead_letter_on_delivery);
     rd_kafka_conf_set_log_cb(c, pk_kafka_log_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
     if (!rk)

@@ -17,8 +17,9 @@
  *    checkout took (its stock_movements, kit components as they were) and
  *    refund the ledger's net amount;
  *  - order.set_status moves one step at a time (shop_order_can_transition).
- * Rejections return WK_DONE with the outcome rejected; process.c rolls back
- * to its savepoint, so a rejected command changes nothing. */
+ * Rejections return WK_DONE with the outcome rejected (wk_rejected); txn.c
+ * rolls back to its savepoint, so a rejected command changes nothing. A
+ * failed statement answers with its class from wk_db_failure (db.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 #include "common/mp.h"
 #include "common/shop_rules.h"
 #include "common/validate.h"
+#include "common/log.h"
+#include "workers/db.h"
 #include "workers/payments.h"
 #include "workers/shop.h"
 #include "workers/worker.h"
@@ -118,38 +121,38 @@ static const product_row *find_product(const locked_set *s, int64_t id)
 }
 
 /* kit_components rows of the given kits (ids as a bigint[] literal). */
-static int read_parts(wk_ctx *ctx, const char *kit_ids, shop_kit_part **parts, size_t *n)
+static wk_result read_parts(wk_ctx *ctx, const char *kit_ids, shop_kit_part **parts, size_t *n)
 {
     const char *params[] = {kit_ids};
-    PGresult *r = wf_exec(ctx,
-                               "SELECT kit_id, component_id, quantity FROM kit_components"
-                               " WHERE kit_id = ANY($1::bigint[]) ORDER BY kit_id, component_id",
-                               1, params);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        return -1;
-    }
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, "kit composition",
+                           "SELECT kit_id, component_id, quantity FROM kit_components"
+                           " WHERE kit_id = ANY($1::bigint[]) ORDER BY kit_id, component_id",
+                           1, params, &fail);
+    if (!r)
+        return fail;
     *n = (size_t)PQntuples(r);
     *parts = calloc(*n ? *n : 1, sizeof(**parts));
     for (size_t i = 0; i < *n; i++)
         (*parts)[i] = (shop_kit_part){wf_col_i64(r, (int)i, 0), wf_col_i64(r, (int)i, 1),
                                       (int32_t)wf_col_i64(r, (int)i, 2)};
     PQclear(r);
-    return 0;
+    return WK_DONE;
 }
 
 /* Locks every row in `ids` in ascending id order (one statement, so the
  * order is the ORDER BY's) and keeps what the checks need. */
-static int lock_products(wk_ctx *ctx, const char *ids, locked_set *s)
+static wk_result lock_products(wk_ctx *ctx, const char *ids, locked_set *s)
 {
     const char *params[] = {ids};
-    s->rows = wf_exec(ctx,
-                           "SELECT id, name, product_type = 'kit', is_active, price_paise,"
-                           " coalesce(discount_price_paise, -1), stock"
-                           " FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
-                           1, params);
-    if (PQresultStatus(s->rows) != PGRES_TUPLES_OK)
-        return -1;
+    wk_result fail = WK_DONE;
+    s->rows = wk_query(ctx, "lock products",
+                       "SELECT id, name, product_type = 'kit', is_active, price_paise,"
+                       " coalesce(discount_price_paise, -1), stock"
+                       " FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+                       1, params, &fail);
+    if (!s->rows)
+        return fail;
     s->n_products = (size_t)PQntuples(s->rows);
     s->products = calloc(s->n_products ? s->n_products : 1, sizeof(*s->products));
     for (int i = 0; i < (int)s->n_products; i++)
@@ -158,7 +161,7 @@ static int lock_products(wk_ctx *ctx, const char *ids, locked_set *s)
             .is_kit = PQgetvalue(s->rows, i, 2)[0] == 't', .is_active = PQgetvalue(s->rows, i, 3)[0] == 't',
             .price = wf_col_i64(s->rows, i, 4), .discount = wf_col_i64(s->rows, i, 5),
             .stock = wf_col_i64(s->rows, i, 6)};
-    return 0;
+    return WK_DONE;
 }
 
 /* Every product id the cart touches: its lines and their kits' components. */
@@ -186,21 +189,24 @@ static char *line_ids(const checkout_cmd *c)
 /* Reads the kits' composition, locks lines + components, then re-reads the
  * composition under the kit rows' locks (product.set_kit takes the same
  * lock). A composition that changed in between names components we did not
- * lock: WK_TRANSIENT retries the whole command, which then sees the new one. */
+ * lock: WK_TRANSIENT retries the whole command, which then sees the new one
+ * (a race with product.set_kit, not a database failure). */
 static wk_result lock_cart(wk_ctx *ctx, const checkout_cmd *c, locked_set *s)
 {
     char *kits = line_ids(c);
     shop_kit_part *before = NULL;
     size_t n_before = 0;
-    wk_result res = WK_TRANSIENT;
-    if (read_parts(ctx, kits, &before, &n_before) == 0) {
+    wk_result res = read_parts(ctx, kits, &before, &n_before);
+    if (res == WK_DONE) {
         char *ids = touched_ids(c, before, n_before);
-        if (lock_products(ctx, ids, s) == 0 && read_parts(ctx, kits, &s->parts, &s->n_parts) == 0) {
-            res = WK_DONE;
-            for (size_t i = 0; i < s->n_parts; i++)
-                if (!find_product(s, s->parts[i].component_id))
-                    res = WK_TRANSIENT;
-        }
+        res = lock_products(ctx, ids, s);
+        if (res == WK_DONE)
+            res = read_parts(ctx, kits, &s->parts, &s->n_parts);
+        for (size_t i = 0; res == WK_DONE && i < s->n_parts; i++)
+            if (!find_product(s, s->parts[i].component_id)) {
+                pk_info(NULL, "a kit's composition changed while checkout locked it: retrying");
+                res = WK_TRANSIENT;
+            }
         free(ids);
     }
     free(before);
@@ -369,37 +375,34 @@ static json_t *order_json(PGresult *o, PGresult *items)
 }
 
 /* Reads the order back, so every command answers with the same shape the
- * API's GET /api/orders/{id}/ renders. NULL on a database error. */
-static json_t *load_order(wk_ctx *ctx, int64_t order_id)
+ * API's GET /api/orders/{id}/ renders, and answers applied with it. */
+static wk_result applied_order(wk_ctx *ctx, int64_t order_id, int http_status, wk_outcome *out)
 {
     char id[24];
     wf_itoa(order_id, id);
     const char *params[] = {id};
-    PGresult *o = wf_exec(ctx,
-                               "SELECT id, order_number, user_id, status, payment_status, subtotal_paise,"
-                               " shipping_paise, total_paise, shipping_address, shipping_city, shipping_state,"
-                               " shipping_pincode, shipping_phone, " WF_SQL_ISO("created_at") ", " WF_SQL_ISO("updated_at")
-                               " FROM orders WHERE id = $1",
-                               1, params);
-    PGresult *items = wf_exec(ctx,
-                                   "SELECT product_id, product_name, quantity, unit_price_paise, line_total_paise"
-                                   " FROM order_items WHERE order_id = $1 ORDER BY id",
-                                   1, params);
-    json_t *j = NULL;
-    if (PQresultStatus(o) == PGRES_TUPLES_OK && PQntuples(o) == 1 && PQresultStatus(items) == PGRES_TUPLES_OK)
-        j = order_json(o, items);
+    wk_result fail = WK_DONE;
+    PGresult *o = wk_query(ctx, "order resource",
+                           "SELECT id, order_number, user_id, status, payment_status, subtotal_paise,"
+                           " shipping_paise, total_paise, shipping_address, shipping_city, shipping_state,"
+                           " shipping_pincode, shipping_phone, " WF_SQL_ISO("created_at") ", " WF_SQL_ISO("updated_at")
+                           " FROM orders WHERE id = $1",
+                           1, params, &fail);
+    if (!o)
+        return fail;
+    PGresult *items = wk_query(ctx, "order items",
+                               "SELECT product_id, product_name, quantity, unit_price_paise, line_total_paise"
+                               " FROM order_items WHERE order_id = $1 ORDER BY id",
+                               1, params, &fail);
+    if (items && PQntuples(o) == 1) {
+        wk_applied(out, http_status, "order", order_id, order_json(o, items));
+    } else if (items) {   /* we hold its lock or just wrote it: a bug, not weather */
+        pk_error(NULL, "order %s vanished under its lock", id);
+        fail = WK_POISON;
+    }
     PQclear(o);
     PQclear(items);
-    return j;
-}
-
-static wk_result applied_order(wk_ctx *ctx, int64_t order_id, int http_status, wk_outcome *out)
-{
-    json_t *resource = load_order(ctx, order_id);
-    if (!resource)
-        return WK_TRANSIENT;
-    wk_applied(out, http_status, "order", order_id, resource);
-    return WK_DONE;
+    return out->applied ? WK_DONE : fail;
 }
 
 /* ---- creating the order ---- */
@@ -410,23 +413,25 @@ typedef struct {
 } order_totals;
 
 /* A replay takes the recorded id (the order number derives from it). */
-static int next_order_id(wk_ctx *ctx, int64_t *id)
+static wk_result next_order_id(wk_ctx *ctx, int64_t *id)
 {
     char replay[24];
     const char *params[] = {wk_new_id(ctx, "order", replay)};
-    PGresult *r = wf_exec(ctx, "SELECT " WK_NEW_ID("$1", "orders"), 1, params);
-    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-    if (ok)
-        *id = wf_col_i64(r, 0, 0);
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, "order id", "SELECT " WK_NEW_ID("$1", "orders"), 1, params, &fail);
+    if (!r)
+        return fail;
+    *id = wf_col_i64(r, 0, 0);
     PQclear(r);
-    return ok ? 0 : -1;
+    return WK_DONE;
 }
 
 /* The id is drawn first because the order number is derived from it. */
-static int insert_order(wk_ctx *ctx, const pk_envelope_decoded *cmd, const checkout_cmd *c, order_totals *t)
+static wk_result insert_order(wk_ctx *ctx, const pk_envelope_decoded *cmd, const checkout_cmd *c, order_totals *t)
 {
-    if (next_order_id(ctx, &t->id) != 0)
-        return -1;
+    wk_result res = next_order_id(ctx, &t->id);
+    if (res != WK_DONE)
+        return res;
     shop_order_number(t->id, t->number, sizeof(t->number));
     char id[24], user[24], sub[24], ship[24], total[24], ts[40];
     wf_itoa(t->id, id);
@@ -437,15 +442,12 @@ static int insert_order(wk_ctx *ctx, const pk_envelope_decoded *cmd, const check
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {id, user, t->number, sub, ship, total, c->address, c->city, c->state, c->pincode,
                             c->phone, ts};
-    PGresult *r = wf_exec(ctx,
-                               "INSERT INTO orders (id, user_id, order_number, status, payment_status, subtotal_paise,"
-                               " shipping_paise, total_paise, shipping_address, shipping_city, shipping_state,"
-                               " shipping_pincode, shipping_phone, created_at, updated_at)"
-                               " VALUES ($1, $2, $3, 'pending', 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-                               12, params);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    return ok ? 0 : -1;
+    return wk_write(ctx, "insert order",
+                    "INSERT INTO orders (id, user_id, order_number, status, payment_status, subtotal_paise,"
+                    " shipping_paise, total_paise, shipping_address, shipping_city, shipping_state,"
+                    " shipping_pincode, shipping_phone, created_at, updated_at)"
+                    " VALUES ($1, $2, $3, 'pending', 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+                    12, params);
 }
 
 /* The new item ids in cart line order (a cart holds each product once),
@@ -460,7 +462,8 @@ static void record_items(const checkout_cmd *c, PGresult *r, wk_outcome *out)
 
 /* Lines with the product name as it is now (the row is locked), so later
  * catalog edits never rewrite what was bought. Item ids go to created_ids. */
-static int insert_items(wk_ctx *ctx, const checkout_cmd *c, const int64_t *charge, int64_t order_id, wk_outcome *out)
+static wk_result insert_items(wk_ctx *ctx, const checkout_cmd *c, const int64_t *charge, int64_t order_id,
+                              wk_outcome *out)
 {
     int64_t ids[SHOP_CART_MAX_LINES], qty[SHOP_CART_MAX_LINES];
     for (size_t i = 0; i < c->n; i++) {
@@ -472,38 +475,44 @@ static int insert_items(wk_ctx *ctx, const checkout_cmd *c, const int64_t *charg
     char *pids = wk_int_array(ids, c->n), *units = wk_int_array(charge, c->n), *qtys = wk_int_array(qty, c->n);
     char *replay = wk_new_ids(ctx, out, "order_items", c->n);
     const char *params[] = {order, pids, units, qtys, replay};
-    PGresult *r = wf_exec(ctx,
-                               "INSERT INTO order_items (id, order_id, product_id, product_name, unit_price_paise,"
-                               " quantity, line_total_paise)"
-                               " SELECT " WK_NEW_IDS("$5", "l.ord", "order_items") ","
-                               "   $1, l.product_id, p.name, l.unit, l.qty, l.unit * l.qty"
-                               " FROM unnest($2::bigint[], $3::bigint[], $4::int[])"
-                               "   WITH ORDINALITY AS l(product_id, unit, qty, ord)"
-                               " JOIN products p ON p.id = l.product_id ORDER BY l.ord RETURNING id, product_id",
-                               5, params);
-    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == (int)c->n;
-    if (ok)
-        record_items(c, r, out);
-    PQclear(r);
+    wk_result res = WK_DONE;
+    PGresult *r = wk_query(ctx, "insert order items",
+                           "INSERT INTO order_items (id, order_id, product_id, product_name, unit_price_paise,"
+                           " quantity, line_total_paise)"
+                           " SELECT " WK_NEW_IDS("$5", "l.ord", "order_items") ","
+                           "   $1, l.product_id, p.name, l.unit, l.qty, l.unit * l.qty"
+                           " FROM unnest($2::bigint[], $3::bigint[], $4::int[])"
+                           "   WITH ORDINALITY AS l(product_id, unit, qty, ord)"
+                           " JOIN products p ON p.id = l.product_id ORDER BY l.ord RETURNING id, product_id",
+                           5, params, &res);
     free(pids);
     free(units);
     free(qtys);
     free(replay);
-    return ok ? 0 : -1;
+    if (!r)
+        return res;
+    if (PQntuples(r) == (int)c->n) {
+        record_items(c, r, out);
+    } else {   /* every product row is locked: one cannot have gone */
+        pk_error(NULL, "order %s: %d of %zu items inserted", order, PQntuples(r), c->n);
+        res = WK_POISON;
+    }
+    PQclear(r);
+    return res;
 }
 
-static int take_stock(wk_ctx *ctx, const pk_envelope_decoded *cmd, const shop_need *needs, size_t n, int64_t order_id,
-                      wk_outcome *out)
+static wk_result take_stock(wk_ctx *ctx, const pk_envelope_decoded *cmd, const shop_need *needs, size_t n,
+                            int64_t order_id, wk_outcome *out, bool *short_of_stock)
 {
     int64_t *ids = malloc((n + 1) * sizeof(*ids)), *deltas = malloc((n + 1) * sizeof(*deltas));
     for (size_t i = 0; i < n; i++) {
         ids[i] = needs[i].product_id;
         deltas[i] = -needs[i].need;
     }
-    int rc = wk_stock_apply(ctx, ids, deltas, n, "checkout", order_id, cmd, out);
+    wk_result res = wk_stock_apply(ctx, ids, deltas, n, "checkout", order_id, cmd, out, short_of_stock);
     free(ids);
     free(deltas);
-    return rc;
+    return res;
 }
 
 /* Captures the total through the gateway seam; the status follows the ledger. */
@@ -513,14 +522,12 @@ static wk_result capture(wk_ctx *ctx, const pk_envelope_decoded *cmd, const orde
     wf_command_id(cmd, command_id);
     wk_timestamp(cmd->env.issued_at_us, ts);
     wk_payment pay = {PAY_ORDER, t->id, "order", t->total, command_id, ts, out};
-    if (wk_gateway_current()->capture(ctx, &pay) != WK_DONE)
-        return WK_TRANSIENT;
+    wk_result res = wk_gateway_current()->capture(ctx, &pay);
+    if (res != WK_DONE)
+        return res;
     wf_itoa(t->id, id);
     const char *params[] = {id};
-    PGresult *r = wf_exec(ctx, "UPDATE orders SET payment_status = 'paid' WHERE id = $1", 1, params);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    return ok ? WK_DONE : WK_TRANSIENT;
+    return wk_write(ctx, "order paid", "UPDATE orders SET payment_status = 'paid' WHERE id = $1", 1, params);
 }
 
 static void compute_totals(const checkout_cmd *c, const int64_t *charge, order_totals *t)
@@ -537,42 +544,37 @@ static wk_result create_order(wk_ctx *ctx, const pk_envelope_decoded *cmd, const
 {
     order_totals t;
     compute_totals(c, charge, &t);
-    if (insert_order(ctx, cmd, c, &t) != 0)
-        return WK_TRANSIENT;
+    wk_result res = insert_order(ctx, cmd, c, &t);
+    if (res != WK_DONE)
+        return res;
     wk_created(out, "order", t.id);
-    if (insert_items(ctx, c, charge, t.id, out) != 0)
-        return WK_TRANSIENT;
-    int rc = take_stock(ctx, cmd, needs, n_needs, t.id, out);
-    if (rc == 1) {   /* cannot happen under our locks; the CHECK says so if it ever does */
+    bool short_of_stock = false;
+    if ((res = insert_items(ctx, c, charge, t.id, out)) != WK_DONE ||
+        (res = take_stock(ctx, cmd, needs, n_needs, t.id, out, &short_of_stock)) != WK_DONE)
+        return res;
+    if (short_of_stock) {   /* cannot happen under our locks; the CHECK says so if it ever does */
         wk_reject(out, "out_of_stock", NULL, "a product ran out of stock");
         return WK_DONE;
     }
-    if (rc != 0 || capture(ctx, cmd, &t, out) != WK_DONE)
-        return WK_TRANSIENT;
-    return applied_order(ctx, t.id, 201, out);
+    res = capture(ctx, cmd, &t, out);
+    return res == WK_DONE ? applied_order(ctx, t.id, 201, out) : res;
 }
 
 /* ---- order.checkout ---- */
 
-/* 1 when the actor is an active user, 0 when not (rejected), -1 on error. */
-static int require_user(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+/* Only an active user orders; anyone else is rejected forbidden. */
+static wk_result require_user(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
 {
-    int ok = 0;
+    bool active = false;
+    wk_result res = WK_DONE;
     if (cmd->env.actor_id > 0) {
         char id[24];
         wf_itoa(cmd->env.actor_id, id);
-        const char *params[] = {id};
-        PGresult *r = wf_exec(ctx, "SELECT 1 FROM users WHERE id = $1 AND is_active", 1, params);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            PQclear(r);
-            return -1;
-        }
-        ok = PQntuples(r) == 1;
-        PQclear(r);
+        res = wk_row_exists(ctx, "orderer", "SELECT 1 FROM users WHERE id = $1 AND is_active", id, &active);
     }
-    if (!ok)
+    if (res == WK_DONE && !active)
         wk_reject(out, "forbidden", NULL, "sign in to place an order");
-    return ok;
+    return res;
 }
 
 /* Verifies and applies a non-empty cart under the row locks. */
@@ -599,9 +601,9 @@ wk_result wk_order_checkout(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
     checkout_cmd c;
     if (decode_checkout(cmd->payload, &c) != 0)
         return WK_POISON;
-    int user = require_user(ctx, cmd, out);
-    if (user <= 0)
-        return user < 0 ? WK_TRANSIENT : WK_DONE;
+    wk_result res = require_user(ctx, cmd, out);
+    if (res != WK_DONE || wk_rejected(out))
+        return res;
     if (c.n == 0) {
         wk_reject(out, "empty_cart", NULL, "the cart is empty");
         return WK_DONE;
@@ -616,35 +618,38 @@ typedef struct {
     shop_order_status status;
 } order_row;
 
-/* Locks the order row. 1 found, 0 missing, -1 on a database error. */
-static int lock_order(wk_ctx *ctx, int64_t order_id, order_row *o)
+/* Locks the order row. Its user and status in *o, *found = 0 when missing. */
+static wk_result lock_order(wk_ctx *ctx, int64_t order_id, order_row *o, bool *found)
 {
     char id[24];
     wf_itoa(order_id, id);
     const char *params[] = {id};
-    PGresult *r = wf_exec(ctx, "SELECT user_id, status FROM orders WHERE id = $1 FOR UPDATE", 1, params);
-    int rc = PQresultStatus(r) != PGRES_TUPLES_OK ? -1 : PQntuples(r);
-    if (rc == 1)
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, "lock order", "SELECT user_id, status FROM orders WHERE id = $1 FOR UPDATE", 1, params,
+                           &fail);
+    if (!r)
+        return fail;
+    *found = PQntuples(r) == 1;
+    if (*found)
         *o = (order_row){wf_col_i64(r, 0, 0), shop_order_status_parse(PQgetvalue(r, 0, 1))};
     PQclear(r);
-    return rc;
+    return WK_DONE;
 }
 
 /* Puts back exactly what the checkout took: the net of the order's stock
  * movements per product (kit components as they were at checkout). */
-static int restock(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id, wk_outcome *out)
+static wk_result restock(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id, wk_outcome *out)
 {
     char id[24];
     wf_itoa(order_id, id);
     const char *params[] = {id};
-    PGresult *r = wf_exec(ctx,
-                               "SELECT product_id, -sum(delta) FROM stock_movements WHERE order_id = $1"
-                               " GROUP BY product_id HAVING sum(delta) <> 0 ORDER BY product_id",
-                               1, params);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        return -1;
-    }
+    wk_result res = WK_DONE;
+    PGresult *r = wk_query(ctx, "order stock movements",
+                           "SELECT product_id, -sum(delta) FROM stock_movements WHERE order_id = $1"
+                           " GROUP BY product_id HAVING sum(delta) <> 0 ORDER BY product_id",
+                           1, params, &res);
+    if (!r)
+        return res;
     size_t n = (size_t)PQntuples(r);
     int64_t *ids = malloc((n + 1) * sizeof(*ids)), *deltas = malloc((n + 1) * sizeof(*deltas));
     for (size_t i = 0; i < n; i++) {
@@ -654,44 +659,50 @@ static int restock(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id
     PQclear(r);
     char *id_list = wk_int_array(ids, n);
     const char *lock_params[] = {id_list};
-    r = wf_exec(ctx, "SELECT id FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE", 1,
-                     lock_params);
-    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? wk_stock_apply(ctx, ids, deltas, n, "cancel", order_id, cmd, out) : -1;
+    r = wk_query(ctx, "lock restocked products",
+                 "SELECT id FROM products WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE", 1, lock_params, &res);
+    bool short_of_stock = false;
+    if (r)
+        res = wk_stock_apply(ctx, ids, deltas, n, "cancel", order_id, cmd, out, &short_of_stock);
+    if (res == WK_DONE && short_of_stock) {   /* only adds stock: the CHECK cannot refuse it */
+        pk_error(NULL, "order %s: restocking was refused by the stock check", id);
+        res = WK_POISON;
+    }
     PQclear(r);
     free(id_list);
     free(ids);
     free(deltas);
-    return rc == 0 ? 0 : -1;
+    return res;
 }
 
-/* Refunds whatever the ledger still holds for the order. 1 refunded, 0
- * nothing to refund, -1 on error. */
-static int refund(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id, wk_outcome *out)
+/* Refunds whatever the ledger still holds for the order; *refunded says
+ * whether there was anything. */
+static wk_result refund(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id, wk_outcome *out,
+                        bool *refunded)
 {
-    int64_t net = wk_payments_net(ctx, PAY_ORDER, order_id);
-    if (net <= 0)
-        return net < 0 ? -1 : 0;
+    int64_t net = 0;
+    wk_result res = wk_payments_net(ctx, PAY_ORDER, order_id, &net);
+    *refunded = res == WK_DONE && net > 0;
+    if (!*refunded)
+        return res;
     char command_id[40], ts[40];
     wf_command_id(cmd, command_id);
     wk_timestamp(cmd->env.issued_at_us, ts);
     wk_payment pay = {PAY_ORDER, order_id, "refund", net, command_id, ts, out};
-    return wk_gateway_current()->refund(ctx, &pay) == WK_DONE ? 1 : -1;
+    return wk_gateway_current()->refund(ctx, &pay);
 }
 
-static int set_status(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id, shop_order_status to,
-                      int refunded)
+static wk_result set_status(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t order_id, shop_order_status to,
+                            bool refunded)
 {
     char id[24], ts[40];
     wf_itoa(order_id, id);
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {id, shop_order_status_name(to), ts, refunded ? "refunded" : NULL};
-    PGresult *r = wf_exec(ctx,
-                               "UPDATE orders SET status = $2, payment_status = coalesce($4, payment_status),"
-                               " updated_at = greatest(updated_at, $3::timestamptz) WHERE id = $1",
-                               4, params);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    return ok ? 0 : -1;
+    return wk_write(ctx, "order status",
+                    "UPDATE orders SET status = $2, payment_status = coalesce($4, payment_status),"
+                    " updated_at = greatest(updated_at, $3::timestamptz) WHERE id = $1",
+                    4, params);
 }
 
 static void reject_transition(wk_outcome *out, shop_order_status from, shop_order_status to)
@@ -710,11 +721,13 @@ static wk_result cancel_locked(wk_ctx *ctx, const pk_envelope_decoded *cmd, int6
         reject_transition(out, o->status, ORDER_CANCELLED);
         return WK_DONE;
     }
-    int refunded = 0;
-    if (restock(ctx, cmd, order_id, out) != 0 || (refunded = refund(ctx, cmd, order_id, out)) < 0 ||
-        set_status(ctx, cmd, order_id, ORDER_CANCELLED, refunded) != 0)
-        return WK_TRANSIENT;
-    return applied_order(ctx, order_id, 200, out);
+    bool refunded = false;
+    wk_result res = restock(ctx, cmd, order_id, out);
+    if (res == WK_DONE)
+        res = refund(ctx, cmd, order_id, out, &refunded);
+    if (res == WK_DONE)
+        res = set_status(ctx, cmd, order_id, ORDER_CANCELLED, refunded);
+    return res == WK_DONE ? applied_order(ctx, order_id, 200, out) : res;
 }
 
 static int decode_order_id(const msgpack_object *p, int64_t *id)
@@ -733,9 +746,10 @@ wk_result wk_order_cancel(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcom
     if (decode_order_id(cmd->payload, &order_id) != 0)
         return WK_POISON;
     order_row o;
-    int found = lock_order(ctx, order_id, &o);
-    if (found < 0)
-        return WK_TRANSIENT;
+    bool found = false;
+    wk_result res = lock_order(ctx, order_id, &o, &found);
+    if (res != WK_DONE)
+        return res;
     /* Someone else's order does not exist, as far as this customer knows. */
     if (!found || cmd->env.actor_id <= 0 || o.user_id != cmd->env.actor_id) {
         wk_reject(out, "not_found", NULL, "no such order");
@@ -754,15 +768,16 @@ wk_result wk_order_set_status(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_ou
     shop_order_status to = shop_order_status_parse(status);
     if (to == ORDER_INVALID)
         return WK_POISON;
-    int admin = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
-    if (admin <= 0)
-        return admin < 0 ? WK_TRANSIENT : WK_DONE;
     order_row o;
-    int found = lock_order(ctx, order_id, &o);
-    if (found <= 0) {
-        if (found == 0)
-            wk_reject(out, "not_found", NULL, "no such order");
-        return found < 0 ? WK_TRANSIENT : WK_DONE;
+    bool found = false;
+    wk_result res = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
+    if (res == WK_DONE && !wk_rejected(out))
+        res = lock_order(ctx, order_id, &o, &found);
+    if (res != WK_DONE || wk_rejected(out))
+        return res;
+    if (!found) {
+        wk_reject(out, "not_found", NULL, "no such order");
+        return WK_DONE;
     }
     if (to == ORDER_CANCELLED)
         return cancel_locked(ctx, cmd, order_id, &o, out);
@@ -770,7 +785,6 @@ wk_result wk_order_set_status(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_ou
         reject_transition(out, o.status, to);
         return WK_DONE;
     }
-    if (set_status(ctx, cmd, order_id, to, 0) != 0)
-        return WK_TRANSIENT;
-    return applied_order(ctx, order_id, 200, out);
+    res = set_status(ctx, cmd, order_id, to, false);
+    return res == WK_DONE ? applied_order(ctx, order_id, 200, out) : res;
 }

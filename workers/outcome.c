@@ -1,9 +1,8 @@
-/* outcome.c — building outcomes and small database helpers for apply functions. */
+/* outcome.c — building outcomes, created ids and timestamps for apply functions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sodium.h>
 #include "common/reasons.h"
 #include "workers/worker.h"
 
@@ -34,6 +33,11 @@ void wk_reject(wk_outcome *o, const char *code, const char *field, const char *m
     o->resource = NULL;
     /* A rejection rolls back to the savepoint: nothing it created survives. */
     json_object_clear(o->created_ids);
+}
+
+int wk_rejected(const wk_outcome *o)
+{
+    return !o->applied && o->code[0] != 0;
 }
 
 void wk_applied(wk_outcome *o, int http_status, const char *entity_type, int64_t id, json_t *resource)
@@ -87,81 +91,6 @@ void wk_created_append(wk_outcome *o, const char *key, int64_t id)
     if (!json_is_array(list))
         json_object_set_new(o->created_ids, key, list = json_array());
     json_array_append_new(list, json_integer(id));
-}
-
-/* ---- statements ---- */
-
-/* Each thread's connection prepares a statement text the first time it runs
- * it; PostgreSQL then skips parsing and, once it settles on a generic plan,
- * planning — most of a short statement's server time. A statement is known
- * by the BLAKE2b-128 of its text (texts built at run time have no stable
- * address, and nothing needs freeing at thread exit). A new backend —
- * another connection, or the same PGconn after PQreset — starts afresh.
- * Past WK_STMTS_MAX texts, statements run unprepared. */
-#define WK_STMTS_MAX 512
-
-typedef struct {
-    const PGconn *db;
-    int backend_pid;
-    int n;
-    unsigned char ids[WK_STMTS_MAX][16];
-} stmt_cache;
-
-static _Thread_local stmt_cache stmts;
-
-static int stmt_slot(PGconn *db, const char *sql, unsigned char id[16])
-{
-    if (stmts.db != db || stmts.backend_pid != PQbackendPID(db)) {
-        stmts.db = db;
-        stmts.backend_pid = PQbackendPID(db);
-        stmts.n = 0;
-    }
-    crypto_generichash(id, 16, (const unsigned char *)sql, strlen(sql), NULL, 0);
-    for (int i = 0; i < stmts.n; i++)
-        if (memcmp(stmts.ids[i], id, 16) == 0)
-            return i;
-    return -1;
-}
-
-PGresult *wk_exec_db(PGconn *db, const char *sql, int n, const char *const *params, const int *lengths,
-                     const int *formats)
-{
-    unsigned char id[16];
-    char name[16];
-    int slot = stmt_slot(db, sql, id);
-    if (slot < 0 && stmts.n < WK_STMTS_MAX) {
-        snprintf(name, sizeof(name), "wk%d", stmts.n);
-        PGresult *prepared = PQprepare(db, name, sql, n, NULL);
-        if (PQresultStatus(prepared) != PGRES_COMMAND_OK)
-            return prepared;   /* the error running it would have given */
-        PQclear(prepared);
-        slot = stmts.n++;
-        memcpy(stmts.ids[slot], id, 16);
-    }
-    if (slot < 0)
-        return PQexecParams(db, sql, n, NULL, params, lengths, formats, 0);
-    snprintf(name, sizeof(name), "wk%d", slot);
-    return PQexecPrepared(db, name, n, params, lengths, formats, 0);
-}
-
-PGresult *wk_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params)
-{
-    return wk_exec_db(ctx->db, sql, n, params, NULL, NULL);
-}
-
-const char *wk_sqlstate(const PGresult *res)
-{
-    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    return s ? s : "";
-}
-
-int wk_is_transient(const PGresult *res, PGconn *db)
-{
-    if (PQstatus(db) != CONNECTION_OK)
-        return 1;
-    const char *state = wk_sqlstate(res);
-    return strncmp(state, "08", 2) == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-           strncmp(state, "57P", 3) == 0 || strncmp(state, "53", 2) == 0 || *state == 0;
 }
 
 void wk_timestamp(int64_t us, char out[40])

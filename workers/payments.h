@@ -34,7 +34,8 @@ typedef struct {
 /* The gateway in use (today: the simulated ledger). */
 const wk_gateway *wk_gateway_current(void);
 
-/* Sum of captured minus refunded paise for a subject, or -1 on a DB error. */
-int64_t wk_payments_net(wk_ctx *ctx, wk_pay_subject subject, int64_t subject_id);
+/* Sum of captured minus refunded paise for a subject into *net: WK_DONE,
+ * or the failed statement's class (db.h). */
+wk_result wk_payments_net(wk_ctx *ctx, wk_pay_subject subject, int64_t subject_id, int64_t *net);
 
 #endif

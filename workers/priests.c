@@ -12,6 +12,7 @@
 #include <string.h>
 #include "common/booking_rules.h"
 #include "workers/bookings.h"
+#include "workers/db.h"
 #include "workers/fields.h"
 
 typedef struct {
@@ -56,16 +57,16 @@ wk_result wk_priest_verify(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outco
     verify_req req;
     if (decode(cmd->payload, &req) != 0)
         return WK_POISON;
-    int admin = wf_require_admin(ctx, cmd, out);
-    if (admin <= 0)
-        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    wk_result admin = wf_require_admin(ctx, cmd, out);
+    if (admin != WK_DONE || wk_rejected(out))
+        return admin;
     char id[24], actor[24], ts[40];
     wf_itoa(req.priest, id);
     wf_itoa(cmd->env.actor_id, actor);
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {id, req.verified ? "true" : "false", req.notes[0] ? req.notes : NULL, ts, actor};
     wk_result fail = WK_DONE;
-    PGresult *r = wf_query(ctx, cmd, "verify priest",
+    PGresult *r = wk_query(ctx, "verify priest",
                            "WITH p AS (UPDATE priest_profiles SET is_verified = $2, verification_notes = $3,"
                            " verified_at = $4, verified_by = $5, updated_at = $4 WHERE id = $1 RETURNING *)"
                            " SELECT p.id, coalesce(nullif(btrim(u.first_name || ' ' || u.last_name), ''), u.username),"

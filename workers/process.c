@@ -1,5 +1,6 @@
 /* process.c — one Kafka message through the command transaction, then the
- * outcome notification, the relay kick and dead letters (process.h). */
+ * confirmed dead letter, the outcome notification and the relay kick
+ * (process.h). */
 #include "workers/process.h"
 
 #include <ctype.h>
@@ -10,12 +11,15 @@
 #include "common/log.h"
 #include "common/reasons.h"
 #include "common/uuid.h"
+#include "workers/db.h"
+#include "workers/dead_letters.h"
 #include "workers/notifier.h"
 #include "workers/txn.h"
 
 typedef struct {
     const rd_kafka_message_t *m;
     const pk_envelope_decoded *cmd;
+    wk_source src;
     char id[PK_UUID_STR_LEN + 1];
 } message_ctx;
 
@@ -46,6 +50,51 @@ static void notify(wk_worker *w, const char *reply_to, json_t *msg)
     wk_notifier_post(w->notifier, reply_to, msg);
 }
 
+/* ---- dead letters ---- */
+
+static wk_source source_of(const rd_kafka_message_t *m)
+{
+    return (wk_source){rd_kafka_topic_name(m->rkt), (int)m->partition, (int64_t)m->offset, m->key, m->key_len};
+}
+
+static wk_result send_dead_letter(wk_worker *w, const rd_kafka_message_t *m, const char *reason)
+{
+    wk_dead_letter d = {source_of(m), m->payload, m->len, reason};
+    wk_result res = wk_dead_letter_send(w->producer, w->ctx.cfg, &d);
+    if (res == WK_DONE)
+        pk_warn(NULL, "dead letter %s[%d]@%lld: %s", d.src.topic, d.src.partition, (long long)d.src.offset, reason);
+    return res;
+}
+
+/* A message with no command to reject (undecodable, or a type no worker
+ * knows): its row on its own, then the confirmed dlq message. */
+static wk_result dead_letter_undecided(wk_worker *w, const rd_kafka_message_t *m, const char *reason)
+{
+    wk_dead_letter d = {source_of(m), m->payload, m->len, reason};
+    wk_result res = wk_dead_letter_record(&w->ctx, &d);
+    return res == WK_DONE ? send_dead_letter(w, m, reason) : res;
+}
+
+/* A redelivered rejection may have committed its dead letter row without
+ * the dlq message being confirmed (a crash, a Kafka outage): send it again. */
+static wk_result resend_dead_letter(wk_worker *w, const message_ctx *mc)
+{
+    char reason[WK_DEAD_LETTER_REASON_MAX];
+    bool found = false;
+    wk_result res = wk_dead_letter_find(&w->ctx, &mc->src, reason, &found);
+    if (res != WK_DONE)
+        return WK_TRANSIENT;   /* the message is decided: all that is left is to retry */
+    return found ? send_dead_letter(w, mc->m, reason) : WK_DONE;
+}
+
+/* ---- redeliveries ---- */
+
+/* The reason codes txn.c gives a poison command (only those have dead letters). */
+static bool is_poison_code(const char *code)
+{
+    return strcmp(code, "invalid_command") == 0 || strcmp(code, "unknown_command") == 0;
+}
+
 /* A redelivered command: answer again with what was decided the first time. */
 static wk_result republish_stored(wk_worker *w, message_ctx *mc)
 {
@@ -55,6 +104,11 @@ static wk_result republish_stored(wk_worker *w, message_ctx *mc)
                           " entity_type, entity_id FROM command_outcomes WHERE command_id = $1",
                           1, params);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return WK_TRANSIENT;
+    }
+    /* Its dead letter first: a failure here retries the whole redelivery. */
+    if (PQntuples(r) == 1 && is_poison_code(PQgetvalue(r, 0, 3)) && resend_dead_letter(w, mc) != WK_DONE) {
         PQclear(r);
         return WK_TRANSIENT;
     }
@@ -75,39 +129,6 @@ static wk_result republish_stored(wk_worker *w, message_ctx *mc)
     PQclear(r);
     pk_info(mc->cmd->env.request_id, "duplicate %s %s skipped", mc->cmd->env.type, mc->id);
     wk_metrics_command(w->metrics, mc->cmd->env.type, WK_M_DUPLICATE);
-    return WK_DONE;
-}
-
-/* ---- dead letters ---- */
-
-static wk_result dead_letter(wk_worker *w, const rd_kafka_message_t *m, const char *reason)
-{
-    char partition[16], offset[24];
-    snprintf(partition, sizeof(partition), "%d", (int)m->partition);
-    snprintf(offset, sizeof(offset), "%lld", (long long)m->offset);
-    const char *topic = rd_kafka_topic_name(m->rkt);
-    const char *params[] = {topic, partition, offset, m->key, reason, m->payload};
-    int lengths[6] = {0, 0, 0, (int)m->key_len, 0, (int)m->len};
-    int formats[6] = {0, 0, 0, 1, 0, 1};
-    if (!m->key)
-        params[3] = NULL;
-    PGresult *r = PQexecParams(w->ctx.db,
-                               "INSERT INTO dead_letters (topic, kafka_partition, kafka_offset, key, reason, payload)"
-                               " VALUES ($1, $2, $3, $4, $5, $6)",
-                               6, NULL, params, lengths, formats, 0);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    if (!ok)
-        return WK_TRANSIENT;
-    char dlq[128];
-    rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(pk_topic(w->ctx.cfg, "dlq", dlq, sizeof(dlq))),
-                      RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
-                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADER("reason", reason, -1),
-                      RD_KAFKA_V_HEADER("original_topic", topic, -1),
-                      RD_KAFKA_V_HEADER("original_partition", partition, -1),
-                      RD_KAFKA_V_HEADER("original_offset", offset, -1), RD_KAFKA_V_END);
-    rd_kafka_poll(w->producer, 0);
-    pk_warn(NULL, "dead letter %s[%s]@%s: %s", topic, partition, offset, reason);
     return WK_DONE;
 }
 
@@ -132,35 +153,58 @@ static void trace_id_of(const rd_kafka_message_t *m, char out[33])
     out[32] = 0;
 }
 
-/* After the commit: tell the waiting API loop, log, count, dead-letter poison. */
+/* After the commit: log and count the decision, confirm a poison
+ * command's dead letter (its row committed with the rejection), tell the
+ * waiting API loop. An unconfirmed dead letter is retried: the redelivery
+ * path sends it again, and notifies then. */
 static wk_result finish(wk_worker *w, message_ctx *mc, const wk_outcome *o, const wk_txn_info *info)
 {
     if (info->duplicate)
         return republish_stored(w, mc);
     wk_relay_kick(w->relay);
-    json_t *msg = outcome_message(mc->id, mc->cmd->env.type, o->applied ? "applied" : "rejected", o->http_status,
-                                  o->applied ? NULL : o->code, o->detail[0] ? o->detail : NULL, o->errors,
-                                  o->resource, o->entity_type[0] ? o->entity_type : NULL, o->entity_id);
-    notify(w, mc->cmd->env.reply_to, msg);
-    json_decref(msg);
     pk_info(mc->cmd->env.request_id, "%s %s %s%s%s (seq %lld)", mc->cmd->env.type, mc->id,
             o->applied ? "applied" : "rejected", o->applied ? "" : ": ", o->applied ? "" : o->code,
             (long long)info->seq);
     wk_metrics_command(w->metrics, mc->cmd->env.type,
                        info->poison ? WK_M_DEAD_LETTERED : o->applied ? WK_M_APPLIED : WK_M_REJECTED);
-    return info->poison ? dead_letter(w, mc->m, o->code) : WK_DONE;
+    if (info->poison && send_dead_letter(w, mc->m, info->reason) != WK_DONE)
+        return WK_TRANSIENT;
+    json_t *msg = outcome_message(mc->id, mc->cmd->env.type, o->applied ? "applied" : "rejected", o->http_status,
+                                  o->applied ? NULL : o->code, o->detail[0] ? o->detail : NULL, o->errors,
+                                  o->resource, o->entity_type[0] ? o->entity_type : NULL, o->entity_id);
+    notify(w, mc->cmd->env.reply_to, msg);
+    json_decref(msg);
+    return WK_DONE;
+}
+
+/* A type no worker knows — the rolling-deploy case, an API newer than the
+ * workers — is not decided: no journal row, no processed_commands row, no
+ * outcome, no notification (the client's GET /api/commands/{id} keeps
+ * saying accepted). Its dead letter alone, so `punyaka-replay dlq redrive`
+ * can have it applied once the workers know the type. */
+static wk_result unknown_type(wk_worker *w, const message_ctx *mc)
+{
+    wk_result res = dead_letter_undecided(w, mc->m, "unknown_command");
+    if (res == WK_DONE) {
+        pk_warn(mc->cmd->env.request_id, "%s %s: no worker knows this type; dead-lettered undecided, redrive it"
+                " once the workers do", mc->cmd->env.type, mc->id);
+        wk_metrics_command(w->metrics, mc->cmd->env.type, WK_M_DEAD_LETTERED);
+    }
+    return res;
 }
 
 static wk_result process_decoded(wk_worker *w, const rd_kafka_message_t *m, const pk_envelope_decoded *cmd)
 {
-    message_ctx mc = {.m = m, .cmd = cmd};
+    message_ctx mc = {.m = m, .cmd = cmd, .src = source_of(m)};
     pk_uuid_format(&cmd->env.id, mc.id);
     const wk_command *c = wk_command_find(cmd->env.type);
+    if (!c)
+        return unknown_type(w, &mc);
     char topic[128];
-    if (c && strcmp(rd_kafka_topic_name(m->rkt), pk_topic(w->ctx.cfg, c->topic, topic, sizeof(topic))) != 0)
-        c = NULL;   /* on the wrong topic it would break per-key ordering: treat as unknown */
-    wk_txn_input in = {.cmd = cmd, .raw = m->payload, .raw_len = m->len, .command = c,
-                       .src = {rd_kafka_topic_name(m->rkt), (int)m->partition, (int64_t)m->offset}};
+    if (strcmp(mc.src.topic, pk_topic(w->ctx.cfg, c->topic, topic, sizeof(topic))) != 0)
+        c = NULL;   /* on the wrong topic it would break per-key ordering: rejected, unknown_command */
+    wk_txn_input in = {.cmd = cmd, .raw = m->payload, .raw_len = m->len, .command = c, .src = mc.src,
+                       .dead_letters = true};
     wk_outcome o;
     wk_outcome_init(&o);
     wk_txn_info info;
@@ -179,7 +223,7 @@ wk_result wk_process(wk_worker *w, const rd_kafka_message_t *m)
     pk_log_context(NULL, trace);
     wk_result res;
     if (pk_envelope_decode(m->payload, m->len, &cmd, err, sizeof(err)) != 0) {
-        res = dead_letter(w, m, err);
+        res = dead_letter_undecided(w, m, err);
         if (res == WK_DONE)
             wk_metrics_command(w->metrics, NULL, WK_M_DEAD_LETTERED);
     } else {

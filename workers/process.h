@@ -1,14 +1,20 @@
 /* process.h — applying one Kafka message, effectively once (DESIGN §3):
  *
- *   decode ─ undecodable ⇒ dead letter (dlq topic + dead_letters table)
- *   the command transaction (txn.h) ─ duplicate ⇒ re-publish the stored outcome
- *                                   ─ poison ⇒ committed as rejected, then dead-lettered
- *   then queue the outcome notification (never blocks), kick the outbox
- *   relay, and let the caller store the Kafka offset.
- * Transient failures return WK_TRANSIENT: the caller backs off and retries
- * the same message; nothing is skipped. Every log line written while a
- * message is handled carries its request_id and the trace id of its
- * `traceparent` header (pk_log_context). */
+ *   decode ─ undecodable ⇒ dead letter (no command to decide)
+ *   type   ─ no worker knows it ⇒ dead letter, undecided: not journaled, not
+ *            in processed_commands, so a redrive after the upgrade applies it
+ *   the command transaction (txn.h) ─ duplicate ⇒ re-publish the stored
+ *                                     outcome (and re-send its dead letter)
+ *                                   ─ poison ⇒ rejected, its dead_letters row
+ *                                     in the same transaction
+ *   then the dlq message, confirmed (dead_letters.h), the outcome
+ *   notification queued (never blocks, notifier.h), the relay kick; only
+ *   then may the caller store the Kafka offset.
+ * Transient failures — the database's (db.h) or an unconfirmed dead letter
+ * — return WK_TRANSIENT: the caller backs off and retries the same message;
+ * nothing is skipped. Every log line written while a message is handled
+ * carries its request_id and the trace id of its `traceparent` header
+ * (pk_log_context). */
 #ifndef PUNYAKA_WORKER_PROCESS_H
 #define PUNYAKA_WORKER_PROCESS_H
 
@@ -21,13 +27,14 @@
 typedef struct {
     wk_ctx ctx;
     rd_kafka_t *consumer;
-    rd_kafka_t *producer;    /* dead letters */
+    rd_kafka_t *producer;    /* dead letters: its delivery callback is wk_dead_letter_on_delivery */
     wk_notifier *notifier;   /* outcome notifications, off this thread (notifier.h) */
     wk_metrics *metrics;     /* NULL: metrics off */
     wk_relay *relay;         /* NULL: no relay in this process */
 } wk_worker;
 
-/* WK_DONE when the message is finished with (its offset may be stored). */
+/* WK_DONE when the message is finished with (its offset may be stored),
+ * else WK_TRANSIENT. */
 wk_result wk_process(wk_worker *w, const rd_kafka_message_t *m);
 
 #endif

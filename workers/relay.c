@@ -10,6 +10,7 @@
 #include "common/kafka_util.h"
 #include "common/log.h"
 #include "common/pg_session.h"
+#include "workers/db.h"
 #include "workers/event.h"
 #include "workers/relay_order.h"
 #include "workers/worker.h"

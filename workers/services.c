@@ -11,6 +11,7 @@
 #include "common/booking_rules.h"
 #include "common/money.h"
 #include "workers/bookings.h"
+#include "workers/db.h"
 #include "workers/fields.h"
 
 #define NAME_MAX_BYTES 200
@@ -95,15 +96,15 @@ wk_result wk_service_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
     if (decode_fields(cmd->payload, &req) != 0 || !req.has_name || !req.has_type || !req.duration[0] ||
         !req.price[0])
         return WK_POISON;
-    int admin = wf_require_admin(ctx, cmd, out);
-    if (admin <= 0)
-        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    wk_result admin = wf_require_admin(ctx, cmd, out);
+    if (admin != WK_DONE || wk_rejected(out))
+        return admin;
     char ts[40], replay[24];
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {req.name, req.description, req.type, req.duration, req.price,
                             req.is_active ? req.is_active : "true", ts, wk_new_id(ctx, "service", replay)};
     wk_result fail = WK_DONE;
-    PGresult *r = wf_query(ctx, cmd, "create service",
+    PGresult *r = wk_query(ctx, "create service",
                            "INSERT INTO services (id, name, description, service_type, duration_minutes,"
                            " base_price_paise, is_active, created_at, updated_at)"
                            " VALUES (" WK_NEW_ID("$8", "services") ", $1, $2, $3, $4, $5, $6, $7, $7)"
@@ -124,9 +125,9 @@ wk_result wk_service_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
     service_req req = {0};
     if (wf_id(cmd->payload, "service_id", &req.id) != 0 || decode_fields(cmd->payload, &req) != 0)
         return WK_POISON;
-    int admin = wf_require_admin(ctx, cmd, out);
-    if (admin <= 0)
-        return admin < 0 ? WK_TRANSIENT : WK_DONE;
+    wk_result admin = wf_require_admin(ctx, cmd, out);
+    if (admin != WK_DONE || wk_rejected(out))
+        return admin;
     char id[24], ts[40];
     wf_itoa(req.id, id);
     wk_timestamp(cmd->env.issued_at_us, ts);
@@ -139,7 +140,7 @@ wk_result wk_service_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
                             req.is_active,
                             ts};
     wk_result fail = WK_DONE;
-    PGresult *r = wf_query(ctx, cmd, "update service",
+    PGresult *r = wk_query(ctx, "update service",
                            "UPDATE services SET name = coalesce($2, name), description = coalesce($3, description),"
                            " service_type = coalesce($4, service_type),"
                            " duration_minutes = coalesce($5::int, duration_minutes),"

@@ -1,11 +1,10 @@
 /* shop.c — helpers of the shop families (shop.h): nullable payload readers,
- * logged statements, stock movements, UTF-8 trimming, array literals. */
+ * stock movements, UTF-8 trimming, array literals. */
 #include "workers/shop.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "common/log.h"
 #include "common/mp.h"
 #include "common/validate.h"
 
@@ -81,8 +80,16 @@ static void record_movements(PGresult *r, wk_outcome *out)
     free(products);
 }
 
-int wk_stock_apply(wk_ctx *ctx, const int64_t *product_ids, const int64_t *deltas, size_t n, const char *reason,
-                   int64_t order_id, const pk_envelope_decoded *cmd, wk_outcome *out)
+/* The products_stock_nonnegative CHECK refused the decrement: a business
+ * answer (out of stock), not a database failure. */
+static bool stock_check_fired(const PGresult *r)
+{
+    const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    return wk_sqlstate_is(r, "23514") && constraint && strcmp(constraint, "products_stock_nonnegative") == 0;
+}
+
+wk_result wk_stock_apply(wk_ctx *ctx, const int64_t *product_ids, const int64_t *deltas, size_t n, const char *reason,
+                         int64_t order_id, const pk_envelope_decoded *cmd, wk_outcome *out, bool *short_of_stock)
 {
     char ts[40], command_id[40], order[24];
     wk_timestamp(cmd->env.issued_at_us, ts);
@@ -96,25 +103,27 @@ int wk_stock_apply(wk_ctx *ctx, const int64_t *product_ids, const int64_t *delta
     const char *params[] = {ids, ds, ts, reason, command_id, order_id > 0 ? order : NULL, replay};
     /* updated_at never moves backwards: commands of different partitions
      * may carry issued_at out of order, and readers derive ETags from it. */
-    PGresult *r = wf_exec(ctx,
-                               "WITH d AS (SELECT id, delta, row_number() OVER (ORDER BY id) AS ord"
-                               "   FROM unnest($1::bigint[], $2::int[]) AS d(id, delta) WHERE delta <> 0),"
-                               " u AS (UPDATE products p SET stock = p.stock + d.delta,"
-                               "   updated_at = greatest(p.updated_at, $3::timestamptz) FROM d WHERE p.id = d.id)"
-                               " INSERT INTO stock_movements (id, product_id, delta, reason, command_id, created_at,"
-                               "   order_id)"
-                               " SELECT " WK_NEW_IDS("$7", "ord", "stock_movements") ", id, delta, $4, $5::uuid,"
-                               "   $3::timestamptz, $6::bigint FROM d ORDER BY ord"
-                               " RETURNING id, product_id",
-                               7, params);
-    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : strcmp(wk_sqlstate(r), "23514") == 0 ? 1 : -1;
-    if (rc == 0)
-        record_movements(r, out);
-    PQclear(r);
+    PGresult *r = wk_exec(ctx,
+                          "WITH d AS (SELECT id, delta, row_number() OVER (ORDER BY id) AS ord"
+                          "   FROM unnest($1::bigint[], $2::int[]) AS d(id, delta) WHERE delta <> 0),"
+                          " u AS (UPDATE products p SET stock = p.stock + d.delta,"
+                          "   updated_at = greatest(p.updated_at, $3::timestamptz) FROM d WHERE p.id = d.id)"
+                          " INSERT INTO stock_movements (id, product_id, delta, reason, command_id, created_at,"
+                          "   order_id)"
+                          " SELECT " WK_NEW_IDS("$7", "ord", "stock_movements") ", id, delta, $4, $5::uuid,"
+                          "   $3::timestamptz, $6::bigint FROM d ORDER BY ord"
+                          " RETURNING id, product_id",
+                          7, params);
     free(ids);
     free(ds);
     free(replay);
-    return rc;
+    *short_of_stock = stock_check_fired(r);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && !*short_of_stock)
+        return wk_db_failure(ctx, r, "stock movement");
+    if (!*short_of_stock)
+        record_movements(r, out);
+    PQclear(r);
+    return WK_DONE;
 }
 
 void wk_utf8_trim(char *s)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <msgpack.h>
+#include "workers/db.h"
 #include "workers/fields.h"
 #include "workers/worker.h"
 
@@ -57,10 +58,11 @@ wk_field wk_field_bool(const msgpack_object *p, const char *key, bool *out);
  * ids go to out->created_ids["stock_movements"] in product id order (a
  * replay re-inserts them in that order). The product ids are distinct. The
  * caller holds the rows' locks and has checked the result stays >= 0.
- * Returns 0, 1 when the stock CHECK still fired (treat as out of stock), or
- * -1 on a database error. */
-int wk_stock_apply(wk_ctx *ctx, const int64_t *product_ids, const int64_t *deltas, size_t n, const char *reason,
-                   int64_t order_id, const pk_envelope_decoded *cmd, wk_outcome *out);
+ * WK_DONE, with *short_of_stock set when the stock CHECK (23514) still
+ * fired and nothing changed (the caller rejects as out of stock); or the
+ * failed statement's class (db.h). */
+wk_result wk_stock_apply(wk_ctx *ctx, const int64_t *product_ids, const int64_t *deltas, size_t n, const char *reason,
+                         int64_t order_id, const pk_envelope_decoded *cmd, wk_outcome *out, bool *short_of_stock);
 
 /* Cuts s back to its last complete UTF-8 character: a message that
  * snprintf truncated inside a multibyte product name must still be valid

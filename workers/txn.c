@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/log.h"
 #include "common/uuid.h"
+#include "workers/db.h"
+#include "workers/dead_letters.h"
 
 typedef struct {
     const wk_txn_input *in;
@@ -16,6 +19,8 @@ static int exec_ok(wk_ctx *ctx, const char *sql)
 {
     PGresult *r = PQexec(ctx->db, sql);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok && PQstatus(ctx->db) == CONNECTION_OK)
+        pk_warn(NULL, "%s failed (%s): %s", sql, wk_sqlstate(r), r ? PQresultErrorMessage(r) : "no result");
     PQclear(r);
     return ok;
 }
@@ -99,7 +104,24 @@ static int record_outcome(wk_ctx *ctx, const txn_ctx *t, const wk_outcome *o, in
     return ok ? 0 : -1;
 }
 
-static wk_result apply_in_savepoint(wk_ctx *ctx, const txn_ctx *t, wk_outcome *o)
+/* The rejection of a poison command, and its dead letter's reason: what
+ * the database refused (ctx->db_error, db.h), else the reason code. The
+ * client is told the SQLSTATE only; the server's message (which may quote
+ * data) goes to the dead letter and the log. */
+static void reject_poison(wk_ctx *ctx, const wk_command *c, wk_outcome *o, wk_txn_info *info)
+{
+    char detail[96] = "the command's payload is invalid";
+    if (ctx->db_error[0])
+        snprintf(detail, sizeof(detail), "the database refused the command (SQLSTATE %.5s)",
+                 ctx->db_error + strlen(WK_DB_ERROR_PREFIX));
+    if (c)
+        wk_reject(o, "invalid_command", NULL, detail);
+    else
+        wk_reject(o, "unknown_command", NULL, "no worker takes this command type on this topic");
+    snprintf(info->reason, sizeof(info->reason), "%s", ctx->db_error[0] ? ctx->db_error : o->code);
+}
+
+static wk_result apply_in_savepoint(wk_ctx *ctx, const txn_ctx *t, wk_outcome *o, wk_txn_info *info)
 {
     const wk_command *c = t->in->command;
     if (!exec_ok(ctx, "SAVEPOINT apply"))
@@ -110,9 +132,17 @@ static wk_result apply_in_savepoint(wk_ctx *ctx, const txn_ctx *t, wk_outcome *o
     if (!exec_ok(ctx, "ROLLBACK TO SAVEPOINT apply"))
         return WK_TRANSIENT;
     if (res == WK_POISON)
-        wk_reject(o, c ? "invalid_command" : "unknown_command", NULL,
-                  c ? "the command's payload is invalid" : "no worker knows this command type");
+        reject_poison(ctx, c, o, info);
     return res;
+}
+
+/* Live, a poison command's dead letter is written with its rejection. */
+static wk_result record_dead_letter(wk_ctx *ctx, const txn_ctx *t, const wk_txn_info *info)
+{
+    if (!info->poison || !t->in->dead_letters)
+        return WK_DONE;
+    wk_dead_letter d = {t->in->src, t->in->raw, t->in->raw_len, info->reason};
+    return wk_dead_letter_record(ctx, &d);
 }
 
 static wk_result run(wk_ctx *ctx, const txn_ctx *t, wk_outcome *o, wk_txn_info *info)
@@ -123,11 +153,12 @@ static wk_result run(wk_ctx *ctx, const txn_ctx *t, wk_outcome *o, wk_txn_info *
         exec_ok(ctx, "ROLLBACK");
         return WK_DONE;
     }
-    wk_result res = apply_in_savepoint(ctx, t, o);
+    wk_result res = apply_in_savepoint(ctx, t, o, info);
     if (res == WK_TRANSIENT)
         return WK_TRANSIENT;
     info->poison = res == WK_POISON;
-    if (record_outcome(ctx, t, o, &info->seq) != 0 || !exec_ok(ctx, "COMMIT"))
+    if (record_dead_letter(ctx, t, info) != WK_DONE || record_outcome(ctx, t, o, &info->seq) != 0 ||
+        !exec_ok(ctx, "COMMIT"))
         return WK_TRANSIENT;
     return WK_DONE;
 }
@@ -136,6 +167,7 @@ wk_result wk_txn_run(wk_ctx *ctx, const wk_txn_input *in, wk_outcome *out, wk_tx
 {
     txn_ctx t = {.in = in};
     memset(info, 0, sizeof(*info));
+    ctx->db_error[0] = 0;   /* a failure of an earlier attempt says nothing about this one */
     pk_uuid_format(&in->cmd->env.id, t.id);
     wk_timestamp(in->cmd->env.issued_at_us, t.issued_at);
     wk_result res = run(ctx, &t, out, info);

@@ -6,10 +6,21 @@
  *   BEGIN
  *     INSERT processed_commands (id)   ─ conflict ⇒ ROLLBACK, info.duplicate
  *     SAVEPOINT apply; apply the rule  ─ rejected ⇒ ROLLBACK TO SAVEPOINT
+ *                                      ─ poison ⇒ also INSERT dead_letters
+ *                                        (live only), so the rejection and
+ *                                        its dead letter commit together
  *     relay barrier (shared advisory lock, relay.h explains it)
  *     INSERT journal (the last write: its seq orders conflicting commands)
  *     INSERT command_outcomes
  *   COMMIT
+ *
+ * Poison is a payload the rule refuses (WK_POISON from the apply function)
+ * or a statement that fails deterministically (db.h): the rejection is
+ * `invalid_command`, and the dead letter's reason names the SQLSTATE in the
+ * second case. A failure of the transaction's own bookkeeping (BEGIN,
+ * processed_commands, dead_letters, journal, outcome, COMMIT) is retried
+ * whatever its SQLSTATE: those rows hold validated text and ids, so the
+ * trouble is the database's, and dropping them would lose the decision.
  *
  * In a replay (ctx->replay_seq > 0) the journal row gets the recorded seq
  * instead of a new one, and the apply functions insert the recorded entity
@@ -17,15 +28,22 @@
 #ifndef PUNYAKA_WORKER_TXN_H
 #define PUNYAKA_WORKER_TXN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "workers/worker.h"
 
-/* Where the command was read from (processed_commands columns). */
+/* The longest dead letter reason kept (bytes, with the NUL). */
+#define WK_DEAD_LETTER_REASON_MAX 256
+
+/* Where the command was read from (processed_commands and dead_letters
+ * columns). */
 typedef struct {
     const char *topic;
     int partition;
     int64_t offset;
+    const void *key;            /* the message's key (dead_letters.key); NULL: none */
+    size_t key_len;
 } wk_source;
 
 typedef struct {
@@ -33,12 +51,16 @@ typedef struct {
     const void *raw;            /* the envelope bytes as received: journal.envelope */
     size_t raw_len;
     wk_source src;
-    const wk_command *command;  /* NULL: unknown type (rejected unknown_command, poison) */
+    /* NULL: a type no worker takes on this topic (rejected unknown_command,
+     * poison). A type no worker knows at all never gets here (process.c). */
+    const wk_command *command;
+    bool dead_letters;          /* live: a poison command's dead_letters row is written (a replay writes none) */
 } wk_txn_input;
 
 typedef struct {
     int duplicate;              /* the command id was processed before: nothing was done */
-    int poison;                 /* rejected as poison: the caller dead-letters the message */
+    int poison;                 /* rejected as poison: the caller sends the dead letter (dead_letters.h) */
+    char reason[WK_DEAD_LETTER_REASON_MAX];   /* poison: the dead letter's reason */
     int64_t seq;                /* the journal seq written (0 for a duplicate) */
 } wk_txn_info;
 

@@ -11,7 +11,10 @@
  * {"payments": [7, 8]}). When punyaka-replay re-applies the command,
  * ctx->replay_ids holds what the journal recorded and the apply function
  * inserts exactly those ids (wk_new_id / wk_new_ids below) instead of
- * letting PostgreSQL draw new ones, so the rebuilt rows are the same. */
+ * letting PostgreSQL draw new ones, so the rebuilt rows are the same.
+ *
+ * Statements and their failures: db.h. Every failed statement goes through
+ * wk_db_failure(), which says whether it is WK_TRANSIENT or WK_POISON. */
 #ifndef PUNYAKA_WORKER_H
 #define PUNYAKA_WORKER_H
 
@@ -45,6 +48,10 @@ typedef struct {
     const pk_config *cfg;
     const json_t *replay_ids;   /* replay: the journal's created_ids of this command; NULL live */
     int64_t replay_seq;         /* replay: the journal seq to write again; 0 live (drawn) */
+    /* The statement failure that made this command poison, as its dead
+     * letter's reason ("db_error 22003: …"); "" when none. Set by
+     * wk_db_failure (db.h), cleared by txn.c before each command. */
+    char db_error[200];
 } wk_ctx;
 
 typedef wk_result (*wk_apply_fn)(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
@@ -69,6 +76,9 @@ void wk_outcome_init(wk_outcome *o);
 void wk_outcome_free(wk_outcome *o);
 void wk_reject(wk_outcome *o, const char *code, const char *field, const char *message);
 void wk_applied(wk_outcome *o, int http_status, const char *entity_type, int64_t id, json_t *resource);
+/* 1 once wk_reject has decided the outcome: the apply function stops and
+ * returns WK_DONE. */
+int wk_rejected(const wk_outcome *o);
 
 /* Created ids. SQL for "the recorded id, else a new one from the table's
  * identity sequence"; param is a text parameter that is NULL live. */
@@ -89,18 +99,6 @@ void wk_created(wk_outcome *o, const char *key, int64_t id);
 /* Appends a created id to the array under key: {"key": [..., id]}. */
 void wk_created_append(wk_outcome *o, const char *key, int64_t id);
 
-/* Database helpers: run a statement with text parameters (NULL = SQL NULL),
- * prepared on the connection the first time its text is seen. */
-PGresult *wk_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params);
-/* The same on any connection, with PQexecParams's lengths/formats (NULL:
- * all text) — for binary parameters and the relay's own connection. */
-PGresult *wk_exec_db(PGconn *db, const char *sql, int n, const char *const *params, const int *lengths,
-                     const int *formats);
-/* Classifies a failed result: 1 when retrying may succeed (connection lost,
- * serialization failure, deadlock, shutdown), else 0. */
-int wk_is_transient(const PGresult *res, PGconn *db);
-/* SQLSTATE of a failed result ("" when none). */
-const char *wk_sqlstate(const PGresult *res);
 /* issued_at as an ISO timestamp PostgreSQL accepts (UTC). */
 void wk_timestamp(int64_t us, char out[40]);
 

@@ -217,15 +217,13 @@ static void test_garbage_goes_to_dlq_and_next_command_applies(void **state)
     it_response r = it_post_json("/api/auth/register/", registration_json(user, email), NULL);
     assert_int_equal(r.status, 201);
     it_response_free(&r);
-    assert_int_equal(it_db_wait_for(db, dead_before + 1, 10000,
-                                    "SELECT count(*) FROM dead_letters WHERE topic LIKE '%accounts'", NULL),
+    /* The partition moved past the garbage only once its dead letter was
+     * recorded and the dlq topic had acknowledged it: both are there now. */
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM dead_letters WHERE topic LIKE '%accounts'", NULL),
                      dead_before + 1);
     assert_true(it_db_scalar(db, "SELECT count(*) FROM dead_letters WHERE topic LIKE '%accounts' AND reason <> ''"
                                  " AND payload IS NOT NULL", NULL) >= 1);
-    long long dlq_after = dlq_before;
-    for (int i = 0; i < 100 && dlq_after <= dlq_before; i++, usleep(50 * 1000))
-        dlq_after = it_kafka_high_watermark("dlq", 0);
-    assert_true(dlq_after > dlq_before);
+    assert_true(it_kafka_high_watermark("dlq", 0) > dlq_before);
 }
 
 typedef struct {

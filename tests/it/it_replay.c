@@ -10,7 +10,10 @@
  *   history of a booking ⇒ create → confirm → complete → customer_confirm
  *   → rate with the right actors; list filters; a log whose beginning was
  *   dropped by retention ⇒ rebuild and verify refuse; dlq list and a
- *   redrive of a corrected poison message ⇒ applied once.
+ *   redrive of a corrected poison message ⇒ reported applied, applied once;
+ *   a command of a type no worker knows ⇒ dead-lettered undecided (no
+ *   journal, no processed_commands), its redrive reported dead_lettered
+ *   until the workers know the type, then applied.
  * The whole database is compared, so every command of every earlier test
  * must be replayable: tests create state through commands only. */
 #include <stdarg.h>
@@ -588,13 +591,11 @@ static void test_log_without_its_beginning_is_refused(void **state)
     result_free(&r);
 }
 
-/* A registration cut short on its way: poison, listed with its reason;
- * redriven with the corrected bytes, it is applied, once, however often. */
-static void test_dlq_list_and_redrive(void **state)
+/* A registration of `user` as an envelope of `type` (the command id and
+ * issued_at in *env, kept for a second encoding of the same command). */
+static void registration_envelope(pk_envelope *env, const char *type, const char *user, msgpack_sbuffer *out)
 {
-    (void)state;
-    char user[64], email[96], id_text[PK_UUID_STR_LEN + 1];
-    snprintf(user, sizeof(user), "rpdlq%s", tag);
+    char email[96];
     snprintf(email, sizeof(email), "%s@example.com", user);
     it_payload pl;
     it_payload_init(&pl);
@@ -603,14 +604,33 @@ static void test_dlq_list_and_redrive(void **state)
     pk_mp_kv_str(&pl.pk, "email", email);
     pk_mp_kv_str(&pl.pk, "password_hash", HASH);
     pk_mp_kv_str(&pl.pk, "role", "customer");
+    snprintf(env->type, sizeof(env->type), "%s", type);
+    msgpack_sbuffer_init(out);
+    assert_int_equal(pk_envelope_encode(env, pl.sb.data, pl.sb.size, out), 0);
+    it_payload_free(&pl);
+}
+
+static void write_file(const char *path, const msgpack_sbuffer *b)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b->data, 1, b->size, f), b->size);
+    fclose(f);
+}
+
+/* A registration cut short on its way: poison, listed with its reason;
+ * redriven with the corrected bytes, it is reported applied and applied,
+ * once, however often. */
+static void test_dlq_list_and_redrive(void **state)
+{
+    (void)state;
+    char user[64], id_text[PK_UUID_STR_LEN + 1];
+    snprintf(user, sizeof(user), "rpdlq%s", tag);
     pk_envelope env = {.v = PK_ENVELOPE_VERSION, .issued_at_us = now_us()};
     pk_uuid_v7(&env.id, (uint64_t)(env.issued_at_us / 1000));
     pk_uuid_format(&env.id, id_text);
-    strcpy(env.type, "user.register");
     msgpack_sbuffer full;
-    msgpack_sbuffer_init(&full);
-    assert_int_equal(pk_envelope_encode(&env, pl.sb.data, pl.sb.size, &full), 0);
-    it_payload_free(&pl);
+    registration_envelope(&env, "user.register", user, &full);
     assert_int_equal(it_kafka_produce("accounts", user, full.data, full.size - 9), 0);
     long long dead = it_db_wait_for(db, 1, 20000, "SELECT count(*) FROM dead_letters WHERE key = convert_to($1, 'UTF8')"
                                                   " AND redriven_at IS NULL", user, NULL);
@@ -626,14 +646,14 @@ static void test_dlq_list_and_redrive(void **state)
 
     char path[64];
     snprintf(path, sizeof(path), "/tmp/it-replay-fixed-%d.msgpack", (int)getpid());
-    FILE *f = fopen(path, "wb");
-    fwrite(full.data, 1, full.size, f);
-    fclose(f);
+    write_file(path, &full);
     msgpack_sbuffer_destroy(&full);
     for (int i = 0; i < 2; i++) {   /* twice: the second is a duplicate, answered from the stored outcome */
         r = replay("dlq redrive --id %lld --value-file %s", dl, path);
         assert_int_equal(r.status, 0);
-        assert_non_null(strstr(r.out, "\"status\":\"redriven\""));
+        if (!strstr(r.out, "\"status\":\"applied\"") || !strstr(r.out, id_text) ||
+            (i == 1) != (strstr(r.out, "\"decided_before\":true") != NULL))
+            fail_msg("redrive %d reported: %s", i + 1, r.out);
         result_free(&r);
         it_outcome o = it_wait_outcome(db, id_text, 20000);
         assert_string_equal(o.status, "applied");
@@ -649,6 +669,64 @@ static void test_dlq_list_and_redrive(void **state)
     r = replay("dlq list --all");
     assert_non_null(strstr(r.out, want));
     result_free(&r);
+}
+
+/* The rolling-deploy case: the API is newer than the workers and sends a
+ * type they do not know. The workers dead-letter it undecided — no journal
+ * row, no processed_commands row — so the command id is still free. A
+ * redrive before the upgrade says so (dead_lettered: unknown_command); after
+ * it, the same command is applied. The workers under test cannot learn a
+ * type, so "after the upgrade" is played by redriving the same command
+ * (same id, same payload) under the name these workers know. */
+static void test_unknown_type_is_redriven_after_the_upgrade(void **state)
+{
+    (void)state;
+    char user[64], id_text[PK_UUID_STR_LEN + 1], path[64];
+    snprintf(user, sizeof(user), "rpnew%s", tag);
+    pk_envelope env = {.v = PK_ENVELOPE_VERSION, .issued_at_us = now_us()};
+    pk_uuid_v7(&env.id, (uint64_t)(env.issued_at_us / 1000));
+    pk_uuid_format(&env.id, id_text);
+    msgpack_sbuffer future, known;
+    registration_envelope(&env, "user.register_v9", user, &future);
+    assert_int_equal(it_kafka_produce("accounts", user, future.data, future.size), 0);
+    msgpack_sbuffer_destroy(&future);
+    const char *pending_sql = "SELECT count(*) FROM dead_letters WHERE key = convert_to($1, 'UTF8')"
+                              " AND reason = 'unknown_command' AND redriven_at IS NULL";
+    assert_int_equal(it_db_wait_for(db, 1, 20000, pending_sql, user, NULL), 1);
+    for (const char *const *t = (const char *const[]){"journal", "processed_commands", "command_outcomes", NULL}; *t;
+         t++) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE command_id = $1", *t);
+        if (it_db_scalar(db, sql, id_text, NULL) != 0)
+            fail_msg("an unknown type was recorded in %s: it could never be redriven", *t);
+    }
+    long long dl = it_db_scalar(db, "SELECT id FROM dead_letters WHERE key = convert_to($1, 'UTF8')", user, NULL);
+
+    /* Before the upgrade: the redrive is dead-lettered again, and says so. */
+    result r = replay("dlq redrive --id %lld --wait 20", dl);
+    assert_int_equal(r.status, 0);
+    if (!strstr(r.out, "\"status\":\"dead_lettered\"") || !strstr(r.out, "\"reason\":\"unknown_command\""))
+        fail_msg("redrive before the upgrade reported: %s", r.out);
+    result_free(&r);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM processed_commands WHERE command_id = $1", id_text, NULL),
+                     0);
+
+    /* After the upgrade: the pending dead letter (the redriven copy) is applied. */
+    dl = it_db_scalar(db, "SELECT id FROM dead_letters WHERE key = convert_to($1, 'UTF8') AND redriven_at IS NULL",
+                      user, NULL);
+    registration_envelope(&env, "user.register", user, &known);
+    snprintf(path, sizeof(path), "/tmp/it-replay-upgraded-%d.msgpack", (int)getpid());
+    write_file(path, &known);
+    msgpack_sbuffer_destroy(&known);
+    r = replay("dlq redrive --id %lld --value-file %s --wait 20", dl, path);
+    unlink(path);
+    assert_int_equal(r.status, 0);
+    if (!strstr(r.out, "\"status\":\"applied\"") || !strstr(r.out, id_text) || strstr(r.out, "decided_before"))
+        fail_msg("redrive after the upgrade reported: %s", r.out);
+    result_free(&r);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM users WHERE username = $1", user, NULL), 1);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM journal WHERE command_id = $1", id_text, NULL), 1);
+    assert_int_equal(it_db_wait_for(db, 0, 5000, pending_sql, user, NULL), 0);
 }
 
 static void test_help(void **state)
@@ -679,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_list_filters),
         cmocka_unit_test(test_log_without_its_beginning_is_refused),
         cmocka_unit_test(test_dlq_list_and_redrive),
+        cmocka_unit_test(test_unknown_type_is_redriven_after_the_upgrade),
         cmocka_unit_test(test_help),
     };
     int failed = cmocka_run_group_tests_name("replay", tests, NULL, NULL);

@@ -3,14 +3,20 @@
  * invalid payload) with its reason and original coordinates, and sends the
  * message to the dlq topic as well. Redrive re-publishes the stored bytes
  * to the original topic under the original key, waits for Kafka's
- * acknowledgement, then stamps redriven_at. That is safe to repeat: a
- * command a worker already decided is answered from processed_commands
- * (DESIGN §3), so it is never applied twice. A message that was poison
+ * acknowledgement, then stamps redriven_at; then it waits (bounded) for
+ * what the workers did with each message and reports that — applied,
+ * rejected, dead-lettered again, or still pending — never just "sent".
+ * That is safe to repeat: a command a worker already decided is answered
+ * from processed_commands (DESIGN §3), so it is never applied twice. A
+ * type the workers did not know was left undecided (workers/process.c), so
+ * its redrive after the upgrade is applied. A message that was poison
  * because of its bytes must be corrected first: --value-file sends a
  * corrected envelope instead of the stored one. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "common/envelope.h"
 #include "workers/replay/replay.h"
 
@@ -129,11 +135,29 @@ static unsigned char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* ---- one redriven message: what was sent, and what became of it ---- */
+
+typedef struct {
+    const char *dead_letter_id;             /* dead_letters.id (points into the rows) */
+    const char *topic;                      /* the original topic (points into the rows) */
+    char type[PK_TYPE_MAX];                 /* "" when the bytes do not decode */
+    char command_id[PK_UUID_STR_LEN + 1];   /* "" when the bytes do not decode */
+    bool decided_before;                    /* the command had an outcome before the redrive */
+    int delivered;                          /* delivery report: 0 none yet, 1 acknowledged, -1 failed */
+    int32_t partition;                      /* where Kafka stored it */
+    int64_t offset;
+    char status[16];                        /* applied | rejected | dead_lettered | pending | failed */
+    char detail[256];                       /* the rejection code, or the new dead letter's reason */
+} redriven;
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     (void)opaque;
-    *(int *)m->_private = m->err ? -1 : 1;
+    redriven *d = m->_private;
+    d->delivered = m->err ? -1 : 1;
+    d->partition = m->partition;
+    d->offset = m->offset;
 }
 
 static rd_kafka_t *make_producer(const pk_config *cfg)
@@ -156,32 +180,78 @@ static rd_kafka_t *make_producer(const pk_config *cfg)
     return rk;
 }
 
-/* Produces one dead letter and waits for the acknowledgement. */
-static int redrive_one(rd_kafka_t *rk, const PGresult *r, int i, const unsigned char *value, size_t len)
+/* The command's outcome into d->status/detail; false when it has none (yet). */
+static bool outcome_of(PGconn *c, redriven *d)
 {
-    size_t klen;
-    unsigned char *key = bytes_of(r, i, 4, &klen);
-    char type[PK_TYPE_MAX] = "", origin[48];
+    if (!d->command_id[0])
+        return false;
+    const char *params[] = {d->command_id};
+    PGresult *r = PQexecParams(c, "SELECT status, coalesce(code, '') FROM command_outcomes WHERE command_id = $1::uuid",
+                               1, NULL, params, NULL, NULL, 0);
+    bool found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (found) {
+        snprintf(d->status, sizeof(d->status), "%s", PQgetvalue(r, 0, 0));
+        snprintf(d->detail, sizeof(d->detail), "%s", PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return found;
+}
+
+/* Whether a worker dead-lettered the redriven message again (its new
+ * topic/partition/offset has a dead_letters row); the reason in d->detail. */
+static bool dead_lettered_again(PGconn *c, redriven *d)
+{
+    char partition[16], offset[24];
+    snprintf(partition, sizeof(partition), "%d", (int)d->partition);
+    snprintf(offset, sizeof(offset), "%lld", (long long)d->offset);
+    const char *params[] = {d->topic, partition, offset};
+    PGresult *r = PQexecParams(c,
+                               "SELECT reason FROM dead_letters WHERE topic = $1 AND kafka_partition = $2::int"
+                               " AND kafka_offset = $3::bigint",
+                               3, NULL, params, NULL, NULL, 0);
+    bool found = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+    if (found) {
+        snprintf(d->status, sizeof(d->status), "dead_lettered");
+        snprintf(d->detail, sizeof(d->detail), "%s", PQgetvalue(r, 0, 0));
+    }
+    PQclear(r);
+    return found;
+}
+
+/* What the bytes say (type, command id), and whether the command was
+ * decided before: a decided command is answered from its stored outcome. */
+static void describe(PGconn *c, redriven *d, const unsigned char *value, size_t len)
+{
     pk_envelope_decoded cmd;
     char err[96];
     if (pk_envelope_decode(value, len, &cmd, err, sizeof(err)) == 0) {
-        snprintf(type, sizeof(type), "%s", cmd.env.type);
+        snprintf(d->type, sizeof(d->type), "%s", cmd.env.type);
+        pk_uuid_format(&cmd.env.id, d->command_id);
         pk_envelope_decoded_free(&cmd);
     }
-    snprintf(origin, sizeof(origin), "dead_letters:%s", PQgetvalue(r, i, 0));
-    int delivered = 0;
+    d->decided_before = outcome_of(c, d);
+}
+
+/* Produces one dead letter and waits for the acknowledgement. */
+static int redrive_one(rd_kafka_t *rk, const PGresult *r, int i, const unsigned char *value, size_t len,
+                       redriven *d)
+{
+    size_t klen;
+    unsigned char *key = bytes_of(r, i, 4, &klen);
+    char origin[48];
+    snprintf(origin, sizeof(origin), "dead_letters:%s", d->dead_letter_id);
     rd_kafka_resp_err_t e = rd_kafka_producev(
-        rk, RD_KAFKA_V_TOPIC(PQgetvalue(r, i, 1)), RD_KAFKA_V_KEY(key, key ? klen : 0),
-        RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADER("type", type, -1), RD_KAFKA_V_HEADER("v", "1", -1),
-        RD_KAFKA_V_HEADER("redriven_from", origin, -1), RD_KAFKA_V_OPAQUE(&delivered), RD_KAFKA_V_END);
+        rk, RD_KAFKA_V_TOPIC(d->topic), RD_KAFKA_V_KEY(key, key ? klen : 0), RD_KAFKA_V_VALUE((void *)value, len),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADER("type", d->type, -1),
+        RD_KAFKA_V_HEADER("v", "1", -1), RD_KAFKA_V_HEADER("redriven_from", origin, -1), RD_KAFKA_V_OPAQUE(d),
+        RD_KAFKA_V_END);
     PQfreemem(key);
     if (e) {
         fprintf(stderr, "punyaka-replay: produce: %s\n", rd_kafka_err2str(e));
         return -1;
     }
-    rd_kafka_flush(rk, 15000);
-    return delivered == 1 ? 0 : -1;
+    rd_kafka_flush(rk, 15000);   /* message.timeout.ms is 10 s: the report has come */
+    return d->delivered == 1 ? 0 : -1;
 }
 
 static int mark_redriven(PGconn *c, const char *id)
@@ -194,23 +264,82 @@ static int mark_redriven(PGconn *c, const char *id)
     return ok ? 0 : -1;
 }
 
+/* ---- what became of them ---- */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Polls until every delivered message is decided or dead-lettered again,
+ * or wait_ms passed; the rest are pending. A command decided before the
+ * redrive is answered from that decision at once. */
+static void await_decisions(PGconn *c, redriven *msgs, int n, int wait_ms)
+{
+    int64_t deadline = now_ms() + wait_ms;
+    for (int open = n; open > 0;) {
+        open = 0;
+        for (int i = 0; i < n; i++)
+            if (!msgs[i].status[0] && !outcome_of(c, &msgs[i]) && !dead_lettered_again(c, &msgs[i]))
+                open++;
+        if (open == 0 || now_ms() >= deadline || rp_stopping)
+            break;
+        usleep(200 * 1000);
+    }
+    for (int i = 0; i < n; i++)
+        if (!msgs[i].status[0])
+            snprintf(msgs[i].status, sizeof(msgs[i].status), "pending");
+}
+
+static void print_report(const redriven *d, bool from_file)
+{
+    json_t *j = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)strtoll(d->dead_letter_id, NULL, 10), "topic",
+                          d->topic, "status", d->status);
+    if (d->command_id[0])
+        json_object_set_new(j, "command_id", json_string(d->command_id));
+    if (!strcmp(d->status, "rejected"))
+        json_object_set_new(j, "code", json_string(d->detail));
+    if (!strcmp(d->status, "dead_lettered"))
+        json_object_set_new(j, "reason", json_string(d->detail));
+    if (d->decided_before)
+        json_object_set_new(j, "decided_before", json_true());
+    if (from_file)
+        json_object_set_new(j, "value", json_string("from file"));
+    char *text = json_dumps(j, JSON_COMPACT);
+    printf("%s\n", text);
+    free(text);
+    json_decref(j);
+}
+
 static int redrive_rows(PGconn *c, rd_kafka_t *rk, const PGresult *r, const rp_dlq_opts *o)
 {
     size_t fixed_len = 0;
     unsigned char *fixed = o->value_file ? read_file(o->value_file, &fixed_len) : NULL;
     if (o->value_file && !fixed)
         return -1;
-    int failed = 0;
-    for (int i = 0; i < PQntuples(r); i++) {
+    int n = PQntuples(r), failed = 0;
+    redriven *msgs = calloc(n ? (size_t)n : 1, sizeof(*msgs));
+    for (int i = 0; i < n; i++) {
         size_t len;
         unsigned char *stored = bytes_of(r, i, 6, &len);
-        int ok = redrive_one(rk, r, i, fixed ? fixed : stored, fixed ? fixed_len : len) == 0 &&
-                 mark_redriven(c, PQgetvalue(r, i, 0)) == 0;
-        printf("{\"id\":%s,\"topic\":\"%s\",\"status\":\"%s\"%s}\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-               ok ? "redriven" : "failed", fixed ? ",\"value\":\"from file\"" : "");
-        failed += !ok;
+        const unsigned char *value = fixed ? fixed : stored;
+        redriven *d = &msgs[i];
+        d->dead_letter_id = PQgetvalue(r, i, 0);
+        d->topic = PQgetvalue(r, i, 1);
+        describe(c, d, value, fixed ? fixed_len : len);
+        d->status[0] = 0;   /* describe() found any earlier decision; the report starts afresh */
+        if (redrive_one(rk, r, i, value, fixed ? fixed_len : len, d) != 0 || mark_redriven(c, d->dead_letter_id) != 0) {
+            snprintf(d->status, sizeof(d->status), "failed");
+            failed++;
+        }
         PQfreemem(stored);
     }
+    await_decisions(c, msgs, n, o->wait_ms);
+    for (int i = 0; i < n; i++)
+        print_report(&msgs[i], fixed != NULL);
+    free(msgs);
     free(fixed);
     return failed ? -1 : 0;
 }

@@ -26,9 +26,11 @@ static const char USAGE[] =
     "                                report every decision that differs from the recorded one\n"
     "  dlq list [--all]              dead letters (pending ones; --all: also redriven), with reason\n"
     "                                and original topic/partition/offset\n"
-    "  dlq redrive [--id N ...] [--value-file FILE]\n"
+    "  dlq redrive [--id N ...] [--value-file FILE] [--wait SECONDS]\n"
     "                                re-publish dead letters (the pending ones, or those named) to\n"
-    "                                their original topic; FILE replaces the bytes of one message\n"
+    "                                their original topic; FILE replaces the bytes of one message.\n"
+    "                                Waits (default 15 s) for what the workers did with each, and\n"
+    "                                reports it: applied, rejected, dead_lettered again, or pending\n"
     "\n"
     "filters (list):\n"
     "  --since TIME --until TIME     by the command's issued_at (offsets-for-times where the broker\n"
@@ -130,12 +132,13 @@ typedef struct {
     rp_filter filter;
     const char *dsn, *into, *value_file;
     bool keep, all;
+    int wait_s;                  /* dlq redrive --wait; -1: the default */
     int64_t ids[256];
     size_t n_ids;
 } options;
 
 enum { O_SINCE = 256, O_UNTIL, O_TYPE, O_ENTITY, O_ACTOR, O_OUTCOME, O_FOLLOW, O_BROKERS, O_DSN, O_TOPIC,
-       O_SCAN, O_QUIET, O_INTO, O_KEEP, O_ALL, O_ID, O_VALUE_FILE, O_HELP };
+       O_SCAN, O_QUIET, O_INTO, O_KEEP, O_ALL, O_ID, O_VALUE_FILE, O_WAIT, O_HELP };
 
 static const struct option LONGS[] = {
     {"since", required_argument, NULL, O_SINCE},   {"until", required_argument, NULL, O_UNTIL},
@@ -146,7 +149,8 @@ static const struct option LONGS[] = {
     {"scan", no_argument, NULL, O_SCAN},           {"quiet", no_argument, NULL, O_QUIET},
     {"into", required_argument, NULL, O_INTO},     {"keep", no_argument, NULL, O_KEEP},
     {"all", no_argument, NULL, O_ALL},             {"id", required_argument, NULL, O_ID},
-    {"value-file", required_argument, NULL, O_VALUE_FILE}, {"help", no_argument, NULL, O_HELP},
+    {"value-file", required_argument, NULL, O_VALUE_FILE}, {"wait", required_argument, NULL, O_WAIT},
+    {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
 
@@ -163,6 +167,17 @@ static int parse_id(const char *s, int64_t *out)
     if (*end || v <= 0 || end == s)
         return -1;
     *out = v;
+    return 0;
+}
+
+/* Whole seconds, 0..600. */
+static int parse_seconds(const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || end == s || v < 0 || v > 600)
+        return -1;
+    *out = (int)v;
     return 0;
 }
 
@@ -191,6 +206,7 @@ static int take(options *o, int ch, const char *arg)
             return bad("--id", "too many");
         return parse_id(arg, &o->ids[o->n_ids++]) ? bad("--id", arg) : 0;
     case O_VALUE_FILE: o->value_file = arg; return 0;
+    case O_WAIT:    return parse_seconds(arg, &o->wait_s) ? bad("--wait", arg) : 0;
     case O_HELP:    return 1;
     default:        return -1;
     }
@@ -199,6 +215,7 @@ static int take(options *o, int ch, const char *arg)
 static int parse(int argc, char **argv, int first, options *o)
 {
     o->src.since_ms = o->src.until_ms = -1;
+    o->wait_s = -1;
     optind = first;
     int ch, rc = 0;
     while (rc == 0 && (ch = getopt_long(argc, argv, "", LONGS, NULL)) != -1)
@@ -298,7 +315,7 @@ static int run(options *o, const char *cmd, int argc, char **argv)
     rp_rebuild_opts r = {.cfg = &o->cfg, .src = o->src, .live_dsn = o->dsn, .into_dsn = o->into,
                          .keep = o->keep, .quiet = o->src.quiet};
     rp_dlq_opts d = {.cfg = &o->cfg, .live_dsn = o->dsn, .all = o->all, .ids = o->ids, .n_ids = o->n_ids,
-                     .value_file = o->value_file};
+                     .value_file = o->value_file, .wait_ms = (o->wait_s < 0 ? RP_REDRIVE_WAIT_S : o->wait_s) * 1000};
     if (!strcmp(cmd, "list"))
         return optind == argc ? cmd_list(o) : (bad("argument", argv[optind]), RP_EXIT_USAGE);
     if (!strcmp(cmd, "history"))

@@ -118,9 +118,20 @@ typedef struct {
     int64_t *ids;              /* redrive: these (n_ids > 0), else every pending one */
     size_t n_ids;
     const char *value_file;    /* redrive: send this file's bytes instead (one id) */
+    int wait_ms;               /* redrive: how long to wait for the workers' decisions */
 } rp_dlq_opts;
 
+/* redrive --wait's default, seconds. */
+#define RP_REDRIVE_WAIT_S 15
+
 int rp_dlq_list(const rp_dlq_opts *o);
+/* Re-publishes dead letters, then reports per message what the workers did
+ * with it (one JSON line each): "applied" or "rejected" (the command's
+ * outcome, with "decided_before": true when it had one before the redrive
+ * and the redrive was answered from it), "dead_lettered" (poison again —
+ * e.g. a type the workers still do not know — with the new reason),
+ * "pending" (nothing within the wait) or "failed" (Kafka did not take it).
+ * RP_EXIT_OK when every message was delivered. */
 int rp_dlq_redrive(const rp_dlq_opts *o);
 
 /* ---- progress.c ---- */
