@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # procs.sh — sourced by scripts/lib/stack.sh and scripts/run: which of the
 # processes of a stack folder are alive, by the pid files stack.sh keeps there.
 

@@ -69,13 +69,13 @@ alive() { proc_alive "$DIR" "$1"; }
 # missing pid file, a stale pid or a process that is already gone are fine.
 # The pid file goes first, so a supervisor never restarts what is being stopped.
 stop() {
-  local name=$1 sig=${2:-TERM} pid i
+  local name=$1 sig=${2:-TERM} pid
   pid=$(pid_of "$DIR" "$name")
   rm -f "$DIR/$name.pid"
   running "$pid" || return 0
   kill -"$sig" "$pid" 2>/dev/null || true
   kill -CONT "$pid" 2>/dev/null || true   # a paused process must wake up to act on it
-  for i in $(seq 1 150); do running "$pid" || return 0; sleep 0.1; done
+  for _ in $(seq 1 150); do running "$pid" || return 0; sleep 0.1; done
   log "$name did not stop in 15 s, killing"
   kill -KILL "$pid" 2>/dev/null || true
   return 0
@@ -244,7 +244,7 @@ worker_lag() {
     n=$(basename "$f" .pid); n=${n#worker-}
     running "$(pid_of "$DIR" "worker-$n")" || continue
     port=$(env_get "PUNYAKA_WORKER_${n}_METRICS_PORT")
-    [ -n "$port" ] && [ "$port" != 0 ] || continue
+    if [ -z "$port" ] || [ "$port" = 0 ]; then continue; fi
     curl -s --max-time 3 "http://127.0.0.1:$port/metrics" 2>/dev/null || true
   done | awk '/^punyaka_worker_consumer_lag\{/ { seen[$1] = 1; lag += $2 }
               END { n = 0; for (k in seen) n++; print n, lag + 0 }'

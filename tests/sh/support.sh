@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # support.sh — sourced by the shell tests that start their own stack
 # (test_supervise.sh, test_shutdown_drain.sh, test_stack_down.sh,
 # test_redis_aof.sh, test_rebalance.sh). Not a test itself (ctest runs test_*.sh).
@@ -45,8 +46,8 @@ new_work() { local w; w=$(mktemp -d); chmod 755 "$w"; echo "$w"; }
 
 # wait_until SECONDS COMMAND... — poll every 0.1 s; fails when time is up
 wait_until() {
-  local limit=$1 i; shift
-  for i in $(seq 1 $((limit * 10))); do
+  local limit=$1; shift
+  for _ in $(seq 1 $((limit * 10))); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.1
   done

@@ -18,7 +18,7 @@ PUNYAKA_STACK_FRESH=1 PUNYAKA_STACK_FAST=1 "$STACK" up "$dir" "$PUNYAKA_BUILD_DI
   { tail -n 20 "$work/up.log" >&2; fail "stack up"; }
 remember_pids
 before=$(stack_pids | tr '\n' ' ')
-echo "ok stack up ($(echo $before | wc -w) processes)"
+echo "ok stack up ($(echo "$before" | wc -w) processes)"
 
 # A pid that surely names no process any more: one of ours, already reaped.
 gone_pid() { sleep 0 & local p=$!; wait "$p" || true; echo "$p"; }
