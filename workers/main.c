@@ -42,18 +42,52 @@ static void mark_ready(void)
     }
 }
 
+/* Partitions this member owns now (for the log). */
+static int assigned_count(rd_kafka_t *rk)
+{
+    rd_kafka_topic_partition_list_t *now = NULL;
+    int n = 0;
+    if (rd_kafka_assignment(rk, &now) == RD_KAFKA_RESP_ERR_NO_ERROR && now)
+        n = now->cnt;
+    if (now)
+        rd_kafka_topic_partition_list_destroy(now);
+    return n;
+}
+
+static void log_rebalance_error(const char *what, rd_kafka_error_t *e)
+{
+    if (e) {
+        pk_error(NULL, "rebalance: %s: %s", what, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+}
+
+/* The group uses the cooperative-sticky assignor (make_consumer): a
+ * rebalance hands over only the partitions that move, one increment at a
+ * time, and every other partition keeps being consumed meanwhile. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     (void)opaque;
+    int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        pk_info(NULL, "assigned %d partitions", parts->cnt);
-        rd_kafka_assign(rk, parts);
+        if (cooperative)
+            log_rebalance_error("incremental assign", rd_kafka_incremental_assign(rk, parts));
+        else
+            rd_kafka_assign(rk, parts);
+        pk_info(NULL, "assigned %d partitions, now %d", parts->cnt, assigned_count(rk));
         mark_ready();
     } else {
-        /* Hand over cleanly: what we finished is committed before another member starts. */
-        rd_kafka_commit(rk, NULL, 0);
-        rd_kafka_assign(rk, NULL);
-        pk_info(NULL, "partitions revoked");
+        /* Hand over cleanly: what we finished is committed before another
+         * member starts. Lost partitions (session timed out) may already be
+         * someone else's: nothing of ours to commit there. */
+        int lost = rd_kafka_assignment_lost(rk);
+        if (!lost)
+            rd_kafka_commit(rk, NULL, 0);
+        if (cooperative)
+            log_rebalance_error("incremental unassign", rd_kafka_incremental_unassign(rk, parts));
+        else
+            rd_kafka_assign(rk, NULL);
+        pk_info(NULL, "%s %d partitions, keeps %d", lost ? "lost" : "revoked", parts->cnt, assigned_count(rk));
     }
 }
 
@@ -72,7 +106,14 @@ static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v)
  * (the mock cluster) does not: it answers an empty fetch after this wait
  * whatever arrives meanwhile, so every command would wait up to it —
  * scripts/lib/stack.sh sets 5 ms there (one command: ≈ 51 ms ⇒ ≈ 6 ms,
- * bench/README.md). */
+ * bench/README.md).
+ *
+ * Group membership: the cooperative-sticky assignor moves only the
+ * partitions that change owner when a member joins or leaves (the others are
+ * never paused, on_rebalance); a member that stops heartbeating (kill -9,
+ * SIGSTOP, a cut network) loses its partitions after session.timeout.ms
+ * (6 s), and heartbeats every second let the others learn of a rebalance
+ * quickly. */
 static rd_kafka_t *make_consumer(const pk_config *cfg)
 {
     rd_kafka_conf_t *c = rd_kafka_conf_new();
@@ -82,7 +123,9 @@ static rd_kafka_t *make_consumer(const pk_config *cfg)
         conf_set(c, "client.id", cfg->instance_id) || conf_set(c, "enable.auto.offset.store", "false") ||
         conf_set(c, "enable.auto.commit", "true") || conf_set(c, "auto.commit.interval.ms", "500") ||
         conf_set(c, "auto.offset.reset", "earliest") || conf_set(c, "fetch.wait.max.ms", fetch_wait) ||
-        conf_set(c, "session.timeout.ms", "6000") || conf_set(c, "max.poll.interval.ms", "300000")) {
+        conf_set(c, "partition.assignment.strategy", "cooperative-sticky") ||
+        conf_set(c, "session.timeout.ms", "6000") || conf_set(c, "heartbeat.interval.ms", "1000") ||
+        conf_set(c, "max.poll.interval.ms", "300000")) {
         rd_kafka_conf_destroy(c);
         return NULL;
     }
@@ -156,10 +199,13 @@ static void store_offset(rd_kafka_t *rk, const rd_kafka_message_t *m)
 }
 
 /* Applies one message, retrying transient failures with backoff until done
- * or asked to stop (then the offset is not stored: the message comes again). */
+ * or asked to stop (then the offset is not stored: the message comes again).
+ * The first attempt is made even when SIGTERM has just arrived: the message
+ * in hand is finished, not dropped (DESIGN §3, worker rule 4). */
 static int handle(wk_worker *w, const rd_kafka_message_t *m)
 {
-    for (int backoff = 50; !stopping; backoff = backoff < 5000 ? backoff * 2 : 5000) {
+    for (int attempt = 0, backoff = 50; attempt == 0 || !stopping;
+         attempt++, backoff = backoff < 5000 ? backoff * 2 : 5000) {
         if (PQstatus(w->ctx.db) != CONNECTION_OK) {
             PQreset(w->ctx.db);
             if (PQstatus(w->ctx.db) != CONNECTION_OK) {

@@ -4,21 +4,37 @@
 # lives in one folder. Used by scripts/run and by the test fixture.
 #
 #   stack.sh up DIR BUILD_DIR      start everything, migrate, write DIR/env
-#   stack.sh down DIR              stop everything started in DIR (idempotent)
+#   stack.sh down DIR              stop everything started in DIR, in order (below);
+#                                  every step is tolerant: it never stops half-way, and is idempotent
+#   stack.sh restart DIR NAME      stop (if alive) and start again one of: api, worker-N,
+#                                  redis, postgres — on the ports it had (scripts/run's supervisor)
 #   stack.sh worker-start DIR N    (re)start worker N
 #   stack.sh worker-stop DIR N [SIGNAL]   signal worker N (default TERM) and wait for it
 #   stack.sh worker-signal DIR N SIGNAL   only send the signal (e.g. STOP)
 #
+# Order of `down`: the API first (no new commands), then the workers drain
+# what Kafka holds (bounded), then they stop (SIGTERM: the message in hand is
+# finished and committed), then the dev Kafka, then Redis and PostgreSQL.
+#
 # DIR/env also names each worker's /metrics port: PUNYAKA_WORKER_<N>_METRICS_PORT.
+# Steps are logged to stderr and DIR/logs/stack.log.
 # Environment: PUNYAKA_HTTP_PORT (default: a free port), PUNYAKA_WORKERS (2),
-# PUNYAKA_STACK_FAST=1 (fsync off: tests only), PUNYAKA_STACK_FRESH=1 (wipe DIR first). DATABASE_URL / REDIS_URL /
+# PUNYAKA_STACK_FAST=1 (fsync off: tests only), PUNYAKA_STACK_FRESH=1 (wipe DIR first),
+# PUNYAKA_DRAIN_TIMEOUT_S (30: down's bound on the drain). DATABASE_URL / REDIS_URL /
 # KAFKA_BROKERS, when set, are used instead of starting that server.
 set -euo pipefail
+# shellcheck source=scripts/lib/procs.sh
+. "$(dirname "$0")/procs.sh"
 
 PGBIN=/usr/lib/postgresql/15/bin
 WAIT_STEPS=${PUNYAKA_STACK_WAIT_STEPS:-300}   # ×0.1 s: every wait is bounded
 
-log() { printf '{"proc":"stack","msg":"%s"}\n' "$*" >&2; }
+log() {
+  local line
+  line=$(printf '{"ts":"%s","proc":"stack","msg":"%s"}' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$*")
+  echo "$line" >&2
+  if [ -d "${DIR:-}/logs" ]; then echo "$line" >> "$DIR/logs/stack.log" 2>/dev/null || true; fi
+}
 die() { log "error: $*"; exit 1; }
 
 free_port() {
@@ -47,21 +63,22 @@ start() {
   echo $! > "$DIR/$name.pid"
 }
 
-alive() { [ -f "$DIR/$1.pid" ] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
+alive() { proc_alive "$DIR" "$1"; }
 
-stop() {  # stop NAME [SIGNAL]: signal, wait up to 15 s, then KILL
-  local name=$1 sig=${2:-TERM} pid i
-  [ -f "$DIR/$name.pid" ] || return 0
-  pid=$(cat "$DIR/$name.pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -"$sig" "$pid" 2>/dev/null || true
-    for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "$name did not stop in 15 s, killing"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
+# stop NAME [SIGNAL]: signal, wait up to 15 s, then KILL. Never fails: a
+# missing pid file, a stale pid or a process that is already gone are fine.
+# The pid file goes first, so a supervisor never restarts what is being stopped.
+stop() {
+  local name=$1 sig=${2:-TERM} pid
+  pid=$(pid_of "$DIR" "$name")
   rm -f "$DIR/$name.pid"
+  running "$pid" || return 0
+  kill -"$sig" "$pid" 2>/dev/null || true
+  kill -CONT "$pid" 2>/dev/null || true   # a paused process must wake up to act on it
+  for _ in $(seq 1 150); do running "$pid" || return 0; sleep 0.1; done
+  log "$name did not stop in 15 s, killing"
+  kill -KILL "$pid" 2>/dev/null || true
+  return 0
 }
 
 pg_dir() {
@@ -76,9 +93,9 @@ pg_dir() {
   echo "$d" > "$DIR/pgdir"; echo "$d"
 }
 
-start_postgres() {
-  local d port opts
-  d=$(pg_dir); port=$(free_port)
+start_postgres() {  # start_postgres [PORT]
+  local d port=${1:-} opts
+  d=$(pg_dir); [ -n "$port" ] || port=$(free_port)
   if [ ! -f "$d/data/PG_VERSION" ]; then
     runuser -u postgres -- "$PGBIN/initdb" -D "$d/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >>"$DIR/logs/postgres.log" 2>&1 \
       || die "initdb failed (see $DIR/logs/postgres.log)"
@@ -93,14 +110,22 @@ start_postgres() {
 
 stop_postgres() {
   [ -f "$DIR/pgdir" ] && [ -f "$(cat "$DIR/pgdir")/data/postmaster.pid" ] || return 0
+  local pid; pid=$(pid_of "$DIR" postgres)
+  if running "$pid"; then kill -CONT "$pid" 2>/dev/null || true; fi
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$(cat "$DIR/pgdir")/data" -m fast -w -t 30 stop >>"$DIR/logs/postgres.log" 2>&1 || true
+  return 0
 }
 
-start_redis() {
-  local port; port=$(free_port)
+# Redis keeps sessions, carts and pending-command notes: as in production
+# (docker-compose.yml) it writes an append-only file, fsynced every second,
+# in DIR/redis, so a restart loses at most the last second.
+start_redis() {  # start_redis [PORT]
+  local port=${1:-}
+  [ -n "$port" ] || port=$(free_port)
   mkdir -p "$DIR/redis"
-  start redis redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+  start redis redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec \
     --dir "$DIR/redis" --daemonize no --maxclients 2000
+  echo "$port" > "$DIR/redis.port"
   wait_for "redis" redis-cli -p "$port" ping
   REDIS_URL="redis://127.0.0.1:$port"
 }
@@ -111,6 +136,10 @@ start_kafka() {
   start devkafka "$BUILD/common/punyaka-devkafka" --bootstrap-file "$DIR/kafka.bootstrap" --control "$DIR/kafka.ctl"
   wait_for "dev kafka" test -s "$DIR/kafka.bootstrap"
   KAFKA_BROKERS=$(cat "$DIR/kafka.bootstrap")
+}
+
+api_start() {
+  (set -a; . "$DIR/env"; set +a; PUNYAKA_INSTANCE_ID=api-1 start api "$BUILD/api/punyaka-api")
 }
 
 worker_start() {
@@ -167,22 +196,113 @@ ENV
     p=$(free_port); while [[ $used == *" $p "* ]]; do p=$(free_port); done
     used="$used$p "; echo "PUNYAKA_WORKER_${n}_METRICS_PORT=$p" >> "$DIR/env"
   done
-  (set -a; . "$DIR/env"; set +a; PUNYAKA_INSTANCE_ID=api-1 start api "$BUILD/api/punyaka-api")
+  api_start
   for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do worker_start "$n"; done
   wait_for "api /readyz" curl -fsS "http://127.0.0.1:$port/readyz"
   for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do wait_for "worker-$n joining its group" test -f "$DIR/worker-$n.ready"; done
   log "stack up: api http://127.0.0.1:$port"
 }
 
+# restart NAME: the process comes back on the ports it had (DIR/env is
+# unchanged), so the others reconnect by themselves.
+restart() {
+  local name=$1
+  case "$name" in
+    api) stop api; api_start ;;
+    worker-[0-9]*) stop "$name"; worker_start "${name#worker-}" ;;
+    redis)
+      [ -f "$DIR/redis.port" ] || die "redis was not started by this stack"
+      stop redis; start_redis "$(cat "$DIR/redis.port")" ;;
+    postgres)
+      [ -f "$DIR/pg.port" ] || die "postgres was not started by this stack"
+      stop_postgres; start_postgres "$(cat "$DIR/pg.port")" ;;
+    devkafka) die "the dev Kafka keeps its data in memory only and comes back on new ports: restart the whole stack" ;;
+    *) die "restart: unknown process $name" ;;
+  esac
+  log "restarted $name"
+}
+
+env_get() { sed -n "s/^$1=//p" "$DIR/env" 2>/dev/null | tail -n 1; }
+
+# Partitions of the topics the workers consume (workers/commands.c WK_TOPICS),
+# from Kafka's metadata; fails when Kafka does not answer.
+command_partitions() {
+  local meta prefix t n sum=0
+  meta=$(timeout 15 kcat -b "$(env_get KAFKA_BROKERS)" -L -m 5 2>/dev/null) || return 1
+  prefix=$(env_get PUNYAKA_TOPIC_PREFIX)
+  for t in accounts bookings orders catalog; do
+    n=$(sed -n "s/^ *topic \"${prefix//./\\.}$t\" with \([0-9]*\) partitions:.*/\1/p" <<<"$meta" | head -n 1)
+    sum=$((sum + ${n:-0}))
+  done
+  echo "$sum"
+}
+
+# "PARTITIONS LAG" over the running workers' /metrics: how many distinct
+# partitions they report and their total lag; "0 0" when none answers.
+worker_lag() {
+  local f n port
+  for f in "$DIR"/worker-*.pid; do
+    [ -e "$f" ] || continue
+    n=$(basename "$f" .pid); n=${n#worker-}
+    running "$(pid_of "$DIR" "worker-$n")" || continue
+    port=$(env_get "PUNYAKA_WORKER_${n}_METRICS_PORT")
+    if [ -z "$port" ] || [ "$port" = 0 ]; then continue; fi
+    curl -s --max-time 3 "http://127.0.0.1:$port/metrics" 2>/dev/null || true
+  done | awk '/^punyaka_worker_consumer_lag\{/ { seen[$1] = 1; lag += $2 }
+              END { n = 0; for (k in seen) n++; print n, lag + 0 }'
+}
+
+any_worker_running() {
+  local f
+  for f in "$DIR"/worker-*.pid; do
+    [ -e "$f" ] && running "$(pid_of "$DIR" "$(basename "$f" .pid)")" && return 0
+  done
+  return 1
+}
+
+# Bounded wait (PUNYAKA_DRAIN_TIMEOUT_S, 30 s) until the running workers have
+# taken everything Kafka holds: every command partition is owned by a running
+# worker whose /metrics reports lag 0 for it, in 5 samples in a row (≥ 1 s: a
+# worker that was just resumed still shows the watermarks it knew before).
+# Never fails; says why when it gives up.
+drain() {
+  local limit=${PUNYAKA_DRAIN_TIMEOUT_S:-30} want have=0 lag=0 calm=0 deadline
+  any_worker_running || { log "drain: no worker running"; return 0; }
+  if [ -f "$DIR/devkafka.pid" ] && ! alive devkafka; then log "drain: the dev Kafka is gone, nothing to drain"; return 0; fi
+  want=$(command_partitions) || { log "drain: Kafka does not answer, nothing to drain"; return 0; }
+  deadline=$((SECONDS + limit))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    read -r have lag < <(worker_lag)
+    if [ "$have" -ge "$want" ] && [ "$lag" = 0 ]; then calm=$((calm + 1)); else calm=0; fi
+    if [ "$calm" -ge 5 ]; then log "drained: lag 0 on $have partitions"; return 0; fi
+    any_worker_running || { log "drain: no worker running any more (lag $lag)"; return 0; }
+    sleep 0.2
+  done
+  log "drain: gave up after ${limit} s: lag $lag on $have of $want partitions"
+  return 0
+}
+
 down() {
   [ -d "$DIR" ] || return 0
   mkdir -p "$DIR/logs"
-  local f
-  # Workers leave their group in parallel (each may wait on a rebalance).
-  for f in "$DIR"/worker-*.pid; do [ -e "$f" ] && kill -CONT "$(cat "$f")" 2>/dev/null; done
-  for f in "$DIR"/worker-*.pid; do [ -e "$f" ] && stop "$(basename "$f" .pid)" & done
+  local f pid
+  # 1. The API: no new commands (it flushes what it has published, then exits).
   stop api
-  wait
+  # 2. Paused processes resume (tests pause them with SIGSTOP); the workers
+  #    take what Kafka still holds.
+  for f in "$DIR"/*.pid; do
+    [ -e "$f" ] || continue
+    pid=$(pid_of "$DIR" "$(basename "$f" .pid)")
+    if running "$pid"; then kill -CONT "$pid" 2>/dev/null || true; fi
+  done
+  drain
+  # 3. The workers, in parallel: each finishes the message in hand, commits,
+  #    leaves its group.
+  for f in "$DIR"/worker-*.pid; do
+    [ -e "$f" ] && stop "$(basename "$f" .pid)" &
+  done
+  wait || true
+  # 4. Kafka, then Redis and PostgreSQL.
   stop devkafka
   stop redis
   stop_postgres
@@ -192,15 +312,18 @@ down() {
     grep -h -A30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$DIR"/logs/*.log | head -120 >&2
     die "sanitizer reports found in the logs above"
   fi
+  return 0
 }
 
 cmd=${1:-}; DIR=${2:-}
-[ -n "$cmd" ] && [ -n "$DIR" ] || die "usage: stack.sh up|down|worker-start|worker-stop DIR ..."
+[ -n "$cmd" ] && [ -n "$DIR" ] || die "usage: stack.sh up|down|restart|worker-start|worker-stop|worker-signal DIR ..."
 mkdir -p "$DIR"; DIR=$(cd "$DIR" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 case "$cmd" in
-  up) BUILD=$(cd "${3:?build dir}" && pwd); trap 'down' ERR; up ;;
+  # A failed start stops whatever it had started (die exits, so no ERR trap).
+  up) BUILD=$(cd "${3:?build dir}" && pwd); trap 'rc=$?; if [ "$rc" != 0 ]; then down || true; fi' EXIT; up ;;
   down) down ;;
+  restart) BUILD=$(cat "$DIR/build"); restart "${3:?process name}" ;;
   worker-start) BUILD=$(cat "$DIR/build"); worker_start "${3:?worker number}" ;;
   worker-stop) stop "worker-${3:?worker number}" "${4:-TERM}" ;;
   worker-signal) kill -"${4:?signal}" "$(cat "$DIR/worker-${3:?worker number}.pid")" ;;
