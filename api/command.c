@@ -188,7 +188,9 @@ void api_waiters_on_outcome(void *thread, const char *msg, size_t len)
     waiter *w = t->waiters->buckets[bucket_of(&id)];
     while (w) {
         waiter *next = w->next;
-        if (memcmp(w->id.b, id.b, 16) == 0) {
+        /* Prefer: respond-async is answered 202 when Kafka confirms, even
+         * if the outcome outruns the delivery report. */
+        if (memcmp(w->id.b, id.b, 16) == 0 && !(w->respond_async && !w->dr_done)) {
             if (w->async.req)
                 reply_outcome(w->async.req, o, w);
             waiter_finish(w);

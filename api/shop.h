@@ -56,12 +56,14 @@
     " JOIN products kc_p ON kc_p.id = kc.component_id WHERE kc.kit_id = " p ".id)) ELSE '{}'::jsonb END)"
 
 /* The sellable count of products p: its stock, or for a kit the minimum over
- * its components of floor(stock / quantity), 0 without components — the
- * same number shop_kit_available() gives the worker. Use as
+ * its components of floor(stock / quantity), an inactive component counting
+ * as 0, and 0 without components — the same number shop_kit_available()
+ * gives the worker. Use as
  *   "SELECT … FROM products p" API_PRODUCT_AVAIL_JOIN " WHERE …" with `a.avail`. */
 #define API_PRODUCT_AVAIL_JOIN                                                                                 \
     " CROSS JOIN LATERAL (SELECT CASE WHEN p.product_type <> 'kit' THEN p.stock ELSE coalesce((SELECT"         \
-    " min(c.stock / kc.quantity) FROM kit_components kc JOIN products c ON c.id = kc.component_id"              \
+    " min(CASE WHEN c.is_active THEN c.stock / kc.quantity ELSE 0 END) FROM kit_components kc"                 \
+    " JOIN products c ON c.id = kc.component_id"                                                               \
     " WHERE kc.kit_id = p.id), 0) END AS avail) a"
 
 /* ---- the cart (cart.c) ---- */

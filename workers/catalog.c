@@ -357,13 +357,15 @@ static json_t *opt_string(PGresult *r, int col)
     return PQgetisnull(r, 0, col) ? json_null() : json_string(PQgetvalue(r, 0, col));
 }
 
-/* A kit's stock is derived: min over components of floor(stock / qty). */
+/* A kit's stock is derived: min over components of floor(stock / qty),
+ * an inactive component counting as none in stock (it is not for sale). */
 static wk_result kit_json(wk_ctx *ctx, const char *id, json_t *j, int64_t *stock)
 {
     const char *params[] = {id};
     wk_result fail = WK_DONE;
     PGresult *r = wk_query(ctx, "kit components",
-                           "SELECT kc.component_id, kc.quantity, p.stock FROM kit_components kc"
+                           "SELECT kc.component_id, kc.quantity, CASE WHEN p.is_active THEN p.stock ELSE 0 END"
+                           " FROM kit_components kc"
                            " JOIN products p ON p.id = kc.component_id"
                            " WHERE kc.kit_id = $1 ORDER BY kc.component_id",
                            1, params, &fail);
@@ -640,18 +642,28 @@ static wk_result replace_components(wk_ctx *ctx, const pk_envelope_decoded *cmd,
     return res == WK_DONE ? applied_product(ctx, k->kit_id, 200, out) : res;
 }
 
-/* Locks the kit row (checkout locks it too before reading the composition). */
-static wk_result lock_kit(wk_ctx *ctx, int64_t kit_id, wk_outcome *out)
+/* Locks the kit and its new components in ascending id order, the one lock
+ * order of every command that touches several products (checkout, order
+ * cancel): the kit before its components would deadlock with a checkout
+ * that holds a component and waits for the kit. */
+static wk_result lock_kit(wk_ctx *ctx, const kit_cmd *k, wk_outcome *out)
 {
-    char text[24];
-    wf_itoa(kit_id, text);
-    const char *params[] = {text};
+    int64_t ids[SHOP_KIT_MAX_COMPONENTS + 1];
+    ids[0] = k->kit_id;
+    memcpy(ids + 1, k->ids, k->n * sizeof(ids[0]));
+    char *list = wk_int_array(ids, k->n + 1), kit[24];
+    wf_itoa(k->kit_id, kit);
+    const char *params[] = {list, kit};
     wk_result fail = WK_DONE;
-    PGresult *r = wk_query(ctx, "lock kit", "SELECT product_type = 'kit' FROM products WHERE id = $1 FOR UPDATE", 1,
-                           params, &fail);
+    PGresult *r = wk_query(ctx, "lock kit",
+                           "SELECT bool_or(id = $2::bigint AND product_type = 'kit'), bool_or(id = $2::bigint)"
+                           " FROM (SELECT id, product_type FROM products WHERE id = ANY($1::bigint[])"
+                           " ORDER BY id FOR UPDATE) locked",
+                           2, params, &fail);
+    free(list);
     if (!r)
         return fail;
-    if (PQntuples(r) != 1)
+    if (PQgetvalue(r, 0, 1)[0] != 't')
         wk_reject(out, "not_found", NULL, "no such product");
     else if (PQgetvalue(r, 0, 0)[0] != 't')
         wk_reject(out, "invalid_kit", "kit_id", "only a product of type kit has components");
@@ -666,7 +678,7 @@ wk_result wk_product_set_kit(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_out
         return WK_POISON;
     wk_result res = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
     if (res == WK_DONE && !wk_rejected(out))
-        res = lock_kit(ctx, k.kit_id, out);
+        res = lock_kit(ctx, &k, out);
     if (res == WK_DONE && !wk_rejected(out) && k.n)
         res = check_components(ctx, &k, out);
     if (res != WK_DONE || wk_rejected(out))

@@ -239,7 +239,22 @@ static void reject_with(wk_outcome *out, const char *code, char *detail, json_t 
     out->errors = errors;
 }
 
-/* Unknown and deactivated products alike: no longer for sale. */
+/* A kit is for sale only while every component is: selling it would take
+ * the stock of a product the shop withdrew. */
+static bool kit_components_active(const locked_set *s, int64_t kit_id)
+{
+    for (size_t i = 0; i < s->n_parts; i++) {
+        if (s->parts[i].kit_id != kit_id)
+            continue;
+        const product_row *c = find_product(s, s->parts[i].component_id);
+        if (!c || !c->is_active)
+            return false;
+    }
+    return true;
+}
+
+/* Unknown and deactivated products alike (and kits with a deactivated
+ * component): no longer for sale. */
 static int check_available(const checkout_cmd *c, const locked_set *s, wk_outcome *out)
 {
     json_t *errors = NULL;
@@ -247,7 +262,7 @@ static int check_available(const checkout_cmd *c, const locked_set *s, wk_outcom
     for (size_t i = 0; i < c->n; i++) {
         int64_t id = c->lines[i].product_id;
         const product_row *p = find_product(s, id);
-        if (p && p->is_active)
+        if (p && p->is_active && (!p->is_kit || kit_components_active(s, id)))
             continue;
         if (!errors && p)
             snprintf(detail, sizeof(detail), "%s (product %lld) is no longer available", p->name, (long long)id);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/time.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -20,6 +21,7 @@
 #include "common/mp.h"
 #include "tests/support/commands.h"
 #include "tests/support/db.h"
+#include "tests/support/http.h"
 #include "tests/support/stack_env.h"
 
 #define HASH "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2g"
@@ -518,18 +520,23 @@ static void test_same_command_twice_one_order(void **state)
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM processed_commands WHERE command_id = $1", first, NULL), 1);
 }
 
+static void deactivate(long long id)
+{
+    it_payload p;
+    it_payload_init(&p);
+    msgpack_pack_map(&p.pk, 2);
+    pk_mp_kv_i64(&p.pk, "id", id);
+    pk_mp_kv_bool(&p.pk, "is_active", false);
+    char key[24];
+    json_decref(expect_applied(run("product.update", "catalog", text(key, id), admin_id, "admin", &p)));
+}
+
 static void test_inactive_unknown_and_empty(void **state)
 {
     (void)state;
     long long user = customer("inactive");
     long long item = product("sindoor", "samagri", 700, 10);
-    it_payload p;
-    it_payload_init(&p);
-    msgpack_pack_map(&p.pk, 2);
-    pk_mp_kv_i64(&p.pk, "id", item);
-    pk_mp_kv_bool(&p.pk, "is_active", false);
-    char key[24];
-    json_decref(expect_applied(run("product.update", "catalog", text(key, item), admin_id, "admin", &p)));
+    deactivate(item);
     line l = {item, 1, 700};
     expect_rejected(checkout(user, &l, 1), "inactive_product");
     line missing = {999999999, 1, 700};
@@ -666,6 +673,95 @@ static void test_kit_rules(void **state)
     long long user = customer("emptykit");
     line l = {kit, 1, 100};
     expect_rejected(checkout(user, &l, 1), "out_of_stock");
+}
+
+/* A withdrawn component withdraws the kit: selling it would take the stock
+ * of a product the shop no longer sells (issue 11 finding 8). */
+static void test_kit_with_inactive_component_is_not_for_sale(void **state)
+{
+    (void)state;
+    long long user = customer("kitinactive");
+    long long x = product("ghee", "samagri", 100, 10), y = product("wick", "samagri", 50, 10);
+    long long kit = product("lamp-kit", "kit", 400, 0);
+    const long long parts[][2] = {{x, 1}, {y, 2}};
+    json_decref(expect_applied(set_kit(kit, parts, 2)));
+    deactivate(y);
+    line l = {kit, 1, 400};
+    expect_rejected(checkout(user, &l, 1), "inactive_product");
+    assert_int_equal(stock_of(x), 10);
+    assert_int_equal(stock_of(y), 10);
+    char path[64];   /* the shop shows it as it sells it */
+    snprintf(path, sizeof(path), "/api/products/%lld/", kit);
+    it_response r = it_http("GET", path, NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_false(json_object_get(r.json, "is_in_stock")));
+    assert_int_equal(json_integer_value(json_object_get(r.json, "stock")), 0);
+    it_response_free(&r);
+    char id[24];
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM products p WHERE p.id = $1 AND EXISTS (SELECT 1 FROM"
+                                  " kit_components kc JOIN products c ON c.id = kc.component_id"
+                                  " WHERE kc.kit_id = p.id AND NOT c.is_active)",
+                                  text(id, kit), NULL),
+                     1);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) * 1000.0 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* product.set_kit locks in ascending id order, as checkout does: a session
+ * holding a component (as a checkout would) and then asking for the kit is
+ * granted it at once. Before, set_kit held the kit and waited for the
+ * component: a deadlock PostgreSQL broke after deadlock_timeout (1 s). */
+static void test_set_kit_locks_in_id_order(void **state)
+{
+    (void)state;
+    long long component = product("camphor", "samagri", 30, 10);   /* the lower id */
+    long long kit = product("camphor-kit", "kit", 90, 0);
+    char c[24], k[24];
+    text(c, component);
+    text(k, kit);
+    PGconn *checkout_like = it_db();
+    PQclear(PQexec(checkout_like, "BEGIN"));
+    assert_int_equal(it_db_scalar(checkout_like, "SELECT count(*) FROM (SELECT id FROM products WHERE id = $1 FOR UPDATE) x",
+                                  c, NULL),
+                     1);
+    const long long parts[][2] = {{component, 3}};
+    it_payload p;
+    it_payload_init(&p);
+    msgpack_pack_map(&p.pk, 2);
+    pk_mp_kv_i64(&p.pk, "kit_id", kit);
+    pk_mp_pack_cstr(&p.pk, "components");
+    msgpack_pack_array(&p.pk, 1);
+    msgpack_pack_map(&p.pk, 2);
+    pk_mp_kv_i64(&p.pk, "product_id", parts[0][0]);
+    pk_mp_kv_i64(&p.pk, "quantity", parts[0][1]);
+    char id[PK_UUID_STR_LEN + 1];
+    assert_int_equal(it_send_command("product.set_kit", "catalog", k, admin_id, "admin", &p, NULL, 0, id), 0);
+    it_payload_free(&p);
+    /* The worker is now blocked on a lock this session holds. */
+    assert_int_equal(it_db_wait_for(db, 1, 10000,
+                                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                    " AND datname = current_database()",
+                                    NULL),
+                     1);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(it_db_scalar(checkout_like, "SELECT count(*) FROM (SELECT id FROM products WHERE id = $1 FOR UPDATE) x",
+                                  k, NULL),
+                     1);
+    double waited = ms_since(&t0);
+    PQclear(PQexec(checkout_like, "COMMIT"));
+    PQfinish(checkout_like);
+    print_message("kit lock granted after %.0f ms\n", waited);
+    assert_true(waited < 500);   /* no deadlock to be broken */
+    json_t *applied = expect_applied(it_wait_outcome(db, id, 20000));
+    assert_int_equal(json_integer_value(json_object_get(applied, "stock")), 3);   /* 10 / 3 */
+    json_decref(applied);
 }
 
 /* ===================================================================== */
@@ -867,6 +963,8 @@ int main(void)
         cmocka_unit_test(test_kit_stock_and_sale_decrements_components),
         cmocka_unit_test(test_kit_and_component_checked_against_summed_need),
         cmocka_unit_test(test_kit_rules),
+        cmocka_unit_test(test_kit_with_inactive_component_is_not_for_sale),
+        cmocka_unit_test(test_set_kit_locks_in_id_order),
         cmocka_unit_test(test_cancel_before_shipping_restocks_and_refunds),
         cmocka_unit_test(test_status_steps_and_no_cancel_after_shipping),
         cmocka_unit_test(test_catalog_is_admin_only),
