@@ -250,14 +250,34 @@ int api_auth_logout_all(h2o_req_t *req, const api_match *m)
 typedef struct {
     api_async async;
     char csrf[API_TOKEN_CHARS];
+    json_t *applied;   /* the resource a just-applied command returned, or NULL */
 } me_ctx;
+
+static void me_free(me_ctx *c)
+{
+    json_decref(c->applied);
+    api_async_free(&c->async);
+}
+
+/* PostgreSQL cannot be read: after an applied command the answer is what
+ * the command's outcome carried (the change happened: never a 503). */
+static void reply_unreadable(h2o_req_t *req, me_ctx *c, const char *code)
+{
+    if (!c->applied) {
+        api_reply_problem(req, 503, code, "Service unavailable", NULL, NULL);
+        return;
+    }
+    json_t *user = json_deep_copy(c->applied);
+    json_object_set_new(user, "csrf_token", json_string(c->csrf));
+    api_reply_json(req, 200, user);
+}
 
 static void on_me(void *ctx, const PGresult *res, const char *err)
 {
     me_ctx *c = ctx;
     h2o_req_t *req = c->async.req;
     if (req && (err || PQresultStatus(res) != PGRES_TUPLES_OK)) {
-        api_reply_problem(req, 503, "database_unavailable", "Service unavailable", NULL, NULL);
+        reply_unreadable(req, c, "database_unavailable");
     } else if (req && PQntuples(res) == 0) {
         api_reply_problem(req, 401, "not_authenticated", "Authentication required", "log in first", NULL);
     } else if (req) {
@@ -266,7 +286,7 @@ static void on_me(void *ctx, const PGresult *res, const char *err)
         json_object_set_new(user, "csrf_token", json_string(c->csrf));
         api_reply_json(req, 200, user);
     }
-    api_async_free(&c->async);
+    me_free(c);
 }
 
 int api_auth_me(h2o_req_t *req, const api_match *m)
@@ -275,19 +295,25 @@ int api_auth_me(h2o_req_t *req, const api_match *m)
     return 0;
 }
 
-void api_reply_me(h2o_req_t *req, int64_t user_id, const char *csrf)
+void api_reply_me_applied(h2o_req_t *req, int64_t user_id, const char *csrf, const json_t *applied)
 {
     me_ctx *c = api_async_new(req, sizeof(*c));
     char id[24];
     snprintf(id, sizeof(id), "%lld", (long long)user_id);
     snprintf(c->csrf, sizeof(c->csrf), "%s", csrf);
+    c->applied = applied ? json_deep_copy(applied) : NULL;
     const char *params[] = {id};
     if (api_pg_query(api_thread_of(req)->pg,
                      "SELECT " API_USER_JSON " FROM users u" API_USER_JOINS " WHERE u.id = $1 AND u.is_active", 1,
                      params, on_me, c) != 0) {
-        api_reply_problem(req, 503, "overloaded", "Service unavailable", NULL, NULL);
-        api_async_free(&c->async);
+        reply_unreadable(req, c, "overloaded");
+        me_free(c);
     }
+}
+
+void api_reply_me(h2o_req_t *req, int64_t user_id, const char *csrf)
+{
+    api_reply_me_applied(req, user_id, csrf, NULL);
 }
 
 /* ---- csrf (the seed frontend's handshake) ---- */

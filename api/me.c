@@ -141,9 +141,8 @@ static void submit(h2o_req_t *req, const api_session *s, const char *type, const
 static void on_profile_updated(h2o_req_t *req, json_t *resource, int status, void *data)
 {
     patch_ctx *c = data;
-    (void)resource;
     (void)status;
-    api_reply_me(req, c->session.user_id, c->session.csrf);   /* the pool's dispose frees c->profile */
+    api_reply_me_applied(req, c->session.user_id, c->session.csrf, resource);   /* the pool's dispose frees c->profile */
 }
 
 /* The account part is applied: the profile part follows, then the caller
@@ -152,10 +151,9 @@ static void on_profile_updated(h2o_req_t *req, json_t *resource, int status, voi
 static void on_user_updated(h2o_req_t *req, json_t *resource, int status, void *data)
 {
     patch_ctx *c = data;
-    (void)resource;
     (void)status;
     if (!c->has_profile) {
-        api_reply_me(req, c->session.user_id, c->session.csrf);
+        api_reply_me_applied(req, c->session.user_id, c->session.csrf, resource);
         return;
     }
     submit(req, &c->session, "priest.update_profile", &c->profile, on_profile_updated, c);

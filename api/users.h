@@ -30,5 +30,9 @@ void api_reply_user_with_csrf(h2o_req_t *req, int status, const char *user_json,
 
 /* The caller's own account (GET /api/auth/me/ shape, with csrf_token). */
 void api_reply_me(h2o_req_t *req, int64_t user_id, const char *csrf);
+/* The same right after a command changed the account: when PostgreSQL
+ * cannot be read, `applied` (the outcome's resource, copied) is the answer
+ * instead of a 503 — the change happened, and a 503 would say it did not. */
+void api_reply_me_applied(h2o_req_t *req, int64_t user_id, const char *csrf, const json_t *applied);
 
 #endif

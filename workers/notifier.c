@@ -102,13 +102,17 @@ static int command_ok(wk_notifier *n, redisReply *r)
     return ok;
 }
 
+/* Two tries: a connection Redis closed (a restart) fails the first
+ * command, and a fresh one is made at once for the second. */
 static void publish(wk_notifier *n, note *x)
 {
-    if (now_ms() - x->posted_ms > STALE_MS || !connected(n) || !command_ok(n, redisCommand(n->redis, "PUBLISH %s %s", x->channel, x->text))) {
-        drop(n, x);
-        return;
+    for (int attempt = 0; attempt < 2 && now_ms() - x->posted_ms <= STALE_MS; attempt++) {
+        if (connected(n) && command_ok(n, redisCommand(n->redis, "PUBLISH %s %s", x->channel, x->text))) {
+            note_free(x);
+            return;
+        }
     }
-    note_free(x);
+    drop(n, x);
 }
 
 static void ping(wk_notifier *n)
