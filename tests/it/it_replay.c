@@ -5,15 +5,16 @@
  * with refunds, customer confirmations, ratings, checkouts with
  * out_of_stock rejections), then:
  *   rebuild into an empty database ⇒ every table identical to the live one;
- *   verify ⇒ no decision differs from the recorded one;
+ *   verify ⇒ no decision differs from the recorded one, tables identical;
  *   a live row changed by hand ⇒ rebuild names that table and row;
  *   history of a booking ⇒ create → confirm → complete → customer_confirm
  *   → rate with the right actors; list filters; a log whose beginning was
- *   dropped by retention ⇒ rebuild and verify refuse; dlq list and a
- *   redrive of a corrected poison message ⇒ reported applied, applied once;
- *   a command of a type no worker knows ⇒ dead-lettered undecided (no
- *   journal, no processed_commands), its redrive reported dead_lettered
- *   until the workers know the type, then applied.
+ *   dropped by retention ⇒ rebuild and verify refuse, with or without
+ *   the live database (--from-log-only); dlq list and a redrive of a
+ *   corrected poison message ⇒ reported applied, applied once; a command
+ *   of a type no worker knows ⇒ dead-lettered undecided (no journal, no
+ *   processed_commands), its redrive reported dead_lettered until the
+ *   workers know the type, then applied.
  * The whole database is compared, so every command of every earlier test
  * must be replayable: tests create state through commands only. */
 #include <stdarg.h>
@@ -26,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -37,6 +37,7 @@
 #include "tests/support/commands.h"
 #include "tests/support/db.h"
 #include "tests/support/events.h"
+#include "tests/support/replay.h"
 #include "tests/support/stack_env.h"
 
 #define HASH IT_PASSWORD_HASH
@@ -383,75 +384,6 @@ static void run_load(void)
     assert_int_equal(it_events_wait_published(db, 60000), 0);
 }
 
-/* ---- running punyaka-replay ---- */
-
-typedef struct {
-    int status;
-    char *out, *err;
-} result;
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *s = malloc((size_t)n + 1);
-    s[fread(s, 1, (size_t)n, f)] = 0;
-    fclose(f);
-    unlink(path);
-    return s;
-}
-
-static result replay(const char *fmt, ...)
-{
-    char args[2048], cmd[4096], out[64], err[64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof(args), fmt, ap);
-    va_end(ap);
-    snprintf(out, sizeof(out), "/tmp/it-replay-%d.out", (int)getpid());
-    snprintf(err, sizeof(err), "/tmp/it-replay-%d.err", (int)getpid());
-    snprintf(cmd, sizeof(cmd), "%s/workers/punyaka-replay %s >%s 2>%s", it_env("PUNYAKA_BUILD_DIR"), args, out, err);
-    double t = (double)now_us();
-    int st = system(cmd);
-    result r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(out), slurp(err)};
-    fprintf(stderr, "punyaka-replay %.60s: exit %d in %.1f s\n", args, r.status, ((double)now_us() - t) / 1e6);
-    return r;
-}
-
-static void result_free(result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
-/* DATABASE_URL with another database name. */
-static void dsn_for(const char *dbname, char *out, size_t cap)
-{
-    const char *live = it_env("DATABASE_URL");
-    const char *slash = strrchr(live, '/');
-    assert_non_null(slash);
-    snprintf(out, cap, "%.*s/%s", (int)(slash - live), live, dbname);
-}
-
-static void drop_database(const char *name)
-{
-    char sql[256];
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
-    PGresult *r = PQexec(db, sql);
-    PQclear(r);
-}
-
 /* ---- the tests ---- */
 
 static void test_rebuild_is_identical_and_verify_finds_no_difference(void **state)
@@ -460,19 +392,19 @@ static void test_rebuild_is_identical_and_verify_finds_no_difference(void **stat
     run_load();
     char name[64], dsn[512];
     snprintf(name, sizeof(name), "it_replay_%s_a", tag);
-    dsn_for(name, dsn, sizeof(dsn));
-    result r = replay("rebuild --into '%s'", dsn);
+    it_dsn_for(name, dsn, sizeof(dsn));
+    it_replay_result r = it_replay("rebuild --into '%s'", dsn);
     if (r.status != 0 || !strstr(r.out, "\nidentical\n") || !strstr(r.out, " 0 differing decisions"))
         fail_msg("rebuild (exit %d):\n%s\n%s", r.status, r.out, r.err);
     assert_null(strstr(r.out, "DIFFERENT"));
     assert_non_null(strstr(r.err, "applying"));   /* the progress line: this run takes over a second */
-    result_free(&r);
-    drop_database(name);
+    it_replay_result_free(&r);
+    it_drop_database(db, name);
 
-    r = replay("verify");
-    if (r.status != 0 || !strstr(r.out, ": 0 differing decisions"))
+    r = it_replay("verify");
+    if (r.status != 0 || !strstr(r.out, ": 0 differing decisions") || !strstr(r.out, "\nidentical\n"))
         fail_msg("verify (exit %d):\n%s\n%s", r.status, r.out, r.err);
-    result_free(&r);
+    it_replay_result_free(&r);
 }
 
 static void test_tampered_row_is_named(void **state)
@@ -482,14 +414,14 @@ static void test_tampered_row_is_named(void **state)
     itoa64(product_ids[PRODUCTS - 1], id);
     long long stock = it_db_scalar(db, "UPDATE products SET stock = stock + 3 WHERE id = $1 RETURNING stock", id, NULL);
     snprintf(name, sizeof(name), "it_replay_%s_b", tag);
-    dsn_for(name, dsn, sizeof(dsn));
-    result r = replay("rebuild --quiet --into '%s'", dsn);
+    it_dsn_for(name, dsn, sizeof(dsn));
+    it_replay_result r = it_replay("rebuild --quiet --into '%s'", dsn);
     it_db_scalar(db, "UPDATE products SET stock = stock - 3 WHERE id = $1 RETURNING stock", id, NULL);
-    drop_database(name);
+    it_drop_database(db, name);
     snprintf(want, sizeof(want), "products id=%s: stock: live %lld, rebuilt %lld", id, stock, stock - 3);
     if (r.status != 1 || !strstr(r.out, want) || !strstr(r.out, "\ndifferent: products\n"))
         fail_msg("rebuild after tampering (exit %d), want \"%s\":\n%s\n%s", r.status, want, r.out, r.err);
-    result_free(&r);
+    it_replay_result_free(&r);
 }
 
 static void test_history_of_a_booking(void **state)
@@ -500,9 +432,9 @@ static void test_history_of_a_booking(void **state)
     int i = rated_booking, pr = booking_priest[i];
     const int64_t actors[] = {booking_customer[i], priest_users[pr], priest_users[pr], booking_customer[i],
                               booking_customer[i]};
-    result r = replay("history booking:%lld", (long long)booking_ids[i]);
+    it_replay_result r = it_replay("history booking:%lld", (long long)booking_ids[i]);
     assert_int_equal(r.status, 0);
-    assert_int_equal(count_lines(r.out), 5);
+    assert_int_equal(it_count_lines(r.out), 5);
     const char *line = r.out;
     for (int k = 0; k < 5; k++, line = strchr(line, '\n') + 1) {
         json_t *j = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
@@ -514,7 +446,7 @@ static void test_history_of_a_booking(void **state)
         assert_string_equal(json_string_value(json_object_get(actor, "role")), k == 1 || k == 2 ? "priest" : "customer");
         json_decref(j);
     }
-    result_free(&r);
+    it_replay_result_free(&r);
 }
 
 static void test_list_filters(void **state)
@@ -523,24 +455,24 @@ static void test_list_filters(void **state)
     char since[32];
     snprintf(since, sizeof(since), "@%lld", (long long)(load_started_ms / 1000));
     /* The dev Kafka cannot answer offsets-for-times: this scans timestamps. */
-    result r = replay("list --quiet --since %s --type booking.create --outcome slot_taken", since);
+    it_replay_result r = it_replay("list --quiet --since %s --type booking.create --outcome slot_taken", since);
     assert_int_equal(r.status, 0);
-    assert_int_equal(count_lines(r.out), BOOKINGS);
-    result_free(&r);
-    r = replay("list --quiet --since %s --type 'booking.*' --actor %lld", since, (long long)booking_customer[rated_booking]);
+    assert_int_equal(it_count_lines(r.out), BOOKINGS);
+    it_replay_result_free(&r);
+    r = it_replay("list --quiet --since %s --type 'booking.*' --actor %lld", since, (long long)booking_customer[rated_booking]);
     assert_int_equal(r.status, 0);
-    assert_true(count_lines(r.out) >= 3);   /* create, customer_confirm, rate (and more bookings of theirs) */
+    assert_true(it_count_lines(r.out) >= 3);   /* create, customer_confirm, rate (and more bookings of theirs) */
     assert_null(strstr(r.out, "\"role\":\"priest\""));
     assert_null(strstr(r.out, "password_hash\":\"$argon2id"));
-    result_free(&r);
-    r = replay("list --quiet --until @%lld --entity booking:%lld", (long long)(load_started_ms / 1000 - 1),
+    it_replay_result_free(&r);
+    r = it_replay("list --quiet --until @%lld --entity booking:%lld", (long long)(load_started_ms / 1000 - 1),
                (long long)booking_ids[rated_booking]);
     assert_int_equal(r.status, 0);
-    assert_int_equal(count_lines(r.out), 0);   /* that booking is younger */
-    result_free(&r);
-    r = replay("list --entity nonsense:1");
+    assert_int_equal(it_count_lines(r.out), 0);   /* that booking is younger */
+    it_replay_result_free(&r);
+    r = it_replay("list --entity nonsense:1");
     assert_int_equal(r.status, 2);
-    result_free(&r);
+    it_replay_result_free(&r);
 }
 
 /* A copy of the log pushed past the dev Kafka's ~5 MiB per partition, so
@@ -579,16 +511,21 @@ static void test_log_without_its_beginning_is_refused(void **state)
     assert_true(lo > 0);
     char db_name[64], dsn[512];
     snprintf(db_name, sizeof(db_name), "it_replay_%s_c", tag);
-    dsn_for(db_name, dsn, sizeof(dsn));
-    result r = replay("rebuild --quiet --topic %s --into '%s'", topic, dsn);
-    drop_database(db_name);
+    it_dsn_for(db_name, dsn, sizeof(dsn));
+    it_replay_result r = it_replay("rebuild --quiet --topic %s --into '%s'", topic, dsn);
+    it_drop_database(db, db_name);
     if (r.status != 3 || !strstr(r.err, "refusing: the events log no longer reaches back"))
         fail_msg("rebuild of a trimmed log (exit %d):\n%s\n%s", r.status, r.out, r.err);
-    result_free(&r);
-    r = replay("verify --quiet --topic %s", topic);
+    it_replay_result_free(&r);
+    r = it_replay("verify --quiet --topic %s", topic);
     assert_int_equal(r.status, 3);
     assert_non_null(strstr(r.err, "refusing"));
-    result_free(&r);
+    it_replay_result_free(&r);
+    r = it_replay("rebuild --quiet --from-log-only --topic %s --into '%s'", topic, dsn);   /* the events tell too */
+    it_drop_database(db, db_name);
+    if (r.status != 3 || !strstr(r.err, "refusing: the events log has lost events"))
+        fail_msg("rebuild --from-log-only of a trimmed log (exit %d):\n%s\n%s", r.status, r.out, r.err);
+    it_replay_result_free(&r);
 }
 
 /* A registration of `user` as an envelope of `type` (the command id and
@@ -637,24 +574,24 @@ static void test_dlq_list_and_redrive(void **state)
     assert_int_equal(dead, 1);
     long long dl = it_db_scalar(db, "SELECT id FROM dead_letters WHERE key = convert_to($1, 'UTF8')", user, NULL);
 
-    result r = replay("dlq list");
+    it_replay_result r = it_replay("dlq list");
     char want[256];
     snprintf(want, sizeof(want), "{\"id\":%lld,\"topic\":\"%saccounts\"", dl, it_env("PUNYAKA_TOPIC_PREFIX"));
     assert_non_null(strstr(r.out, want));
     assert_non_null(strstr(r.out, "\"reason\":\"truncated msgpack\""));
-    result_free(&r);
+    it_replay_result_free(&r);
 
     char path[64];
     snprintf(path, sizeof(path), "/tmp/it-replay-fixed-%d.msgpack", (int)getpid());
     write_file(path, &full);
     msgpack_sbuffer_destroy(&full);
     for (int i = 0; i < 2; i++) {   /* twice: the second is a duplicate, answered from the stored outcome */
-        r = replay("dlq redrive --id %lld --value-file %s", dl, path);
+        r = it_replay("dlq redrive --id %lld --value-file %s", dl, path);
         assert_int_equal(r.status, 0);
         if (!strstr(r.out, "\"status\":\"applied\"") || !strstr(r.out, id_text) ||
             (i == 1) != (strstr(r.out, "\"decided_before\":true") != NULL))
             fail_msg("redrive %d reported: %s", i + 1, r.out);
-        result_free(&r);
+        it_replay_result_free(&r);
         it_outcome o = it_wait_outcome(db, id_text, 20000);
         assert_string_equal(o.status, "applied");
         it_outcome_free(&o);
@@ -663,12 +600,12 @@ static void test_dlq_list_and_redrive(void **state)
     usleep(500 * 1000);   /* let the duplicate delivery go through */
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM users WHERE username = $1", user, NULL), 1);
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM journal WHERE command_id = $1", id_text, NULL), 1);
-    r = replay("dlq list");
+    r = it_replay("dlq list");
     assert_null(strstr(r.out, want));   /* no longer pending */
-    result_free(&r);
-    r = replay("dlq list --all");
+    it_replay_result_free(&r);
+    r = it_replay("dlq list --all");
     assert_non_null(strstr(r.out, want));
-    result_free(&r);
+    it_replay_result_free(&r);
 }
 
 /* The rolling-deploy case: the API is newer than the workers and sends a
@@ -703,11 +640,11 @@ static void test_unknown_type_is_redriven_after_the_upgrade(void **state)
     long long dl = it_db_scalar(db, "SELECT id FROM dead_letters WHERE key = convert_to($1, 'UTF8')", user, NULL);
 
     /* Before the upgrade: the redrive is dead-lettered again, and says so. */
-    result r = replay("dlq redrive --id %lld --wait 20", dl);
+    it_replay_result r = it_replay("dlq redrive --id %lld --wait 20", dl);
     assert_int_equal(r.status, 0);
     if (!strstr(r.out, "\"status\":\"dead_lettered\"") || !strstr(r.out, "\"reason\":\"unknown_command\""))
         fail_msg("redrive before the upgrade reported: %s", r.out);
-    result_free(&r);
+    it_replay_result_free(&r);
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM processed_commands WHERE command_id = $1", id_text, NULL),
                      0);
 
@@ -718,12 +655,12 @@ static void test_unknown_type_is_redriven_after_the_upgrade(void **state)
     snprintf(path, sizeof(path), "/tmp/it-replay-upgraded-%d.msgpack", (int)getpid());
     write_file(path, &known);
     msgpack_sbuffer_destroy(&known);
-    r = replay("dlq redrive --id %lld --value-file %s --wait 20", dl, path);
+    r = it_replay("dlq redrive --id %lld --value-file %s --wait 20", dl, path);
     unlink(path);
     assert_int_equal(r.status, 0);
     if (!strstr(r.out, "\"status\":\"applied\"") || !strstr(r.out, id_text) || strstr(r.out, "decided_before"))
         fail_msg("redrive after the upgrade reported: %s", r.out);
-    result_free(&r);
+    it_replay_result_free(&r);
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM users WHERE username = $1", user, NULL), 1);
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM journal WHERE command_id = $1", id_text, NULL), 1);
     assert_int_equal(it_db_wait_for(db, 0, 5000, pending_sql, user, NULL), 0);
@@ -732,16 +669,16 @@ static void test_unknown_type_is_redriven_after_the_upgrade(void **state)
 static void test_help(void **state)
 {
     (void)state;
-    result r = replay("--help");
+    it_replay_result r = it_replay("--help");
     assert_int_equal(r.status, 0);
     for (const char *const *w = (const char *const[]){"list", "history", "rebuild", "verify", "dlq list",
                                                        "dlq redrive", NULL};
          *w; w++)
         assert_non_null(strstr(r.out, *w));
-    result_free(&r);
-    r = replay("rebuild");
+    it_replay_result_free(&r);
+    r = it_replay("rebuild");
     assert_int_equal(r.status, 2);   /* --into is required */
-    result_free(&r);
+    it_replay_result_free(&r);
 }
 
 int main(void)

@@ -22,8 +22,14 @@ static const char USAGE[] =
     "  history TYPE:ID               every command that touched one entity, in journal order\n"
     "  rebuild --into DSN            replay the journal into an empty database (created and migrated\n"
     "                                if missing), then compare its tables with the live database\n"
-    "  verify [--into DSN] [--keep]  replay the journal (into a scratch database unless --into) and\n"
-    "                                report every decision that differs from the recorded one\n"
+    "          [--from-log-only [--allow-seq-gaps]]\n"
+    "                                disaster recovery: never touch the live database (it is lost);\n"
+    "                                the log must start at seq 1 and have no holes (accept holes left\n"
+    "                                by rolled-back commands with --allow-seq-gaps); no comparison\n"
+    "  verify [--into DSN] [--keep]  replay the journal (into a scratch database unless --into), report\n"
+    "                                every decision that differs from the recorded one, then compare\n"
+    "                                the replayed tables with the live ones (--from-log-only: needs\n"
+    "                                --into, decisions only)\n"
     "  dlq list [--all]              dead letters (pending ones; --all: also redriven), with reason\n"
     "                                and original topic/partition/offset\n"
     "  dlq redrive [--id N ...] [--value-file FILE] [--wait SECONDS]\n"
@@ -56,8 +62,9 @@ static const char USAGE[] =
     "environment: KAFKA_BROKERS, DATABASE_URL, PUNYAKA_TOPIC_PREFIX, PUNYAKA_TZ_OFFSET_MINUTES (must\n"
     "be the workers' value), PUNYAKA_MIGRATE (path of punyaka-migrate, for rebuild and verify)\n"
     "\n"
-    "exit status: 0 ok / identical / no differing decision, 1 differences found, 2 bad usage,\n"
-    "3 refused (e.g. the log no longer reaches back to the first journal entry) or failed\n";
+    "exit status: 0 ok / identical / no differing decision, 1 differences found (a decision, a command\n"
+    "the replay could not apply, or a table), 2 bad usage, 3 refused (e.g. the log no longer reaches\n"
+    "back to the first journal entry) or failed\n";
 
 static void on_signal(int sig)
 {
@@ -131,14 +138,15 @@ typedef struct {
     rp_source src;
     rp_filter filter;
     const char *dsn, *into, *value_file;
-    bool keep, all;
+    bool keep, all, from_log_only, allow_seq_gaps;
     int wait_s;                  /* dlq redrive --wait; -1: the default */
     int64_t ids[256];
     size_t n_ids;
 } options;
 
 enum { O_SINCE = 256, O_UNTIL, O_TYPE, O_ENTITY, O_ACTOR, O_OUTCOME, O_FOLLOW, O_BROKERS, O_DSN, O_TOPIC,
-       O_SCAN, O_QUIET, O_INTO, O_KEEP, O_ALL, O_ID, O_VALUE_FILE, O_WAIT, O_HELP };
+       O_SCAN, O_QUIET, O_INTO, O_KEEP, O_ALL, O_ID, O_VALUE_FILE, O_WAIT, O_HELP, O_FROM_LOG_ONLY,
+       O_ALLOW_SEQ_GAPS };
 
 static const struct option LONGS[] = {
     {"since", required_argument, NULL, O_SINCE},   {"until", required_argument, NULL, O_UNTIL},
@@ -151,6 +159,7 @@ static const struct option LONGS[] = {
     {"all", no_argument, NULL, O_ALL},             {"id", required_argument, NULL, O_ID},
     {"value-file", required_argument, NULL, O_VALUE_FILE}, {"wait", required_argument, NULL, O_WAIT},
     {"help", no_argument, NULL, O_HELP},
+    {"from-log-only", no_argument, NULL, O_FROM_LOG_ONLY}, {"allow-seq-gaps", no_argument, NULL, O_ALLOW_SEQ_GAPS},
     {NULL, 0, NULL, 0},
 };
 
@@ -207,6 +216,8 @@ static int take(options *o, int ch, const char *arg)
         return parse_id(arg, &o->ids[o->n_ids++]) ? bad("--id", arg) : 0;
     case O_VALUE_FILE: o->value_file = arg; return 0;
     case O_WAIT:    return parse_seconds(arg, &o->wait_s) ? bad("--wait", arg) : 0;
+    case O_FROM_LOG_ONLY: o->from_log_only = true; return 0;
+    case O_ALLOW_SEQ_GAPS: o->allow_seq_gaps = true; return 0;
     case O_HELP:    return 1;
     default:        return -1;
     }
@@ -313,17 +324,22 @@ static int cmd_history(options *o, const char *entity)
 static int run(options *o, const char *cmd, int argc, char **argv)
 {
     rp_rebuild_opts r = {.cfg = &o->cfg, .src = o->src, .live_dsn = o->dsn, .into_dsn = o->into,
-                         .keep = o->keep, .quiet = o->src.quiet};
+                         .keep = o->keep, .quiet = o->src.quiet, .from_log_only = o->from_log_only,
+                         .allow_seq_gaps = o->allow_seq_gaps};
     rp_dlq_opts d = {.cfg = &o->cfg, .live_dsn = o->dsn, .all = o->all, .ids = o->ids, .n_ids = o->n_ids,
                      .value_file = o->value_file, .wait_ms = (o->wait_s < 0 ? RP_REDRIVE_WAIT_S : o->wait_s) * 1000};
     if (!strcmp(cmd, "list"))
         return optind == argc ? cmd_list(o) : (bad("argument", argv[optind]), RP_EXIT_USAGE);
     if (!strcmp(cmd, "history"))
         return optind == argc - 1 ? cmd_history(o, argv[optind]) : (bad("history", "give one TYPE:ID"), RP_EXIT_USAGE);
+    if ((!strcmp(cmd, "rebuild") || !strcmp(cmd, "verify")) && o->allow_seq_gaps && !o->from_log_only)
+        return bad("--allow-seq-gaps", "only with --from-log-only (the live journal tells holes apart)"),
+               RP_EXIT_USAGE;
     if (!strcmp(cmd, "rebuild"))
         return o->into ? rp_rebuild(&r) : (bad("rebuild", "--into DSN is required"), RP_EXIT_USAGE);
     if (!strcmp(cmd, "verify"))
-        return rp_verify(&r);
+        return o->into || !o->from_log_only ? rp_verify(&r)
+                                            : (bad("verify --from-log-only", "--into DSN is required"), RP_EXIT_USAGE);
     if (!strcmp(cmd, "dlq list"))
         return rp_dlq_list(&d);
     if (!strcmp(cmd, "dlq redrive"))

@@ -11,16 +11,34 @@
  * identity sequence is set to its table's largest id, and the journal is
  * marked published (its events are in the log already).
  *
+ * Fresh ids. Recorded ids are inserted explicitly, which never moves an
+ * identity sequence. A replay whose decision changed (another rule, another
+ * PUNYAKA_TZ_OFFSET_MINUTES) may create a row the original did not, or
+ * more of them; such a row takes its id from the sequence. So before the
+ * first command every sequence is set past the largest id any event
+ * records (all tables alike: one number, no table map to keep): a new row
+ * can never take an id that a recorded one has or will have, and the
+ * commands after it still find (or miss) exactly the rows they name.
+ *
  * Each replayed command's decision — applied or rejected, reason, HTTP
  * status, entity, created ids and the money it moved (its payments rows) —
- * is compared with the decision the event recorded. `verify` reports those
- * differences (into a scratch database it drops afterwards); `rebuild`
- * counts them and then compares the rebuilt tables with the live ones.
+ * is compared with the decision the event recorded; a difference is a
+ * `decision {...}` line on stdout. A command the replay cannot apply at
+ * all (a deterministic database error: a rule change the schema refuses)
+ * is reported the same way, with an "error", and the replay goes on; only
+ * a target database that stops answering ends it. `verify` lists every
+ * difference (into a scratch database it drops afterwards), `rebuild` the
+ * first DECISIONS_SHOWN; both then compare the replayed tables with the
+ * live ones (compare.c).
  *
  * Refusals: the log must start at the journal's first entry (retention,
  * the dev Kafka's 5 MiB, can silently drop the oldest events), must have
  * no hole in the journal's seqs up to its last event, and the target
- * database must be empty. */
+ * database must be empty. With --from-log-only (the live database is lost)
+ * the journal cannot be asked: the log must start at offset 0 without
+ * skipped offsets, and at seq 1 without holes in the seqs — unless
+ * --allow-seq-gaps, since a command transaction rolled back after drawing
+ * its seq leaves the same hole as a lost event. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +59,8 @@ typedef struct {
     PGconn *live, *target;
     wk_event *events;
     size_t n;
-    long long differing;
+    long long differing;     /* decisions that differ, unapplied commands included */
+    long long unapplied;     /* commands the replay could not apply at all */
     bool list_all;           /* verify */
 } run;
 
@@ -180,6 +199,65 @@ static int check_complete(run *r, const rp_scan_info *info)
     return 0;
 }
 
+/* "17, 40-42" into buf: the seqs from..to, appended. */
+static void add_range(char *buf, size_t cap, long long from, long long to)
+{
+    size_t len = strlen(buf);
+    if (len + 40 >= cap) {
+        if (!strstr(buf, ", …"))
+            snprintf(buf + len, cap - len, ", …");
+        return;
+    }
+    if (from == to)
+        snprintf(buf + len, cap - len, "%s%lld", len ? ", " : "", from);
+    else
+        snprintf(buf + len, cap - len, "%s%lld-%lld", len ? ", " : "", from, to);
+}
+
+/* Without the live journal, what the events themselves show: the log
+ * begins at offset 0 and skips none (Kafka never loses a message in the
+ * middle, but compaction and deleted records do), and the journal seqs,
+ * which start at 1, run without holes. */
+static int check_log_alone(run *r, const rp_scan_info *info)
+{
+    if (info->low_watermark > 0 || info->offset_gaps > 0) {
+        fprintf(stderr,
+                "punyaka-replay: refusing: the events log has lost events (its earliest offset is %lld, and %lld"
+                " offsets are skipped inside it). A rebuild from what is left would be partial.\n",
+                (long long)info->low_watermark, (long long)info->offset_gaps);
+        return -1;
+    }
+    if (r->n == 0) {
+        fprintf(stderr, "punyaka-replay: refusing: the events log %s is empty (is --topic or PUNYAKA_TOPIC_PREFIX"
+                        " right?)\n", r->o->src.topic);
+        return -1;
+    }
+    char holes[256] = "";
+    long long missing = 0, first = r->events[0].seq;
+    for (size_t i = 1; i < r->n; i++) {
+        long long prev = r->events[i - 1].seq, seq = r->events[i].seq;
+        if (seq > prev + 1) {
+            add_range(holes, sizeof(holes), prev + 1, seq - 1);
+            missing += seq - prev - 1;
+        }
+    }
+    if (first == 1 && missing == 0)
+        return 0;
+    const char *level = r->o->allow_seq_gaps ? "note" : "refusing";
+    if (first != 1)
+        fprintf(stderr, "punyaka-replay: %s: the events log does not start at journal seq 1 (its first event is"
+                        " seq %lld)\n", level, first);
+    if (missing)
+        fprintf(stderr, "punyaka-replay: %s: the events log misses journal seqs %s (%lld in all)\n", level, holes,
+                missing);
+    if (r->o->allow_seq_gaps)
+        return 0;
+    fprintf(stderr, "punyaka-replay: without the live journal a lost event cannot be told from a seq burned by a"
+                    " command transaction that rolled back after drawing it (a worker killed mid-commit). If you"
+                    " know the holes to be such, --allow-seq-gaps rebuilds anyway.\n");
+    return -1;
+}
+
 /* ---- applying ---- */
 
 /* The logical topic a command arrived on, for the workers' topic check. */
@@ -192,6 +270,20 @@ static int on_its_topic(const pk_config *cfg, const char *src_topic, const wk_co
     return strcmp(logical, c->topic) == 0;
 }
 
+/* 1 when the target answers: a failed command then failed on its own. */
+static int answers(PGconn *c)
+{
+    if (PQstatus(c) != CONNECTION_OK)
+        return 0;
+    PGresult *r = PQexec(c, "SELECT 1");
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    return ok;
+}
+
+/* The workers' transaction, retried while the target is unreachable (with
+ * backoff) and once more when it answers: a replay has no concurrent
+ * writer, so a failure with the database up is the command's own. */
 static wk_result apply_one(run *r, const wk_event *e, const pk_envelope_decoded *cmd, wk_outcome *o,
                            wk_txn_info *info)
 {
@@ -202,11 +294,14 @@ static wk_result apply_one(run *r, const wk_event *e, const pk_envelope_decoded 
     wk_txn_input in = {.cmd = cmd, .raw = e->envelope, .raw_len = e->envelope_len, .command = c,
                        .src = {e->src_topic, e->src_partition, e->src_offset}};
     wk_result res = WK_TRANSIENT;
+    int own = 0;
     for (int attempt = 0; attempt < ATTEMPTS && res == WK_TRANSIENT; attempt++) {
-        if (attempt) {
+        if (attempt && answers(r->target)) {
+            if (own++)
+                break;   /* failed twice with the database up */
+        } else if (attempt) {
             usleep((useconds_t)(100000 << attempt));
-            if (PQstatus(r->target) != CONNECTION_OK)
-                PQreset(r->target);
+            PQreset(r->target);
         }
         wk_outcome_free(o);
         wk_outcome_init(o);
@@ -237,6 +332,8 @@ static json_t *decision(const char *status, const char *code, int http, const ch
                      "created_ids", created, "money", money);
 }
 
+/* One `decision {...}` line: the recorded decision, the replayed one (null
+ * when there is none) and, when the replay could not decide, why. */
 static void report(run *r, const wk_event *e, json_t *replayed, const char *why)
 {
     r->differing++;
@@ -254,7 +351,9 @@ static void report(run *r, const wk_event *e, json_t *replayed, const char *why)
     if (why)
         json_object_set_new(line, "error", json_string(why));
     char *text = json_dumps(line, JSON_COMPACT);
-    printf("%s%s\n", r->list_all ? "" : "decision ", text);
+    rp_progress_clear_line();
+    printf("decision %s\n", text);
+    fflush(stdout);
     free(text);
     json_decref(line);
 }
@@ -296,9 +395,15 @@ static int replay_all(run *r)
         wk_txn_info info;
         if (apply_one(r, e, &cmd, &o, &info) == WK_DONE) {
             compare_decision(r, e, &o, &info);
+        } else if (answers(r->target)) {
+            /* The database is up and refuses this command (its cause is logged above): report, go on. */
+            fprintf(stderr, "punyaka-replay: seq %lld (%s) could not be applied; reported, the replay goes on\n",
+                    (long long)e->seq, e->type);
+            r->unapplied++;
+            report(r, e, NULL, "could not be applied: the transaction failed with the database up (see the log)");
         } else {
-            fprintf(stderr, "punyaka-replay: seq %lld (%s) could not be applied: %s", (long long)e->seq, e->type,
-                    PQerrorMessage(r->target));
+            fprintf(stderr, "punyaka-replay: seq %lld (%s): the target database stopped answering: %s",
+                    (long long)e->seq, e->type, PQerrorMessage(r->target));
             rc = -1;
         }
         wk_outcome_free(&o);
@@ -306,11 +411,37 @@ static int replay_all(run *r)
         rp_progress_tick(&progress, (int64_t)i + 1);
     }
     rp_progress_end(&progress);
+    fflush(stdout);
     return rp_stopping ? -1 : rc;
 }
 
-/* Explicit ids do not move identity sequences: set each to its largest id. */
-static int set_sequences(PGconn *c)
+/* ---- identity sequences ---- */
+
+/* The largest id in a created_ids value ({"booking": 42, "payments": [7, 8]}). */
+static int64_t largest_id(json_t *v)
+{
+    int64_t max = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+    size_t i;
+    const char *key;
+    json_t *x;
+    if (json_is_array(v))
+        json_array_foreach(v, i, x) {
+            int64_t m = largest_id(x);
+            max = m > max ? m : max;
+        }
+    if (json_is_object(v))
+        json_object_foreach(v, key, x) {
+            int64_t m = largest_id(x);
+            max = m > max ? m : max;
+        }
+    return max;
+}
+
+/* Every identity (and serial) sequence of the public schema, one statement
+ * each. above > 0: set past `above` (and past the table's rows), so new
+ * rows take fresh ids; above = 0: set to the table's largest id, or back
+ * to its start when the table is empty. */
+static int set_sequences(PGconn *c, int64_t above)
 {
     PGresult *cols = PQexec(c, "SELECT quote_ident(c.relname), quote_ident(a.attname),"
                                " pg_get_serial_sequence(quote_ident(c.relname), a.attname)"
@@ -321,9 +452,14 @@ static int set_sequences(PGconn *c)
                                " AND pg_get_serial_sequence(quote_ident(c.relname), a.attname) IS NOT NULL");
     int ok = PQresultStatus(cols) == PGRES_TUPLES_OK;
     for (int i = 0; ok && i < PQntuples(cols); i++) {
+        const char *table = PQgetvalue(cols, i, 0), *col = PQgetvalue(cols, i, 1), *seq = PQgetvalue(cols, i, 2);
         char sql[512];
-        snprintf(sql, sizeof(sql), "SELECT setval('%s', max(%s)) FROM public.%s HAVING max(%s) IS NOT NULL",
-                 PQgetvalue(cols, i, 2), PQgetvalue(cols, i, 1), PQgetvalue(cols, i, 0), PQgetvalue(cols, i, 1));
+        if (above > 0)
+            snprintf(sql, sizeof(sql), "SELECT setval('%s', greatest(%lld, (SELECT coalesce(max(%s), 0) FROM public.%s)))",
+                     seq, (long long)above, col, table);
+        else
+            snprintf(sql, sizeof(sql), "SELECT setval('%s', coalesce(max(%s), 1), max(%s) IS NOT NULL) FROM public.%s",
+                     seq, col, col, table);
         PGresult *s = PQexec(c, sql);
         ok = PQresultStatus(s) == PGRES_TUPLES_OK;
         if (!ok)
@@ -331,8 +467,13 @@ static int set_sequences(PGconn *c)
         PQclear(s);
     }
     PQclear(cols);
+    return ok ? 0 : -1;
+}
+
+static int mark_published(PGconn *c)
+{
     PGresult *p = PQexec(c, "UPDATE journal SET published_at = now() WHERE published_at IS NULL");
-    ok = ok && PQresultStatus(p) == PGRES_COMMAND_OK;
+    int ok = PQresultStatus(p) == PGRES_COMMAND_OK;
     PQclear(p);
     return ok ? 0 : -1;
 }
@@ -341,14 +482,22 @@ static int set_sequences(PGconn *c)
 static int replay_into(run *r, const char *dsn)
 {
     rp_scan_info info;
-    if (rp_load_all(&r->o->src, &r->events, &r->n, &info) != 0 || check_complete(r, &info) != 0)
+    if (rp_load_all(&r->o->src, &r->events, &r->n, &info) != 0)
+        return -1;
+    if (r->live ? check_complete(r, &info) != 0 : check_log_alone(r, &info) != 0)
         return -1;
     if (!(r->target = prepare_target(dsn)))
         return -1;
-    fprintf(stderr, "punyaka-replay: replaying %zu events (seq %lld..%lld) into %s\n", r->n,
+    int64_t above = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        int64_t m = largest_id(r->events[i].created_ids);
+        above = m > above ? m : above;
+    }
+    fprintf(stderr, "punyaka-replay: replaying %zu events (seq %lld..%lld) into %s%s\n", r->n,
             r->n ? (long long)r->events[0].seq : 0LL, r->n ? (long long)r->events[r->n - 1].seq : 0LL,
-            PQdb(r->target));
-    if (replay_all(r) != 0 || set_sequences(r->target) != 0)
+            PQdb(r->target), r->live ? "" : ", from the log alone");
+    if ((above > 0 && set_sequences(r->target, above) != 0) || replay_all(r) != 0 || set_sequences(r->target, 0) != 0 ||
+        mark_published(r->target) != 0)
         return -1;
     return 0;
 }
@@ -360,16 +509,43 @@ static void run_free(run *r)
     PQfinish(r->live);
 }
 
+/* The live database, unless --from-log-only; 0, or -1 (said why). */
+static int connect_live(run *r, const char *command)
+{
+    if (r->o->from_log_only)
+        return 0;
+    if ((r->live = rp_connect(r->o->live_dsn, "the live database (DATABASE_URL)")))
+        return 0;
+    fprintf(stderr, "punyaka-replay: if the live database is lost, %s from the events log alone: add --from-log-only%s"
+                    " (docs/operations.md, disaster recovery)\n",
+            command, strcmp(command, "verify") == 0 ? " --into DSN" : "");
+    return -1;
+}
+
+/* The summary line, then the tables against the live ones (when there is a
+ * live database). The exit status. */
+static int conclude(run *r, const char *done)
+{
+    printf("%s %zu commands%s: %lld differing decisions", done, r->n, r->live ? "" : " from the log alone",
+           r->differing);
+    if (r->unapplied)
+        printf(" (%lld could not be applied)", r->unapplied);
+    printf("\n");
+    fflush(stdout);
+    int tables = 0;
+    if (r->live)
+        tables = rp_compare(r->live, r->target, stdout, r->o->quiet);
+    else
+        printf("tables not compared: no live database (--from-log-only)\n");
+    return tables < 0 ? RP_EXIT_FAILED : tables > 0 || r->differing ? RP_EXIT_DIFFERENT : RP_EXIT_OK;
+}
+
 int rp_rebuild(const rp_rebuild_opts *o)
 {
     run r = {.o = o};
     int rc = RP_EXIT_FAILED;
-    if ((r.live = rp_connect(o->live_dsn, "the live database (DATABASE_URL)")) && replay_into(&r, o->into_dsn) == 0) {
-        printf("replayed %zu commands: %lld differing decisions\n", r.n, r.differing);
-        fflush(stdout);
-        int tables = rp_compare(r.live, r.target, stdout, o->quiet);
-        rc = tables < 0 ? RP_EXIT_FAILED : tables > 0 || r.differing ? RP_EXIT_DIFFERENT : RP_EXIT_OK;
-    }
+    if (connect_live(&r, "rebuild") == 0 && replay_into(&r, o->into_dsn) == 0)
+        rc = conclude(&r, "replayed");
     run_free(&r);
     return rc;
 }
@@ -397,7 +573,7 @@ int rp_verify(const rp_rebuild_opts *o)
     int rc = RP_EXIT_FAILED;
     char scratch[64] = "";
     char *dsn = NULL;
-    if ((r.live = rp_connect(o->live_dsn, "the live database (DATABASE_URL)"))) {
+    if (connect_live(&r, "verify") == 0) {
         if (o->into_dsn)
             dsn = strdup(o->into_dsn);
         else {
@@ -405,10 +581,8 @@ int rp_verify(const rp_rebuild_opts *o)
             dsn = dsn_with_dbname(o->live_dsn, scratch);
         }
     }
-    if (dsn && replay_into(&r, dsn) == 0) {
-        printf("verified %zu commands: %lld differing decisions\n", r.n, r.differing);
-        rc = r.differing ? RP_EXIT_DIFFERENT : RP_EXIT_OK;
-    }
+    if (dsn && replay_into(&r, dsn) == 0)
+        rc = conclude(&r, "verified");
     PQfinish(r.target);
     r.target = NULL;
     if (scratch[0] && !o->keep)

@@ -15,8 +15,9 @@
  *   progress.c  the progress line on stderr
  *
  * Errors are returned; main.c turns them into exit codes:
- * 0 ok / identical / no differing decision, 1 differences found,
- * 2 bad usage, 3 refused or failed. */
+ * 0 ok / identical / no differing decision, 1 differences found (a
+ * decision, a command the replay could not apply, or a table), 2 bad
+ * usage, 3 refused or failed. */
 #ifndef PUNYAKA_REPLAY_H
 #define PUNYAKA_REPLAY_H
 
@@ -52,6 +53,9 @@ typedef struct {
     int partitions;
     int64_t low_watermark;     /* smallest over the partitions: > 0 ⇒ the log's beginning is gone */
     int64_t messages;          /* read (before filtering) */
+    int64_t offset_gaps;       /* offsets skipped between messages read: > 0 ⇒ events inside the log are gone
+                                  (compaction, deleted records); the relay's producer is not transactional, so
+                                  no control record ever takes an offset */
     bool seeked;               /* offsets-for-times answered and was used */
 } rp_scan_info;
 
@@ -104,6 +108,9 @@ typedef struct {
     const char *into_dsn;      /* the database to build; NULL (verify): a scratch one */
     bool keep;                 /* verify: keep the scratch database */
     bool quiet;
+    bool from_log_only;        /* never connect to the live database (it is lost): the checks the log
+                                  alone allows, no table comparison; verify then needs into_dsn */
+    bool allow_seq_gaps;       /* from_log_only: accept holes in the journal seqs (burned by rollbacks) */
 } rp_rebuild_opts;
 
 int rp_rebuild(const rp_rebuild_opts *o);
@@ -136,19 +143,30 @@ int rp_dlq_redrive(const rp_dlq_opts *o);
 
 /* ---- progress.c ---- */
 
-/* A progress line on stderr, at most once a second and only for phases
- * that run longer than a second: "applying 3500/7000 (50%), 2400/s, ETA 1s".
- * total <= 0 means unknown. */
+/* Progress of a phase on stderr, only for phases that run longer than a
+ * second: on a terminal a bar with rate and ETA, redrawn in place
+ *   "applying [###############...............] 3500/7000 50%, 2400/s, ETA 1.5 s";
+ * into a file or pipe one line every 5 s
+ *   "applying 3500/7000 (50%), 2400/s, ETA 1.5 s";
+ * then a final line with the time taken. total <= 0 means unknown. */
 typedef struct {
     const char *phase;
     int64_t total, done;
     double started, last_print;
     bool enabled, printed;
+    bool tty;                  /* stderr is a terminal: the bar */
 } rp_progress;
 
 void rp_progress_start(rp_progress *p, const char *phase, int64_t total, bool enabled);
 void rp_progress_tick(rp_progress *p, int64_t done);
+/* The same at a given rp_now() time (tests). */
+void rp_progress_tick_at(rp_progress *p, int64_t done, double now);
 void rp_progress_end(rp_progress *p);
+/* The text of the progress line at `now` (no "\r", no newline). */
+size_t rp_progress_format(const rp_progress *p, double now, bool final, char *buf, size_t cap);
+/* Erases a bar drawn on the terminal, before other output takes the line
+ * (it is drawn again at the next tick). */
+void rp_progress_clear_line(void);
 double rp_now(void);
 
 /* ---- shared helpers (main.c) ---- */

@@ -18,6 +18,7 @@
 typedef struct {
     int32_t id;
     int64_t start, end;          /* [start, end): end = high watermark at start */
+    int64_t next;                /* the offset the next message should have */
     bool done;
 } part;
 
@@ -103,8 +104,10 @@ static int prepare(scan *s)
     }
     if (s->src->since_ms >= 0 && !s->src->scan)
         s->info->seeked = seek_by_time(s, s->src->since_ms - SKEW_MS) == 0;
-    for (int i = 0; i < s->n; i++)
+    for (int i = 0; i < s->n; i++) {
         s->parts[i].done = !s->src->follow && s->parts[i].start >= s->parts[i].end;
+        s->parts[i].next = s->parts[i].start;
+    }
     return 0;
 }
 
@@ -150,6 +153,10 @@ static int handle(scan *s, const rd_kafka_message_t *m, rp_event_fn fn, void *ar
         p->done = true;
     if (p && !s->src->follow && m->offset >= p->end)
         return 0;   /* arrived after we started: not part of this run */
+    if (p && m->offset > p->next)
+        s->info->offset_gaps += m->offset - p->next;   /* compacted or deleted: events the log no longer has */
+    if (p && m->offset >= p->next)
+        p->next = m->offset + 1;
     s->info->messages++;
     wk_event e;
     char err[96];
