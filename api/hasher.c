@@ -100,9 +100,19 @@ void api_verify_password(api_thread *t, const char *password, const char *hash, 
     enqueue(job);
 }
 
+/* After api_hasher_stop() no thread takes jobs: one that still arrives
+ * (a request on a connection accepted before shutdown) fails at once,
+ * through its loop's queue like any result, so its request gets a 503. */
 static void enqueue(api_hash_job *job)
 {
     pthread_mutex_lock(&pool.lock);
+    if (pool.stopping) {
+        pthread_mutex_unlock(&pool.lock);
+        sodium_memzero(job->password, sizeof(job->password));
+        job->ok = 0;
+        h2o_multithread_send_message(&job->thread->hash_done, &job->msg);
+        return;
+    }
     if (pool.tail)
         pool.tail->next = job;
     else

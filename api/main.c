@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,12 +89,18 @@ static int thread_setup(api_thread *t, int listen_fd)
     return 0;
 }
 
-static void thread_teardown(api_thread *t)
+static void stop_accepting(api_thread *t)
 {
     if (t->listener) {
         h2o_socket_read_stop(t->listener);
         h2o_socket_close(t->listener);
+        t->listener = NULL;
     }
+}
+
+static void thread_teardown(api_thread *t)
+{
+    stop_accepting(t);   /* a thread that never ran (setup failed) still has it */
     if (t->kafka)
         api_kafka_destroy(t->kafka);   /* flush first: every waiter gets its delivery report */
     api_waiters_destroy(t->waiters);
@@ -116,12 +123,32 @@ static void thread_teardown(api_thread *t)
     h2o_evloop_destroy(t->loop);
 }
 
+/* Shutdown, in phases (main() drives them; each loop thread follows):
+ *   RUNNING   serving;
+ *   DRAINING  SIGTERM came: each loop stops accepting but keeps running, so
+ *             answers in flight — and the hashing threads' results, posted
+ *             to the loops' queues — still arrive; main() joins the health
+ *             thread (it reads thread 0's Kafka handle) and drains the
+ *             hasher meanwhile;
+ *   TEARDOWN  nothing else will post to a loop: each thread flushes Kafka
+ *             (every waiter gets its report), then frees its loop.
+ * Owners of cross-thread pointers: the health thread borrows
+ * g_api.threads[0].kafka until it is joined; a hash job borrows its
+ * thread's queue until api_hasher_stop() returns. */
+enum { API_RUNNING, API_DRAINING, API_TEARDOWN };
+static atomic_int phase = API_RUNNING;
+
 static void *thread_main(void *arg)
 {
     api_thread *t = arg;
     current_thread = t;
-    while (!g_api.stopping) {
-        h2o_evloop_run(t->loop, 200);   /* wakes at least every 200 ms to see `stopping` */
+    while (atomic_load(&phase) == API_RUNNING) {
+        h2o_evloop_run(t->loop, 200);   /* wakes at least every 200 ms to see the phase */
+        api_kafka_poll(t->kafka);
+    }
+    stop_accepting(t);
+    while (atomic_load(&phase) == API_DRAINING) {
+        h2o_evloop_run(t->loop, 10);
         api_kafka_poll(t->kafka);
     }
     thread_teardown(t);
@@ -194,10 +221,14 @@ int main(void)
     pthread_create(&health, NULL, health_main, NULL);
     for (int i = 0; i < n; i++)
         pthread_create(&g_api.threads[i].tid, NULL, thread_main, &g_api.threads[i]);
-    for (int i = 0; i < n; i++)
-        pthread_join(g_api.threads[i].tid, NULL);
+    while (!g_api.stopping)
+        usleep(50 * 1000);
+    atomic_store(&phase, API_DRAINING);
     pthread_join(health, NULL);
     api_hasher_stop();
+    atomic_store(&phase, API_TEARDOWN);
+    for (int i = 0; i < n; i++)
+        pthread_join(g_api.threads[i].tid, NULL);
     for (int i = 0; i < n; i++)
         api_metrics_destroy(g_api.threads[i].metrics);   /* last: a scrape may read any thread's */
     h2o_config_dispose(&g_api.h2o);

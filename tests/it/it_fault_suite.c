@@ -49,7 +49,7 @@ static pid_t pid_of(const char *name)
 {
     char path[4096];
     if (strcmp(name, "postgres") == 0) {
-        char dir[4096] = "";
+        char dir[2048] = "";
         snprintf(path, sizeof(path), "%s/pgdir", it_env("PUNYAKA_STACK_DIR"));
         FILE *f = fopen(path, "r");
         if (f && fgets(dir, sizeof(dir), f))
