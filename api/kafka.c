@@ -112,6 +112,11 @@ void api_kafka_poll(api_kafka *k)
 void api_kafka_destroy(api_kafka *k)
 {
     rd_kafka_flush(k->rk, 5000);
+    /* What Kafka did not take in time is given up on, and its reports are
+     * served here, so every waiter hears how its message ended (not
+     * persisted, or possibly) instead of being dropped with the handle. */
+    rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_flush(k->rk, 1000);
     while (rd_kafka_poll(k->rk, 0) > 0)
         ;
     rd_kafka_queue_t *main_q = rd_kafka_queue_get_main(k->rk);

@@ -263,17 +263,35 @@ static void *serve(void *arg)
     return NULL;
 }
 
-int wk_metrics_serve(wk_metrics *m, int port, rd_kafka_t *consumer)
+/* A worker restarted right after a crash can find its port still held by
+ * what the dead one left (a connection closing, a process still exiting):
+ * it tries for up to 10 s before calling the port taken. */
+static int listen_on(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                                .sin_addr.s_addr = htonl(INADDR_ANY)};
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 16) != 0) {
-        pk_error(NULL, "metrics: cannot listen on port %d: %s", port, strerror(errno));
+    int err = 0;
+    for (int attempt = 0; attempt < 50; attempt++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+        if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+            bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 && listen(fd, 16) == 0)
+            return fd;
+        err = errno;
         if (fd >= 0)
             close(fd);
+        if (err != EADDRINUSE)
+            break;
+        usleep(200 * 1000);
+    }
+    errno = err;
+    return -1;
+}
+
+int wk_metrics_serve(wk_metrics *m, int port, rd_kafka_t *consumer)
+{
+    int fd = listen_on(port);
+    if (fd < 0) {
+        pk_error(NULL, "metrics: cannot listen on port %d: %s", port, strerror(errno));
         return -1;
     }
     m->listen_fd = fd;

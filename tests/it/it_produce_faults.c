@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include "tests/support/calls.h"
 #include "tests/support/db.h"
 #include "tests/support/http.h"
@@ -168,6 +171,47 @@ static void test_unconfirmed_is_202_unknown_and_applied_once(void **state)
                      1);
 }
 
+/* Sends a request and hangs up without reading the answer. */
+static void send_and_hang_up(const char *method, const char *path, const char *headers, const char *body)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(it_env("PUNYAKA_HTTP_PORT")))};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    char req[2048];
+    int n = snprintf(req, sizeof(req),
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n%s"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     method, path, headers, strlen(body), body);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    usleep(200 * 1000);   /* the command is in the API's Kafka queue by now */
+    close(fd);
+}
+
+/* The client goes away while Kafka is down; the delivery report that
+ * comes later must find nothing of the request it outlived (the sanitizer
+ * build reports a use after free in the API's log, which fails the run). */
+static void test_client_gone_during_outage(void **state)
+{
+    (void)state;
+    int64_t product = create_product(40);
+    const char *env[] = {PRODUCE_TIMEOUT, NULL};
+    api_pid = it_api_spawn("api-produce-faults", env);
+    assert_true(api_pid > 0);
+    assert_int_equal(it_devkafka("down all"), 0);
+    char path[96];
+    snprintf(path, sizeof(path), "/api/admin/products/%lld/stock/", (long long)product);
+    for (int i = 0; i < 3; i++)
+        send_and_hang_up("POST", path, admin.headers, "{\"delta\":5,\"reason\":\"gone\"}");
+    sleep(2);   /* past the produce timeout: the reports have come */
+    assert_int_equal(it_devkafka("up all"), 0);
+    it_response r = it_http("GET", "/healthz", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    it_response_free(&r);
+    assert_int_equal(it_api_stop(api_pid), 0);
+    api_pid = 0;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -183,6 +227,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_not_persisted_is_503_and_never_applied, restore),
         cmocka_unit_test_teardown(test_unconfirmed_is_202_unknown_and_applied_once, restore),
+        cmocka_unit_test_teardown(test_client_gone_during_outage, restore),
     };
     int failed = cmocka_run_group_tests_name("produce_faults", tests, setup, NULL);
     PQfinish(db);
