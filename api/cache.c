@@ -1,4 +1,5 @@
 #include "api/cache.h"
+#include "common/clock.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -14,7 +15,7 @@ typedef struct {
     size_t key_len;
     char *body;
     size_t body_len;
-    uint64_t expires_ms;
+    int64_t expires_ms;   /* pk_monotonic_ms() */
     uint64_t generation;
 } entry;
 
@@ -29,13 +30,6 @@ uint64_t api_cache_generation(void)
 void api_cache_invalidate(void)
 {
     atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static uint64_t ttl_ms(void)
@@ -60,7 +54,7 @@ static entry *slot_of(h2o_iovec_t key)
 const char *api_cache_get(h2o_iovec_t key, size_t *len)
 {
     entry *e = slot_of(key);
-    if (!e->key || e->key_len != key.len || memcmp(e->key, key.base, key.len) != 0 || now_ms() >= e->expires_ms ||
+    if (!e->key || e->key_len != key.len || memcmp(e->key, key.base, key.len) != 0 || pk_monotonic_ms() >= e->expires_ms ||
         e->generation != api_cache_generation())
         return NULL;
     *len = e->body_len;
@@ -87,7 +81,7 @@ void api_cache_put(h2o_iovec_t key, const char *body, size_t len, uint64_t gen)
     e->body[len] = 0;
     e->key_len = key.len;
     e->body_len = len;
-    e->expires_ms = now_ms() + ttl_ms();
+    e->expires_ms = pk_monotonic_ms() + (int64_t)ttl_ms();
     e->generation = gen;
 }
 

@@ -5,20 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api/http.h"
+#include "common/clock.h"
 
 static h2o_iovec_t query_string(h2o_req_t *req)
 {
     if (req->query_at == SIZE_MAX)
         return h2o_iovec_init("", 0);
     return h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
 static int decode(const char *s, size_t len, char *out, size_t cap)
@@ -31,7 +24,7 @@ static int decode(const char *s, size_t len, char *out, size_t cap)
         } else if (c == '%') {
             if (i + 2 >= len)
                 return -1;
-            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+            int hi = pk_hex_value(s[i + 1]), lo = pk_hex_value(s[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = (char)(hi * 16 + lo);

@@ -1,4 +1,5 @@
 #include "common/kyc.h"
+#include "common/clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -136,17 +137,6 @@ const char *pk_kyc_check_ifsc(const char *s)
 
 /* ---- encryption ---- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int pk_kyc_key_load(const char *hex, unsigned char key[crypto_secretbox_KEYBYTES])
 {
     if (sodium_init() < 0)
@@ -155,7 +145,7 @@ int pk_kyc_key_load(const char *hex, unsigned char key[crypto_secretbox_KEYBYTES
     if (!hex || strlen(hex) != 2 * crypto_secretbox_KEYBYTES)
         goto bad;
     for (size_t i = 0; i < crypto_secretbox_KEYBYTES; i++) {
-        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+        int hi = pk_hex_value(hex[2 * i]), lo = pk_hex_value(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             goto bad;
         key[i] = (unsigned char)(hi << 4 | lo);

@@ -1,4 +1,5 @@
 #include "common/uuid.h"
+#include "common/clock.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -75,17 +76,6 @@ void pk_uuid_format(const pk_uuid *u, char out[PK_UUID_STR_LEN + 1])
     *p = '\0';
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int pk_uuid_parse(const char *s, size_t len, pk_uuid *out)
 {
     pk_uuid u;
@@ -93,7 +83,7 @@ int pk_uuid_parse(const char *s, size_t len, pk_uuid *out)
     if (!s || len != PK_UUID_STR_LEN)
         return -1;
     for (int i = 0; i < 16; i++) {
-        int hi = hex_value(s[pos]), lo = hex_value(s[pos + 1]);
+        int hi = pk_hex_value(s[pos]), lo = pk_hex_value(s[pos + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         u.b[i] = (uint8_t)(hi << 4 | lo);

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "workers/db.h"
 #include "workers/fields.h"
+#include "common/clock.h"
 
 void wk_dead_letter_clean_reason(const char *reason, char *out, size_t cap)
 {
@@ -106,13 +107,6 @@ void wk_dead_letter_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, voi
     d->err = m->err;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static rd_kafka_resp_err_t produce(rd_kafka_t *rk, const pk_config *cfg, const wk_dead_letter *d, delivery *report)
 {
     char dlq[128], partition[16], offset[24], reason[WK_DEAD_LETTER_REASON_MAX];
@@ -137,7 +131,7 @@ wk_result wk_dead_letter_send(rd_kafka_t *producer, const pk_config *cfg, const 
         pk_warn(NULL, "dead letter %s@%lld: produce: %s", d->src.topic, (long long)d->src.offset, rd_kafka_err2str(e));
         return WK_TRANSIENT;
     }
-    for (int64_t deadline = now_ms() + WK_DEAD_LETTER_ACK_WAIT_MS; !report->reported && now_ms() < deadline;)
+    for (int64_t deadline = pk_monotonic_ms() + WK_DEAD_LETTER_ACK_WAIT_MS; !report->reported && pk_monotonic_ms() < deadline;)
         rd_kafka_poll(producer, 50);
     if (!report->reported) {
         report->abandoned = true;

@@ -23,6 +23,7 @@
 #include "workers/fields.h"
 #include "common/pg_session.h"
 #include "workers/process.h"
+#include "common/clock.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -227,19 +228,12 @@ static int handle(wk_worker *w, const rd_kafka_message_t *m)
     return -1;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Every few seconds, even when idle: the connection gauges stay true. */
 static void health_tick(wk_worker *w, int64_t *next)
 {
-    if (now_ms() < *next)
+    if (pk_monotonic_ms() < *next)
         return;
-    *next = now_ms() + 5000;
+    *next = pk_monotonic_ms() + 5000;
     if (PQstatus(w->ctx.db) != CONNECTION_OK)
         PQreset(w->ctx.db);
     wk_metrics_postgres_up(w->metrics, PQstatus(w->ctx.db) == CONNECTION_OK);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <hiredis/hiredis.h>
 #include "common/log.h"
+#include "common/clock.h"
 
 #define TIMEOUT_S 1
 #define RECONNECT_MS 1000     /* after a failed connect, drop instead of retrying for this long */
@@ -41,13 +42,6 @@ struct wk_notifier {
     atomic_ulong dropped;
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void note_free(note *x)
 {
     free(x->channel);
@@ -77,14 +71,14 @@ static int connected(wk_notifier *n)
 {
     if (n->redis)
         return 1;
-    if (now_ms() < n->retry_at_ms)
+    if (pk_monotonic_ms() < n->retry_at_ms)
         return 0;
     struct timeval tv = {TIMEOUT_S, 0};
     n->redis = redisConnectWithTimeout(n->host, n->port, tv);
     if (n->redis && !n->redis->err && redisSetTimeout(n->redis, tv) == REDIS_OK)
         return 1;
     disconnect(n);
-    n->retry_at_ms = now_ms() + RECONNECT_MS;
+    n->retry_at_ms = pk_monotonic_ms() + RECONNECT_MS;
     return 0;
 }
 
@@ -106,7 +100,7 @@ static int command_ok(wk_notifier *n, redisReply *r)
  * command, and a fresh one is made at once for the second. */
 static void publish(wk_notifier *n, note *x)
 {
-    for (int attempt = 0; attempt < 2 && now_ms() - x->posted_ms <= STALE_MS; attempt++) {
+    for (int attempt = 0; attempt < 2 && pk_monotonic_ms() - x->posted_ms <= STALE_MS; attempt++) {
         if (connected(n) && command_ok(n, redisCommand(n->redis, "PUBLISH %s %s", x->channel, x->text))) {
             note_free(x);
             return;
@@ -117,7 +111,7 @@ static void publish(wk_notifier *n, note *x)
 
 static void ping(wk_notifier *n)
 {
-    n->ping_at_ms = now_ms() + PING_MS;
+    n->ping_at_ms = pk_monotonic_ms() + PING_MS;
     n->retry_at_ms = 0;   /* the health check always tries */
     if (connected(n))
         command_ok(n, redisCommand(n->redis, "PING"));
@@ -154,16 +148,16 @@ static void *run(void *arg)
         if (!n->head && !n->stopping)
             wait_for_work(n);
         if (n->stopping && !stop_by)
-            stop_by = now_ms() + STOP_BUDGET_MS;
+            stop_by = pk_monotonic_ms() + STOP_BUDGET_MS;
         note *x = take(n);
         pthread_mutex_unlock(&n->lock);
-        if (x && stop_by && now_ms() > stop_by)
+        if (x && stop_by && pk_monotonic_ms() > stop_by)
             drop(n, x);
         else if (x)
             publish(n, x);
         else if (stop_by)
             return NULL;
-        else if (now_ms() >= n->ping_at_ms)
+        else if (pk_monotonic_ms() >= n->ping_at_ms)
             ping(n);
         pthread_mutex_lock(&n->lock);
     }
@@ -199,7 +193,7 @@ void wk_notifier_post(wk_notifier *n, const char *reply_to, const json_t *msg)
     x->channel = malloc(cap);
     snprintf(x->channel, cap, "punyaka:outcome:%s", reply_to);
     x->text = json_dumps(msg, JSON_COMPACT);
-    x->posted_ms = now_ms();
+    x->posted_ms = pk_monotonic_ms();
     pthread_mutex_lock(&n->lock);
     int full = n->queued >= WK_NOTIFY_QUEUE_MAX || !x->text;
     if (!full) {

@@ -14,6 +14,7 @@
 #include "workers/event.h"
 #include "workers/relay_order.h"
 #include "workers/worker.h"
+#include "common/clock.h"
 
 #define BATCH 200                 /* rows per SELECT */
 #define ROUNDS 50                 /* batches per wake-up: bounded even under a flood */
@@ -37,13 +38,6 @@ struct wk_relay {
     int delivered[BATCH];         /* delivery reports of the batch: 1 ok, -1 failed, 0 pending */
     wk_relay_hole hole;           /* the seq hole publication waits on (relay_order.h) */
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- producer ---- */
 
@@ -89,7 +83,7 @@ static void drop_db(wk_relay *r)
 {
     PQfinish(r->db);
     r->db = NULL;
-    r->retry_at_ms = now_ms() + r->backoff_ms;
+    r->retry_at_ms = pk_monotonic_ms() + r->backoff_ms;
     r->backoff_ms = r->backoff_ms < RECONNECT_MAX_MS / 2 ? r->backoff_ms * 2 : RECONNECT_MAX_MS;
 }
 
@@ -99,7 +93,7 @@ static int ensure_db(wk_relay *r)
         return 0;
     if (r->db)
         drop_db(r);
-    if (now_ms() < r->retry_at_ms)
+    if (pk_monotonic_ms() < r->retry_at_ms)
         return -1;
     pk_pg_params params;
     pk_pg_params_init(&params, r->cfg->database_url, PK_PG_WORKER);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "common/envelope.h"
 #include "workers/replay/replay.h"
+#include "common/clock.h"
 
 #define DLQ_COLUMNS                                                                                              \
     "id, topic, kafka_partition, kafka_offset, key, reason, payload,"                                            \
@@ -266,25 +267,18 @@ static int mark_redriven(PGconn *c, const char *id)
 
 /* ---- what became of them ---- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Polls until every delivered message is decided or dead-lettered again,
  * or wait_ms passed; the rest are pending. A command decided before the
  * redrive is answered from that decision at once. */
 static void await_decisions(PGconn *c, redriven *msgs, int n, int wait_ms)
 {
-    int64_t deadline = now_ms() + wait_ms;
+    int64_t deadline = pk_monotonic_ms() + wait_ms;
     for (int open = n; open > 0;) {
         open = 0;
         for (int i = 0; i < n; i++)
             if (!msgs[i].status[0] && !outcome_of(c, &msgs[i]) && !dead_lettered_again(c, &msgs[i]))
                 open++;
-        if (open == 0 || now_ms() >= deadline || rp_stopping)
+        if (open == 0 || pk_monotonic_ms() >= deadline || rp_stopping)
             break;
         usleep(200 * 1000);
     }
