@@ -186,7 +186,7 @@ static void reply_errors(h2o_req_t *req, json_t *errors)
 
 static void submit(h2o_req_t *req, const api_match *m, const char *type, const char *key, const msgpack_sbuffer *sb)
 {
-    api_command cmd = {.type = type, .topic = "catalog", .key = key, .actor_id = m->session->user_id,
+    api_command cmd = {.type = type, .key = key, .actor_id = m->session->user_id,
                        .actor_role = m->session->role, .payload = sb};
     api_command_submit(req, &cmd);
 }

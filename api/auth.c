@@ -220,7 +220,7 @@ static void on_hashed(api_hash_job *job, const char *hash)
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         pack_payload(&pk, r->body, &r->kyc, hash, key, sizeof(key));
-        api_command cmd = {.type = "user.register", .topic = "accounts", .key = key, .actor_role = "",
+        api_command cmd = {.type = "user.register", .key = key, .actor_role = "",
                            .payload = &sb, .on_applied = on_registered};
         api_command_submit(req, &cmd);
         msgpack_sbuffer_destroy(&sb);

@@ -218,7 +218,7 @@ static void submit(h2o_req_t *req, const char *type, int64_t priest_id, int64_t 
 {
     char key[24];
     snprintf(key, sizeof(key), "%lld", (long long)priest_id);
-    api_command cmd = {.type = type, .topic = "bookings", .key = key, .actor_id = actor_id, .actor_role = role,
+    api_command cmd = {.type = type, .key = key, .actor_id = actor_id, .actor_role = role,
                        .payload = payload};
     api_command_submit(req, &cmd);
 }

@@ -9,6 +9,7 @@
 #include "api/kafka.h"
 #include "api/metrics.h"
 #include "api/redis.h"
+#include "common/commands.h"
 #include "common/envelope.h"
 #include "common/log.h"
 #include "common/uuid.h"
@@ -405,9 +406,12 @@ void api_command_submit(h2o_req_t *req, const api_command *cmd)
 
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    snprintf(w->sent.topic, sizeof(w->sent.topic), "%s%s", g_api.cfg.topic_prefix, cmd->topic);
+    const pk_command *spec = pk_command_find(cmd->type);   /* the topic is the table's, never a handler's */
+    snprintf(w->sent.topic, sizeof(w->sent.topic), "%s%s", g_api.cfg.topic_prefix, spec ? spec->topic : "");
     traceparent_for(req, &w->id, w->sent.traceparent);
-    int rc = pk_envelope_encode(&env, cmd->payload->data, cmd->payload->size, &sb);
+    int rc = spec ? pk_envelope_encode(&env, cmd->payload->data, cmd->payload->size, &sb) : -1;
+    if (!spec)
+        pk_error(w->request_id, "%s is not in common/commands.def", cmd->type);
     if (rc == 0) {
         w->sent.key = strdup(cmd->key);
         w->sent.value = sb.data;   /* the waiter owns the envelope now */

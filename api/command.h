@@ -36,9 +36,8 @@ typedef void (*api_applied_hook)(h2o_req_t *req, json_t *resource, int http_stat
 typedef void (*api_rejected_hook)(h2o_req_t *req, json_t *outcome, void *data);
 
 typedef struct {
-    const char *type;         /* "user.register" */
-    const char *topic;        /* logical topic: "accounts", "bookings", ... */
-    const char *key;          /* partition key (ordering scope), NUL-terminated */
+    const char *type;         /* "user.register": a row of common/commands.def, which names its topic */
+    const char *key;          /* partition key (ordering scope) as commands.def says, NUL-terminated */
     int64_t actor_id;         /* 0 = anonymous */
     const char *actor_role;   /* "" when anonymous */
     const msgpack_sbuffer *payload;   /* one packed msgpack map */

@@ -133,7 +133,7 @@ static void submit(h2o_req_t *req, const api_session *s, const char *type, const
 {
     char key[24];
     snprintf(key, sizeof(key), "%lld", (long long)s->user_id);
-    api_command cmd = {.type = type, .topic = "accounts", .key = key, .actor_id = s->user_id,
+    api_command cmd = {.type = type, .key = key, .actor_id = s->user_id,
                        .actor_role = s->role, .payload = payload, .on_applied = hook, .hook_data = data};
     api_command_submit(req, &cmd);
 }

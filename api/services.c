@@ -173,7 +173,7 @@ static void submit(h2o_req_t *req, const api_match *m, const char *type, const c
     if (id > 0)
         pk_mp_kv_i64(&pk, "service_id", id);
     pack_fields(&pk, f);
-    api_command cmd = {.type = type, .topic = "catalog", .key = key, .actor_id = m->session->user_id,
+    api_command cmd = {.type = type, .key = key, .actor_id = m->session->user_id,
                        .actor_role = m->session->role, .payload = &sb};
     api_command_submit(req, &cmd);
     msgpack_sbuffer_destroy(&sb);

@@ -139,10 +139,12 @@ static rd_kafka_t *make_consumer(const pk_config *cfg)
         return NULL;
     }
     rd_kafka_poll_set_consumer(rk);
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(4);
+    const char *names[16];
+    size_t n = wk_topics(names, 16);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new((int)n);
     char name[128];
-    for (int i = 0; WK_TOPICS[i]; i++)
-        rd_kafka_topic_partition_list_add(topics, pk_topic(cfg, WK_TOPICS[i], name, sizeof(name)),
+    for (size_t i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(topics, pk_topic(cfg, names[i], name, sizeof(name)),
                                           RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics);
     rd_kafka_topic_partition_list_destroy(topics);

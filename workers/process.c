@@ -201,7 +201,7 @@ static wk_result process_decoded(wk_worker *w, const rd_kafka_message_t *m, cons
     if (!c)
         return unknown_type(w, &mc);
     char topic[128];
-    if (strcmp(mc.src.topic, pk_topic(w->ctx.cfg, c->topic, topic, sizeof(topic))) != 0)
+    if (strcmp(mc.src.topic, pk_topic(w->ctx.cfg, wk_command_topic(c), topic, sizeof(topic))) != 0)
         c = NULL;   /* on the wrong topic it would break per-key ordering: rejected, unknown_command */
     wk_txn_input in = {.cmd = cmd, .raw = m->payload, .raw_len = m->len, .command = c, .src = mc.src,
                        .dead_letters = true};

@@ -57,8 +57,7 @@ typedef struct {
 typedef wk_result (*wk_apply_fn)(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 
 typedef struct {
-    const char *type;      /* "user.register" */
-    const char *topic;     /* logical topic it must arrive on */
+    const char *type;      /* "user.register", a row of common/commands.def */
     wk_apply_fn apply;
 } wk_command;
 
@@ -68,8 +67,11 @@ const wk_command *wk_command_find(const char *type);
 size_t wk_command_count(void);
 const wk_command *wk_command_at(size_t i);
 size_t wk_command_index(const wk_command *c);
-/* NULL-terminated list of logical topics the workers subscribe to. */
-extern const char *const WK_TOPICS[];
+/* The logical topic c must arrive on (common/commands.def). */
+const char *wk_command_topic(const wk_command *c);
+/* The distinct logical topics of commands.def (what the workers subscribe
+ * to), into out[0..cap); returns how many. */
+size_t wk_topics(const char *out[], size_t cap);
 
 /* Outcome helpers. */
 void wk_outcome_init(wk_outcome *o);

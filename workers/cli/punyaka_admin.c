@@ -30,6 +30,7 @@
 #include <librdkafka/rdkafka.h>
 #include <msgpack.h>
 #include <sodium.h>
+#include "common/commands.h"
 #include "common/config.h"
 #include "common/envelope.h"
 #include "common/kafka_util.h"
@@ -134,7 +135,7 @@ static int publish(const pk_config *cfg, const char *key, const pk_envelope *env
         return -1;
     }
     char topic[128], v[8], id_hex[33], span[8], traceparent[64];
-    pk_topic(cfg, "accounts", topic, sizeof(topic));
+    pk_topic(cfg, pk_command_find(env->type)->topic, topic, sizeof(topic));   /* common/commands.def */
     snprintf(v, sizeof(v), "%d", PK_ENVELOPE_VERSION);
     sodium_bin2hex(id_hex, sizeof(id_hex), env->id.b, sizeof(env->id.b));
     randombytes_buf(span, sizeof(span));

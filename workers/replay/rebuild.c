@@ -267,7 +267,7 @@ static int on_its_topic(const pk_config *cfg, const char *src_topic, const wk_co
     const char *logical = strncmp(src_topic, cfg->topic_prefix, plen) == 0 ? src_topic + plen
                           : strrchr(src_topic, '.')                        ? strrchr(src_topic, '.') + 1
                                                                            : src_topic;
-    return strcmp(logical, c->topic) == 0;
+    return strcmp(logical, wk_command_topic(c)) == 0;
 }
 
 /* 1 when the target answers: a failed command then failed on its own. */
