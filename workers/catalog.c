@@ -88,10 +88,10 @@ typedef struct {
     char name[NAME_CAP], slug[SHOP_SLUG_MAX + 1], description[DESCRIPTION_CAP];
     bool has_parent, is_active;
     int64_t parent_id, sort_order;
-} category;
+} category_fields;
 
 /* Lays the payload's fields over `c` (defaults or the stored row). */
-static int overlay_category(const msgpack_object *p, category *c)
+static int overlay_category(const msgpack_object *p, category_fields *c)
 {
     if (wf_check_keys(p) != 0)
         return -1;
@@ -169,7 +169,7 @@ static wk_result check_parent(wk_ctx *ctx, int64_t self_id, int64_t parent_id, w
     return WK_DONE;
 }
 
-static wk_result insert_category(wk_ctx *ctx, const category *c, wk_outcome *out)
+static wk_result insert_category(wk_ctx *ctx, const category_fields *c, wk_outcome *out)
 {
     char parent[24], sort[24], replay[24];
     wf_itoa(c->parent_id, parent);
@@ -190,7 +190,7 @@ static wk_result insert_category(wk_ctx *ctx, const category *c, wk_outcome *out
 
 wk_result wk_category_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
 {
-    category c = {.is_active = true};
+    category_fields c = {.is_active = true};
     if (overlay_category(cmd->payload, &c) != 0 || !c.name[0] || !c.slug[0])
         return WK_POISON;
     wk_result res = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
@@ -204,7 +204,7 @@ wk_result wk_category_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_out
 }
 
 /* Locks the row and loads it into `c`; rejects not_found when missing. */
-static wk_result lock_category(wk_ctx *ctx, int64_t id, category *c, wk_outcome *out)
+static wk_result lock_category(wk_ctx *ctx, int64_t id, category_fields *c, wk_outcome *out)
 {
     char text[24];
     wf_itoa(id, text);
@@ -231,7 +231,7 @@ static wk_result lock_category(wk_ctx *ctx, int64_t id, category *c, wk_outcome 
     return WK_DONE;
 }
 
-static wk_result update_category(wk_ctx *ctx, int64_t id, const category *c, wk_outcome *out)
+static wk_result update_category(wk_ctx *ctx, int64_t id, const category_fields *c, wk_outcome *out)
 {
     char text[24], parent[24], sort[24];
     wf_itoa(id, text);
@@ -252,10 +252,10 @@ static wk_result update_category(wk_ctx *ctx, int64_t id, const category *c, wk_
 wk_result wk_category_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
 {
     int64_t id;
-    category c = {0};
+    category_fields c = {0};
     if (wk_field_int(cmd->payload, "id", 1, INT64_MAX, &id) != WK_FIELD_SET || overlay_category(cmd->payload, &c))
         return WK_POISON;
-    category old;
+    category_fields old;
     wk_result res = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
     if (res == WK_DONE && !wk_rejected(out))
         res = lock_category(ctx, id, &old, out);

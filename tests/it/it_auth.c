@@ -426,8 +426,8 @@ static void test_admin_priest_queue_masked_and_reveal_audited(void **state)
     /* Now listed publicly: neither the KYC values, their masks nor the ciphertext appear. */
     const char *public_reads[2] = {"/api/priests/?page_size=100", path};
     snprintf(path, sizeof(path), "/api/priests/%lld/", pid);
-    for (int i = 0; i < 2; i++) {
-        r = it_http("GET", public_reads[i], NULL, NULL, 0);
+    for (int nth = 0; nth < 2; nth++) {
+        r = it_http("GET", public_reads[nth], NULL, NULL, 0);
         assert_int_equal(r.status, 200);
         assert_non_null(strstr(r.body, priest));   /* the priest is there… */
         const char *never[] = {"aadhaar", "pan_", "bank_", "_enc", "kyc", "234123412346", "ABCPE1234F", "XXXXXX"};

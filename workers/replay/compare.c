@@ -56,10 +56,11 @@ static int skipped_table(const char *t)
     return 0;
 }
 
-static void append(char *buf, size_t cap, const char *fmt, const char *a)
+/* Appends before + a + after to buf (truncating at cap). */
+static void append(char *buf, size_t cap, const char *before, const char *a, const char *after)
 {
     size_t len = strlen(buf);
-    snprintf(buf + len, cap - len, fmt, a);
+    snprintf(buf + len, cap - len, "%s%s%s", before, a, after);
 }
 
 /* Builds the SQL fragments of one table from its primary key. */
@@ -81,18 +82,18 @@ static int describe(PGconn *c, const char *table, table_sql *t)
     snprintf(t->key_sql, sizeof(t->key_sql), "concat_ws(','");
     for (int i = 0; i < PQntuples(r); i++) {
         char *col = PQescapeIdentifier(c, PQgetvalue(r, i, 0), strlen(PQgetvalue(r, i, 0)));
-        append(t->key_sql, sizeof(t->key_sql), ", %s", col);
-        append(t->order_sql, sizeof(t->order_sql), i ? ", %s" : "%s", col);
-        append(t->key_names, sizeof(t->key_names), i ? ",%s" : "%s", PQgetvalue(r, i, 0));
+        append(t->key_sql, sizeof(t->key_sql), ", ", col, "");
+        append(t->order_sql, sizeof(t->order_sql), i ? ", " : "", col, "");
+        append(t->key_names, sizeof(t->key_names), i ? "," : "", PQgetvalue(r, i, 0), "");
         PQfreemem(col);
     }
-    append(t->key_sql, sizeof(t->key_sql), "%s", ")::text");
+    append(t->key_sql, sizeof(t->key_sql), "", ")::text", "");
     PQclear(r);
     snprintf(t->row_sql, sizeof(t->row_sql), "(to_jsonb(t)");
     for (size_t i = 0; i < sizeof(SKIP_COLUMNS) / sizeof(SKIP_COLUMNS[0]); i++)
         if (strcmp(SKIP_COLUMNS[i].table, table) == 0)
-            append(t->row_sql, sizeof(t->row_sql), " - '%s'", SKIP_COLUMNS[i].column);
-    append(t->row_sql, sizeof(t->row_sql), "%s", ")::text");
+            append(t->row_sql, sizeof(t->row_sql), " - '", SKIP_COLUMNS[i].column, "'");
+    append(t->row_sql, sizeof(t->row_sql), "", ")::text", "");
     return 0;
 }
 
@@ -235,7 +236,7 @@ int rp_compare(PGconn *live, PGconn *rebuilt, FILE *out, bool quiet)
             differing = -1;
         else if (d > 0) {
             differing++;
-            append(names, sizeof(names), names[0] ? ", %s" : "%s", name);
+            append(names, sizeof(names), names[0] ? ", " : "", name, "");
         }
         rp_progress_tick(&progress, i + 1);
     }
