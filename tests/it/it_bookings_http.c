@@ -46,11 +46,6 @@ static int64_t service_id;   /* 60 minutes, PRICE */
 
 /* ---- people ---- */
 
-static void session_from(it_actor *a, const it_response *r)
-{
-    assert_int_equal(it_actor_session(a, r), 0);
-}
-
 /* Registers over HTTP and keeps the session registration opened. */
 static it_actor register_as(const char *base, const char *role, const char *extra)
 {
@@ -92,18 +87,8 @@ static it_actor priest(void)
 
 static void create_admin(void)
 {
-    char cmd[8192], body[256];
     snprintf(admin.name, sizeof(admin.name), "admin%s", tag);
-    snprintf(cmd, sizeof(cmd),
-             "PUNYAKA_ADMIN_PASSWORD='" PASSWORD "' %s/workers/punyaka-admin create-admin %s %s@example.com >/dev/null",
-             it_env("PUNYAKA_BUILD_DIR"), admin.name, admin.name);
-    assert_int_equal(system(cmd), 0);
-    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"" PASSWORD "\"}", admin.name);
-    it_response r = it_post_json("/api/auth/login/", body, NULL);
-    it_expect_status(&r, 200);
-    admin.user_id = it_num(json_object_get(r.json, "user"), "id");
-    session_from(&admin, &r);
-    it_response_free(&r);
+    assert_int_equal(it_sign_in_admin(&admin, PASSWORD), 200);
 }
 
 static int64_t create_service(const char *name, const char *type, const char *price, int duration)

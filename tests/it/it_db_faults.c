@@ -43,18 +43,8 @@ static it_actor admin;
 
 static void create_admin(void)
 {
-    char cmd[8192], body[256];
     snprintf(admin.name, sizeof(admin.name), "faultadmin%s", tag);
-    snprintf(cmd, sizeof(cmd),
-             "PUNYAKA_ADMIN_PASSWORD='" PASSWORD "' %s/workers/punyaka-admin create-admin %s %s@example.com >/dev/null",
-             it_env("PUNYAKA_BUILD_DIR"), admin.name, admin.name);
-    assert_int_equal(system(cmd), 0);
-    snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"" PASSWORD "\"}", admin.name);
-    it_response r = it_post_json("/api/auth/login/", body, NULL);
-    it_expect_status(&r, 200);
-    admin.user_id = it_num(json_object_get(r.json, "user"), "id");
-    assert_int_equal(it_actor_session(&admin, &r), 0);
-    it_response_free(&r);
+    assert_int_equal(it_sign_in_admin(&admin, PASSWORD), 200);
 }
 
 static it_actor sign_up(const char *base, const char *role, const char *extra)

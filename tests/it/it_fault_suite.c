@@ -47,27 +47,17 @@ static char report[8192];
 
 static pid_t pid_of(const char *name)
 {
-    char path[4096];
-    if (strcmp(name, "postgres") == 0) {
-        char dir[2048] = "";
-        snprintf(path, sizeof(path), "%s/pgdir", it_env("PUNYAKA_STACK_DIR"));
-        FILE *f = fopen(path, "r");
-        if (f && fgets(dir, sizeof(dir), f))
-            dir[strcspn(dir, "\n")] = 0;
-        if (f)
-            fclose(f);
-        snprintf(path, sizeof(path), "%s/data/postmaster.pid", dir);
-    } else {
-        snprintf(path, sizeof(path), "%s/%s.pid", it_env("PUNYAKA_STACK_DIR"), name);
-    }
+    if (strcmp(name, "postgres") != 0)
+        return it_stack_pid(name);
+    char path[4096], dir[2048] = "";   /* PostgreSQL's own pid file, in the cluster stack.sh made */
+    snprintf(path, sizeof(path), "%s/pgdir", it_env("PUNYAKA_STACK_DIR"));
     FILE *f = fopen(path, "r");
-    long pid = 0;
-    if (f) {
-        if (fscanf(f, "%ld", &pid) != 1)
-            pid = 0;
+    if (f && fgets(dir, sizeof(dir), f))
+        dir[strcspn(dir, "\n")] = 0;
+    if (f)
         fclose(f);
-    }
-    return (pid_t)pid;
+    snprintf(path, sizeof(path), "%s/data/postmaster.pid", dir);
+    return it_pid_file(path);
 }
 
 static int alive(const char *name)

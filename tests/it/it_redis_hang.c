@@ -18,6 +18,7 @@
 #include "common/mp.h"
 #include "tests/support/commands.h"
 #include "tests/support/db.h"
+#include "tests/support/procs.h"
 #include "tests/support/stack_env.h"
 
 #define COMMANDS 6
@@ -32,20 +33,6 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static pid_t read_pid(const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s.pid", it_env("PUNYAKA_STACK_DIR"), name);
-    FILE *f = fopen(path, "r");
-    long pid = 0;
-    if (f) {
-        if (fscanf(f, "%ld", &pid) != 1)
-            pid = 0;
-        fclose(f);
-    }
-    return (pid_t)pid;
 }
 
 static int thaw(void **state)
@@ -64,7 +51,7 @@ static void test_hung_redis_does_not_slow_commands(void **state)
     int64_t admin = it_create_admin(db, name);
     assert_true(admin > 0);
     snprintf(it_reply_to, sizeof(it_reply_to), "api-redis-hang");
-    redis_pid = read_pid("redis");
+    redis_pid = it_stack_pid("redis");
     assert_true(redis_pid > 0);
 
     /* One producer, warmed up before Redis freezes: only the workers' pace is timed. */

@@ -122,3 +122,22 @@ int it_devkafka(const char *command)
     }
     return 0;
 }
+
+pid_t it_stack_pid(const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s.pid", it_env("PUNYAKA_STACK_DIR"), name);
+    return it_pid_file(path);
+}
+
+pid_t it_pid_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long pid = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    return (pid_t)pid;
+}

@@ -17,6 +17,12 @@ pid_t it_api_spawn(const char *instance, const char *const *env);
  * stack's own API. Safe to call twice. */
 int it_api_stop(pid_t pid);
 
+/* The pid scripts/lib/stack.sh recorded for `name` (api, worker-N, redis,
+ * devkafka) in $PUNYAKA_STACK_DIR, or 0. */
+pid_t it_stack_pid(const char *name);
+/* The pid on the first line of a pid file, or 0. */
+pid_t it_pid_file(const char *path);
+
 /* One command to the dev Kafka's control socket (common/devkafka.c:
  * "down all", "up 1", "rtt all 3000", "errors 0 3 6"). 0 when it answered
  * "ok". Needs PUNYAKA_DEVKAFKA_CONTROL (set by the stack unless Kafka is
