@@ -15,6 +15,7 @@ static void on_pool_dispose(void *p)
     if (s->owner) {
         s->owner->req = NULL;
         s->owner->sentinel = NULL;
+        atomic_store(&s->owner->gone, 1);
     }
 }
 

@@ -13,15 +13,25 @@
 #include "api/kyc.h"
 #include "api/routes.h"
 #include "api/session.h"
+#include "api/throttle.h"
 #include "api/users.h"
 #include "common/mp.h"
 #include "common/validate.h"
 
 typedef struct {
     api_async async;
+    api_thread *thread;
+    api_bucket address;   /* registrations from this client address */
     json_t *body;
     api_kyc_set kyc;   /* sealed KYC fields of a priest */
 } registration;
+
+static void registration_free(registration *r)
+{
+    json_decref(r->body);
+    api_kyc_free(&r->kyc);
+    api_async_free(&r->async);
+}
 
 static const char *const TEXT_FIELDS[] = {"first_name", "last_name", "phone", "date_of_birth",
                                           "time_of_birth", "place_of_birth", "address"};
@@ -224,10 +234,35 @@ static void on_hashed(api_hash_job *job, const char *hash)
                            .payload = &sb, .on_applied = on_registered};
         api_command_submit(req, &cmd);
         msgpack_sbuffer_destroy(&sb);
+    } else if (job->skipped) {
+        api_throttle_refund(r->thread, r->address.key);   /* nothing was hashed */
     }
-    json_decref(r->body);
-    api_kyc_free(&r->kyc);
-    api_async_free(&r->async);
+    registration_free(r);
+}
+
+/* The address's registrations are counted before the hash, whatever the
+ * outcome: a flood of registrations (or of probes for taken names and
+ * e-mails) costs the flooder its own budget, not everyone's hashing time. */
+static void on_reserved(void *ctx, int admitted, long long retry_after_s)
+{
+    registration *r = ctx;
+    h2o_req_t *req = r->async.req;
+    if (!req) {
+        if (admitted == 1)
+            api_throttle_refund(r->thread, r->address.key);
+    } else if (admitted < 0) {
+        api_reply_problem(req, 503, "redis_unavailable", "Service unavailable", NULL, NULL);
+    } else if (admitted == 0) {
+        api_reply_throttled(req, retry_after_s, g_api.cfg.register_window_s,
+                            "too many registrations from this address; try again later");
+    } else if (api_hash_password(r->thread, &r->async, json_string_value(json_object_get(r->body, "password")),
+                                 on_hashed, r) == 0) {
+        return;
+    } else {
+        api_throttle_refund(r->thread, r->address.key);
+        api_reply_hasher_busy(req);
+    }
+    registration_free(r);
 }
 
 int api_auth_register(h2o_req_t *req, const api_match *m)
@@ -247,8 +282,16 @@ int api_auth_register(h2o_req_t *req, const api_match *m)
     }
     json_decref(errors);
     registration *r = api_async_new(req, sizeof(*r));
+    char ip[64];
+    r->thread = api_thread_of(req);
     r->body = body;
     r->kyc = kyc;
-    api_hash_password(api_thread_of(req), json_string_value(json_object_get(body, "password")), on_hashed, r);
+    api_client_address(req, ip, sizeof(ip));
+    snprintf(r->address.key, sizeof(r->address.key), "punyaka:rl:register:ip:%s", ip);
+    r->address.limit = g_api.cfg.register_max_per_ip;
+    if (api_throttle_reserve(r->thread, &r->address, 1, g_api.cfg.register_window_s, on_reserved, r) != 0) {
+        api_reply_problem(req, 503, "redis_unavailable", "Service unavailable", NULL, NULL);
+        registration_free(r);
+    }
     return 0;
 }

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "api/http.h"
 #include "common/log.h"
 
 static struct {
@@ -11,7 +12,9 @@ static struct {
     api_hash_job *head, *tail;
     pthread_t *threads;
     int nthreads;
+    int queued, queue_max;   /* waiting jobs, and their bound */
     int stopping;
+    atomic_ulong shed, skipped;
     char dummy_hash[crypto_pwhash_STRBYTES];
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
@@ -23,7 +26,11 @@ static int hash_into(char out[crypto_pwhash_STRBYTES], const char *password)
 
 static void run_job(api_hash_job *job)
 {
-    if (job->verify)
+    if (job->gone && atomic_load(job->gone)) {   /* nobody is waiting for this answer */
+        job->skipped = 1;
+        job->ok = 0;
+        atomic_fetch_add(&pool.skipped, 1);
+    } else if (job->verify)
         job->ok = crypto_pwhash_str_verify(job->hash, job->password, strlen(job->password)) == 0;
     else
         job->ok = hash_into(job->hash, job->password);
@@ -42,6 +49,7 @@ static void *hasher_main(void *arg)
             pool.head = job->next;
             if (!pool.head)
                 pool.tail = NULL;
+            pool.queued--;
         }
         pthread_mutex_unlock(&pool.lock);
         if (!job)
@@ -51,8 +59,9 @@ static void *hasher_main(void *arg)
     }
 }
 
-void api_hasher_start(int nthreads)
+void api_hasher_start(int nthreads, int queue_max)
 {
+    pool.queue_max = queue_max;
     unsigned char secret[32];
     char random_password[65];
     randombytes_buf(secret, sizeof(secret));
@@ -76,34 +85,11 @@ void api_hasher_stop(void)
     free(pool.threads);
 }
 
-static void enqueue(api_hash_job *job);
-
-void api_hash_password(api_thread *t, const char *password, api_hash_cb cb, void *data)
-{
-    api_hash_job *job = calloc(1, sizeof(*job));   /* zeroed link: h2o asserts on it */
-    job->thread = t;
-    job->cb = cb;
-    job->data = data;
-    snprintf(job->password, sizeof(job->password), "%s", password);
-    enqueue(job);
-}
-
-void api_verify_password(api_thread *t, const char *password, const char *hash, api_hash_cb cb, void *data)
-{
-    api_hash_job *job = calloc(1, sizeof(*job));
-    job->thread = t;
-    job->cb = cb;
-    job->data = data;
-    job->verify = 1;
-    snprintf(job->password, sizeof(job->password), "%s", password);
-    snprintf(job->hash, sizeof(job->hash), "%s", hash ? hash : pool.dummy_hash);
-    enqueue(job);
-}
-
 /* After api_hasher_stop() no thread takes jobs: one that still arrives
  * (a request on a connection accepted before shutdown) fails at once,
- * through its loop's queue like any result, so its request gets a 503. */
-static void enqueue(api_hash_job *job)
+ * through its loop's queue like any result, so its request gets a 503.
+ * Returns -1 (and frees the job) when the queue is full. */
+static int enqueue(api_hash_job *job)
 {
     pthread_mutex_lock(&pool.lock);
     if (pool.stopping) {
@@ -111,15 +97,68 @@ static void enqueue(api_hash_job *job)
         sodium_memzero(job->password, sizeof(job->password));
         job->ok = 0;
         h2o_multithread_send_message(&job->thread->hash_done, &job->msg);
-        return;
+        return 0;
+    }
+    if (pool.queued >= pool.queue_max) {
+        pthread_mutex_unlock(&pool.lock);
+        atomic_fetch_add(&pool.shed, 1);
+        sodium_memzero(job->password, sizeof(job->password));
+        free(job);
+        return -1;
     }
     if (pool.tail)
         pool.tail->next = job;
     else
         pool.head = job;
     pool.tail = job;
+    pool.queued++;
     pthread_cond_signal(&pool.cond);
     pthread_mutex_unlock(&pool.lock);
+    return 0;
+}
+
+static api_hash_job *new_job(api_thread *t, api_async *owner, const char *password, api_hash_cb cb, void *data)
+{
+    api_hash_job *job = calloc(1, sizeof(*job));   /* zeroed link: h2o asserts on it */
+    if (!job)
+        abort();
+    job->thread = t;
+    job->cb = cb;
+    job->data = data;
+    job->gone = &owner->gone;
+    snprintf(job->password, sizeof(job->password), "%s", password);
+    return job;
+}
+
+int api_hash_password(api_thread *t, api_async *owner, const char *password, api_hash_cb cb, void *data)
+{
+    return enqueue(new_job(t, owner, password, cb, data));
+}
+
+int api_verify_password(api_thread *t, api_async *owner, const char *password, const char *hash, api_hash_cb cb,
+                        void *data)
+{
+    api_hash_job *job = new_job(t, owner, password, cb, data);
+    job->verify = 1;
+    snprintf(job->hash, sizeof(job->hash), "%s", hash ? hash : pool.dummy_hash);
+    return enqueue(job);
+}
+
+void api_reply_hasher_busy(h2o_req_t *req)
+{
+    api_add_header(req, "retry-after", "1");
+    api_reply_problem(req, 503, "overloaded", "Service unavailable",
+                      "too many password checks in progress; retry in a moment", NULL);
+}
+
+unsigned long api_hasher_shed_total(void)
+{
+    return atomic_load(&pool.shed);
+}
+
+unsigned long api_hasher_skipped_total(void)
+{
+    return atomic_load(&pool.skipped);
 }
 
 void api_hasher_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)

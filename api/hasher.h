@@ -21,21 +21,38 @@ struct api_hash_job {
     api_thread *thread;
     api_hash_cb cb;
     void *data;                      /* the caller's context */
+    const atomic_int *gone;          /* the owner's api_async.gone: set when its client left */
     int verify;                      /* 0: hash `password`; 1: check it against `hash` */
+    int skipped;                     /* 1: dropped unhashed because the client had gone */
     char password[256];
     char hash[crypto_pwhash_STRBYTES];
     int ok;
 };
 
-void api_hasher_start(int nthreads);
+/* nthreads hashing threads and a queue of at most queue_max waiting jobs:
+ * at ~55 ms per hash and 2 threads, 32 waiting jobs are ~1 s of work, so a
+ * request that is admitted is answered within about a second even under a
+ * flood; beyond that the API sheds (503 + Retry-After) instead of queueing
+ * minutes of work for clients that will have given up. */
+void api_hasher_start(int nthreads, int queue_max);
 void api_hasher_stop(void);
 
-/* Queues a job; its callback runs later on job->thread's loop. */
-void api_hash_password(api_thread *t, const char *password, api_hash_cb cb, void *data);
+/* Queue a job for `owner` (the api_async that heads `data`); its callback
+ * runs later on t's loop. A job whose client has gone by the time a thread
+ * takes it is not hashed (the callback still runs, with job->skipped set).
+ * Returns 0, or -1 when the queue is full: then nothing was queued, the
+ * callback will not run, and the caller answers 503 (api_reply_hasher_busy). */
+int api_hash_password(api_thread *t, api_async *owner, const char *password, api_hash_cb cb, void *data);
 /* Checks password against an Argon2id string. With hash == NULL it checks
  * against a dummy hash, so an unknown user costs the same time as a wrong
- * password (no user enumeration by timing). */
-void api_verify_password(api_thread *t, const char *password, const char *hash, api_hash_cb cb, void *data);
+ * password (no user enumeration by timing). Returns as api_hash_password. */
+int api_verify_password(api_thread *t, api_async *owner, const char *password, const char *hash, api_hash_cb cb,
+                        void *data);
+/* The answer when the queue is full: 503 overloaded, Retry-After: 1. */
+void api_reply_hasher_busy(h2o_req_t *req);
+/* Jobs shed because the queue was full / dropped because the client left. */
+unsigned long api_hasher_shed_total(void);
+unsigned long api_hasher_skipped_total(void);
 /* Receiver callback registered on each loop (api_thread.hash_done). */
 void api_hasher_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 

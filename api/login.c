@@ -2,9 +2,9 @@
  *
  * Login never says which half was wrong: unknown user, wrong password and a
  * deactivated account get the same 401 body, and an unknown user is checked
- * against a dummy Argon2id hash so the timing matches too. Failures are
- * counted in Redis per username and per client address (DESIGN §5). */
-#include <arpa/inet.h>
+ * against a dummy Argon2id hash so the timing matches too. Attempts are
+ * reserved in Redis per account and per client address before the hash
+ * (api/throttle.h), so the limits hold under parallel requests. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,35 +16,27 @@
 #include "api/redis.h"
 #include "api/routes.h"
 #include "api/session.h"
+#include "api/throttle.h"
 #include "api/users.h"
 
 typedef struct {
     api_async async;
+    api_thread *thread;       /* the loop this request runs on (its Redis connection) */
     char login[256];          /* username or email, as typed */
     char password[256];
-    char user_key[300];       /* rate-limit keys */
-    char ip_key[96];
+    api_bucket buckets[2];    /* [0] the account, [1] the client address */
     int64_t user_id;
     char role[16];
+    char *hash;               /* malloc'd; NULL: unknown or inactive (checked against the dummy) */
     char *user_json;          /* malloc'd */
 } login_ctx;
 
 static void login_free(login_ctx *l)
 {
     sodium_memzero(l->password, sizeof(l->password));
+    free(l->hash);
     free(l->user_json);
     api_async_free(&l->async);
-}
-
-static void client_address(h2o_req_t *req, char *out, size_t cap)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    snprintf(out, cap, "unknown");
-    if (len && ss.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)cap);
-    else if (len && ss.ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)cap);
 }
 
 static void reply_invalid_credentials(h2o_req_t *req)
@@ -53,7 +45,14 @@ static void reply_invalid_credentials(h2o_req_t *req)
                       "the username or password is incorrect", NULL);
 }
 
-/* ---- step 5: a session for the user ---- */
+/* The attempt did not happen (shed, or its client left): give both back. */
+static void refund_attempt(const login_ctx *l)
+{
+    api_throttle_refund(l->thread, l->buckets[0].key);
+    api_throttle_refund(l->thread, l->buckets[1].key);
+}
+
+/* ---- step 4: a session for the user ---- */
 
 void api_reply_user_with_csrf(h2o_req_t *req, int status, const char *user_json, const char *csrf)
 {
@@ -72,19 +71,7 @@ static void on_session_created(void *ctx, const api_session *s)
     login_free(l);
 }
 
-/* ---- step 4: the password ---- */
-
-static const char COUNT_FAILURE[] =
-    "for _, k in ipairs(KEYS) do if redis.call('INCR', k) == 1 then redis.call('EXPIRE', k, ARGV[1]) end end "
-    "return 1";
-
-static void count_failure(login_ctx *l, api_thread *t)
-{
-    char window[16];
-    snprintf(window, sizeof(window), "%d", g_api.cfg.login_window_s);
-    const char *argv[] = {"EVAL", COUNT_FAILURE, "2", l->user_key, l->ip_key, window};
-    api_redis_argv(t->redis, NULL, NULL, 6, argv, NULL);
-}
+/* ---- step 3: the password ---- */
 
 static void on_verified(api_hash_job *job, const char *unused)
 {
@@ -92,22 +79,65 @@ static void on_verified(api_hash_job *job, const char *unused)
     (void)unused;
     h2o_req_t *req = l->async.req;
     if (!req) {
+        if (job->skipped)
+            refund_attempt(l);   /* no guess was checked */
         login_free(l);
         return;
     }
-    api_thread *t = api_thread_of(req);
     if (!job->ok || !l->user_json) {
-        count_failure(l, t);
-        reply_invalid_credentials(req);
+        reply_invalid_credentials(req);   /* the reservation stays: it counts as the failure */
         login_free(l);
         return;
     }
-    const char *del[] = {"DEL", l->user_key};   /* a success forgives the username's failures */
-    api_redis_argv(t->redis, NULL, NULL, 2, del, NULL);
+    api_throttle_forgive(l->thread, l->buckets[0].key);   /* a success forgives the account's failures */
+    api_throttle_refund(l->thread, l->buckets[1].key);
     api_session_create(req, l->user_id, l->role, on_session_created, l);
 }
 
-/* ---- step 3: the user ---- */
+/* ---- step 2: one attempt reserved for the account and the address ---- */
+
+static void on_reserved(void *ctx, int admitted, long long retry_after_s)
+{
+    login_ctx *l = ctx;
+    h2o_req_t *req = l->async.req;
+    if (!req) {
+        if (admitted == 1)
+            refund_attempt(l);
+        login_free(l);
+        return;
+    }
+    if (admitted < 0) {
+        api_reply_problem(req, 503, "redis_unavailable", "Service unavailable", NULL, NULL);
+    } else if (admitted == 0) {
+        api_reply_throttled(req, retry_after_s, g_api.cfg.login_window_s, "too many failed logins; try again later");
+    } else if (api_verify_password(l->thread, &l->async, l->password, l->hash, on_verified, l) == 0) {
+        return;
+    } else {
+        refund_attempt(l);
+        api_reply_hasher_busy(req);
+    }
+    login_free(l);
+}
+
+/* ---- step 1: who is asking to be whom ---- */
+
+/* The account bucket is the resolved user id, so a username and its email
+ * share one limit; a name that matches nobody gets a bucket of its own
+ * (lower-cased), so guessing unknown names is limited the same way. */
+static void name_buckets(h2o_req_t *req, login_ctx *l, const char *user_id)
+{
+    char ip[64];
+    if (user_id)
+        snprintf(l->buckets[0].key, sizeof(l->buckets[0].key), "punyaka:rl:login:user:%s", user_id);
+    else
+        snprintf(l->buckets[0].key, sizeof(l->buckets[0].key), "punyaka:rl:login:name:%s", l->login);
+    for (char *c = l->buckets[0].key; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    l->buckets[0].limit = g_api.cfg.login_max_per_user;
+    api_client_address(req, ip, sizeof(ip));
+    snprintf(l->buckets[1].key, sizeof(l->buckets[1].key), "punyaka:rl:login:ip:%s", ip);
+    l->buckets[1].limit = g_api.cfg.login_max_per_ip;
+}
 
 static void on_user(void *ctx, const PGresult *res, const char *err)
 {
@@ -122,60 +152,19 @@ static void on_user(void *ctx, const PGresult *res, const char *err)
         login_free(l);
         return;
     }
-    const char *hash = NULL;
-    if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
+    bool found = PQntuples(res) == 1;
+    if (found && strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
         l->user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         snprintf(l->role, sizeof(l->role), "%s", PQgetvalue(res, 0, 1));
-        hash = PQgetvalue(res, 0, 3);
+        l->hash = strdup(PQgetvalue(res, 0, 3));
         l->user_json = strdup(PQgetvalue(res, 0, 4));
     }
-    api_verify_password(api_thread_of(req), l->password, hash, on_verified, l);
-}
-
-/* ---- step 2: throttling ---- */
-
-static const char READ_COUNTS[] =
-    "return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('TTL', KEYS[1]),"
-    " tonumber(redis.call('GET', KEYS[2]) or '0'), redis.call('TTL', KEYS[2])}";
-
-static void on_counts(redisAsyncContext *ac, void *reply, void *privdata)
-{
-    login_ctx *l = privdata;
-    redisReply *r = reply;
-    (void)ac;
-    h2o_req_t *req = l->async.req;
-    if (!req) {
-        login_free(l);
-        return;
-    }
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+    name_buckets(req, l, found ? PQgetvalue(res, 0, 0) : NULL);
+    if (api_throttle_reserve(l->thread, l->buckets, 2, g_api.cfg.login_window_s, on_reserved, l) != 0) {
         api_reply_problem(req, 503, "redis_unavailable", "Service unavailable", NULL, NULL);
         login_free(l);
-        return;
-    }
-    long long user_fails = r->element[0]->integer, ip_fails = r->element[2]->integer;
-    long long ttl = user_fails >= g_api.cfg.login_max_per_user ? r->element[1]->integer : r->element[3]->integer;
-    if (user_fails >= g_api.cfg.login_max_per_user || ip_fails >= g_api.cfg.login_max_per_ip) {
-        char retry[24];
-        snprintf(retry, sizeof(retry), "%lld", ttl > 0 ? ttl : (long long)g_api.cfg.login_window_s);
-        api_add_header(req, "retry-after", retry);
-        api_reply_problem(req, 429, "too_many_attempts", "Too many login attempts",
-                          "too many failed logins; try again later", NULL);
-        login_free(l);
-        return;
-    }
-    const char *params[] = {l->login};
-    if (api_pg_query(api_thread_of(req)->pg,
-                     "SELECT u.id, u.role, u.is_active, u.password_hash, " API_USER_JSON " FROM users u" API_USER_JOINS
-                     " WHERE lower(u.username) = lower($1) OR lower(u.email) = lower($1)"
-                     " ORDER BY lower(u.username) = lower($1) DESC LIMIT 1",
-                     1, params, on_user, l) != 0) {
-        api_reply_problem(req, 503, "overloaded", "Service unavailable", NULL, NULL);
-        login_free(l);
     }
 }
-
-/* ---- step 1: the request ---- */
 
 static const char *string_field(json_t *body, const char *name, size_t max, const char **out)
 {
@@ -205,17 +194,16 @@ int api_auth_login(h2o_req_t *req, const api_match *m)
         api_reply_field_error(req, "password", msg);
     } else {
         login_ctx *l = api_async_new(req, sizeof(*l));
-        char ip[64];
+        l->thread = api_thread_of(req);
         snprintf(l->login, sizeof(l->login), "%s", login);
         snprintf(l->password, sizeof(l->password), "%s", password);
-        snprintf(l->user_key, sizeof(l->user_key), "punyaka:rl:user:%s", login);
-        for (char *c = l->user_key; *c; c++)
-            *c = (char)tolower((unsigned char)*c);
-        client_address(req, ip, sizeof(ip));
-        snprintf(l->ip_key, sizeof(l->ip_key), "punyaka:rl:ip:%s", ip);
-        const char *argv[] = {"EVAL", READ_COUNTS, "2", l->user_key, l->ip_key};
-        if (api_redis_argv(api_thread_of(req)->redis, on_counts, l, 5, argv, NULL) != 0) {
-            api_reply_problem(req, 503, "redis_unavailable", "Service unavailable", NULL, NULL);
+        const char *params[] = {l->login};
+        if (api_pg_query(api_thread_of(req)->pg,
+                         "SELECT u.id, u.role, u.is_active, u.password_hash, " API_USER_JSON " FROM users u" API_USER_JOINS
+                         " WHERE lower(u.username) = lower($1) OR lower(u.email) = lower($1)"
+                         " ORDER BY lower(u.username) = lower($1) DESC LIMIT 1",
+                         1, params, on_user, l) != 0) {
+            api_reply_problem(req, 503, "overloaded", "Service unavailable", NULL, NULL);
             login_free(l);
         }
     }

@@ -14,6 +14,7 @@
 #include "api/pg.h"
 #include "api/routes.h"
 #include "api/session.h"
+#include "api/throttle.h"
 #include "api/users.h"
 #include "common/mp.h"
 #include "common/validate.h"
@@ -199,7 +200,10 @@ int api_auth_me_update(h2o_req_t *req, const api_match *m)
 
 typedef struct {
     api_async async;
+    api_thread *thread;
     api_session session;
+    api_bucket guesses;      /* checks of the current password for this account */
+    char *current_hash;      /* malloc'd */
     char old_password[256];
     char new_password[256];
 } password_ctx;
@@ -208,6 +212,7 @@ static void password_free(password_ctx *p)
 {
     sodium_memzero(p->old_password, sizeof(p->old_password));
     sodium_memzero(p->new_password, sizeof(p->new_password));
+    free(p->current_hash);
     api_async_free(&p->async);
 }
 
@@ -253,17 +258,42 @@ static void on_new_hash(api_hash_job *job, const char *hash)
 static void on_old_checked(api_hash_job *job, const char *unused)
 {
     password_ctx *p = job->data;
+    h2o_req_t *req = p->async.req;
     (void)unused;
-    if (p->async.req && !job->ok) {
-        api_reply_field_error(p->async.req, "old_password", "is not your current password");
-        password_free(p);
-        return;
+    if (job->skipped) {
+        api_throttle_refund(p->thread, p->guesses.key);   /* no guess was checked */
+    } else if (req && !job->ok) {
+        api_reply_field_error(req, "old_password", "is not your current password");   /* the guess stays counted */
+    } else if (req) {
+        api_throttle_forgive(p->thread, p->guesses.key);
+        if (api_hash_password(p->thread, &p->async, p->new_password, on_new_hash, p) == 0)
+            return;
+        api_reply_hasher_busy(req);
     }
-    if (!p->async.req) {
-        password_free(p);
+    password_free(p);
+}
+
+/* A stolen session must not become an oracle for the account's password:
+ * checks of the current password are limited per account like logins. */
+static void on_guess_reserved(void *ctx, int admitted, long long retry_after_s)
+{
+    password_ctx *p = ctx;
+    h2o_req_t *req = p->async.req;
+    if (!req) {
+        if (admitted == 1)
+            api_throttle_refund(p->thread, p->guesses.key);
+    } else if (admitted < 0) {
+        api_reply_problem(req, 503, "redis_unavailable", "Service unavailable", NULL, NULL);
+    } else if (admitted == 0) {
+        api_reply_throttled(req, retry_after_s, g_api.cfg.login_window_s,
+                            "too many wrong current passwords; try again later");
+    } else if (api_verify_password(p->thread, &p->async, p->old_password, p->current_hash, on_old_checked, p) == 0) {
         return;
+    } else {
+        api_throttle_refund(p->thread, p->guesses.key);
+        api_reply_hasher_busy(req);
     }
-    api_hash_password(api_thread_of(p->async.req), p->new_password, on_new_hash, p);
+    password_free(p);
 }
 
 static void on_current_hash(void *ctx, const PGresult *res, const char *err)
@@ -278,7 +308,13 @@ static void on_current_hash(void *ctx, const PGresult *res, const char *err)
         password_free(p);
         return;
     }
-    api_verify_password(api_thread_of(p->async.req), p->old_password, PQgetvalue(res, 0, 0), on_old_checked, p);
+    p->current_hash = strdup(PQgetvalue(res, 0, 0));
+    snprintf(p->guesses.key, sizeof(p->guesses.key), "punyaka:rl:password:user:%lld", (long long)p->session.user_id);
+    p->guesses.limit = g_api.cfg.password_change_max;
+    if (api_throttle_reserve(p->thread, &p->guesses, 1, g_api.cfg.login_window_s, on_guess_reserved, p) != 0) {
+        api_reply_problem(p->async.req, 503, "redis_unavailable", "Service unavailable", NULL, NULL);
+        password_free(p);
+    }
 }
 
 int api_auth_change_password(h2o_req_t *req, const api_match *m)
@@ -300,6 +336,7 @@ int api_auth_change_password(h2o_req_t *req, const api_match *m)
         api_reply_field_error(req, "new_password_confirm", "passwords do not match");
     else {
         password_ctx *p = api_async_new(req, sizeof(*p));
+        p->thread = api_thread_of(req);
         p->session = *m->session;
         snprintf(p->old_password, sizeof(p->old_password), "%s", old);
         snprintf(p->new_password, sizeof(p->new_password), "%s", new);

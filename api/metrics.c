@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include "api/hasher.h"
 #include "api/http.h"
 #include "api/pg.h"
 #include "api/redis.h"
@@ -229,6 +230,16 @@ static void put_kafka(text *t)
     put_histogram(t, "punyaka_kafka_produce_duration_seconds", "", offsetof(api_metrics, produce));
 }
 
+static void put_hasher(text *t)
+{
+    put(t, "# HELP punyaka_password_hash_jobs_dropped_total Password hashes not computed: shed (queue full, 503) or"
+           " skipped (the client had gone).\n"
+           "# TYPE punyaka_password_hash_jobs_dropped_total counter\n"
+           "punyaka_password_hash_jobs_dropped_total{reason=\"shed\"} %lu\n"
+           "punyaka_password_hash_jobs_dropped_total{reason=\"skipped\"} %lu\n",
+        api_hasher_shed_total(), api_hasher_skipped_total());
+}
+
 static void put_connections(text *t, h2o_req_t *req)
 {
     api_thread *th = api_thread_of(req);
@@ -245,6 +256,7 @@ int api_metrics_serve(h2o_req_t *req, const api_match *unused)
     text t = {.buf = malloc(16384), .cap = 16384};
     put_http(&t);
     put_kafka(&t);
+    put_hasher(&t);
     put_connections(&t, req);
     api_reply_raw(req, 200, "text/plain; version=0.0.4", t.buf, t.len);
     free(t.buf);

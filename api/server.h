@@ -61,6 +61,7 @@ api_thread *api_thread_of(h2o_req_t *req);
 typedef struct api_async {
     h2o_req_t *req;
     struct api_async_sentinel *sentinel;
+    atomic_int gone;   /* 1 once the client left; other threads (the hasher) may read it */
 } api_async;
 
 void *api_async_new(h2o_req_t *req, size_t size);   /* calloc'd; api_async_free() frees */

@@ -64,7 +64,12 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap)
         env_int("PUNYAKA_SESSION_IDLE_S", 1209600, 60, 31536000, &cfg->session_idle_s, err, errcap) ||
         env_int("PUNYAKA_LOGIN_MAX_PER_USER", 10, 1, 1000000, &cfg->login_max_per_user, err, errcap) ||
         env_int("PUNYAKA_LOGIN_MAX_PER_IP", 100, 1, 1000000, &cfg->login_max_per_ip, err, errcap) ||
-        env_int("PUNYAKA_LOGIN_WINDOW_S", 900, 1, 86400, &cfg->login_window_s, err, errcap))
+        env_int("PUNYAKA_LOGIN_WINDOW_S", 900, 1, 86400, &cfg->login_window_s, err, errcap) ||
+        env_int("PUNYAKA_PASSWORD_CHANGE_MAX", 10, 1, 1000000, &cfg->password_change_max, err, errcap) ||
+        env_int("PUNYAKA_REGISTER_MAX_PER_IP", 20, 1, 1000000, &cfg->register_max_per_ip, err, errcap) ||
+        env_int("PUNYAKA_REGISTER_WINDOW_S", 3600, 1, 86400, &cfg->register_window_s, err, errcap) ||
+        env_int("PUNYAKA_HASH_THREADS", 2, 1, 64, &cfg->hash_threads, err, errcap) ||
+        env_int("PUNYAKA_HASH_QUEUE_MAX", 32, 1, 100000, &cfg->hash_queue_max, err, errcap))
         return -1;
     return 0;
 }

@@ -29,6 +29,11 @@ typedef struct {
     int login_max_per_user;   /* PUNYAKA_LOGIN_MAX_PER_USER, 10 failures per window */
     int login_max_per_ip;     /* PUNYAKA_LOGIN_MAX_PER_IP, 100 failures per window */
     int login_window_s;       /* PUNYAKA_LOGIN_WINDOW_S, 900 (15 minutes) */
+    int password_change_max;  /* PUNYAKA_PASSWORD_CHANGE_MAX, 10 failed current-password checks per user per login window */
+    int register_max_per_ip;  /* PUNYAKA_REGISTER_MAX_PER_IP, 20 registrations per address per window */
+    int register_window_s;    /* PUNYAKA_REGISTER_WINDOW_S, 3600 */
+    int hash_threads;         /* PUNYAKA_HASH_THREADS, 2 Argon2id threads (64 MiB each while hashing) */
+    int hash_queue_max;       /* PUNYAKA_HASH_QUEUE_MAX, 32 waiting hashes; more ⇒ 503 */
 } pk_config;
 
 /* Fills cfg from the environment. Returns 0, or -1 with a message in err

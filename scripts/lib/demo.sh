@@ -2,7 +2,8 @@
 # demo.sh API_URL BUILD_DIR DATA_DIR — demo data, loaded through the public API and
 # the admin CLI like any client, so every row travels the real command path
 # and is in the journal. Safe to re-run (existing users answer 409 and are
-# left alone). Refused when PUNYAKA_ENV=production.
+# left alone; after a first complete run the users are not sent again).
+# Refused when PUNYAKA_ENV=production.
 #
 #   admin          PUNYAKA_ADMIN_PASSWORD, else a random one generated once and
 #                  kept in DATA_DIR/admin.password (printed)
@@ -46,11 +47,16 @@ fi
  PUNYAKA_ADMIN_PASSWORD=$password "$build/workers/punyaka-admin" create-admin admin admin@punyaka.example >/dev/null) ||
   echo "demo data: admin exists with another password? (punyaka-admin failed)" >&2
 
-register '{"username":"asha","email":"asha@example.com","password":"punyaka-demo","first_name":"Asha","last_name":"Iyer","role":"customer","phone":"+91 98450 11111","address":"12 Temple Street, Bengaluru"}'
-register '{"username":"vikram","email":"vikram@example.com","password":"punyaka-demo","first_name":"Vikram","last_name":"Mehta","role":"customer","phone":"+91 98200 22222"}'
-register '{"username":"pandit.sharma","email":"sharma@example.com","password":"punyaka-demo","first_name":"Raghav","last_name":"Sharma","role":"priest","specializations":["Griha Pravesh","Satyanarayan Puja"],"languages":["Hindi","Sanskrit","English"],"experience_years":18,"service_radius_km":25}'
-register '{"username":"acharya.iyer","email":"iyer@example.com","password":"punyaka-demo","first_name":"Subramanya","last_name":"Iyer","role":"priest","specializations":["Ganapati Homam","Navagraha Puja"],"languages":["Tamil","Kannada","Sanskrit"],"experience_years":25,"service_radius_km":30}'
-register '{"username":"shastri.rao","email":"rao@example.com","password":"punyaka-demo","first_name":"Keshav","last_name":"Rao","role":"priest","specializations":["Vivah"],"languages":["Telugu","Sanskrit"],"experience_years":6,"service_radius_km":15}'
+# Registrations count against the per-address limit (PUNYAKA_REGISTER_MAX_PER_IP,
+# 20 an hour): once they are in, later runs on the same data folder skip them.
+if [ ! -f "$data/demo.users" ]; then
+  register '{"username":"asha","email":"asha@example.com","password":"punyaka-demo","first_name":"Asha","last_name":"Iyer","role":"customer","phone":"+91 98450 11111","address":"12 Temple Street, Bengaluru"}'
+  register '{"username":"vikram","email":"vikram@example.com","password":"punyaka-demo","first_name":"Vikram","last_name":"Mehta","role":"customer","phone":"+91 98200 22222"}'
+  register '{"username":"pandit.sharma","email":"sharma@example.com","password":"punyaka-demo","first_name":"Raghav","last_name":"Sharma","role":"priest","specializations":["Griha Pravesh","Satyanarayan Puja"],"languages":["Hindi","Sanskrit","English"],"experience_years":18,"service_radius_km":25}'
+  register '{"username":"acharya.iyer","email":"iyer@example.com","password":"punyaka-demo","first_name":"Subramanya","last_name":"Iyer","role":"priest","specializations":["Ganapati Homam","Navagraha Puja"],"languages":["Tamil","Kannada","Sanskrit"],"experience_years":25,"service_radius_km":30}'
+  register '{"username":"shastri.rao","email":"rao@example.com","password":"punyaka-demo","first_name":"Keshav","last_name":"Rao","role":"priest","specializations":["Vivah"],"languages":["Telugu","Sanskrit"],"experience_years":6,"service_radius_km":15}'
+  touch "$data/demo.users"
+fi
 
 # Admin session for the catalog and verifications.
 curl -s -c "$jar" -o /dev/null -X POST "$api/api/auth/login/" -H 'content-type: application/json' \

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "tests/support/stack_env.h"
 
 it_response it_call(const char *method, const char *path, const it_actor *who, const char *body)
@@ -70,6 +71,15 @@ int it_sign_up(it_actor *who, const char *role, const char *password, const char
              "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"%s\",\"role\":\"%s\"%s%s}",
              who->name, who->name, password, role, extra ? "," : "", extra ? extra : "");
     it_response r = it_post_json("/api/auth/register/", body, "Prefer: wait=10\r\n");
+    /* A full hashing queue sheds with 503 + Retry-After (api/hasher.h): a
+     * well-behaved client waits and tries again, a bounded number of times. */
+    for (int tries = 0; r.status == 503 && strcmp(it_str(r.json, "code"), "overloaded") == 0 && tries < 60; tries++) {
+        char retry[16];
+        int wait_s = it_header(&r, "retry-after", retry, sizeof(retry)) ? atoi(retry) : 1;
+        it_response_free(&r);
+        sleep((unsigned)(wait_s > 0 && wait_s < 5 ? wait_s : 1));
+        r = it_post_json("/api/auth/register/", body, "Prefer: wait=10\r\n");
+    }
     int status = r.status;
     if (status == 201) {
         json_t *user = json_object_get(r.json, "user");

@@ -27,7 +27,9 @@ int it_actor_session(it_actor *who, const it_response *r);
 /* Registers who->name over HTTP (email <name>@example.com) with `role`,
  * `password` and optional extra JSON members ("\"first_name\":\"A\""),
  * waiting for the outcome; on 201 fills user_id, priest_id and the
- * session. Returns the HTTP status. No cmocka assertions: thread safe. */
+ * session. Returns the HTTP status. A 503 "overloaded" (the API's hashing
+ * queue is full) is retried after its Retry-After, as a client should.
+ * No cmocka assertions: thread safe. */
 int it_sign_up(it_actor *who, const char *role, const char *password, const char *extra);
 
 /* An admin made with the punyaka-admin CLI (as an operator would), then

@@ -11,6 +11,13 @@
 #include <unistd.h>
 #include "tests/support/stack_env.h"
 
+static _Thread_local char source_address[16];
+
+void it_http_source(const char *ipv4)
+{
+    snprintf(source_address, sizeof(source_address), "%s", ipv4 ? ipv4 : "");
+}
+
 static int connect_api(void)
 {
     int port = atoi(it_env("PUNYAKA_HTTP_PORT"));
@@ -19,6 +26,14 @@ static int connect_api(void)
     struct timeval tv = {30, 0};
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (source_address[0]) {   /* any 127.x.y.z is this machine: a client "from another address" */
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        inet_pton(AF_INET, source_address, &src.sin_addr);
+        if (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0) {
+            close(fd);
+            return -1;
+        }
+    }
     if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
         close(fd);
         return -1;
