@@ -255,7 +255,7 @@ static void on_reserved(void *ctx, int admitted, long long retry_after_s)
     } else if (admitted == 0) {
         api_reply_throttled(req, retry_after_s, g_api.cfg.register_window_s,
                             "too many registrations from this address; try again later");
-    } else if (api_hash_password(r->thread, &r->async, json_string_value(json_object_get(r->body, "password")),
+    } else if (api_hash_password(req, &r->async, json_string_value(json_object_get(r->body, "password")),
                                  on_hashed, r) == 0) {
         return;
     } else {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api/http.h"
+#include "api/throttle.h"
 #include "common/log.h"
 
 static struct {
@@ -13,6 +14,8 @@ static struct {
     pthread_t *threads;
     int nthreads;
     int queued, queue_max;   /* waiting jobs, and their bound */
+    int per_client_max;      /* waiting jobs one client address may hold */
+    unsigned char client_key[crypto_shorthash_KEYBYTES];
     int stopping;
     atomic_ulong shed, skipped;
     char dummy_hash[crypto_pwhash_STRBYTES];
@@ -59,9 +62,11 @@ static void *hasher_main(void *arg)
     }
 }
 
-void api_hasher_start(int nthreads, int queue_max)
+void api_hasher_start(int nthreads, int queue_max, int per_client_max)
 {
     pool.queue_max = queue_max;
+    pool.per_client_max = per_client_max;
+    crypto_shorthash_keygen(pool.client_key);
     unsigned char secret[32];
     char random_password[65];
     randombytes_buf(secret, sizeof(secret));
@@ -85,6 +90,15 @@ void api_hasher_stop(void)
     free(pool.threads);
 }
 
+/* Jobs of this client already waiting (the queue is short: a scan is cheap). */
+static int waiting_for(uint64_t client)
+{
+    int n = 0;
+    for (const api_hash_job *j = pool.head; j; j = j->next)
+        n += j->client == client;
+    return n;
+}
+
 /* After api_hasher_stop() no thread takes jobs: one that still arrives
  * (a request on a connection accepted before shutdown) fails at once,
  * through its loop's queue like any result, so its request gets a 503.
@@ -99,7 +113,7 @@ static int enqueue(api_hash_job *job)
         h2o_multithread_send_message(&job->thread->hash_done, &job->msg);
         return 0;
     }
-    if (pool.queued >= pool.queue_max) {
+    if (pool.queued >= pool.queue_max || waiting_for(job->client) >= pool.per_client_max) {
         pthread_mutex_unlock(&pool.lock);
         atomic_fetch_add(&pool.shed, 1);
         sodium_memzero(job->password, sizeof(job->password));
@@ -117,12 +131,15 @@ static int enqueue(api_hash_job *job)
     return 0;
 }
 
-static api_hash_job *new_job(api_thread *t, api_async *owner, const char *password, api_hash_cb cb, void *data)
+static api_hash_job *new_job(h2o_req_t *req, api_async *owner, const char *password, api_hash_cb cb, void *data)
 {
+    char address[64];
     api_hash_job *job = calloc(1, sizeof(*job));   /* zeroed link: h2o asserts on it */
     if (!job)
         abort();
-    job->thread = t;
+    api_client_address(req, address, sizeof(address));
+    crypto_shorthash((unsigned char *)&job->client, (const unsigned char *)address, strlen(address), pool.client_key);
+    job->thread = api_thread_of(req);
     job->cb = cb;
     job->data = data;
     job->gone = &owner->gone;
@@ -130,15 +147,15 @@ static api_hash_job *new_job(api_thread *t, api_async *owner, const char *passwo
     return job;
 }
 
-int api_hash_password(api_thread *t, api_async *owner, const char *password, api_hash_cb cb, void *data)
+int api_hash_password(h2o_req_t *req, api_async *owner, const char *password, api_hash_cb cb, void *data)
 {
-    return enqueue(new_job(t, owner, password, cb, data));
+    return enqueue(new_job(req, owner, password, cb, data));
 }
 
-int api_verify_password(api_thread *t, api_async *owner, const char *password, const char *hash, api_hash_cb cb,
+int api_verify_password(h2o_req_t *req, api_async *owner, const char *password, const char *hash, api_hash_cb cb,
                         void *data)
 {
-    api_hash_job *job = new_job(t, owner, password, cb, data);
+    api_hash_job *job = new_job(req, owner, password, cb, data);
     job->verify = 1;
     snprintf(job->hash, sizeof(job->hash), "%s", hash ? hash : pool.dummy_hash);
     return enqueue(job);

@@ -22,6 +22,7 @@ struct api_hash_job {
     api_hash_cb cb;
     void *data;                      /* the caller's context */
     const atomic_int *gone;          /* the owner's api_async.gone: set when its client left */
+    uint64_t client;                 /* keyed hash of the client address (fair share of the queue) */
     int verify;                      /* 0: hash `password`; 1: check it against `hash` */
     int skipped;                     /* 1: dropped unhashed because the client had gone */
     char password[256];
@@ -33,20 +34,22 @@ struct api_hash_job {
  * at ~55 ms per hash and 2 threads, 32 waiting jobs are ~1 s of work, so a
  * request that is admitted is answered within about a second even under a
  * flood; beyond that the API sheds (503 + Retry-After) instead of queueing
- * minutes of work for clients that will have given up. */
-void api_hasher_start(int nthreads, int queue_max);
+ * minutes of work for clients that will have given up. One client address
+ * may hold at most per_client_max of the waiting places, so a flood from
+ * one address cannot crowd out everybody else's logins. */
+void api_hasher_start(int nthreads, int queue_max, int per_client_max);
 void api_hasher_stop(void);
 
 /* Queue a job for `owner` (the api_async that heads `data`); its callback
- * runs later on t's loop. A job whose client has gone by the time a thread
+ * runs later on req's loop. A job whose client has gone by the time a thread
  * takes it is not hashed (the callback still runs, with job->skipped set).
  * Returns 0, or -1 when the queue is full: then nothing was queued, the
  * callback will not run, and the caller answers 503 (api_reply_hasher_busy). */
-int api_hash_password(api_thread *t, api_async *owner, const char *password, api_hash_cb cb, void *data);
+int api_hash_password(h2o_req_t *req, api_async *owner, const char *password, api_hash_cb cb, void *data);
 /* Checks password against an Argon2id string. With hash == NULL it checks
  * against a dummy hash, so an unknown user costs the same time as a wrong
  * password (no user enumeration by timing). Returns as api_hash_password. */
-int api_verify_password(api_thread *t, api_async *owner, const char *password, const char *hash, api_hash_cb cb,
+int api_verify_password(h2o_req_t *req, api_async *owner, const char *password, const char *hash, api_hash_cb cb,
                         void *data);
 /* The answer when the queue is full: 503 overloaded, Retry-After: 1. */
 void api_reply_hasher_busy(h2o_req_t *req);

@@ -110,7 +110,7 @@ static void on_reserved(void *ctx, int admitted, long long retry_after_s)
         api_reply_problem(req, 503, "redis_unavailable", "Service unavailable", NULL, NULL);
     } else if (admitted == 0) {
         api_reply_throttled(req, retry_after_s, g_api.cfg.login_window_s, "too many failed logins; try again later");
-    } else if (api_verify_password(l->thread, &l->async, l->password, l->hash, on_verified, l) == 0) {
+    } else if (api_verify_password(req, &l->async, l->password, l->hash, on_verified, l) == 0) {
         return;
     } else {
         refund_attempt(l);

@@ -208,7 +208,7 @@ int main(void)
     int n = g_api.nthreads = g_api.cfg.http_threads;
     g_api.threads = calloc((size_t)n, sizeof(api_thread));
     g_api.queues = calloc((size_t)n, sizeof(*g_api.queues));
-    api_hasher_start(g_api.cfg.hash_threads, g_api.cfg.hash_queue_max);
+    api_hasher_start(g_api.cfg.hash_threads, g_api.cfg.hash_queue_max, g_api.cfg.hash_queue_per_client);
     for (int i = 0; i < n; i++) {
         int fd = open_listener(g_api.cfg.http_port);
         g_api.threads[i].index = i;

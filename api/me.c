@@ -266,7 +266,7 @@ static void on_old_checked(api_hash_job *job, const char *unused)
         api_reply_field_error(req, "old_password", "is not your current password");   /* the guess stays counted */
     } else if (req) {
         api_throttle_forgive(p->thread, p->guesses.key);
-        if (api_hash_password(p->thread, &p->async, p->new_password, on_new_hash, p) == 0)
+        if (api_hash_password(req, &p->async, p->new_password, on_new_hash, p) == 0)
             return;
         api_reply_hasher_busy(req);
     }
@@ -287,7 +287,7 @@ static void on_guess_reserved(void *ctx, int admitted, long long retry_after_s)
     } else if (admitted == 0) {
         api_reply_throttled(req, retry_after_s, g_api.cfg.login_window_s,
                             "too many wrong current passwords; try again later");
-    } else if (api_verify_password(p->thread, &p->async, p->old_password, p->current_hash, on_old_checked, p) == 0) {
+    } else if (api_verify_password(req, &p->async, p->old_password, p->current_hash, on_old_checked, p) == 0) {
         return;
     } else {
         api_throttle_refund(p->thread, p->guesses.key);

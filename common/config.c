@@ -69,7 +69,8 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap)
         env_int("PUNYAKA_REGISTER_MAX_PER_IP", 20, 1, 1000000, &cfg->register_max_per_ip, err, errcap) ||
         env_int("PUNYAKA_REGISTER_WINDOW_S", 3600, 1, 86400, &cfg->register_window_s, err, errcap) ||
         env_int("PUNYAKA_HASH_THREADS", 2, 1, 64, &cfg->hash_threads, err, errcap) ||
-        env_int("PUNYAKA_HASH_QUEUE_MAX", 32, 1, 100000, &cfg->hash_queue_max, err, errcap))
+        env_int("PUNYAKA_HASH_QUEUE_MAX", 32, 1, 100000, &cfg->hash_queue_max, err, errcap) ||
+        env_int("PUNYAKA_HASH_QUEUE_PER_CLIENT", 4, 1, 100000, &cfg->hash_queue_per_client, err, errcap))
         return -1;
     return 0;
 }

@@ -34,6 +34,7 @@ typedef struct {
     int register_window_s;    /* PUNYAKA_REGISTER_WINDOW_S, 3600 */
     int hash_threads;         /* PUNYAKA_HASH_THREADS, 2 Argon2id threads (64 MiB each while hashing) */
     int hash_queue_max;       /* PUNYAKA_HASH_QUEUE_MAX, 32 waiting hashes; more ⇒ 503 */
+    int hash_queue_per_client;/* PUNYAKA_HASH_QUEUE_PER_CLIENT, 4 of them for one client address */
 } pk_config;
 
 /* Fills cfg from the environment. Returns 0, or -1 with a message in err

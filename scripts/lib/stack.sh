@@ -178,8 +178,10 @@ up() {
   # The dev Kafka answers an empty fetch only after fetch.wait.max.ms, even
   # when data arrives meanwhile (docs/kafka.md): workers poll it every 5 ms.
   # Tests register hundreds of users from 127.0.0.1: the per-address
-  # registration limit (20 an hour) is for real clients.
-  local register_max=20; [ "${PUNYAKA_STACK_FAST:-0}" = 1 ] && register_max=1000000
+  # limits (20 registrations an hour, 4 waiting password checks) are for
+  # real clients; it_throttle tests them on an API of its own.
+  local register_max=20 hash_per_client=4
+  [ "${PUNYAKA_STACK_FAST:-0}" = 1 ] && register_max=1000000 hash_per_client=32
   rm -f "$DIR/env"; (umask 077; : > "$DIR/env")   # it holds the key: owner only
   cat > "$DIR/env" <<ENV
 DATABASE_URL=$DATABASE_URL
@@ -193,6 +195,7 @@ PUNYAKA_CORS_ORIGINS=${PUNYAKA_CORS_ORIGINS:-http://localhost:3000}
 PUNYAKA_DATA_KEY=$data_key
 PUNYAKA_KAFKA_FETCH_WAIT_MS=${PUNYAKA_KAFKA_FETCH_WAIT_MS:-5}
 PUNYAKA_REGISTER_MAX_PER_IP=${PUNYAKA_REGISTER_MAX_PER_IP:-$register_max}
+PUNYAKA_HASH_QUEUE_PER_CLIENT=${PUNYAKA_HASH_QUEUE_PER_CLIENT:-$hash_per_client}
 ENV
   [ -n "$ext_kafka" ] || echo "PUNYAKA_DEVKAFKA_CONTROL=$DIR/kafka.ctl" >> "$DIR/env"
   local n p used=" $port "

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "tests/support/calls.h"
 #include "tests/support/http.h"
@@ -246,6 +247,41 @@ static void test_full_hash_queue_sheds_with_503(void **state)
     assert_int_equal(shed_metric, (unsigned long)shed);
 }
 
+/* A flood of wrong passwords from one address (for many names, so the
+ * account limits do not stop it) while another address logs in: the flood
+ * holds at most PUNYAKA_HASH_QUEUE_PER_CLIENT waiting places, so the real
+ * login is admitted (200), never shed. Its latency is printed, not
+ * asserted (timings belong in bench/). */
+static void test_a_flood_from_one_address_does_not_shed_another(void **state)
+{
+    (void)state;
+    it_actor user = sign_up("bystander");
+    const char *env[] = {"PUNYAKA_HASH_QUEUE_PER_CLIENT=4", NULL};
+    pid_t api = it_api_spawn("api-fair", env);
+    assert_true(api > 0);
+    enum { FLOOD = 2 * PARALLEL - 1 };
+    static char names[FLOOD][64];
+    attempt a[FLOOD + 1];
+    for (int i = 0; i < FLOOD; i++) {
+        make_name(names[i], sizeof(names[i]), "flood");
+        a[i] = (attempt){.login = names[i], .password = "wrong-password-9", .source = "127.0.4.1"};
+    }
+    a[FLOOD] = (attempt){.login = user.name, .password = PASSWORD, .source = "127.0.4.9"};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    run_parallel(a, FLOOD + 1);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(it_api_stop(api), 0);
+    it_http_source(NULL);
+    int shed = count_status(a, FLOOD, 503);
+    print_message("flood of %d: %d x 401, %d x 503; the other address's login: %d (whole burst %.2f s)\n", FLOOD,
+                  count_status(a, FLOOD, 401), shed, a[FLOOD].status,
+                  (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    assert_int_equal(a[FLOOD].status, 200);
+    assert_true(shed > 0);
+    assert_int_equal(count_status(a, FLOOD, 401) + shed, FLOOD);
+}
+
 int main(void)
 {
     if (it_start(tag, sizeof(tag)) != 0)
@@ -256,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_change_password_guesses_are_limited),
         cmocka_unit_test(test_registrations_per_address_hold_under_a_burst),
         cmocka_unit_test(test_full_hash_queue_sheds_with_503),
+        cmocka_unit_test(test_a_flood_from_one_address_does_not_shed_another),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
