@@ -150,6 +150,11 @@ static int is_json_type(h2o_iovec_t ct)
  * refused unread (h2o itself stops at max_request_entity_size). */
 #define OVERSIZE_DIAGNOSE_FACTOR 4
 
+size_t api_body_read_limit(void)
+{
+    return (size_t)g_api.cfg.max_body_bytes * OVERSIZE_DIAGNOSE_FACTOR;
+}
+
 /* The top-level member of an over-limit object without which the body would
  * fit (NULL when no single member is to blame), and its encoded size. */
 static const char *member_to_blame(json_t *body, size_t body_len, size_t limit, size_t *member_len)

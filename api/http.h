@@ -35,6 +35,11 @@ void api_field_error(json_t *errors, const char *field, const char *message);
  * top-level member without which it would fit, else 413. Returns the object
  * (caller decrefs) or NULL after replying. */
 json_t *api_json_body_or_reply(h2o_req_t *req);
+/* The most h2o reads of a request body (PUNYAKA_MAX_BODY × 4, 256 KiB by
+ * default): bodies over PUNYAKA_MAX_BODY but within it are parsed only to
+ * name the field to blame; larger ones h2o refuses with its own 413 before
+ * buffering them (it once buffered up to 4 MiB per request). */
+size_t api_body_read_limit(void);
 
 /* Header lookup; returns the value or an empty iovec. */
 h2o_iovec_t api_header(h2o_req_t *req, const char *name);

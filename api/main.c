@@ -14,6 +14,7 @@
 #include "api/cache.h"
 #include "api/command.h"
 #include "api/hasher.h"
+#include "api/http.h"
 #include "api/kafka.h"
 #include "api/kyc.h"
 #include "api/metrics.h"
@@ -201,7 +202,7 @@ int main(void)
     h2o_config_init(&g_api.h2o);
     /* h2o's own 413 is plain text; above our limit but below this one the
      * handler answers problem+json itself (http.c). */
-    g_api.h2o.max_request_entity_size = 4u << 20;
+    g_api.h2o.max_request_entity_size = api_body_read_limit();
     h2o_hostconf_t *host = h2o_config_register_host(&g_api.h2o, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     api_routes_register(host, g_api.cfg.web_root);
 

@@ -143,6 +143,14 @@ static int is_unsafe(h2o_req_t *req)
            !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("OPTIONS"));
 }
 
+/* HEAD is answered by the GET handler (h2o sends the headers, not the body). */
+static int method_serves(h2o_req_t *req, const char *route_method)
+{
+    if (h2o_memis(req->method.base, req->method.len, route_method, strlen(route_method)))
+        return 1;
+    return strcmp(route_method, "GET") == 0 && h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+}
+
 typedef struct {
     h2o_req_t *req;
     const api_route *route;
@@ -194,7 +202,7 @@ static int dispatch(h2o_handler_t *self, h2o_req_t *req)
         if (!path_matches(ROUTES[i].pattern, path, &m))
             continue;
         path_known = 1;
-        if (h2o_memis(req->method.base, req->method.len, ROUTES[i].method, strlen(ROUTES[i].method))) {
+        if (method_serves(req, ROUTES[i].method)) {
             api_metrics_track(req, (int)i, ROUTES[i].method);
             call *c = h2o_mem_alloc_pool(&req->pool, sizeof(*c));
             *c = (call){.req = req, .route = &ROUTES[i], .match = m};
