@@ -53,7 +53,10 @@ static void test_one_mebibyte_body_is_413(void **state)
     big[n - 1] = '}';
     it_response r = it_http("POST", "/api/auth/register/", "Content-Type: application/json\r\n", big, n);
     free(big);
-    assert_problem(&r, 413, "body_too_large");
+    /* over the read bound (PUNYAKA_MAX_BODY × 4): h2o's own 413, from the
+     * headers, before the body is read */
+    assert_int_equal(r.status, 413);
+    it_response_free(&r);
     assert_still_serving();
 }
 

@@ -106,7 +106,11 @@ it_response it_http(const char *method, const char *path, const char *extra_head
     int n = snprintf(head, sizeof(head),
                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: %zu\r\n%s\r\n", method,
                      path, body ? body_len : 0, extra_headers ? extra_headers : "");
-    if (send_all(fd, head, (size_t)n) == 0 && (!body || send_all(fd, body, body_len) == 0)) {
+    /* A server may answer before the whole body is sent (a 413 from the
+     * headers alone) and close: read its answer even when sending failed. */
+    if (send_all(fd, head, (size_t)n) == 0) {
+        if (body)
+            send_all(fd, body, body_len);
         size_t len;
         char *raw = read_all(fd, &len);
         parse_response(&res, raw, len);
