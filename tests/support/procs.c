@@ -45,6 +45,7 @@ static void exec_api(const char *instance, int port, const char *const *env)
     setenv("PUNYAKA_HTTP_PORT", portstr, 1);
     setenv("PUNYAKA_HTTP_THREADS", "1", 1);
     setenv("PUNYAKA_INSTANCE_ID", instance, 1);
+    setenv("PUNYAKA_API_METRICS_PORT", "0", 1);   /* the stack's API holds that port */
     for (size_t i = 0; env && env[i]; i++)
         putenv(strdup(env[i]));
     execl(path, path, (char *)NULL);
