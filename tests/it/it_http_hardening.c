@@ -229,6 +229,43 @@ static void test_cookie_samesite_is_configurable(void **state)
     }
 }
 
+/* A loopback port nothing listens on now (the kernel's choice). */
+static int unused_port(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* The metrics listener has a context of its own: an API with one serves a
+ * scrape, then stops cleanly (exit 0; under the sanitizers, nothing leaked). */
+static void test_api_with_a_metrics_port_stops_cleanly(void **state)
+{
+    (void)state;
+    char env_port[64], port[16];
+    snprintf(port, sizeof(port), "%d", unused_port());
+    snprintf(env_port, sizeof(env_port), "PUNYAKA_API_METRICS_PORT=%s", port);
+    const char *env[] = {env_port, "PUNYAKA_API_METRICS_ADDR=127.0.0.1", NULL};
+    pid_t api = it_api_spawn("api-metrics", env);
+    assert_true(api > 0);
+    it_response r = it_http("GET", "/metrics", NULL, NULL, 0);
+    assert_int_equal(r.status, 404);
+    it_response_free(&r);
+    r = it_http_port(port, "GET", "/metrics", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "punyaka_kafka_up"));
+    it_response_free(&r);
+    r = it_http_port(port, "POST", "/metrics", NULL);
+    assert_int_equal(r.status, 405);
+    it_response_free(&r);
+    assert_int_equal(it_api_stop(api), 0);
+}
+
 int main(void)
 {
     it_load_stack_env();
@@ -239,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_cors_exposes_the_headers_clients_need),
         cmocka_unit_test(test_cookies_are_samesite_lax_by_default),
         cmocka_unit_test(test_cookie_samesite_is_configurable),
+        cmocka_unit_test(test_api_with_a_metrics_port_stops_cleanly),
     };
     return cmocka_run_group_tests_name("http_hardening", tests, NULL, NULL);
 }
