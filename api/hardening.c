@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#define NHEADERS 4   /* the commands in commands() */
+
 /* The "Server" value: a fixed name, so a scanner learns no version. */
 static const char SERVER_NAME[] = "punyaka";
 
@@ -18,7 +20,7 @@ static h2o_iovec_t *header_name(const char *lower)
     const h2o_token_t *t = h2o_lookup_token(lower, strlen(lower));
     if (t)
         return (h2o_iovec_t *)&t->buf;
-    static h2o_iovec_t names[8];
+    static h2o_iovec_t names[NHEADERS];   /* at most every header below */
     static size_t n;
     for (size_t i = 0; i < n; i++)
         if (strcmp(names[i].base, lower) == 0)
@@ -26,8 +28,6 @@ static h2o_iovec_t *header_name(const char *lower)
     names[n] = h2o_iovec_init(lower, strlen(lower));   /* lower is a literal: lives forever */
     return &names[n++];
 }
-
-#define NHEADERS 4
 
 static h2o_headers_command_t *commands(int pages)
 {
