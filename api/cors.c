@@ -33,6 +33,9 @@ int api_cors(h2o_req_t *req)
         api_add_header(req, "access-control-allow-origin", o.base);
         api_add_header(req, "access-control-allow-credentials", "true");
         api_add_header(req, "vary", "Origin");
+        if (!preflight)   /* readable by the frontend's script: where a 202's outcome
+                           * is (Location, X-Command-Id), when to retry a 429/503, ETag */
+            api_add_header(req, "access-control-expose-headers", "Location, Retry-After, ETag, X-Command-Id");
         if (preflight) {
             api_add_header(req, "access-control-allow-methods", "GET, POST, PATCH, DELETE, OPTIONS");
             api_add_header(req, "access-control-allow-headers",

@@ -1,6 +1,8 @@
 /* cors.h — cross-origin requests with credentials, only for the origins in
  * PUNYAKA_CORS_ORIGINS (comma-separated, exact match). Other origins get no
- * CORS headers at all, so browsers refuse to hand them our responses. */
+ * CORS headers at all, so browsers refuse to hand them our responses.
+ * Allowed origins may read Location, Retry-After, ETag and X-Command-Id
+ * (Access-Control-Expose-Headers) besides the CORS-safelisted ones. */
 #ifndef PUNYAKA_API_CORS_H
 #define PUNYAKA_API_CORS_H
 

@@ -1,5 +1,7 @@
 /* main.c — punyaka-api: configuration, one event loop per thread with its
- * own SO_REUSEPORT listener, graceful shutdown on SIGTERM/SIGINT. */
+ * own SO_REUSEPORT listener (thread 0 also listens on the metrics port),
+ * graceful shutdown on SIGTERM/SIGINT. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -13,6 +15,7 @@
 #include <sodium.h>
 #include "api/cache.h"
 #include "api/command.h"
+#include "api/hardening.h"
 #include "api/hasher.h"
 #include "api/http.h"
 #include "api/kafka.h"
@@ -33,16 +36,23 @@ api_thread *api_thread_of(h2o_req_t *req)
     return current_thread;
 }
 
-static int open_listener(int port)
+/* One listening socket; the public port is opened once per loop thread
+ * (SO_REUSEPORT spreads connections), the metrics port once. */
+static int open_listener(const char *addr, int port, int reuseport)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int on = 1;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                               .sin_addr.s_addr = htonl(INADDR_ANY)};
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+        pk_error(NULL, "cannot listen on %s:%d: not an IPv4 address", addr, port);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) ||
-        bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, SOMAXCONN)) {
-        pk_error(NULL, "cannot listen on port %d: %s", port, strerror(errno));
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on))) ||
+        bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, SOMAXCONN)) {
+        pk_error(NULL, "cannot listen on %s:%d: %s", addr, port, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -52,7 +62,7 @@ static int open_listener(int port)
 
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
-    api_thread *t = listener->data;
+    h2o_accept_ctx_t *accept_ctx = listener->data;
     if (err)
         return;
     /* Bounded: accept what is queued now, let the loop serve it. */
@@ -60,8 +70,31 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
         if (!sock)
             break;
-        h2o_accept(&t->accept_ctx, sock);
+        h2o_accept(accept_ctx, sock);
     }
+}
+
+static h2o_socket_t *listen_on_loop(h2o_evloop_t *loop, int fd, h2o_accept_ctx_t *accept_ctx)
+{
+    h2o_socket_t *sock = h2o_evloop_socket_create(loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    sock->data = accept_ctx;
+    h2o_socket_read_start(sock, on_accept);
+    return sock;
+}
+
+/* Thread 0 also serves the metrics port, in a context of its own. */
+static int metrics_setup(api_thread *t)
+{
+    int fd = open_listener(g_api.cfg.api_metrics_addr, g_api.cfg.api_metrics_port, 0);
+    if (fd < 0)
+        return -1;
+    h2o_context_init(&t->metrics_ctx, t->loop, &g_api.metrics_h2o);
+    t->metrics_accept.ctx = &t->metrics_ctx;
+    t->metrics_accept.hosts = g_api.metrics_h2o.hosts;
+    t->metrics_listener = listen_on_loop(t->loop, fd, &t->metrics_accept);
+    t->serves_metrics = true;
+    pk_info(NULL, "metrics on %s:%d (GET /metrics)", g_api.cfg.api_metrics_addr, g_api.cfg.api_metrics_port);
+    return 0;
 }
 
 static int thread_setup(api_thread *t, int listen_fd)
@@ -84,19 +117,25 @@ static int thread_setup(api_thread *t, int listen_fd)
         return -1;
     }
     h2o_multithread_register_receiver(g_api.queues[t->index], &t->hash_done, api_hasher_on_done);
-    t->listener = h2o_evloop_socket_create(t->loop, listen_fd, H2O_SOCKET_FLAG_DONT_READ);
-    t->listener->data = t;
-    h2o_socket_read_start(t->listener, on_accept);
+    t->listener = listen_on_loop(t->loop, listen_fd, &t->accept_ctx);
+    if (t->index == 0 && g_api.cfg.api_metrics_port && metrics_setup(t) != 0)
+        return -1;
     return 0;
+}
+
+static void close_listener(h2o_socket_t **sock)
+{
+    if (*sock) {
+        h2o_socket_read_stop(*sock);
+        h2o_socket_close(*sock);
+        *sock = NULL;
+    }
 }
 
 static void stop_accepting(api_thread *t)
 {
-    if (t->listener) {
-        h2o_socket_read_stop(t->listener);
-        h2o_socket_close(t->listener);
-        t->listener = NULL;
-    }
+    close_listener(&t->listener);
+    close_listener(&t->metrics_listener);
 }
 
 static void thread_teardown(api_thread *t)
@@ -115,11 +154,15 @@ static void thread_teardown(api_thread *t)
     /* h2o 2.2.5's evloop h2o_multithread_destroy_queue() closes a queue but
      * never frees it, for ours and for the one h2o_context_init() made. */
     h2o_multithread_queue_t *ctx_queue = t->ctx.queue;
+    h2o_multithread_queue_t *metrics_queue = t->serves_metrics ? t->metrics_ctx.queue : NULL;
     api_cache_clear();
     h2o_context_dispose(&t->ctx);
+    if (t->serves_metrics)
+        h2o_context_dispose(&t->metrics_ctx);
     h2o_multithread_destroy_queue(g_api.queues[t->index]);
     h2o_evloop_run(t->loop, 0);   /* lets the queues' sockets be disposed */
     free(ctx_queue);
+    free(metrics_queue);
     free(g_api.queues[t->index]);
     h2o_evloop_destroy(t->loop);
 }
@@ -200,18 +243,21 @@ int main(void)
     if (!api_kyc_init())
         pk_warn(NULL, "PUNYAKA_DATA_KEY is not set or malformed: priest KYC submissions will be refused");
     h2o_config_init(&g_api.h2o);
+    api_harden_globalconf(&g_api.h2o);
     /* h2o's own 413 is plain text; above our limit but below this one the
      * handler answers problem+json itself (http.c). */
     g_api.h2o.max_request_entity_size = api_body_read_limit();
     h2o_hostconf_t *host = h2o_config_register_host(&g_api.h2o, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     api_routes_register(host, g_api.cfg.web_root);
+    h2o_config_init(&g_api.metrics_h2o);
+    api_metrics_register(&g_api.metrics_h2o);
 
     int n = g_api.nthreads = g_api.cfg.http_threads;
     g_api.threads = calloc((size_t)n, sizeof(api_thread));
     g_api.queues = calloc((size_t)n, sizeof(*g_api.queues));
     api_hasher_start(g_api.cfg.hash_threads, g_api.cfg.hash_queue_max, g_api.cfg.hash_queue_per_client);
     for (int i = 0; i < n; i++) {
-        int fd = open_listener(g_api.cfg.http_port);
+        int fd = open_listener("0.0.0.0", g_api.cfg.http_port, 1);
         g_api.threads[i].index = i;
         current_thread = &g_api.threads[i];
         if (fd < 0 || thread_setup(&g_api.threads[i], fd) != 0)
@@ -233,6 +279,7 @@ int main(void)
     for (int i = 0; i < n; i++)
         api_metrics_destroy(g_api.threads[i].metrics);   /* last: a scrape may read any thread's */
     h2o_config_dispose(&g_api.h2o);
+    h2o_config_dispose(&g_api.metrics_h2o);
     free(g_api.threads);
     free(g_api.queues);
     pk_info(NULL, "stopped");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include "api/hardening.h"
 #include "api/hasher.h"
 #include "api/http.h"
 #include "api/pg.h"
@@ -250,9 +251,8 @@ static void put_connections(text *t, h2o_req_t *req)
     put(t, "# TYPE punyaka_kafka_up gauge\npunyaka_kafka_up %d\n", atomic_load(&g_api.kafka_up));
 }
 
-int api_metrics_serve(h2o_req_t *req, const api_match *unused)
+static void serve(h2o_req_t *req)
 {
-    (void)unused;
     text t = {.buf = malloc(16384), .cap = 16384};
     put_http(&t);
     put_kafka(&t);
@@ -260,5 +260,31 @@ int api_metrics_serve(h2o_req_t *req, const api_match *unused)
     put_connections(&t, req);
     api_reply_raw(req, 200, "text/plain; version=0.0.4", t.buf, t.len);
     free(t.buf);
+}
+
+/* ---- the metrics port ---- */
+
+static int on_metrics_port(h2o_handler_t *self, h2o_req_t *req)
+{
+    (void)self;
+    api_request_id(req);
+    if (!h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT("/metrics")))
+        api_reply_problem(req, 404, "not_found", "Not found", "this port serves GET /metrics only", NULL);
+    else if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
+        api_add_header(req, "allow", "GET");
+        api_reply_problem(req, 405, "method_not_allowed", "Method not allowed", "only GET", NULL);
+    } else
+        serve(req);
     return 0;
+}
+
+void api_metrics_register(h2o_globalconf_t *conf)
+{
+    api_harden_globalconf(conf);
+    conf->max_request_entity_size = 4096;   /* a scrape has no body */
+    h2o_hostconf_t *host = h2o_config_register_host(conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);
+    h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = on_metrics_port;
+    api_harden_path(pc, 0);
+    api_harden_path(&host->fallback_path, 0);
 }

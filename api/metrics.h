@@ -1,5 +1,10 @@
 /* metrics.h — Prometheus text exposition of the API (GET /metrics).
  *
+ * Served on a port of its own (PUNYAKA_API_METRICS_PORT, bound to
+ * PUNYAKA_API_METRICS_ADDR, 127.0.0.1 by default; 0 = off), never on the
+ * public port: the counters (login failures per route among them) are for
+ * the operator's scraper. The metrics port answers nothing else (404).
+ *
  * Counters live per loop thread (each thread writes only its own, with
  * relaxed atomics so the scrape may read them from another thread) and are
  * summed at scrape time: no lock and no shared cache line on the hot path.
@@ -29,6 +34,10 @@ void api_metrics_produced(api_metrics *m, const char *type, bool ok, double seco
 
 /* The route names for labels, registered once by routes.c. */
 void api_metrics_set_route_names(const char *const *patterns, int n);
+
+/* Configures `conf` (a globalconf of its own, served by the metrics
+ * listener in main.c) to answer GET /metrics and 404 for anything else. */
+void api_metrics_register(h2o_globalconf_t *conf);
 
 
 #endif

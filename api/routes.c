@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "api/cors.h"
+#include "api/hardening.h"
 #include "api/http.h"
 #include "api/metrics.h"
 #include "common/uuid.h"
@@ -12,7 +13,6 @@
 static const api_route ROUTES[] = {
     {"GET", "/healthz", api_healthz, AUTH_PUBLIC},
     {"GET", "/readyz", api_readyz, AUTH_PUBLIC},
-    {"GET", "/metrics", api_metrics_serve, AUTH_PUBLIC},
     {"POST", "/api/auth/register/", api_auth_register, AUTH_PUBLIC},
     {"POST", "/api/auth/login/", api_auth_login, AUTH_PUBLIC},
     {"POST", "/api/auth/logout/", api_auth_logout, AUTH_USER},
@@ -227,6 +227,7 @@ static void register_dispatcher(h2o_hostconf_t *host, const char *prefix)
     h2o_pathconf_t *pc = h2o_config_register_path(host, prefix, 0);
     h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h));
     h->on_req = dispatch;
+    api_harden_path(pc, 0);
 }
 
 void api_routes_register(h2o_hostconf_t *host, const char *web_root)
@@ -235,7 +236,7 @@ void api_routes_register(h2o_hostconf_t *host, const char *web_root)
     for (size_t i = 0; i < NROUTES; i++)
         patterns[i] = ROUTES[i].pattern;
     api_metrics_set_route_names(patterns, (int)NROUTES);
-    register_dispatcher(host, "/metrics");
+    /* GET /metrics is not here: it has a port of its own (metrics.h). */
     register_dispatcher(host, "/api");
     register_dispatcher(host, "/healthz");
     register_dispatcher(host, "/readyz");
@@ -248,4 +249,6 @@ void api_routes_register(h2o_hostconf_t *host, const char *web_root)
                                              {H2O_STRLIT("no-cache")}};
     web_headers[1].cmd = H2O_HEADERS_CMD_NULL;
     h2o_headers_register(web, web_headers);
+    api_harden_path(web, 1);
+    api_harden_path(&host->fallback_path, 0);   /* h2o's errors before a path matched */
 }

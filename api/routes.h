@@ -50,7 +50,6 @@ void api_routes_register(h2o_hostconf_t *host, const char *web_root);
 /* Handlers, one file per resource. */
 int api_healthz(h2o_req_t *req, const api_match *m);
 int api_readyz(h2o_req_t *req, const api_match *m);
-int api_metrics_serve(h2o_req_t *req, const api_match *m);
 int api_auth_register(h2o_req_t *req, const api_match *m);
 int api_auth_login(h2o_req_t *req, const api_match *m);
 int api_auth_logout(h2o_req_t *req, const api_match *m);

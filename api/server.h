@@ -27,6 +27,13 @@ typedef struct api_thread {
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
     h2o_socket_t *listener;
+    /* The metrics port (thread 0 only, when PUNYAKA_API_METRICS_PORT is
+     * set): a context of its own over g_api.metrics_h2o, so nothing of the
+     * public host is reachable there and /metrics nowhere else. */
+    h2o_context_t metrics_ctx;
+    h2o_accept_ctx_t metrics_accept;
+    h2o_socket_t *metrics_listener;
+    bool serves_metrics;
     api_pg *pg;
     api_redis *redis;
     api_kafka *kafka;
@@ -42,6 +49,7 @@ typedef struct api_thread {
 typedef struct {
     pk_config cfg;
     h2o_globalconf_t h2o;
+    h2o_globalconf_t metrics_h2o;   /* GET /metrics, on its own (loopback) port */
     api_thread *threads;
     int nthreads;
     h2o_multithread_queue_t **queues;

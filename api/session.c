@@ -35,8 +35,12 @@ h2o_iovec_t api_session_cookie(h2o_req_t *req)
 static void add_cookie(h2o_req_t *req, const char *name, const char *value, int max_age, bool http_only)
 {
     char buf[256];
-    snprintf(buf, sizeof(buf), "%s=%s; Path=/; Max-Age=%d; SameSite=Lax%s%s", name, value, max_age,
-             http_only ? "; HttpOnly" : "", g_api.cfg.cookie_secure ? "; Secure" : "");
+    /* SameSite=None (a frontend on another site) is refused by browsers
+     * without Secure, so it implies Secure. */
+    const char *samesite = g_api.cfg.cookie_samesite;
+    bool secure = g_api.cfg.cookie_secure || strcmp(samesite, "None") == 0;
+    snprintf(buf, sizeof(buf), "%s=%s; Path=/; Max-Age=%d; SameSite=%s%s%s", name, value, max_age, samesite,
+             http_only ? "; HttpOnly" : "", secure ? "; Secure" : "");
     h2o_iovec_t v = h2o_strdup(&req->pool, buf, strlen(buf));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_SET_COOKIE, NULL, v.base, v.len);
 }

@@ -1,8 +1,10 @@
 /* session.h — server-side sessions in Redis, the CSRF token, cookies.
  *
- * A session is a 256-bit random token (libsodium) in the HttpOnly,
- * SameSite=Lax cookie `punyaka_session`. Redis never sees the token itself,
- * only its BLAKE2b hash, so a Redis dump cannot be replayed as logins:
+ * A session is a 256-bit random token (libsodium) in the HttpOnly cookie
+ * `punyaka_session`, SameSite=Lax unless PUNYAKA_COOKIE_SAMESITE says
+ * Strict or None (a frontend on another site; None adds Secure). Redis
+ * never sees the token itself, only its BLAKE2b hash, so a Redis dump
+ * cannot be replayed as logins:
  *   punyaka:sess:<hash>   hash {uid, role, csrf}; idle TTL, refreshed on use
  *   punyaka:usess:<uid>   set of the user's session hashes (logout_all)
  * Anonymous sessions (uid 0) exist only to bind a CSRF token for clients that

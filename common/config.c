@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const char *env_or(const char *name, const char *def)
@@ -30,6 +31,21 @@ static int env_int(const char *name, int def, int min, int max, int *out, char *
     return 0;
 }
 
+/* SameSite of the API's cookies: one of three words (any case), spelled
+ * canonically; anything else stops start-up rather than silently weakening. */
+static int samesite_load(pk_config *cfg, char *err, size_t errcap)
+{
+    static const char *const values[] = {"Lax", "Strict", "None"};
+    const char *v = env_or("PUNYAKA_COOKIE_SAMESITE", "Lax");
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+        if (strcasecmp(v, values[i]) == 0) {
+            cfg->cookie_samesite = values[i];
+            return 0;
+        }
+    snprintf(err, errcap, "PUNYAKA_COOKIE_SAMESITE must be Lax, Strict or None, got \"%s\"", v);
+    return -1;
+}
+
 int pk_config_load(pk_config *cfg, char *err, size_t errcap)
 {
     static char instance[96];
@@ -45,6 +61,9 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap)
     cfg->group_id = env_or("PUNYAKA_GROUP_ID", "punyaka-workers");
     cfg->cors_origins = env_or("PUNYAKA_CORS_ORIGINS", "");
     cfg->instance_id = getenv("PUNYAKA_INSTANCE_ID");
+    cfg->api_metrics_addr = env_or("PUNYAKA_API_METRICS_ADDR", "127.0.0.1");
+    if (samesite_load(cfg, err, errcap) != 0)
+        return -1;
     if (!cfg->instance_id || !*cfg->instance_id) {
         char host[64] = "host";
         gethostname(host, sizeof(host) - 1);
@@ -60,6 +79,7 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap)
         env_int("PUNYAKA_KAFKA_FETCH_WAIT_MS", 500, 1, 10000, &cfg->kafka_fetch_wait_ms, err, errcap) ||
         env_int("PUNYAKA_MAX_BODY", 65536, 1024, 1 << 20, &cfg->max_body_bytes, err, errcap) ||
         env_int("PUNYAKA_METRICS_PORT", 0, 0, 65535, &cfg->metrics_port, err, errcap) ||
+        env_int("PUNYAKA_API_METRICS_PORT", 0, 0, 65535, &cfg->api_metrics_port, err, errcap) ||
         env_int("PUNYAKA_COOKIE_SECURE", 0, 0, 1, &cfg->cookie_secure, err, errcap) ||
         env_int("PUNYAKA_SESSION_IDLE_S", 1209600, 60, 31536000, &cfg->session_idle_s, err, errcap) ||
         env_int("PUNYAKA_LOGIN_MAX_PER_USER", 10, 1, 1000000, &cfg->login_max_per_user, err, errcap) ||

@@ -24,6 +24,9 @@ typedef struct {
     int max_body_bytes;       /* PUNYAKA_MAX_BODY, 65536 */
     int metrics_port;         /* PUNYAKA_METRICS_PORT, 0 = off (workers) */
     int cookie_secure;        /* PUNYAKA_COOKIE_SECURE, 0: add `Secure` to cookies when 1 (behind TLS) */
+    const char *cookie_samesite; /* PUNYAKA_COOKIE_SAMESITE, "Lax" | "Strict" | "None" (None adds Secure) */
+    int api_metrics_port;     /* PUNYAKA_API_METRICS_PORT, 0 = off: the API's GET /metrics */
+    const char *api_metrics_addr; /* PUNYAKA_API_METRICS_ADDR, "127.0.0.1": IPv4 address it binds */
     int session_idle_s;       /* PUNYAKA_SESSION_IDLE_S, 1209600 (14 days, sliding) */
     const char *cors_origins; /* PUNYAKA_CORS_ORIGINS, "": comma-separated origins allowed with credentials */
     int login_max_per_user;   /* PUNYAKA_LOGIN_MAX_PER_USER, 10 failures per window */

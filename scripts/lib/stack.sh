@@ -16,7 +16,8 @@
 # what Kafka holds (bounded), then they stop (SIGTERM: the message in hand is
 # finished and committed), then the dev Kafka, then Redis and PostgreSQL.
 #
-# DIR/env also names each worker's /metrics port: PUNYAKA_WORKER_<N>_METRICS_PORT.
+# DIR/env also names each worker's /metrics port: PUNYAKA_WORKER_<N>_METRICS_PORT,
+# and the API's: PUNYAKA_API_METRICS_PORT (loopback only).
 # Steps are logged to stderr and DIR/logs/stack.log.
 # Environment: PUNYAKA_HTTP_PORT (default: a free port), PUNYAKA_WORKERS (2),
 # PUNYAKA_STACK_FAST=1 (fsync off: tests only), PUNYAKA_STACK_FRESH=1 (wipe DIR first),
@@ -203,6 +204,8 @@ ENV
     p=$(free_port); while [[ $used == *" $p "* ]]; do p=$(free_port); done
     used="$used$p "; echo "PUNYAKA_WORKER_${n}_METRICS_PORT=$p" >> "$DIR/env"
   done
+  p=$(free_port); while [[ $used == *" $p "* ]]; do p=$(free_port); done   # the API's /metrics, on loopback
+  echo "PUNYAKA_API_METRICS_PORT=$p" >> "$DIR/env"
   api_start
   for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do worker_start "$n"; done
   wait_for "api /readyz" curl -fsS "http://127.0.0.1:$port/readyz"

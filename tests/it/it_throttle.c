@@ -203,9 +203,9 @@ static void test_registrations_per_address_hold_under_a_burst(void **state)
     assert_int_equal(other.status, 201);
 }
 
-static unsigned long dropped(const char *reason)
+static unsigned long dropped(const char *metrics_port, const char *reason)
 {
-    it_response r = it_http("GET", "/metrics", NULL, NULL, 0);
+    it_response r = it_http_port(metrics_port, "GET", "/metrics", NULL);
     char needle[96];
     snprintf(needle, sizeof(needle), "punyaka_password_hash_jobs_dropped_total{reason=\"%s\"} ", reason);
     const char *p = r.body ? strstr(r.body, needle) : NULL;
@@ -220,7 +220,10 @@ static unsigned long dropped(const char *reason)
 static void test_full_hash_queue_sheds_with_503(void **state)
 {
     (void)state;
-    const char *env[] = {"PUNYAKA_HASH_THREADS=1", "PUNYAKA_HASH_QUEUE_MAX=4", NULL};
+    char metrics_port[16], metrics_env[64];
+    snprintf(metrics_port, sizeof(metrics_port), "%d", it_unused_port());
+    snprintf(metrics_env, sizeof(metrics_env), "PUNYAKA_API_METRICS_PORT=%s", metrics_port);
+    const char *env[] = {"PUNYAKA_HASH_THREADS=1", "PUNYAKA_HASH_QUEUE_MAX=4", metrics_env, NULL};
     pid_t api = it_api_spawn("api-hashq", env);
     assert_true(api > 0);
     static char names[PARALLEL][64];
@@ -240,7 +243,7 @@ static void test_full_hash_queue_sheds_with_503(void **state)
             assert_int_equal(a[i].status, 401);
         shed += a[i].status == 503;
     }
-    unsigned long shed_metric = dropped("shed");
+    unsigned long shed_metric = dropped(metrics_port, "shed");
     assert_int_equal(it_api_stop(api), 0);
     it_http_source(NULL);
     assert_true(shed > 0);

@@ -120,6 +120,16 @@ it_response it_http(const char *method, const char *path, const char *extra_head
     return res;
 }
 
+it_response it_http_port(const char *port, const char *method, const char *path, const char *extra_headers)
+{
+    char saved[16];
+    snprintf(saved, sizeof(saved), "%s", it_env("PUNYAKA_HTTP_PORT"));
+    setenv("PUNYAKA_HTTP_PORT", port, 1);   /* connect_api()'s target, for this one request */
+    it_response r = it_http(method, path, extra_headers, NULL, 0);
+    setenv("PUNYAKA_HTTP_PORT", saved, 1);
+    return r;
+}
+
 it_response it_post_json(const char *path, const char *json_body, const char *extra_headers)
 {
     char headers[2048];

@@ -18,6 +18,9 @@ typedef struct {
 /* extra_headers: "Name: value\r\n" lines or NULL. body may be NULL. */
 it_response it_http(const char *method, const char *path, const char *extra_headers,
                     const char *body, size_t body_len);
+/* it_http to another port of 127.0.0.1 (a metrics port: the API's
+ * PUNYAKA_API_METRICS_PORT, a worker's PUNYAKA_WORKER_<N>_METRICS_PORT). */
+it_response it_http_port(const char *port, const char *method, const char *path, const char *extra_headers);
 /* POST with Content-Type: application/json. */
 it_response it_post_json(const char *path, const char *json_body, const char *extra_headers);
 /* Value of a response header (copied into buf) or NULL. */

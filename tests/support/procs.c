@@ -45,6 +45,7 @@ static void exec_api(const char *instance, int port, const char *const *env)
     setenv("PUNYAKA_HTTP_PORT", portstr, 1);
     setenv("PUNYAKA_HTTP_THREADS", "1", 1);
     setenv("PUNYAKA_INSTANCE_ID", instance, 1);
+    setenv("PUNYAKA_API_METRICS_PORT", "0", 1);   /* the stack's API holds that port */
     for (size_t i = 0; env && env[i]; i++)
         putenv(strdup(env[i]));
     execl(path, path, (char *)NULL);
@@ -140,4 +141,18 @@ pid_t it_pid_file(const char *path)
         fclose(f);
     }
     return (pid_t)pid;
+}
+
+int it_unused_port(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int port = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && getsockname(fd, (struct sockaddr *)&sa, &len) == 0
+                   ? ntohs(sa.sin_port)
+                   : -1;
+    close(fd);
+    return port;
 }

@@ -7,7 +7,8 @@
 
 /* Starts punyaka-api as `instance` on a free port, with the stack's
  * environment plus `env` ("NAME=value" strings, NULL-terminated; they win),
- * logging to $PUNYAKA_STACK_DIR/logs/<instance>.log. Points it_http at it
+ * logging to $PUNYAKA_STACK_DIR/logs/<instance>.log, without a metrics port
+ * unless `env` gives one (PUNYAKA_API_METRICS_PORT). Points it_http at it
  * (PUNYAKA_HTTP_PORT) and waits (bounded, 10 s) for /healthz. Returns its
  * pid, or -1 when it did not come up (it is killed then). */
 pid_t it_api_spawn(const char *instance, const char *const *env);
@@ -28,5 +29,8 @@ pid_t it_pid_file(const char *path);
  * "ok". Needs PUNYAKA_DEVKAFKA_CONTROL (set by the stack unless Kafka is
  * external). */
 int it_devkafka(const char *command);
+
+/* A loopback port nothing listens on now (the kernel's choice), or -1. */
+int it_unused_port(void);
 
 #endif

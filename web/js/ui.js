@@ -43,10 +43,33 @@ export function param(name) {
   return new URLSearchParams(location.search).get(name);
 }
 
-/** ?next= of the login and register pages: only a path on this site (no
- * scheme, no //host, no backslash tricks), so it cannot be an open redirect. */
+// Backslash, whitespace (tab, CR, LF, unicode spaces) or a control character:
+// the URL parser drops or rewrites them ('/\t/evil' becomes '//evil').
+const UNSAFE_IN_PATH = /[\\\s\u0000-\u001f\u007f]/;
+
+/** ?next= of the login and register pages: only a path on this site, so it
+ * cannot be an open redirect. It must start with a single '/', hold no
+ * backslash, whitespace or control character (raw or percent-encoded), and
+ * resolve to this origin; anything else gives `fallback`. */
 export function safeNext(next, fallback = '/dashboard.html') {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') ? next : fallback;
+  if (typeof next !== 'string' || !next.startsWith('/')) return fallback;
+  let decoded;
+  try {
+    decoded = decodeURIComponent(next);
+  } catch {
+    return fallback;   // malformed %-escape
+  }
+  for (const s of [next, decoded]) {
+    if (s.startsWith('//') || UNSAFE_IN_PATH.test(s)) return fallback;
+  }
+  let url;
+  try {
+    url = new URL(next, location.origin);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== location.origin) return fallback;
+  return url.pathname + url.search + url.hash;
 }
 
 // ---- states ----

@@ -23,7 +23,9 @@ const ARGS = [
 
 /**
  * A fresh browser with a fresh profile.
- * Pages of its contexts report uncaught errors into `errors`.
+ * Pages of its contexts report uncaught errors, console errors and
+ * Content-Security-Policy violations (an inline script or style the pages'
+ * policy refused: the page silently lacks it) into `errors`.
  */
 export async function launch() {
   // playwright gives every launch a new empty --user-data-dir of its own
@@ -39,6 +41,11 @@ export async function launch() {
     errors,
     async newContext(opts = {}) {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: BASE, ...opts });
+      await ctx.addInitScript(() => {
+        document.addEventListener('securitypolicyviolation', (e) =>
+          console.error(`CSP violation: ${e.violatedDirective} refused ${e.blockedURI || 'inline'} in ${e.sourceFile || e.documentURI}`),
+        );
+      });
       ctx.on('page', (page) => {
         page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
         page.on('console', (m) => {

@@ -39,17 +39,91 @@ test('logged-out dashboard visit redirects to login, and back after logging in',
   assert.deepEqual(b.errors, []);
 });
 
-test('an open redirect through ?next= is refused', async () => {
+// The browser drops tab, CR and LF from a URL and reads '\\' as '/', so
+// '/\t/evil.example' is '//evil.example': another site. Every variant must
+// leave the user on this origin, on the default page.
+const OFF_SITE = [
+  '/%09/evil.example/phish',
+  '/%0d%0a/evil.example/phish',
+  '//evil.example/phish',
+  '/\\evil.example/phish',
+  '/%5Cevil.example/phish',
+  'https://evil.example/phish',
+  '/%2F/evil.example/phish',
+  'javascript:alert(1)',
+];
+
+// Were a redirect followed, the phishing page "loads" (no network needed).
+async function siteContext() {
   const ctx = await b.newContext();
-  const page = await ctx.newPage();
-  await page.goto('/login.html?next=//evil.example/');
+  await ctx.route((u) => u.hostname === 'evil.example', (route) => route.fulfill({ contentType: 'text/html', body: '<p>phished</p>' }));
+  return ctx;
+}
+
+async function landing(page) {
+  await page.waitForURL((u) => !u.pathname.endsWith('/login.html'), { timeout: 15000 });
+  return new URL(page.url());
+}
+
+async function loginWithNext(page, next) {
+  const res = await page.goto(`/login.html?next=${next}`);
+  assert.match(res.headers()['content-security-policy'] || '', /frame-ancestors 'none'/);
   await page.getByLabel('Username or email').fill('vikram');
   await page.getByLabel('Password').fill('punyaka-demo');
   await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL('**/dashboard.html');
-  assert.equal(new URL(page.url()).host, new URL(process.env.PUNYAKA_API_URL).host);
+  return landing(page);
+}
+
+test('an open redirect through ?next= is refused', async () => {
+  const site = new URL(process.env.PUNYAKA_API_URL).origin;
+  const ctx = await siteContext();
+  const page = await ctx.newPage();
+  // Logging in through the form, with the tab trick.
+  let landed = await loginWithNext(page, OFF_SITE[0]);
+  assert.equal(landed.origin, site, `next=${OFF_SITE[0]} sent the user to ${landed.href}`);
+  assert.equal(landed.pathname, '/dashboard.html');
+  // Logged in already, the login page forwards to ?next= at once: every variant.
+  for (const next of OFF_SITE) {
+    await page.goto(`/login.html?next=${next}`);
+    landed = await landing(page);
+    assert.equal(landed.origin, site, `next=${next} sent the user to ${landed.href}`);
+    assert.equal(landed.pathname, '/dashboard.html', `next=${next}`);
+  }
   await ctx.close();
+  // A path on the site is still honoured.
+  const fresh = await siteContext();
+  landed = await loginWithNext(await fresh.newPage(), encodeURIComponent('/products.html?q=diya'));
+  assert.equal(landed.origin, site);
+  assert.equal(landed.pathname + landed.search, '/products.html?q=diya');
+  await fresh.close();
+  assert.deepEqual(b.errors, []);
 });
+
+// The pages' policy refuses inline script, and the suite would see it: every
+// test's `b.errors` check covers the CSP too.
+test('the Content-Security-Policy refuses inline script, and the suite notices', async () => {
+  const own = await launch();
+  try {
+    const page = await own.newPage();
+    await page.goto('/login.html');
+    const ran = await page.evaluate(async () => {
+      const s = document.createElement('script');
+      s.textContent = 'window.injected = true';
+      document.head.append(s);
+      await new Promise((r) => setTimeout(r, 100));
+      return window.injected === true;
+    });
+    assert.equal(ran, false);
+    await expectErrors(own.errors, /CSP violation: script-src/);
+  } finally {
+    await own.close();
+  }
+});
+
+async function expectErrors(errors, re) {
+  for (let i = 0; i < 50 && !errors.some((e) => re.test(e)); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(errors.some((e) => re.test(e)), `no error matching ${re} in ${JSON.stringify(errors)}`);
+}
 
 test('keyboard only: skip link first, then log in with Tab and Enter', async () => {
   const ctx = await b.newContext();

@@ -154,7 +154,7 @@ load(results, () => get('/api/products/', { query }), (data) => {
   }
   render(
     results,
-    h('p', { class: 'result-count' }, `${data.count} product${data.count === 1 ? '' : 's'}`, h('a', { href: '/cart.html', style: 'margin-left:12px' }, 'View cart →')),
+    h('p', { class: 'result-count' }, `${data.count} product${data.count === 1 ? '' : 's'}`, h('a', { href: '/cart.html', class: 'gap-left' }, 'View cart →')),
     h('div', { class: 'grid', id: 'product-list' }, data.results.map((p) => productCard(p, addForm(p)))),
     pager({ count: data.count, page, pageSize: PAGE_SIZE }, 'Product pages'),
   );

@@ -300,7 +300,7 @@ function catalogSection() {
     );
   }
 
-  const s = section('catalog', 'Categories & products', h('h3', {}, 'Categories'), catBox, h('h3', { style: 'margin-top:1.2rem' }, 'Products'), createBox, productBox);
+  const s = section('catalog', 'Categories & products', h('h3', {}, 'Categories'), catBox, h('h3', { class: 'spaced-above' }, 'Products'), createBox, productBox);
   loadCats();
   reloadProducts = pagedList(productBox, {
     // The admin list: deactivated products stay here, so they can be activated again.
@@ -410,7 +410,7 @@ function ordersSection() {
                 },
               },
               h('label', { for: `st-${o.id}` }, 'Move to'),
-              h('select', { id: `st-${o.id}`, name: 'status', style: 'width:auto' }, next.map((st) => h('option', { value: st }, st))),
+              h('select', { id: `st-${o.id}`, name: 'status', class: 'w-auto' }, next.map((st) => h('option', { value: st }, st))),
               h('button', { class: 'btn btn-small', type: 'submit' }, 'Update status'),
             ),
           ]

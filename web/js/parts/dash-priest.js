@@ -21,7 +21,7 @@ export function priestDashboard(root, user) {
     h('label', { for: 'status-filter' }, 'Show'),
     h(
       'select',
-      { id: 'status-filter', name: 'status', style: 'width:auto' },
+      { id: 'status-filter', name: 'status', class: 'w-auto' },
       [['', 'All bookings'], ['pending', 'Pending'], ['confirmed', 'Confirmed'], ['completed', 'Completed'], ['cancelled', 'Cancelled']].map(([v, t]) => h('option', { value: v, selected: v === filter }, t)),
     ),
     h('button', { class: 'btn btn-small btn-secondary', type: 'submit' }, 'Show'),
