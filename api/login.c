@@ -198,7 +198,7 @@ int api_auth_login(h2o_req_t *req, const api_match *m)
         snprintf(l->login, sizeof(l->login), "%s", login);
         snprintf(l->password, sizeof(l->password), "%s", password);
         const char *params[] = {l->login};
-        if (api_pg_query(api_thread_of(req)->pg,
+        if (api_pg_query_for(l->thread->pg, &l->async,
                          "SELECT u.id, u.role, u.is_active, u.password_hash, " API_USER_JSON " FROM users u" API_USER_JOINS
                          " WHERE lower(u.username) = lower($1) OR lower(u.email) = lower($1)"
                          " ORDER BY lower(u.username) = lower($1) DESC LIMIT 1",

@@ -241,6 +241,18 @@ static void put_hasher(text *t)
         api_hasher_shed_total(), api_hasher_skipped_total());
 }
 
+static void put_abandoned(text *t)
+{
+    unsigned long n = 0;
+    for (int i = 0; i < g_api.nthreads; i++)
+        if (g_api.threads[i].pg)
+            n += api_pg_abandoned(g_api.threads[i].pg);
+    put(t, "# HELP punyaka_postgres_queries_abandoned_total Queued reads not run because their client had gone"
+           " (closed connection, HTTP/2 stream reset).\n"
+           "# TYPE punyaka_postgres_queries_abandoned_total counter\n"
+           "punyaka_postgres_queries_abandoned_total %lu\n", n);
+}
+
 static void put_connections(text *t, h2o_req_t *req)
 {
     api_thread *th = api_thread_of(req);
@@ -257,6 +269,7 @@ static void serve(h2o_req_t *req)
     put_http(&t);
     put_kafka(&t);
     put_hasher(&t);
+    put_abandoned(&t);
     put_connections(&t, req);
     api_reply_raw(req, 200, "text/plain; version=0.0.4", t.buf, t.len);
     free(t.buf);

@@ -1,5 +1,6 @@
 #include "api/pg.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ typedef struct pg_query {
     char *params[API_PG_MAX_PARAMS];
     api_pg_cb cb;
     void *ctx;
+    const atomic_int *gone;   /* the owning request's api_async.gone, or NULL */
 } pg_query;
 
 typedef enum { CONN_DOWN, CONN_CONNECTING, CONN_IDLE, CONN_BUSY } conn_state;
@@ -54,6 +56,7 @@ struct api_pg {
     pg_conn *conns;
     pg_query *head, *tail;
     int queued;
+    atomic_ulong abandoned;   /* queued queries dropped because their client had gone (read by /metrics) */
     h2o_timeout_t retry_timeout;
 };
 
@@ -324,18 +327,37 @@ static void conn_open(pg_conn *c)
     connect_poll(c);
 }
 
+static pg_query *queue_pop(api_pg *pg)
+{
+    pg_query *q = pg->head;
+    pg->head = q->next;
+    if (!pg->head)
+        pg->tail = NULL;
+    pg->queued--;
+    return q;
+}
+
+/* Queries whose client has gone (an HTTP/2 stream reset, a closed
+ * connection) leave the head of the queue unrun: a client that opens and
+ * cancels streams in a loop costs a queue entry each, not a query each. */
+static void drop_abandoned(api_pg *pg)
+{
+    while (pg->head && pg->head->gone && atomic_load(pg->head->gone)) {
+        atomic_fetch_add(&pg->abandoned, 1);
+        query_finish(queue_pop(pg), NULL, "client gone");
+    }
+}
+
 static void dispatch(api_pg *pg)
 {
-    for (int i = 0; i < pg->nconns && pg->head; i++) {
+    for (int i = 0; i < pg->nconns; i++) {
         pg_conn *c = &pg->conns[i];
         if (c->state != CONN_IDLE)
             continue;
-        pg_query *q = pg->head;
-        pg->head = q->next;
+        drop_abandoned(pg);
         if (!pg->head)
-            pg->tail = NULL;
-        pg->queued--;
-        start_query(c, q);
+            break;
+        start_query(c, queue_pop(pg));
     }
 }
 
@@ -380,6 +402,12 @@ void api_pg_destroy(api_pg *pg)
 int api_pg_query(api_pg *pg, const char *sql, int nparams, const char *const *params,
                  api_pg_cb cb, void *ctx)
 {
+    return api_pg_query_for(pg, NULL, sql, nparams, params, cb, ctx);
+}
+
+int api_pg_query_for(api_pg *pg, const api_async *owner, const char *sql, int nparams, const char *const *params,
+                     api_pg_cb cb, void *ctx)
+{
     if (pg->queued >= API_PG_QUEUE_MAX || nparams > API_PG_MAX_PARAMS)
         return -1;
     int alive = 0;
@@ -395,6 +423,7 @@ int api_pg_query(api_pg *pg, const char *sql, int nparams, const char *const *pa
         q->params[i] = params[i] ? strdup(params[i]) : NULL;
     q->cb = cb;
     q->ctx = ctx;
+    q->gone = owner ? &owner->gone : NULL;
     if (pg->tail)
         pg->tail->next = q;
     else
@@ -411,4 +440,9 @@ int api_pg_ready_count(api_pg *pg)
     for (int i = 0; i < pg->nconns; i++)
         n += pg->conns[i].state == CONN_IDLE || pg->conns[i].state == CONN_BUSY;
     return n;
+}
+
+unsigned long api_pg_abandoned(api_pg *pg)
+{
+    return atomic_load(&pg->abandoned);
 }

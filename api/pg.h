@@ -29,6 +29,14 @@ void api_pg_destroy(api_pg *pg);
 int api_pg_query(api_pg *pg, const char *sql, int nparams, const char *const *params,
                  api_pg_cb cb, void *ctx);
 
+/* The same for work done on behalf of `owner`'s request: if its client goes
+ * (an HTTP/2 stream reset, a closed connection) while the query still waits
+ * in the queue, the query is not run and cb gets err "client gone". */
+int api_pg_query_for(api_pg *pg, const api_async *owner, const char *sql, int nparams, const char *const *params,
+                     api_pg_cb cb, void *ctx);
+/* Queued queries dropped unrun because their client had gone. */
+unsigned long api_pg_abandoned(api_pg *pg);
+
 /* Connections currently usable (for /readyz and /metrics). */
 int api_pg_ready_count(api_pg *pg);
 

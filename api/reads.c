@@ -82,7 +82,7 @@ static void on_read(void *ctx, const PGresult *res, const char *err)
 static void start(h2o_req_t *req, read_ctx *r, const char *sql, int nparams, const char *const *params)
 {
     r->generation = api_cache_generation();
-    if (api_pg_query(api_thread_of(req)->pg, sql, nparams, params, on_read, r) != 0) {
+    if (api_pg_query_for(api_thread_of(req)->pg, &r->async, sql, nparams, params, on_read, r) != 0) {
         api_reply_overloaded(req);
         api_async_free(&r->async);
     }
