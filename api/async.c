@@ -3,10 +3,13 @@
  * callback (run when h2o frees the pool, e.g. on disconnect) clears the link. */
 #include "api/server.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include "api/resets.h"
 
 struct api_async_sentinel {
     api_async *owner;
+    uint64_t h2_conn_id;   /* the request's HTTP/2 connection, 0 for HTTP/1 */
 };
 
 static void on_pool_dispose(void *p)
@@ -16,6 +19,8 @@ static void on_pool_dispose(void *p)
         s->owner->req = NULL;
         s->owner->sentinel = NULL;
         atomic_store(&s->owner->gone, 1);
+        if (s->h2_conn_id)
+            api_resets_abandoned(s->h2_conn_id);   /* the client went before its answer */
     }
 }
 
@@ -26,6 +31,7 @@ void *api_async_new(h2o_req_t *req, size_t size)
         abort();
     struct api_async_sentinel *s = h2o_mem_alloc_shared(&req->pool, sizeof(*s), on_pool_dispose);
     s->owner = a;
+    s->h2_conn_id = req->version >= 0x200 ? req->conn->id : 0;
     a->req = req;
     a->sentinel = s;
     return a;

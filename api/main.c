@@ -23,6 +23,7 @@
 #include "api/metrics.h"
 #include "api/pg.h"
 #include "api/redis.h"
+#include "api/resets.h"
 #include "api/routes.h"
 #include "common/booking_rules.h"
 #include "common/log.h"
@@ -70,6 +71,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
         if (!sock)
             break;
+        api_resets_accepted(sock);
         h2o_accept(accept_ctx, sock);
     }
 }

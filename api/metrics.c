@@ -13,6 +13,7 @@
 #include "api/http.h"
 #include "api/pg.h"
 #include "api/redis.h"
+#include "api/resets.h"
 #include "api/routes.h"
 #include "api/server.h"
 
@@ -251,6 +252,10 @@ static void put_abandoned(text *t)
            " (closed connection, HTTP/2 stream reset).\n"
            "# TYPE punyaka_postgres_queries_abandoned_total counter\n"
            "punyaka_postgres_queries_abandoned_total %lu\n", n);
+    put(t, "# HELP punyaka_http2_connections_reset_guard_total HTTP/2 connections shut down for cancelling too many"
+           " requests (api/resets.h).\n"
+           "# TYPE punyaka_http2_connections_reset_guard_total counter\n"
+           "punyaka_http2_connections_reset_guard_total %lu\n", api_resets_closed_total());
 }
 
 static void put_connections(text *t, h2o_req_t *req)

@@ -8,6 +8,7 @@
 #include "api/hardening.h"
 #include "api/http.h"
 #include "api/metrics.h"
+#include "api/resets.h"
 #include "common/uuid.h"
 
 static const api_route ROUTES[] = {
@@ -196,6 +197,11 @@ static int dispatch(h2o_handler_t *self, h2o_req_t *req)
     char allow[64] = "";
     h2o_iovec_t path = req->path_normalized;
     api_request_id(req);   /* one id for the request's logs and its X-Request-Id */
+    if (api_resets_over_bound(req)) {
+        api_reply_problem(req, 429, "too_many_cancelled_streams", "Too many requests",
+                          "this connection cancelled too many requests; open a new one", NULL);
+        return 0;
+    }
     if (api_cors(req))
         return 0;   /* a preflight, answered */
     for (size_t i = 0; i < NROUTES; i++) {

@@ -90,7 +90,9 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap)
         env_int("PUNYAKA_REGISTER_WINDOW_S", 3600, 1, 86400, &cfg->register_window_s, err, errcap) ||
         env_int("PUNYAKA_HASH_THREADS", 2, 1, 64, &cfg->hash_threads, err, errcap) ||
         env_int("PUNYAKA_HASH_QUEUE_MAX", 32, 1, 100000, &cfg->hash_queue_max, err, errcap) ||
-        env_int("PUNYAKA_HASH_QUEUE_PER_CLIENT", 4, 1, 100000, &cfg->hash_queue_per_client, err, errcap))
+        env_int("PUNYAKA_HASH_QUEUE_PER_CLIENT", 4, 1, 100000, &cfg->hash_queue_per_client, err, errcap) ||
+        env_int("PUNYAKA_H2_RESET_MAX", 200, 1, 1000000, &cfg->h2_reset_max, err, errcap) ||
+        env_int("PUNYAKA_H2_RESET_WINDOW_S", 10, 1, 3600, &cfg->h2_reset_window_s, err, errcap))
         return -1;
     return 0;
 }

@@ -38,6 +38,8 @@ typedef struct {
     int hash_threads;         /* PUNYAKA_HASH_THREADS, 2 Argon2id threads (64 MiB each while hashing) */
     int hash_queue_max;       /* PUNYAKA_HASH_QUEUE_MAX, 32 waiting hashes; more ⇒ 503 */
     int hash_queue_per_client;/* PUNYAKA_HASH_QUEUE_PER_CLIENT, 4 of them for one client address */
+    int h2_reset_max;         /* PUNYAKA_H2_RESET_MAX, 200 abandoned requests per HTTP/2 connection ... */
+    int h2_reset_window_s;    /* PUNYAKA_H2_RESET_WINDOW_S, ... per 10 s, then GOAWAY (api/resets.h) */
 } pk_config;
 
 /* Fills cfg from the environment. Returns 0, or -1 with a message in err
