@@ -13,6 +13,7 @@ static struct {
     int nthreads;
     int stopping;
     char dummy_hash[crypto_pwhash_STRBYTES];
+    unsigned char key[crypto_secretbox_KEYBYTES];   /* seals new hashes */
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static int hash_into(char out[crypto_pwhash_STRBYTES], const char *password)
@@ -25,8 +26,11 @@ static void run_job(api_hash_job *job)
 {
     if (job->verify)
         job->ok = crypto_pwhash_str_verify(job->hash, job->password, strlen(job->password)) == 0;
-    else
-        job->ok = hash_into(job->hash, job->password);
+    else {
+        job->ok = hash_into(job->hash, job->password) && pk_seal_text(pool.key, job->hash, job->sealed,
+                                                                       sizeof(job->sealed)) > 0;
+        sodium_memzero(job->hash, sizeof(job->hash));
+    }
     sodium_memzero(job->password, sizeof(job->password));
 }
 
@@ -51,8 +55,9 @@ static void *hasher_main(void *arg)
     }
 }
 
-void api_hasher_start(int nthreads)
+void api_hasher_start(int nthreads, const unsigned char key[crypto_secretbox_KEYBYTES])
 {
+    memcpy(pool.key, key, sizeof(pool.key));
     unsigned char secret[32];
     char random_password[65];
     randombytes_buf(secret, sizeof(secret));
@@ -128,7 +133,7 @@ void api_hasher_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *me
     while (!h2o_linklist_is_empty(messages)) {
         api_hash_job *job = H2O_STRUCT_FROM_MEMBER(api_hash_job, msg.link, messages->next);
         h2o_linklist_unlink(&job->msg.link);
-        job->cb(job, job->ok && !job->verify ? job->hash : NULL);
+        job->cb(job, job->ok && !job->verify ? job->sealed : NULL);
         free(job);
     }
 }

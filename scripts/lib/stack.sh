@@ -175,6 +175,14 @@ up() {
     [ -s "$DIR/data.key" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/data.key")
     chmod 600 "$DIR/data.key"; data_key=$(cat "$DIR/data.key")
   fi
+  # Password-hash sealing key (common/sealed.h), made and kept the same way:
+  # the log's sealed hashes open only with it, so `punyaka-replay rebuild`
+  # needs the one the log was written with.
+  local credential_key=${PUNYAKA_CREDENTIAL_KEY:-}
+  if [ -z "$credential_key" ]; then
+    [ -s "$DIR/credential.key" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/credential.key")
+    chmod 600 "$DIR/credential.key"; credential_key=$(cat "$DIR/credential.key")
+  fi
   # The dev Kafka answers an empty fetch only after fetch.wait.max.ms, even
   # when data arrives meanwhile (docs/kafka.md): workers poll it every 5 ms.
   rm -f "$DIR/env"; (umask 077; : > "$DIR/env")   # it holds the key: owner only
@@ -188,6 +196,7 @@ PUNYAKA_TOPIC_PREFIX=${PUNYAKA_TOPIC_PREFIX:-punyaka.}
 PUNYAKA_WEB_ROOT=${PUNYAKA_WEB_ROOT:-$SRC/web}
 PUNYAKA_CORS_ORIGINS=${PUNYAKA_CORS_ORIGINS:-http://localhost:3000}
 PUNYAKA_DATA_KEY=$data_key
+PUNYAKA_CREDENTIAL_KEY=$credential_key
 PUNYAKA_KAFKA_FETCH_WAIT_MS=${PUNYAKA_KAFKA_FETCH_WAIT_MS:-5}
 ENV
   [ -n "$ext_kafka" ] || echo "PUNYAKA_DEVKAFKA_CONTROL=$DIR/kafka.ctl" >> "$DIR/env"
