@@ -79,6 +79,7 @@ void api_hasher_stop(void)
     for (int i = 0; i < pool.nthreads; i++)
         pthread_join(pool.threads[i], NULL);
     free(pool.threads);
+    sodium_memzero(pool.key, sizeof(pool.key));
 }
 
 static void enqueue(api_hash_job *job);

@@ -143,8 +143,10 @@ int it_kafka_topics(char names[][128], int cap)
     rd_kafka_conf_set(c, "bootstrap.servers", it_env("KAFKA_BROKERS"), err, sizeof(err));
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
     const struct rd_kafka_metadata *md;
-    if (!rk)
+    if (!rk) {
+        rd_kafka_conf_destroy(c);   /* not taken over on failure */
         return -1;
+    }
     if (rd_kafka_metadata(rk, 1, NULL, &md, 10000) != 0) {
         rd_kafka_destroy(rk);
         return -1;
