@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <sodium.h>
 #include "common/kyc.h"
 #include "common/mp.h"
@@ -152,7 +153,14 @@ static void test_unsealed_hash_is_refused(void **state)
     it_outcome o = it_command(db, "user.change_password", "accounts", key, user.user_id, "customer", &p);
     it_payload_free(&p);
     assert_string_equal(o.status, "rejected");
+    assert_string_equal(o.code, "invalid_command");
     it_outcome_free(&o);
+    /* Dead-lettered for an operator to see (the forger's own bytes). */
+    long long parked = 0;
+    for (int i = 0; i < 100 && parked < 1; i++, usleep(50 * 1000))
+        parked = it_db_scalar(db, "SELECT count(*) FROM dead_letters WHERE position(convert_to($1, 'UTF8') IN payload) > 0",
+                              FORGED_SALT, NULL);
+    assert_true(parked >= 1);
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM users WHERE username = $1 AND password_hash = $2",
                                   user.name, FORGED_HASH, NULL),
                      0);
