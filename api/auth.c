@@ -172,7 +172,7 @@ static void pack_payload(msgpack_packer *pk, json_t *body, const api_kyc_set *ky
 {
     const char *role = str_or_empty(body, "role");
     int priest = strcmp(role, "priest") == 0;
-    msgpack_pack_map(pk, 4 + NTEXT + (priest ? 4 + (size_t)kyc->n : 0));
+    msgpack_pack_map(pk, 4 + NTEXT + (priest ? 4 + api_kyc_pairs(kyc) : 0));
     pk_mp_kv_str(pk, "username", str_or_empty(body, "username"));
     pk_mp_kv_str(pk, "email", str_or_empty(body, "email"));
     pk_mp_kv_str(pk, "password_hash", hash);

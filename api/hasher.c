@@ -19,6 +19,7 @@ static struct {
     int stopping;
     atomic_ulong shed, skipped;
     char dummy_hash[crypto_pwhash_STRBYTES];
+    unsigned char key[crypto_secretbox_KEYBYTES];   /* seals new hashes */
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static int hash_into(char out[crypto_pwhash_STRBYTES], const char *password)
@@ -35,8 +36,11 @@ static void run_job(api_hash_job *job)
         atomic_fetch_add(&pool.skipped, 1);
     } else if (job->verify)
         job->ok = crypto_pwhash_str_verify(job->hash, job->password, strlen(job->password)) == 0;
-    else
-        job->ok = hash_into(job->hash, job->password);
+    else {
+        job->ok = hash_into(job->hash, job->password) && pk_seal_text(pool.key, job->hash, job->sealed,
+                                                                       sizeof(job->sealed)) > 0;
+        sodium_memzero(job->hash, sizeof(job->hash));
+    }
     sodium_memzero(job->password, sizeof(job->password));
 }
 
@@ -62,8 +66,9 @@ static void *hasher_main(void *arg)
     }
 }
 
-void api_hasher_start(int nthreads, int queue_max, int per_client_max)
+void api_hasher_start(int nthreads, int queue_max, int per_client_max, const unsigned char key[crypto_secretbox_KEYBYTES])
 {
+    memcpy(pool.key, key, sizeof(pool.key));
     pool.queue_max = queue_max;
     pool.per_client_max = per_client_max;
     crypto_shorthash_keygen(pool.client_key);
@@ -88,6 +93,7 @@ void api_hasher_stop(void)
     for (int i = 0; i < pool.nthreads; i++)
         pthread_join(pool.threads[i], NULL);
     free(pool.threads);
+    sodium_memzero(pool.key, sizeof(pool.key));
 }
 
 /* Jobs of this client already waiting (the queue is short: a scan is cheap). */
@@ -184,7 +190,7 @@ void api_hasher_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *me
     while (!h2o_linklist_is_empty(messages)) {
         api_hash_job *job = H2O_STRUCT_FROM_MEMBER(api_hash_job, msg.link, messages->next);
         h2o_linklist_unlink(&job->msg.link);
-        job->cb(job, job->ok && !job->verify ? job->hash : NULL);
+        job->cb(job, job->ok && !job->verify ? job->sealed : NULL);
         free(job);
     }
 }

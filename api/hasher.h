@@ -3,16 +3,24 @@
  * crypto_pwhash_str costs tens of milliseconds of CPU and 64 MiB by design;
  * on a loop thread it would stall every other request. A small pool of
  * hashing threads does the work and hands the result back to the loop that
- * asked, through h2o's multithread queue. */
+ * asked, through h2o's multithread queue.
+ *
+ * A new hash leaves the pool only sealed with PUNYAKA_CREDENTIAL_KEY
+ * ("sealed:v1:…", common/sealed.h): that is the form that goes into
+ * user.register / user.change_password, so Kafka, the journal and the
+ * events topic never hold an Argon2id string. The plain hash exists only
+ * inside the job, which wipes it. */
 #ifndef PUNYAKA_API_HASHER_H
 #define PUNYAKA_API_HASHER_H
 
 #include <sodium.h>
 #include "api/server.h"
+#include "common/sealed.h"
 
 typedef struct api_hash_job api_hash_job;
-/* On the requesting loop. Hashing: hash == NULL when it failed (out of
- * memory). Verifying: job->ok tells whether the password matched. */
+/* On the requesting loop. Hashing: hash is the SEALED hash, NULL when
+ * hashing or sealing failed (out of memory). Verifying: job->ok tells
+ * whether the password matched. */
 typedef void (*api_hash_cb)(api_hash_job *job, const char *hash);
 
 struct api_hash_job {
@@ -26,7 +34,8 @@ struct api_hash_job {
     int verify;                      /* 0: hash `password`; 1: check it against `hash` */
     int skipped;                     /* 1: dropped unhashed because the client had gone */
     char password[256];
-    char hash[crypto_pwhash_STRBYTES];
+    char hash[crypto_pwhash_STRBYTES];   /* plain; wiped once sealed */
+    char sealed[PK_SEALED_STR_MAX];
     int ok;
 };
 
@@ -37,7 +46,8 @@ struct api_hash_job {
  * minutes of work for clients that will have given up. One client address
  * may hold at most per_client_max of the waiting places, so a flood from
  * one address cannot crowd out everybody else's logins. */
-void api_hasher_start(int nthreads, int queue_max, int per_client_max);
+/* key: PUNYAKA_CREDENTIAL_KEY, copied; main() refuses to start without it. */
+void api_hasher_start(int nthreads, int queue_max, int per_client_max, const unsigned char key[crypto_secretbox_KEYBYTES]);
 void api_hasher_stop(void);
 
 /* Queue a job for `owner` (the api_async that heads `data`); its callback

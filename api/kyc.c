@@ -11,12 +11,14 @@ static bool have_key;
 static const struct {
     const char *field;
     const char *enc_field;
+    const char *fp_field;
+    const char *fp_name;   /* what the fingerprint is keyed on (common/kyc.h) */
     const char *(*check)(const char *);
 } FIELDS[API_KYC_FIELDS] = {
-    {"aadhaar_number", "aadhaar_enc", pk_kyc_check_aadhaar},
-    {"pan_number", "pan_enc", pk_kyc_check_pan},
-    {"bank_account_number", "bank_account_enc", pk_kyc_check_bank_account},
-    {"bank_ifsc_code", "bank_ifsc_enc", pk_kyc_check_ifsc},
+    {"aadhaar_number", "aadhaar_enc", "aadhaar_fp", "aadhaar", pk_kyc_check_aadhaar},
+    {"pan_number", "pan_enc", "pan_fp", "pan", pk_kyc_check_pan},
+    {"bank_account_number", "bank_account_enc", "bank_account_fp", "bank_account", pk_kyc_check_bank_account},
+    {"bank_ifsc_code", "bank_ifsc_enc", "bank_ifsc_fp", "bank_ifsc", pk_kyc_check_ifsc},
 };
 
 bool api_kyc_init(void)
@@ -48,12 +50,15 @@ void api_kyc_collect(json_t *body, json_t *errors, api_kyc_set *out)
         }
         size_t len;
         unsigned char *blob = pk_kyc_seal(data_key, norm, &len);
+        int fp_ok = pk_kyc_fingerprint(data_key, FIELDS[i].fp_name, norm, out->fp[out->n]) == 0;
         sodium_memzero(norm, sizeof(norm));
-        if (!blob) {
+        if (!blob || !fp_ok) {
+            free(blob);
             api_field_error(errors, FIELDS[i].field, "could not be sealed");
             continue;
         }
         out->enc_field[out->n] = FIELDS[i].enc_field;
+        out->fp_field[out->n] = FIELDS[i].fp_field;
         out->blob[out->n] = blob;
         out->len[out->n] = len;
         out->n++;
@@ -67,7 +72,16 @@ void api_kyc_pack(msgpack_packer *pk, const api_kyc_set *set)
         msgpack_pack_str_body(pk, set->enc_field[i], strlen(set->enc_field[i]));
         msgpack_pack_bin(pk, set->len[i]);
         msgpack_pack_bin_body(pk, set->blob[i], set->len[i]);
+        msgpack_pack_str(pk, strlen(set->fp_field[i]));
+        msgpack_pack_str_body(pk, set->fp_field[i], strlen(set->fp_field[i]));
+        msgpack_pack_bin(pk, PK_KYC_FP_BYTES);
+        msgpack_pack_bin_body(pk, set->fp[i], PK_KYC_FP_BYTES);
     }
+}
+
+size_t api_kyc_pairs(const api_kyc_set *set)
+{
+    return 2 * (size_t)set->n;
 }
 
 void api_kyc_free(api_kyc_set *set)

@@ -241,6 +241,13 @@ int main(void)
         pk_error(NULL, "configuration: PUNYAKA_TZ_OFFSET_MINUTES must be minutes east of UTC");
         return 1;
     }
+    /* Without it a password hash would have to enter the log in the clear:
+     * refuse to start rather than register anyone. */
+    unsigned char credential_key[crypto_secretbox_KEYBYTES];
+    if (pk_sealed_key_from_env(PK_CREDENTIAL_KEY_ENV, credential_key, err, sizeof(err)) != 0) {
+        pk_error(NULL, "configuration: %s", err);
+        return 1;
+    }
     install_signals();
     if (!api_kyc_init())
         pk_warn(NULL, "PUNYAKA_DATA_KEY is not set or malformed: priest KYC submissions will be refused");
@@ -257,7 +264,8 @@ int main(void)
     int n = g_api.nthreads = g_api.cfg.http_threads;
     g_api.threads = calloc((size_t)n, sizeof(api_thread));
     g_api.queues = calloc((size_t)n, sizeof(*g_api.queues));
-    api_hasher_start(g_api.cfg.hash_threads, g_api.cfg.hash_queue_max, g_api.cfg.hash_queue_per_client);
+    api_hasher_start(g_api.cfg.hash_threads, g_api.cfg.hash_queue_max, g_api.cfg.hash_queue_per_client, credential_key);
+    sodium_memzero(credential_key, sizeof(credential_key));
     for (int i = 0; i < n; i++) {
         int fd = open_listener("0.0.0.0", g_api.cfg.http_port, 1);
         g_api.threads[i].index = i;

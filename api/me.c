@@ -114,7 +114,7 @@ static void pack_profile_update(json_t *body, json_t *errors, msgpack_sbuffer *s
         return;
     }
     msgpack_pack_map(&pk, (spec != NULL) + (lang != NULL) + (years != NULL) + (radius != NULL) + (bio != NULL) +
-                              (size_t)kyc.n);
+                              api_kyc_pairs(&kyc));
     if (spec)
         pack_list(&pk, "specializations", spec);
     if (lang)

@@ -1,4 +1,5 @@
 #include "common/kyc.h"
+#include "common/sealed.h"
 #include "common/clock.h"
 
 #include <stdlib.h>
@@ -158,20 +159,15 @@ bad:
     return -1;
 }
 
+/* The box itself is common/sealed.c's (shared with the password hashes);
+ * KYC adds its own bounds, which workers check without a key. */
 unsigned char *pk_kyc_seal(const unsigned char key[crypto_secretbox_KEYBYTES], const char *plaintext,
                            size_t *blob_len)
 {
     size_t n = strlen(plaintext);
-    if (n == 0 || n >= PK_KYC_TEXT_MAX || sodium_init() < 0)
+    if (n == 0 || n >= PK_KYC_TEXT_MAX)
         return NULL;
-    size_t len = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + n;
-    unsigned char *blob = malloc(len);
-    if (!blob)
-        return NULL;
-    randombytes_buf(blob, crypto_secretbox_NONCEBYTES);
-    crypto_secretbox_easy(blob + crypto_secretbox_NONCEBYTES, (const unsigned char *)plaintext, n, blob, key);
-    *blob_len = len;
-    return blob;
+    return pk_box_seal(key, plaintext, n, blob_len);
 }
 
 int pk_kyc_open(const unsigned char key[crypto_secretbox_KEYBYTES], const unsigned char *blob, size_t len,
@@ -179,19 +175,70 @@ int pk_kyc_open(const unsigned char key[crypto_secretbox_KEYBYTES], const unsign
 {
     if (cap)
         out[0] = 0;
-    if (len < PK_KYC_BLOB_MIN || len > PK_KYC_BLOB_MAX || sodium_init() < 0)
+    if (len < PK_KYC_BLOB_MIN || len > PK_KYC_BLOB_MAX || cap == 0)
         return -1;
-    size_t n = len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
-    if (n + 1 > cap)
-        return -1;
-    if (crypto_secretbox_open_easy((unsigned char *)out, blob + crypto_secretbox_NONCEBYTES,
-                                   len - crypto_secretbox_NONCEBYTES, blob, key) != 0 ||
-        memchr(out, 0, n)) {
+    long n = pk_box_open(key, blob, len, (unsigned char *)out, cap - 1);
+    if (n < 0 || memchr(out, 0, (size_t)n)) {
         sodium_memzero(out, cap);
         return -1;
     }
     out[n] = 0;
     return (int)n;
+}
+
+/* ---- re-verification after a change ---- */
+
+int pk_kyc_fingerprint(const unsigned char key[crypto_secretbox_KEYBYTES], const char *field,
+                       const char *normalized, unsigned char out[PK_KYC_FP_BYTES])
+{
+    unsigned char sub[crypto_generichash_KEYBYTES];
+    crypto_generichash_state st;
+    if (sodium_init() < 0 || !field || !normalized ||
+        crypto_kdf_derive_from_key(sub, sizeof(sub), 1, "pkkycfp1", key) != 0) {
+        sodium_memzero(out, PK_KYC_FP_BYTES);
+        return -1;
+    }
+    crypto_generichash_init(&st, sub, sizeof(sub), PK_KYC_FP_BYTES);
+    crypto_generichash_update(&st, (const unsigned char *)field, strlen(field) + 1);   /* with its NUL */
+    crypto_generichash_update(&st, (const unsigned char *)normalized, strlen(normalized));
+    crypto_generichash_final(&st, out, PK_KYC_FP_BYTES);
+    sodium_memzero(sub, sizeof(sub));
+    return 0;
+}
+
+int pk_kyc_changed(const unsigned char *on_file, size_t on_file_len, const unsigned char *submitted,
+                   size_t submitted_len)
+{
+    if (!on_file || !submitted || on_file_len != PK_KYC_FP_BYTES || submitted_len != PK_KYC_FP_BYTES)
+        return 1;
+    return sodium_memcmp(on_file, submitted, PK_KYC_FP_BYTES) != 0;
+}
+
+int pk_kyc_change_note(const char *const fields[], size_t n, char *out, size_t cap)
+{
+    static const char head[] = "KYC changed by the priest (", tail[] = "): verify again";
+    if (cap)
+        out[0] = 0;
+    if (n == 0 || cap < sizeof(head))
+        return -1;
+    size_t len = 0;
+    memcpy(out, head, sizeof(head));
+    len = sizeof(head) - 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t f = strlen(fields[i]), sep = i ? 2 : 0;
+        if (len + sep + f + 1 > cap)
+            goto too_long;
+        memcpy(out + len, ", ", sep);
+        memcpy(out + len + sep, fields[i], f + 1);
+        len += sep + f;
+    }
+    if (len + sizeof(tail) > cap)
+        goto too_long;
+    memcpy(out + len, tail, sizeof(tail));
+    return (int)(len + sizeof(tail) - 1);
+too_long:
+    out[0] = 0;
+    return -1;
 }
 
 /* ---- display ---- */

@@ -91,6 +91,39 @@ unsigned char *pk_kyc_seal(const unsigned char key[crypto_secretbox_KEYBYTES], c
 int pk_kyc_open(const unsigned char key[crypto_secretbox_KEYBYTES], const unsigned char *blob, size_t len,
                 char *out, size_t cap);
 
+/* ---- re-verification after a change ---- */
+
+/* A verified priest who replaces Aadhaar, PAN or bank details must be
+ * verified again (issue 13): the new account could be anyone's. The worker
+ * holds no data key and every seal has a fresh nonce, so it cannot compare
+ * blobs; the API sends, beside each sealed field, a fingerprint of the
+ * normalized value: keyed BLAKE2b-256 with a subkey derived from
+ * PUNYAKA_DATA_KEY (crypto_kdf, context "pkkycfp1") over "field\0value".
+ * Keyed, so the stored fingerprints do not let anyone test guesses of a
+ * 12-digit Aadhaar offline; per field, so equal digits in two fields do not
+ * match. Equal normalized values give equal fingerprints ("1234 5678 9012"
+ * and "123456789012" are the same Aadhaar and change nothing). */
+#define PK_KYC_FP_BYTES 32
+
+/* Fingerprint of a NORMALIZED value of `field` ("aadhaar", "pan",
+ * "bank_account", "bank_ifsc"). Returns 0, or -1 (out zeroed). */
+int pk_kyc_fingerprint(const unsigned char key[crypto_secretbox_KEYBYTES], const char *field,
+                       const char *normalized, unsigned char out[PK_KYC_FP_BYTES]);
+
+/* The rule: does a submitted value differ from the one on file? Only two
+ * fingerprints of PK_KYC_FP_BYTES that are equal say "unchanged"; a
+ * missing fingerprint on either side (a first submission, a row stored
+ * before fingerprints existed, a command without one) counts as a change,
+ * so doubt always means another look by an admin. Returns 1 changed, 0 not. */
+int pk_kyc_changed(const unsigned char *on_file, size_t on_file_len, const unsigned char *submitted,
+                   size_t submitted_len);
+
+/* The note an admin sees in the verification queue, naming the changed
+ * fields: "KYC changed by the priest (pan, bank_account): verify again".
+ * fields[0..n) are short names; returns the length, or -1 when n is 0 or
+ * it does not fit in cap. */
+int pk_kyc_change_note(const char *const fields[], size_t n, char *out, size_t cap);
+
 /* ---- display ---- */
 
 /* What admins see: every character but the last 4 replaced by 'X'

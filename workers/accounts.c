@@ -5,16 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include "common/mp.h"
 #include "common/validate.h"
 #include "workers/accounts_profile.h"
+#include "workers/credentials.h"
 #include "workers/db.h"
 #include "workers/worker.h"
 
 #define TEXT_MAX 512
 
 typedef struct {
-    char username[160], email[260], password_hash[160], role[16];
+    char username[160], email[260], password_hash[crypto_pwhash_STRBYTES], role[16];
     char first_name[TEXT_MAX], last_name[TEXT_MAX], phone[64], address[TEXT_MAX];
     char date_of_birth[16], time_of_birth[16], place_of_birth[TEXT_MAX];
     char *specializations, *languages;   /* PostgreSQL array literals, malloc'd */
@@ -68,7 +70,7 @@ static int decode(const msgpack_object *p, registration *r)
     memset(r, 0, sizeof(*r));
     if (pk_mp_get_strcpy(p, "username", r->username, sizeof(r->username)) ||
         pk_mp_get_strcpy(p, "email", r->email, sizeof(r->email)) ||
-        pk_mp_get_strcpy(p, "password_hash", r->password_hash, sizeof(r->password_hash)) ||
+        wk_password_hash(p, r->password_hash, sizeof(r->password_hash)) ||
         pk_mp_get_strcpy(p, "role", r->role, sizeof(r->role)))
         return -1;
     if (opt_str(p, "first_name", r->first_name, TEXT_MAX) || opt_str(p, "last_name", r->last_name, TEXT_MAX) ||
@@ -78,7 +80,6 @@ static int decode(const msgpack_object *p, registration *r)
         opt_str(p, "place_of_birth", r->place_of_birth, TEXT_MAX))
         return -1;
     if (pk_check_username(r->username) || pk_check_email(r->email) ||
-        strncmp(r->password_hash, "$argon2id$", 10) != 0 ||
         (strcmp(r->role, "customer") != 0 && strcmp(r->role, "priest") != 0) ||
         (r->date_of_birth[0] && pk_check_date(r->date_of_birth)) ||
         (r->time_of_birth[0] && pk_check_time(r->time_of_birth)))
@@ -198,7 +199,7 @@ wk_result wk_user_register(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outco
      * poison, and the savepoint undoes the user row with it. */
     if (result == WK_DONE && out->applied && strcmp(r.role, "priest") == 0) {
         int stored = 0;
-        result = wk_priest_kyc_store(ctx, cmd->payload, out->entity_id, &stored);
+        result = wk_priest_kyc_store(ctx, cmd->payload, out->entity_id, cmd->env.issued_at_us, &stored);
         json_t *profile = json_object_get(out->resource, "priest_profile");
         if (result == WK_DONE && profile)
             json_object_set_new(profile, "kyc_submitted", json_boolean(stored == 4));

@@ -10,7 +10,9 @@
  *
  * KYC fields arrive sealed (common/kyc.h): this worker holds no key, stores
  * the blobs as they came and never returns them — resources only say which
- * fields are on file. */
+ * fields are on file. Each comes with a keyed fingerprint of its value; a
+ * verified priest whose Aadhaar, PAN or bank details change is put back to
+ * pending verification in the same transaction (pk_kyc_changed). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "common/mp.h"
 #include "common/validate.h"
 #include "workers/accounts_profile.h"
+#include "workers/credentials.h"
 #include "workers/db.h"
 
 #define NAME_MAX_BYTES 500
@@ -90,41 +93,135 @@ static int opt_int(const msgpack_object *p, const char *key, int64_t lo, int64_t
 
 /* ---- KYC ciphertext ---- */
 
-static const char *const KYC_FIELDS[] = {"aadhaar_enc", "pan_enc", "bank_account_enc", "bank_ifsc_enc"};
+static const struct {
+    const char *enc, *fp, *name;   /* payload keys; the name in a re-verification note */
+} KYC[] = {
+    {"aadhaar_enc", "aadhaar_fp", "aadhaar"},
+    {"pan_enc", "pan_fp", "pan"},
+    {"bank_account_enc", "bank_account_fp", "bank_account"},
+    {"bank_ifsc_enc", "bank_ifsc_fp", "bank_ifsc"},
+};
 enum { KYC_N = 4 };
 
-wk_result wk_priest_kyc_store(wk_ctx *ctx, const msgpack_object *payload, int64_t user_id, int *stored)
+/* The submitted fields: blob and fingerprint per field (NULL when absent).
+ * -1 when a blob is not a bin of plausible sealed size or a fingerprint is
+ * not a bin of PK_KYC_FP_BYTES. */
+static int kyc_submitted(const msgpack_object *payload, const msgpack_object *blob[KYC_N],
+                         const msgpack_object *fp[KYC_N], int *n)
 {
-    char uid[24];
-    const char *params[1 + KYC_N] = {uid};
-    int lengths[1 + KYC_N] = {0}, formats[1 + KYC_N] = {0};
-    Oid types[1 + KYC_N] = {0};
-    *stored = 0;
+    *n = 0;
     for (int i = 0; i < KYC_N; i++) {
-        const msgpack_object *o = pk_mp_get(payload, KYC_FIELDS[i]);
+        blob[i] = fp[i] = NULL;
+        const msgpack_object *o = pk_mp_get(payload, KYC[i].enc);
         if (!o || o->type == MSGPACK_OBJECT_NIL)
             continue;   /* absent ⇒ keep what is on file */
         /* Only sealed blobs (nonce || box of a short value) are accepted: the
          * API never sends plaintext, and nothing else fits these bounds. */
         if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size < PK_KYC_BLOB_MIN || o->via.bin.size > PK_KYC_BLOB_MAX)
-            return WK_POISON;
-        params[1 + i] = o->via.bin.ptr;
-        lengths[1 + i] = (int)o->via.bin.size;
-        formats[1 + i] = 1;
-        types[1 + i] = 17;   /* bytea */
-        (*stored)++;
+            return -1;
+        const msgpack_object *f = pk_mp_get(payload, KYC[i].fp);
+        if (f && f->type != MSGPACK_OBJECT_NIL) {
+            if (f->type != MSGPACK_OBJECT_BIN || f->via.bin.size != PK_KYC_FP_BYTES)
+                return -1;
+            fp[i] = f;
+        }
+        blob[i] = o;
+        (*n)++;
     }
+    return 0;
+}
+
+/* Locks the profile and decides: when it is verified and a submitted field
+ * differs from the one on file (pk_kyc_changed), *note names the changed
+ * fields and *unverify = 1. */
+static wk_result kyc_recheck(wk_ctx *ctx, const char *uid, const msgpack_object *fp[KYC_N],
+                             const msgpack_object *blob[KYC_N], int *unverify, char *note, size_t notecap)
+{
+    const char *params[] = {uid};
+    *unverify = 0;
+    PGresult *res = wk_exec(ctx,
+                            "SELECT is_verified, encode(aadhaar_fp, 'hex'), encode(pan_fp, 'hex'),"
+                            " encode(bank_account_fp, 'hex'), encode(bank_ifsc_fp, 'hex')"
+                            " FROM priest_profiles WHERE user_id = $1 FOR UPDATE",
+                            1, params);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return wk_db_failure(ctx, res, "loading KYC fingerprints");
+    const char *changed[KYC_N];
+    size_t n = 0;
+    if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+        for (int i = 0; i < KYC_N; i++) {
+            if (!blob[i])
+                continue;
+            unsigned char on_file[PK_KYC_FP_BYTES];
+            size_t len = 0;
+            const char *hex = PQgetvalue(res, 0, 1 + i);
+            int have = !PQgetisnull(res, 0, 1 + i) &&
+                       sodium_hex2bin(on_file, sizeof(on_file), hex, strlen(hex), NULL, &len, NULL) == 0;
+            if (pk_kyc_changed(have ? on_file : NULL, len, fp[i] ? (const unsigned char *)fp[i]->via.bin.ptr : NULL,
+                               fp[i] ? fp[i]->via.bin.size : 0))
+                changed[n++] = KYC[i].name;
+        }
+    }
+    PQclear(res);
+    *unverify = n > 0 && pk_kyc_change_note(changed, n, note, notecap) > 0;
+    return WK_DONE;
+}
+
+wk_result wk_priest_kyc_store(wk_ctx *ctx, const msgpack_object *payload, int64_t user_id, int64_t issued_at_us,
+                              int *stored)
+{
+    const msgpack_object *blob[KYC_N], *fp[KYC_N];
+    if (kyc_submitted(payload, blob, fp, stored) != 0)
+        return WK_POISON;
     if (!*stored)
         return WK_DONE;
+    char uid[24], ts[40], note[160];
+    int unverify;
     snprintf(uid, sizeof(uid), "%lld", (long long)user_id);
-    PGresult *res = PQexecParams(ctx->db,
-                                 "UPDATE priest_profiles SET aadhaar_enc = coalesce($2, aadhaar_enc),"
-                                 " pan_enc = coalesce($3, pan_enc), bank_account_enc = coalesce($4, bank_account_enc),"
-                                 " bank_ifsc_enc = coalesce($5, bank_ifsc_enc) WHERE user_id = $1",
-                                 1 + KYC_N, types, params, lengths, formats, 0);
+    wk_timestamp(issued_at_us, ts);
+    wk_result r = kyc_recheck(ctx, uid, fp, blob, &unverify, note, sizeof(note));
+    if (r != WK_DONE)
+        return r;
+    enum { NPARAMS = 1 + 2 * KYC_N + 3 };
+    const char *params[NPARAMS] = {uid};
+    int lengths[NPARAMS] = {0}, formats[NPARAMS] = {0};
+    Oid types[NPARAMS] = {0};
+    for (int i = 0; i < KYC_N; i++) {
+        const msgpack_object *o[2] = {blob[i], fp[i]};
+        for (int k = 0; k < 2; k++) {
+            int at = 1 + i + k * KYC_N;
+            types[at] = 17;   /* bytea, binary */
+            formats[at] = 1;
+            params[at] = o[k] ? o[k]->via.bin.ptr : NULL;
+            lengths[at] = o[k] ? (int)o[k]->via.bin.size : 0;
+        }
+    }
+    params[1 + 2 * KYC_N] = unverify ? "t" : "f";
+    params[2 + 2 * KYC_N] = unverify ? note : NULL;
+    params[3 + 2 * KYC_N] = ts;
+    /* A stored blob always sits beside its own fingerprint (NULL when the
+     * command carried none), so the next comparison is against this value.
+     * Back to pending in the same transaction as the change: verified_at and
+     * verified_by record this decision (by nobody: the rule) like an admin's. */
+    PGresult *res = PQexecParams(
+        ctx->db,
+        "UPDATE priest_profiles SET aadhaar_enc = coalesce($2, aadhaar_enc), pan_enc = coalesce($3, pan_enc),"
+        " bank_account_enc = coalesce($4, bank_account_enc), bank_ifsc_enc = coalesce($5, bank_ifsc_enc),"
+        " aadhaar_fp = CASE WHEN $2 IS NULL THEN aadhaar_fp ELSE $6 END,"
+        " pan_fp = CASE WHEN $3 IS NULL THEN pan_fp ELSE $7 END,"
+        " bank_account_fp = CASE WHEN $4 IS NULL THEN bank_account_fp ELSE $8 END,"
+        " bank_ifsc_fp = CASE WHEN $5 IS NULL THEN bank_ifsc_fp ELSE $9 END,"
+        " is_verified = is_verified AND NOT $10::boolean,"
+        " verification_notes = CASE WHEN $10::boolean THEN $11::text ELSE verification_notes END,"
+        " verified_at = CASE WHEN $10::boolean THEN $12::timestamptz ELSE verified_at END,"
+        " verified_by = CASE WHEN $10::boolean THEN NULL ELSE verified_by END,"
+        " updated_at = greatest(updated_at, $12::timestamptz) WHERE user_id = $1",
+        NPARAMS, types, params, lengths, formats, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         return wk_db_failure(ctx, res, "storing KYC ciphertext");
     PQclear(res);
+    if (unverify)
+        pk_info(NULL, "priest of user %s back to pending verification: %s", uid, note);
     return WK_DONE;
 }
 
@@ -146,6 +243,7 @@ wk_result wk_priest_kyc_store(wk_ctx *ctx, const msgpack_object *payload, int64_
     "SELECT json_build_object('id', p.id, 'user_id', p.user_id, 'specializations', p.specializations,"          \
     " 'languages', p.languages, 'experience_years', p.experience_years,"                                        \
     " 'service_radius_km', p.service_radius_km, 'bio', p.bio, 'is_verified', p.is_verified,"                   \
+    " 'verification_notes', p.verification_notes,"                                                            \
     " 'average_rating', p.average_rating::text, 'total_ratings', p.rating_count,"                              \
     " 'kyc_submitted', num_nonnulls(p.aadhaar_enc, p.pan_enc, p.bank_account_enc, p.bank_ifsc_enc) = 4,"       \
     " 'kyc_fields', json_build_object('aadhaar', p.aadhaar_enc IS NOT NULL, 'pan', p.pan_enc IS NOT NULL,"      \
@@ -252,9 +350,8 @@ wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome
 
 wk_result wk_user_change_password(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
 {
-    char hash[160];
-    if (pk_mp_get_strcpy(cmd->payload, "password_hash", hash, sizeof(hash)) != 0 ||
-        strncmp(hash, "$argon2id$", 10) != 0)
+    char hash[crypto_pwhash_STRBYTES];
+    if (wk_password_hash(cmd->payload, hash, sizeof(hash)) != 0)   /* sealed only: credentials.h */
         return WK_POISON;
     char uid[24], ts[40];
     int ok;
@@ -316,7 +413,7 @@ wk_result wk_priest_update_profile(wk_ctx *ctx, const pk_envelope_decoded *cmd, 
         goto done;
     }
     int stored;
-    r = wk_priest_kyc_store(ctx, p, cmd->env.actor_id, &stored);
+    r = wk_priest_kyc_store(ctx, p, cmd->env.actor_id, cmd->env.issued_at_us, &stored);
     if (r != WK_DONE)
         goto done;
     json_t *profile;
@@ -360,11 +457,10 @@ wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_o
         wk_reject(out, "forbidden", NULL, "admins are created only with punyaka-admin");
         return WK_DONE;
     }
-    char username[160], email[260], hash[160];
+    char username[160], email[260], hash[crypto_pwhash_STRBYTES];
     if (pk_mp_get_strcpy(cmd->payload, "username", username, sizeof(username)) ||
         pk_mp_get_strcpy(cmd->payload, "email", email, sizeof(email)) ||
-        pk_mp_get_strcpy(cmd->payload, "password_hash", hash, sizeof(hash)) || pk_check_username(username) ||
-        pk_check_email(email) || strncmp(hash, "$argon2id$", 10) != 0)
+        wk_password_hash(cmd->payload, hash, sizeof(hash)) || pk_check_username(username) || pk_check_email(email))
         return WK_POISON;
     wk_result free_res = wk_check_account_free(ctx, username, email, out);
     if (free_res != WK_DONE || wk_rejected(out))

@@ -21,12 +21,21 @@ wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_o
 
 /* Stores the sealed KYC blobs the payload carries (aadhaar_enc, pan_enc,
  * bank_account_enc, bank_ifsc_enc: msgpack bin, nonce || ciphertext from
- * pk_kyc_seal) into the priest profile of user_id; an absent or nil field
- * keeps what is on file. *stored = how many fields were written.
+ * pk_kyc_seal), each with its fingerprint (`*_fp`, bin 32, optional), into
+ * the priest profile of user_id; an absent or nil field keeps what is on
+ * file. *stored = how many fields were written.
+ * Re-verification (issue 13): when the profile is verified and a submitted
+ * value differs from the one on file (pk_kyc_changed: unequal or missing
+ * fingerprints), the profile goes back to pending in the same statement,
+ * with verification_notes naming the changed fields and verified_at =
+ * issued_at, verified_by = NULL. Resubmitting an equal value changes
+ * nothing.
  * WK_POISON when a field is not a bin of plausible sealed size
- * (PK_KYC_BLOB_MIN..MAX), WK_TRANSIENT on a retryable database error.
- * Used by user.register (accounts.c) for priests, and priest.update_profile. */
-wk_result wk_priest_kyc_store(wk_ctx *ctx, const msgpack_object *payload, int64_t user_id, int *stored);
+ * (PK_KYC_BLOB_MIN..MAX) or a fingerprint not 32 bytes, WK_TRANSIENT on a
+ * retryable database error. Used by user.register (accounts.c) for
+ * priests, and priest.update_profile. */
+wk_result wk_priest_kyc_store(wk_ctx *ctx, const msgpack_object *payload, int64_t user_id, int64_t issued_at_us,
+                              int *stored);
 
 /* Rejects username_taken / email_taken (case-insensitively) when either is
  * in use; WK_DONE, or a failed statement's class (db.h). Shared by

@@ -19,6 +19,7 @@
 #include "common/config.h"
 #include "common/kafka_util.h"
 #include "common/log.h"
+#include "workers/credentials.h"
 #include "workers/dead_letters.h"
 #include "workers/fields.h"
 #include "common/pg_session.h"
@@ -264,6 +265,10 @@ int main(void)
     char err[256];
     pk_log_init("worker");
     if (pk_config_load(&cfg, err, sizeof(err)) != 0) {
+        pk_error(NULL, "configuration: %s", err);
+        return 1;
+    }
+    if (wk_credentials_init(err, sizeof(err)) != 0) {   /* no key: no account command could be applied */
         pk_error(NULL, "configuration: %s", err);
         return 1;
     }

@@ -176,6 +176,14 @@ up() {
     [ -s "$DIR/data.key" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/data.key")
     chmod 600 "$DIR/data.key"; data_key=$(cat "$DIR/data.key")
   fi
+  # Password-hash sealing key (common/sealed.h), made and kept the same way:
+  # the log's sealed hashes open only with it, so `punyaka-replay rebuild`
+  # needs the one the log was written with.
+  local credential_key=${PUNYAKA_CREDENTIAL_KEY:-}
+  if [ -z "$credential_key" ]; then
+    [ -s "$DIR/credential.key" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/credential.key")
+    chmod 600 "$DIR/credential.key"; credential_key=$(cat "$DIR/credential.key")
+  fi
   # The dev Kafka answers an empty fetch only after fetch.wait.max.ms, even
   # when data arrives meanwhile (docs/kafka.md): workers poll it every 5 ms.
   # Tests register hundreds of users from 127.0.0.1: the per-address
@@ -194,6 +202,7 @@ PUNYAKA_TOPIC_PREFIX=${PUNYAKA_TOPIC_PREFIX:-punyaka.}
 PUNYAKA_WEB_ROOT=${PUNYAKA_WEB_ROOT:-$SRC/web}
 PUNYAKA_CORS_ORIGINS=${PUNYAKA_CORS_ORIGINS:-http://localhost:3000}
 PUNYAKA_DATA_KEY=$data_key
+PUNYAKA_CREDENTIAL_KEY=$credential_key
 PUNYAKA_KAFKA_FETCH_WAIT_MS=${PUNYAKA_KAFKA_FETCH_WAIT_MS:-5}
 PUNYAKA_REGISTER_MAX_PER_IP=${PUNYAKA_REGISTER_MAX_PER_IP:-$register_max}
 PUNYAKA_HASH_QUEUE_PER_CLIENT=${PUNYAKA_HASH_QUEUE_PER_CLIENT:-$hash_per_client}

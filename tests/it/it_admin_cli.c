@@ -171,7 +171,7 @@ static long long register_user(const char *username, const char *role, const uns
     msgpack_pack_map(&p.pk, 5 + (priest ? 2 : 0) + (aadhaar_blob ? 1 : 0));
     pk_mp_kv_str(&p.pk, "username", username);
     pk_mp_kv_str(&p.pk, "email", email);
-    pk_mp_kv_str(&p.pk, "password_hash", HASH_A);
+    it_pack_password_hash(&p.pk, HASH_A);
     pk_mp_kv_str(&p.pk, "role", role);
     pk_mp_kv_str(&p.pk, "first_name", "Test");
     if (priest) {
@@ -207,7 +207,7 @@ static void test_create_admin_forbidden_unless_system(void **state)
         msgpack_pack_map(&p.pk, 3);
         pk_mp_kv_str(&p.pk, "username", user);
         pk_mp_kv_str(&p.pk, "email", email);
-        pk_mp_kv_str(&p.pk, "password_hash", HASH_A);
+        it_pack_password_hash(&p.pk, HASH_A);
         it_outcome o = it_command(db, "user.create_admin", "accounts", user, i == 0 ? 1 : 0, roles[i], &p);
         it_payload_free(&p);
         assert_string_equal(o.status, "rejected");
@@ -464,7 +464,7 @@ static void test_user_update_and_change_password(void **state)
 
     it_payload_init(&p);
     msgpack_pack_map(&p.pk, 1);
-    pk_mp_kv_str(&p.pk, "password_hash", HASH_B);
+    it_pack_password_hash(&p.pk, HASH_B);
     o = it_command(db, "user.change_password", "accounts", ids, id, "customer", &p);
     assert_string_equal(o.status, "applied");
     assert_null(strstr(o.resource, "argon2"));
@@ -481,10 +481,10 @@ static void test_user_update_and_change_password(void **state)
     it_outcome_free(&o);
     it_payload_free(&p);
 
-    /* Not an Argon2id hash ⇒ invalid. */
+    /* Sealed, but not an Argon2id hash ⇒ invalid. */
     it_payload_init(&p);
     msgpack_pack_map(&p.pk, 1);
-    pk_mp_kv_str(&p.pk, "password_hash", "plaintext-password");
+    it_pack_password_hash(&p.pk, "plaintext-password");
     o = it_command(db, "user.change_password", "accounts", ids, id, "customer", &p);
     it_payload_free(&p);
     assert_string_equal(o.code, "invalid_command");

@@ -144,7 +144,7 @@ static person register_user(const char *base, const char *role)
     msgpack_pack_map(&pl.pk, priest ? 8 : 5);
     pk_mp_kv_str(&pl.pk, "username", p.name);
     pk_mp_kv_str(&pl.pk, "email", email);
-    pk_mp_kv_str(&pl.pk, "password_hash", HASH);
+    it_pack_password_hash(&pl.pk, HASH);
     pk_mp_kv_str(&pl.pk, "role", role);
     pk_mp_kv_str(&pl.pk, "first_name", priest ? "Pandit" : "Bhakt");
     if (priest) {

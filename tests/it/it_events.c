@@ -37,7 +37,7 @@ static void registration(it_payload *pl, const char *username)
     msgpack_pack_map(&pl->pk, 4);
     pk_mp_kv_str(&pl->pk, "username", username);
     pk_mp_kv_str(&pl->pk, "email", email);
-    pk_mp_kv_str(&pl->pk, "password_hash", HASH);
+    it_pack_password_hash(&pl->pk, HASH);
     pk_mp_kv_str(&pl->pk, "role", "customer");
 }
 

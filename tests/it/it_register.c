@@ -15,6 +15,7 @@
 #include <sodium.h>
 #include "common/envelope.h"
 #include "common/mp.h"
+#include "tests/support/commands.h"
 #include "tests/support/db.h"
 #include "tests/support/http.h"
 #include "tests/support/stack_env.h"
@@ -160,7 +161,7 @@ static size_t build_envelope(msgpack_sbuffer *out, const pk_uuid *id, const char
     msgpack_pack_map(&pk, 4);
     pk_mp_kv_str(&pk, "username", username);
     pk_mp_kv_str(&pk, "email", email);
-    pk_mp_kv_str(&pk, "password_hash", "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2g");
+    it_pack_password_hash(&pk, IT_PASSWORD_HASH);
     pk_mp_kv_str(&pk, "role", "customer");
     pk_envelope env = {.v = PK_ENVELOPE_VERSION, .id = *id, .issued_at_us = (int64_t)time(NULL) * 1000000};
     strcpy(env.type, "user.register");

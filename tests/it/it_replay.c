@@ -168,7 +168,7 @@ static void registration(phase *p, const char *name, const char *role)
     msgpack_pack_map(&pl.pk, priest ? 6 : 5);
     pk_mp_kv_str(&pl.pk, "username", name);
     pk_mp_kv_str(&pl.pk, "email", email);
-    pk_mp_kv_str(&pl.pk, "password_hash", HASH);
+    it_pack_password_hash(&pl.pk, HASH);
     pk_mp_kv_str(&pl.pk, "role", role);
     pk_mp_kv_str(&pl.pk, "first_name", priest ? "Pandit" : "Bhakt");
     if (priest)
@@ -539,7 +539,7 @@ static void registration_envelope(pk_envelope *env, const char *type, const char
     msgpack_pack_map(&pl.pk, 4);
     pk_mp_kv_str(&pl.pk, "username", user);
     pk_mp_kv_str(&pl.pk, "email", email);
-    pk_mp_kv_str(&pl.pk, "password_hash", HASH);
+    it_pack_password_hash(&pl.pk, HASH);
     pk_mp_kv_str(&pl.pk, "role", "customer");
     snprintf(env->type, sizeof(env->type), "%s", type);
     msgpack_sbuffer_init(out);

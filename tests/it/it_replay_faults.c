@@ -75,7 +75,7 @@ static int64_t register_user(const char *role)
     msgpack_pack_map(&pl.pk, is_priest ? 6 : 5);
     pk_mp_kv_str(&pl.pk, "username", name);
     pk_mp_kv_str(&pl.pk, "email", email);
-    pk_mp_kv_str(&pl.pk, "password_hash", HASH);
+    it_pack_password_hash(&pl.pk, HASH);
     pk_mp_kv_str(&pl.pk, "role", role);
     pk_mp_kv_str(&pl.pk, "first_name", is_priest ? "Pandit" : "Bhakt");
     if (is_priest)

@@ -168,7 +168,7 @@ static long long customer(const char *base)
     msgpack_pack_map(&p.pk, 4);
     pk_mp_kv_str(&p.pk, "username", name);
     pk_mp_kv_str(&p.pk, "email", email);
-    pk_mp_kv_str(&p.pk, "password_hash", HASH);
+    it_pack_password_hash(&p.pk, HASH);
     pk_mp_kv_str(&p.pk, "role", "customer");
     it_outcome o = run("user.register", "accounts", name, 0, "", &p);
     assert_string_equal(o.status, "applied");
@@ -332,7 +332,7 @@ static void customers(long long *ids, int n, const char *base)
         msgpack_pack_map(&p.pk, 4);
         pk_mp_kv_str(&p.pk, "username", name);
         pk_mp_kv_str(&p.pk, "email", email);
-        pk_mp_kv_str(&p.pk, "password_hash", HASH);
+        it_pack_password_hash(&p.pk, HASH);
         pk_mp_kv_str(&p.pk, "role", "customer");
         enqueue("user.register", "accounts", name, 0, "", &p, NULL, cmd[i]);
         it_payload_free(&p);

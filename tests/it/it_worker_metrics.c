@@ -220,7 +220,7 @@ static void send_registration(const char *username, char id[PK_UUID_STR_LEN + 1]
     msgpack_pack_map(&pl.pk, 4);
     pk_mp_kv_str(&pl.pk, "username", username);
     pk_mp_kv_str(&pl.pk, "email", email);
-    pk_mp_kv_str(&pl.pk, "password_hash", HASH);
+    it_pack_password_hash(&pl.pk, HASH);
     pk_mp_kv_str(&pl.pk, "role", "customer");
     assert_int_equal(it_send_command("user.register", "accounts", username, 0, "", &pl, NULL, 0, id), 0);
     it_payload_free(&pl);

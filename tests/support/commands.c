@@ -8,6 +8,7 @@
 #include <librdkafka/rdkafka.h>
 #include "common/envelope.h"
 #include "common/mp.h"
+#include "common/sealed.h"
 #include "tests/support/db.h"
 #include "tests/support/stack_env.h"
 
@@ -93,6 +94,18 @@ void it_outcome_free(it_outcome *o)
     o->resource = NULL;
 }
 
+void it_pack_password_hash(msgpack_packer *pk, const char *hash)
+{
+    unsigned char key[crypto_secretbox_KEYBYTES];
+    char sealed[PK_SEALED_STR_MAX], err[160];
+    if (pk_sealed_key_from_env(PK_CREDENTIAL_KEY_ENV, key, err, sizeof(err)) != 0 ||
+        pk_seal_text(key, hash, sealed, sizeof(sealed)) < 0) {
+        fprintf(stderr, "it_pack_password_hash: %s\n", err);
+        exit(2);
+    }
+    pk_mp_kv_str(pk, "password_hash", sealed);
+}
+
 int64_t it_create_admin(PGconn *db, const char *username)
 {
     char email[160];
@@ -102,7 +115,7 @@ int64_t it_create_admin(PGconn *db, const char *username)
     msgpack_pack_map(&pl.pk, 3);
     pk_mp_kv_str(&pl.pk, "username", username);
     pk_mp_kv_str(&pl.pk, "email", email);
-    pk_mp_kv_str(&pl.pk, "password_hash", IT_PASSWORD_HASH);
+    it_pack_password_hash(&pl.pk, IT_PASSWORD_HASH);
     it_outcome o = it_command(db, "user.create_admin", "accounts", username, 0, "system", &pl);
     it_payload_free(&pl);
     int64_t id = strcmp(o.status, "applied") == 0 ? o.entity_id : 0;

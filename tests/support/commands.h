@@ -57,6 +57,12 @@ void it_outcome_free(it_outcome *o);
 /* A well-formed Argon2id string for commands that carry a password hash. */
 #define IT_PASSWORD_HASH "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2g"
 
+/* Packs the pair "password_hash" ⇒ `hash` sealed with the stack's
+ * PUNYAKA_CREDENTIAL_KEY, the only form a worker accepts (common/sealed.h),
+ * exactly as the API and punyaka-admin send it. Aborts the test program when
+ * the key is missing or sealing fails. */
+void it_pack_password_hash(msgpack_packer *pk, const char *hash);
+
 /* An admin made the way punyaka-admin makes one: a user.create_admin
  * command as actor "system" (never a SQL insert: the journal must hold
  * every row, so a replay of the log rebuilds it). The user id, 0 when it

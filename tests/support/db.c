@@ -135,7 +135,39 @@ static int message_contains(const rd_kafka_message_t *m, const char *needle)
     return 0;
 }
 
+int it_kafka_topics(char names[][128], int cap)
+{
+    char err[256];
+    const char *prefix = it_env("PUNYAKA_TOPIC_PREFIX");
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_set(c, "bootstrap.servers", it_env("KAFKA_BROKERS"), err, sizeof(err));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
+    const struct rd_kafka_metadata *md;
+    if (!rk) {
+        rd_kafka_conf_destroy(c);   /* not taken over on failure */
+        return -1;
+    }
+    if (rd_kafka_metadata(rk, 1, NULL, &md, 10000) != 0) {
+        rd_kafka_destroy(rk);
+        return -1;
+    }
+    int n = 0;
+    for (int i = 0; i < md->topic_cnt && n < cap; i++) {
+        const char *t = md->topics[i].topic;
+        if (strncmp(t, prefix, strlen(prefix)) == 0 && strlen(t) - strlen(prefix) < 128)
+            snprintf(names[n++], 128, "%s", t + strlen(prefix));
+    }
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    return n;
+}
+
 int it_kafka_topic_scan(const char *topic, const char *needle)
+{
+    return it_kafka_topic_scan_except(topic, needle, NULL);
+}
+
+int it_kafka_topic_scan_except(const char *topic, const char *needle, const char *except)
 {
     char name[128], err[256];
     snprintf(name, sizeof(name), "%s%s", it_env("PUNYAKA_TOPIC_PREFIX"), topic);
@@ -173,7 +205,7 @@ int it_kafka_topic_scan(const char *topic, const char *needle)
         }
         if (!m->err) {
             remaining--;
-            found += message_contains(m, needle);
+            found += message_contains(m, needle) && !(except && message_contains(m, except));
             idle = 0;
         }
         rd_kafka_message_destroy(m);

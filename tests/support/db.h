@@ -22,7 +22,15 @@ long long it_kafka_high_watermark(const char *topic, int partition);
  * beginning to the current end) and counts those whose key, value or
  * headers contain `needle`; -1 when the topic could not be read. */
 int it_kafka_topic_scan(const char *topic, const char *needle);
+/* The same, counting only messages that do not also contain `except`
+ * (NULL: none excluded) — for a test that forged some messages itself. */
+int it_kafka_topic_scan_except(const char *topic, const char *needle, const char *except);
 
+/* The stack's topics: every topic whose name starts with
+ * PUNYAKA_TOPIC_PREFIX, written without the prefix into names[0..cap)
+ * (command topics, events, dlq and whatever else the cluster holds for this
+ * stack). Returns how many, or -1 when the cluster did not answer. */
+int it_kafka_topics(char names[][128], int cap);
 /* scripts/lib/stack.sh worker-start|worker-stop for worker n; signal may be NULL. */
 void it_worker(const char *action, int n, const char *signal);
 /* Waits (bounded) until worker n has joined its group (its ready file exists). */

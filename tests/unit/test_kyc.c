@@ -290,11 +290,60 @@ static void test_mask(void **state)
     assert_int_equal(strspn(out, "X"), PK_KYC_TEXT_MAX - 5);
 }
 
+/* Re-verification rule: equal normalized values ⇒ equal fingerprints ⇒
+ * unchanged; anything else, or a missing fingerprint, ⇒ changed. */
+static void test_fingerprint_and_change_rule(void **state)
+{
+    (void)state;
+    unsigned char key[crypto_secretbox_KEYBYTES], other[crypto_secretbox_KEYBYTES];
+    unsigned char a[PK_KYC_FP_BYTES], b[PK_KYC_FP_BYTES], c[PK_KYC_FP_BYTES];
+    randombytes_buf(key, sizeof(key));
+    randombytes_buf(other, sizeof(other));
+    char n1[PK_KYC_TEXT_MAX], n2[PK_KYC_TEXT_MAX];
+    pk_kyc_normalize("1234 5678 9012", n1, sizeof(n1));
+    pk_kyc_normalize("123456789012", n2, sizeof(n2));
+    assert_int_equal(pk_kyc_fingerprint(key, "bank_account", n1, a), 0);
+    assert_int_equal(pk_kyc_fingerprint(key, "bank_account", n2, b), 0);
+    assert_int_equal(pk_kyc_changed(a, sizeof(a), b, sizeof(b)), 0);   /* same value, typed differently */
+    assert_int_equal(pk_kyc_fingerprint(key, "bank_account", "123456789013", c), 0);
+    assert_int_equal(pk_kyc_changed(a, sizeof(a), c, sizeof(c)), 1);
+    /* Another field with the same digits, or another key: a different fingerprint. */
+    assert_int_equal(pk_kyc_fingerprint(key, "aadhaar", n2, c), 0);
+    assert_int_equal(pk_kyc_changed(a, sizeof(a), c, sizeof(c)), 1);
+    assert_int_equal(pk_kyc_fingerprint(other, "bank_account", n2, c), 0);
+    assert_int_equal(pk_kyc_changed(a, sizeof(a), c, sizeof(c)), 1);
+    /* Not the value itself, nor its plain hash. */
+    unsigned char plain[PK_KYC_FP_BYTES];
+    crypto_generichash(plain, sizeof(plain), (const unsigned char *)n2, strlen(n2), NULL, 0);
+    assert_true(memcmp(plain, a, sizeof(a)) != 0);
+    /* Missing or malformed on either side ⇒ changed (an admin looks again). */
+    assert_int_equal(pk_kyc_changed(NULL, 0, b, sizeof(b)), 1);
+    assert_int_equal(pk_kyc_changed(a, sizeof(a), NULL, 0), 1);
+    assert_int_equal(pk_kyc_changed(a, sizeof(a) - 1, b, sizeof(b) - 1), 1);
+}
+
+static void test_change_note(void **state)
+{
+    (void)state;
+    char out[96];
+    const char *one[] = {"bank_account"}, *two[] = {"pan", "bank_ifsc"};
+    assert_true(pk_kyc_change_note(one, 1, out, sizeof(out)) > 0);
+    assert_string_equal(out, "KYC changed by the priest (bank_account): verify again");
+    int n = pk_kyc_change_note(two, 2, out, sizeof(out));
+    assert_string_equal(out, "KYC changed by the priest (pan, bank_ifsc): verify again");
+    assert_int_equal(n, (int)strlen(out));
+    assert_int_equal(pk_kyc_change_note(one, 0, out, sizeof(out)), -1);
+    assert_int_equal(pk_kyc_change_note(two, 2, out, 40), -1);
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fingerprint_and_change_rule),
+        cmocka_unit_test(test_change_note),
         cmocka_unit_test(test_verhoeff_known_values),
         cmocka_unit_test(test_aadhaar_valid_and_every_single_digit_error),
         cmocka_unit_test(test_aadhaar_shape),

@@ -7,7 +7,9 @@
  * empty, from standard input (one line; prompted without echo on a
  * terminal) — never from argv, where `ps` and shell history would show it.
  * It is hashed here (Argon2id, libsodium's interactive limits, the same as
- * the API), and only the hash travels: a `user.create_admin` command with
+ * the API) and the hash sealed with PUNYAKA_CREDENTIAL_KEY (common/sealed.h,
+ * so the log never holds it), and only the sealed hash travels: a
+ * `user.create_admin` command with
  * actor {id 0, role "system"} on the accounts topic, keyed by the
  * lower-cased username like user.register, so both serialize per username.
  * Then it polls command_outcomes (≤ 30 s) and prints the outcome as one
@@ -17,7 +19,7 @@
  * re-run changes nothing, so scripts/run can call it every start);
  * 1 rejected otherwise, not published, timed out or bad input; 2 usage.
  * Environment: DATABASE_URL, KAFKA_BROKERS, PUNYAKA_TOPIC_PREFIX
- * (common/config.h), PUNYAKA_ADMIN_PASSWORD. */
+ * (common/config.h), PUNYAKA_ADMIN_PASSWORD, PUNYAKA_CREDENTIAL_KEY. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,7 @@
 #include "common/kafka_util.h"
 #include "common/log.h"
 #include "common/mp.h"
+#include "common/sealed.h"
 #include "common/uuid.h"
 #include "common/validate.h"
 
@@ -222,7 +225,9 @@ static int create_admin(const char *username, const char *email)
     }
     pk_config cfg;
     char err[512];
-    if (pk_config_load(&cfg, err, sizeof(err)) != 0) {
+    unsigned char credential_key[crypto_secretbox_KEYBYTES];
+    if (pk_config_load(&cfg, err, sizeof(err)) != 0 ||
+        pk_sealed_key_from_env(PK_CREDENTIAL_KEY_ENV, credential_key, err, sizeof(err)) != 0) {
         fprintf(stderr, "punyaka-admin: %s\n", err);
         return 1;
     }
@@ -243,10 +248,13 @@ static int create_admin(const char *username, const char *email)
         fprintf(stderr, "punyaka-admin: password %s\n", why);
         return 1;
     }
-    char hash[crypto_pwhash_STRBYTES];
+    char hash[crypto_pwhash_STRBYTES], sealed[PK_SEALED_STR_MAX];
     int hashed = crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                                   crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+                                   crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0 &&
+                 pk_seal_text(credential_key, hash, sealed, sizeof(sealed)) > 0;
     sodium_memzero(password, sizeof(password));
+    sodium_memzero(hash, sizeof(hash));
+    sodium_memzero(credential_key, sizeof(credential_key));
     if (!hashed) {
         fputs("punyaka-admin: could not hash the password (out of memory)\n", stderr);
         return 1;
@@ -270,8 +278,7 @@ static int create_admin(const char *username, const char *email)
     msgpack_pack_map(&pk, 3);
     pk_mp_kv_str(&pk, "username", username);
     pk_mp_kv_str(&pk, "email", email);
-    pk_mp_kv_str(&pk, "password_hash", hash);
-    sodium_memzero(hash, sizeof(hash));
+    pk_mp_kv_str(&pk, "password_hash", sealed);
 
     pk_envelope env = {.v = PK_ENVELOPE_VERSION, .issued_at_us = now_us(), .actor_id = 0};
     pk_uuid_v7(&env.id, (uint64_t)(env.issued_at_us / 1000));

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "common/log.h"
+#include "workers/credentials.h"
 #include "workers/fields.h"
 #include "workers/replay/replay.h"
 
@@ -60,7 +61,8 @@ static const char USAGE[] =
     "                   stock_movement\n"
     "\n"
     "environment: KAFKA_BROKERS, DATABASE_URL, PUNYAKA_TOPIC_PREFIX, PUNYAKA_TZ_OFFSET_MINUTES (must\n"
-    "be the workers' value), PUNYAKA_MIGRATE (path of punyaka-migrate, for rebuild and verify)\n"
+    "be the workers' value), PUNYAKA_MIGRATE (path of punyaka-migrate, for rebuild and verify),\n"
+    "PUNYAKA_CREDENTIAL_KEY (the workers' key, for rebuild and verify: they open sealed password hashes)\n"
     "\n"
     "exit status: 0 ok / identical / no differing decision, 1 differences found (a decision, a command\n"
     "the replay could not apply, or a table), 2 bad usage, 3 refused (e.g. the log no longer reaches\n"
@@ -335,6 +337,14 @@ static int run(options *o, const char *cmd, int argc, char **argv)
     if ((!strcmp(cmd, "rebuild") || !strcmp(cmd, "verify")) && o->allow_seq_gaps && !o->from_log_only)
         return bad("--allow-seq-gaps", "only with --from-log-only (the live journal tells holes apart)"),
                RP_EXIT_USAGE;
+    /* rebuild and verify apply commands through the worker's code, which
+     * opens sealed password hashes: without the key every account would be
+     * refused, so say so before starting. */
+    char err[256];
+    if ((!strcmp(cmd, "rebuild") || !strcmp(cmd, "verify")) && wk_credentials_init(err, sizeof(err)) != 0) {
+        fprintf(stderr, "punyaka-replay: configuration: %s\n", err);
+        return RP_EXIT_USAGE;
+    }
     if (!strcmp(cmd, "rebuild"))
         return o->into ? rp_rebuild(&r) : (bad("rebuild", "--into DSN is required"), RP_EXIT_USAGE);
     if (!strcmp(cmd, "verify"))

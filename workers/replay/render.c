@@ -50,7 +50,8 @@ int rp_parse_entity(const char *text, char type[24], int64_t *id)
 static int redacted(const msgpack_object_str *key)
 {
     static const char *const SECRET[] = {"password_hash", "aadhaar_enc", "pan_enc", "bank_account_enc",
-                                         "bank_ifsc_enc"};
+                                         "bank_ifsc_enc", "aadhaar_fp", "pan_fp", "bank_account_fp",
+                                         "bank_ifsc_fp"};
     for (size_t i = 0; i < sizeof(SECRET) / sizeof(SECRET[0]); i++)
         if (key->size == strlen(SECRET[i]) && memcmp(key->ptr, SECRET[i], key->size) == 0)
             return 1;
