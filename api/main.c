@@ -195,6 +195,10 @@ int main(void)
         pk_error(NULL, "configuration: PUNYAKA_TZ_OFFSET_MINUTES must be minutes east of UTC");
         return 1;
     }
+    if (api_command_keys_load(err, sizeof(err)) != 0) {   /* command ids must not be computable offline */
+        pk_error(NULL, "configuration: %s", err);
+        return 1;
+    }
     install_signals();
     if (!api_kyc_init())
         pk_warn(NULL, "PUNYAKA_DATA_KEY is not set or malformed: priest KYC submissions will be refused");

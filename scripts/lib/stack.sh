@@ -175,9 +175,17 @@ up() {
     [ -s "$DIR/data.key" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/data.key")
     chmod 600 "$DIR/data.key"; data_key=$(cat "$DIR/data.key")
   fi
+  # Command-id key (docs/api.md "Command status"): an operator's
+  # PUNYAKA_IDEMPOTENCY_KEY wins; otherwise one made once and kept in DIR, so
+  # an Idempotency-Key maps to the same command id after a restart.
+  local idem_key=${PUNYAKA_IDEMPOTENCY_KEY:-}
+  if [ -z "$idem_key" ]; then
+    [ -s "$DIR/idempotency.key" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/idempotency.key")
+    chmod 600 "$DIR/idempotency.key"; idem_key=$(cat "$DIR/idempotency.key")
+  fi
   # The dev Kafka answers an empty fetch only after fetch.wait.max.ms, even
   # when data arrives meanwhile (docs/kafka.md): workers poll it every 5 ms.
-  rm -f "$DIR/env"; (umask 077; : > "$DIR/env")   # it holds the key: owner only
+  rm -f "$DIR/env"; (umask 077; : > "$DIR/env")   # it holds the keys: owner only
   cat > "$DIR/env" <<ENV
 DATABASE_URL=$DATABASE_URL
 REDIS_URL=$REDIS_URL
@@ -188,6 +196,7 @@ PUNYAKA_TOPIC_PREFIX=${PUNYAKA_TOPIC_PREFIX:-punyaka.}
 PUNYAKA_WEB_ROOT=${PUNYAKA_WEB_ROOT:-$SRC/web}
 PUNYAKA_CORS_ORIGINS=${PUNYAKA_CORS_ORIGINS:-http://localhost:3000}
 PUNYAKA_DATA_KEY=$data_key
+PUNYAKA_IDEMPOTENCY_KEY=$idem_key
 PUNYAKA_KAFKA_FETCH_WAIT_MS=${PUNYAKA_KAFKA_FETCH_WAIT_MS:-5}
 ENV
   [ -n "$ext_kafka" ] || echo "PUNYAKA_DEVKAFKA_CONTROL=$DIR/kafka.ctl" >> "$DIR/env"
