@@ -17,6 +17,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,16 +156,22 @@ static void old_derivation(int64_t user_id, const char *type, const char *key, c
 
 /* ---- tests ---- */
 
+/* A checkout with Idempotency-Key `key`, as `extra` asks (wait or respond-async). */
+static it_response checkout_with_key(const char *key, const char *body, const char *prefer)
+{
+    char header[160];
+    snprintf(header, sizeof(header), "Idempotency-Key: %s\r\n%s\r\n", key, prefer);
+    return call_with("POST", "/api/orders/checkout/", &buyer, body, header);
+}
+
 static void test_checkout_status_is_the_buyers(void **state)
 {
     (void)state;
-    int64_t product = create_product();
-    add_to_cart(&buyer, product);
-    char key[64], header[128], id[64], again_id[64];
+    add_to_cart(&buyer, create_product());
+    char key[64], id[64];
     snprintf(key, sizeof(key), "co-%s", tag);
     /* 202 at once: the marker (not decided yet) already names its actor. */
-    snprintf(header, sizeof(header), "Idempotency-Key: %s\r\nPrefer: respond-async\r\n", key);
-    it_response r = call_with("POST", "/api/orders/checkout/", &buyer, ADDRESS, header);
+    it_response r = checkout_with_key(key, ADDRESS, "Prefer: respond-async");
     it_expect_status(&r, 202);
     snprintf(id, sizeof(id), "%s", it_str(r.json, "command_id"));
     it_response_free(&r);
@@ -176,32 +183,51 @@ static void test_checkout_status_is_the_buyers(void **state)
     expect_private(id);
     order = expect_readable(&admin, NULL, id);
     json_decref(order);
+}
 
-    /* Nobody derives the id offline any more. */
-    char derived[37];
+/* blake2b("user:<id>:order.checkout\0" + key) no longer names the command. */
+static void test_old_derivation_names_nothing(void **state)
+{
+    (void)state;
+    add_to_cart(&buyer, create_product());
+    char key[64], id[64], derived[37];
+    snprintf(key, sizeof(key), "1%s", tag);
+    it_response r = checkout_with_key(key, ADDRESS, "Prefer: wait=10");
+    it_expect_status(&r, 201);
+    assert_non_null(it_header(&r, "x-command-id", id, sizeof(id)));
+    it_response_free(&r);
     old_derivation(buyer.user_id, "order.checkout", key, derived);
     assert_string_not_equal(derived, id);
+    assert_int_equal(status_as(&buyer, NULL, derived, NULL), 404);   /* not even its actor finds it */
     assert_int_equal(status_as(&stranger, NULL, derived, NULL), 404);
-    assert_int_equal(status_as(NULL, NULL, derived, NULL), 401);
+}
 
-    /* The same key and body: the same command (a retry). */
-    snprintf(header, sizeof(header), "Idempotency-Key: %s\r\nPrefer: wait=10\r\n", key);
-    r = call_with("POST", "/api/orders/checkout/", &buyer, ADDRESS, header);
-    it_expect_status(&r, 201);
-    assert_non_null(it_header(&r, "x-command-id", again_id, sizeof(again_id)));
-    assert_string_equal(again_id, id);
-    it_response_free(&r);
-    /* The same key, another body: refused, nothing published. */
-    char uid[24];
+/* The same key: the same body is the same command, another body 422. */
+static void test_key_reused_for_another_body_is_422(void **state)
+{
+    (void)state;
+    add_to_cart(&buyer, create_product());
+    char key[64], id[64], again[64], uid[24];
+    snprintf(key, sizeof(key), "reuse-%s", tag);
     snprintf(uid, sizeof(uid), "%lld", (long long)buyer.user_id);
+    it_response r = checkout_with_key(key, ADDRESS, "Prefer: wait=10");
+    it_expect_status(&r, 201);
+    assert_non_null(it_header(&r, "x-command-id", id, sizeof(id)));
+    it_response_free(&r);
+    long long orders = it_db_scalar(db, "SELECT count(*) FROM orders WHERE user_id = $1", uid, NULL);
+    r = checkout_with_key(key, ADDRESS, "Prefer: wait=10");   /* a retry */
+    it_expect_status(&r, 201);
+    assert_non_null(it_header(&r, "x-command-id", again, sizeof(again)));
+    assert_string_equal(again, id);
+    it_response_free(&r);
     long long before = it_db_scalar(db, "SELECT count(*) FROM journal WHERE actor_id = $1", uid, NULL);
-    r = call_with("POST", "/api/orders/checkout/", &buyer, OTHER_ADDRESS, header);
+    r = checkout_with_key(key, OTHER_ADDRESS, "Prefer: wait=10");
     it_expect_problem(&r, 422, "idempotency_key_reused", NULL);
-    assert_null(it_header(&r, "x-command-id", again_id, sizeof(again_id)));
+    assert_null(it_header(&r, "x-command-id", again, sizeof(again)));
     it_response_free(&r);
     usleep(300 * 1000);
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM journal WHERE actor_id = $1", uid, NULL), before);
-    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM orders WHERE user_id = $1", uid, NULL), 1);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM orders WHERE user_id = $1", uid, NULL), orders);
 }
 
 static void test_registration_status_is_the_registrants(void **state)
@@ -362,15 +388,23 @@ static int start_api_with_key(const char *value, char *log, size_t cap)
         _exit(127);
     }
     close(fds[1]);
+    int st = 0, exited = 0;
+    for (int i = 0; i < 100 && !exited; i++) {   /* it must refuse at once: 5 s at most */
+        exited = waitpid(pid, &st, WNOHANG) == pid;
+        if (!exited)
+            usleep(50 * 1000);
+    }
+    if (!exited) {   /* it started: stop it */
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
     size_t len = 0;
     ssize_t n;
     while (len + 1 < cap && (n = read(fds[0], log + len, cap - len - 1)) > 0)
         len += (size_t)n;
     log[len] = 0;
     close(fds[0]);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return exited && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static void test_api_refuses_to_start_without_key(void **state)
@@ -400,6 +434,8 @@ int main(void)
     db = it_db();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checkout_status_is_the_buyers),
+        cmocka_unit_test(test_old_derivation_names_nothing),
+        cmocka_unit_test(test_key_reused_for_another_body_is_422),
         cmocka_unit_test(test_registration_status_is_the_registrants),
         cmocka_unit_test(test_booking_status_is_the_customers),
         cmocka_unit_test(test_concurrent_reuse_is_one_command),
