@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
+#include <hiredis.h>
 #include <sodium.h>
 #include "tests/support/calls.h"
 #include "tests/support/db.h"
@@ -295,6 +296,64 @@ static void test_booking_status_is_the_customers(void **state)
     json_decref(booking);
 }
 
+/* Drops a command's status marker, as its week-long TTL would. REDIS_URL is
+ * redis://[[user]:password@]host:port. */
+static void expire_marker(const char *id)
+{
+    const char *url = it_env("REDIS_URL"), *at = strrchr(url, '@');
+    const char *hostport = at ? at + 1 : url + strlen("redis://");
+    char host[128], password[256] = "";
+    int port = 6379;
+    if (sscanf(hostport, "%127[^:]:%d", host, &port) < 1)
+        fail_msg("REDIS_URL %s", url);
+    if (at) {
+        const char *colon = memchr(url + 8, ':', (size_t)(at - url - 8));
+        snprintf(password, sizeof(password), "%.*s", colon ? (int)(at - colon - 1) : 0, colon ? colon + 1 : "");
+    }
+    redisContext *c = redisConnect(host, port);
+    assert_true(c && !c->err);
+    if (password[0])
+        freeReplyObject(redisCommand(c, "AUTH %s", password));
+    redisReply *r = redisCommand(c, "DEL punyaka:cmd:%s", id);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    assert_int_equal(r->integer, 1);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+/* Once the marker is gone the decided outcome still has its actor (the
+ * journal's); an anonymous one is then the admins' only. */
+static void test_expired_marker(void **state)
+{
+    (void)state;
+    char id[64], token[128], owner[192], body[512], name[64];
+    it_response r = call_with("PATCH", "/api/auth/me/", &buyer, "{\"first_name\":\"Kept\"}", NULL);
+    it_expect_status(&r, 200);
+    assert_non_null(it_header(&r, "x-command-id", id, sizeof(id)));
+    it_response_free(&r);
+    expire_marker(id);
+    json_decref(expect_readable(&buyer, NULL, id));
+    expect_private(id);
+
+    snprintf(name, sizeof(name), "late%s", tag);
+    snprintf(body, sizeof(body),
+             "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"%s\",\"password_confirm\":\"%s\","
+             "\"role\":\"customer\"}",
+             name, name, PASSWORD, PASSWORD);
+    r = it_post_json("/api/auth/register/", body, NULL);
+    it_expect_status(&r, 201);
+    assert_non_null(it_header(&r, "x-command-id", id, sizeof(id)));
+    assert_non_null(it_cookie(&r, "punyaka_cmd", token, sizeof(token), NULL, 0));
+    it_response_free(&r);
+    snprintf(owner, sizeof(owner), "Cookie: punyaka_cmd=%s\r\n", token);
+    json_decref(expect_readable(NULL, owner, id));
+    expire_marker(id);
+    assert_int_equal(status_as(NULL, owner, id, NULL), 401);
+    expect_private(id);
+    json_decref(expect_readable(&admin, NULL, id));
+}
+
 /* Two requests with one key and different bodies at the same instant:
  * exactly one is a command, the other 422. */
 typedef struct {
@@ -438,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_key_reused_for_another_body_is_422),
         cmocka_unit_test(test_registration_status_is_the_registrants),
         cmocka_unit_test(test_booking_status_is_the_customers),
+        cmocka_unit_test(test_expired_marker),
         cmocka_unit_test(test_concurrent_reuse_is_one_command),
         cmocka_unit_test(test_same_key_same_id_in_another_api_process),
         cmocka_unit_test(test_api_refuses_to_start_without_key),
