@@ -355,7 +355,8 @@ static void test_expired_marker(void **state)
 }
 
 /* Two requests with one key and different bodies at the same instant:
- * exactly one is a command, the other 422. */
+ * exactly one is a command, the other 422; with the same body, both are
+ * the same command. */
 typedef struct {
     const char *body;
     const char *key;
@@ -400,6 +401,22 @@ static void test_concurrent_reuse_is_one_command(void **state)
         assert_true(a.id[0] || b.id[0]);
         assert_false(a.id[0] && b.id[0]);
     }
+    /* The same body twice at once: both are the one command. */
+    char key[64];
+    snprintf(key, sizeof(key), "twice-%s", tag);
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, 2);
+    racer a = {.body = "{\"first_name\":\"Chandra\"}", .key = key, .start = &start};
+    racer b = {.body = "{\"first_name\":\"Chandra\"}", .key = key, .start = &start};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, race, &a);
+    pthread_create(&tb, NULL, race, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_barrier_destroy(&start);
+    assert_int_equal(a.status, 202);
+    assert_int_equal(b.status, 202);
+    assert_string_equal(a.id, b.id);
 }
 
 /* The key is the stack's: another API process sharing it (as after a
