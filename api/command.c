@@ -9,13 +9,20 @@
 #include "api/kafka.h"
 #include "api/metrics.h"
 #include "api/redis.h"
+#include "api/session.h"
 #include "common/commands.h"
 #include "common/envelope.h"
+#include "common/kyc.h"
 #include "common/log.h"
 #include "common/uuid.h"
 
 #define WAITER_BUCKETS 1024
 #define RESENDS_MAX 5     /* re-sends of a possibly persisted command (each bounded by the produce timeout) */
+#define MARKER_TTL_S "604800"   /* a week: the status marker, the Idempotency-Key record, the owner cookie */
+
+/* PUNYAKA_IDEMPOTENCY_KEY: keys the BLAKE2b that derives command ids from
+ * Idempotency-Keys and intents, and the request hash kept with a key. */
+static unsigned char idem_secret[crypto_secretbox_KEYBYTES];
 
 /* The produced message, exactly, so a command whose fate is unknown can be
  * sent again under the same id: workers dedupe on the id, so a second copy
@@ -40,6 +47,8 @@ typedef struct waiter {
     char id_str[PK_UUID_STR_LEN + 1];
     char type[PK_TYPE_MAX];
     char request_id[PK_REQUEST_ID_MAX];   /* a copy: the request may go before the report comes */
+    int64_t actor_id;         /* who may read the status (0: anonymous, then `owner`) */
+    char owner[API_HASH_HEX]; /* anonymous: hash of the submitter's owner cookie token */
     int wait_slot;
     api_applied_hook on_applied;
     api_rejected_hook on_rejected;
@@ -210,14 +219,16 @@ static void on_wait_timeout(h2o_timeout_entry_t *e)
 }
 
 /* GET /api/commands/{id} says "accepted" (or "unknown") until the outcome
- * row exists: the marker holds the type, and " unknown" after it while
+ * row exists, to the command's actor only: the marker (api/command.h) holds
+ * the type, the actor, the anonymous owner's token hash, and "unknown" while
  * Kafka has not confirmed the command. */
 static void remember(waiter *w)
 {
-    char key[64], value[PK_TYPE_MAX + 16];
+    char key[64], value[API_MARKER_MAX];
     snprintf(key, sizeof(key), "punyaka:cmd:%s", w->id_str);
-    snprintf(value, sizeof(value), "%s%s", w->type, w->sent.unknown ? " unknown" : "");
-    const char *argv[] = {"SET", key, value, "EX", "604800"};
+    snprintf(value, sizeof(value), "%s %lld %s %s", w->type, (long long)w->actor_id, w->owner[0] ? w->owner : "-",
+             w->sent.unknown ? "unknown" : "accepted");
+    const char *argv[] = {"SET", key, value, "EX", MARKER_TTL_S};
     api_redis_argv(w->thread->redis, NULL, NULL, 5, argv, NULL);
 }
 
@@ -335,18 +346,42 @@ static int parse_prefer(h2o_req_t *req, bool *respond_async)
     return secs > WAIT_SLOTS - 2 ? WAIT_SLOTS - 2 : secs;
 }
 
-static void command_id_for(h2o_req_t *req, const api_command *cmd, pk_uuid *id)
+int api_command_keys_load(char *err, size_t cap)
+{
+    const char *hex = getenv("PUNYAKA_IDEMPOTENCY_KEY");
+    if (!hex || !*hex) {
+        snprintf(err, cap, "PUNYAKA_IDEMPOTENCY_KEY is not set (64 hex characters, the same for every API"
+                           " process; scripts/lib/stack.sh makes one)");
+        return -1;
+    }
+    if (pk_kyc_key_load(hex, idem_secret) != 0) {
+        snprintf(err, cap, "PUNYAKA_IDEMPOTENCY_KEY must be exactly 64 hexadecimal characters, not all zero");
+        return -1;
+    }
+    return 0;
+}
+
+/* Keyed, so an id cannot be computed offline from a (sequential) user id
+ * and a guessed key; the same secret gives the same id in every API
+ * process and after restarts. */
+static void keyed_id(pk_uuid *id, const char *scope, const char *key, size_t len)
+{
+    pk_uuid_from_secret_key(id, idem_secret, sizeof(idem_secret), scope, key, len);
+}
+
+/* Returns true when the id comes from the client's Idempotency-Key. */
+static bool command_id_for(h2o_req_t *req, const api_command *cmd, pk_uuid *id)
 {
     h2o_iovec_t key = api_header(req, "idempotency-key");
     if (key.len == 0 || key.len > 255) {   /* no usable key: the handler's intent, else a fresh id */
         if (cmd->intent_key && cmd->actor_id) {
             char scope[128];
             snprintf(scope, sizeof(scope), "intent:%lld:%s", (long long)cmd->actor_id, cmd->type);
-            pk_uuid_from_key(id, scope, cmd->intent_key, strlen(cmd->intent_key));
+            keyed_id(id, scope, cmd->intent_key, strlen(cmd->intent_key));
         } else {
             pk_uuid_v7(id, api_now_ms());
         }
-        return;
+        return false;
     }
     /* A key names one business intent of one actor on one route; anonymous
      * callers are told apart by what they send. */
@@ -360,7 +395,90 @@ static void command_id_for(h2o_req_t *req, const api_command *cmd, pk_uuid *id)
         sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
         snprintf(scope, sizeof(scope), "anon:%s:%s", cmd->type, hex);
     }
-    pk_uuid_from_key(id, scope, key.base, key.len);
+    keyed_id(id, scope, key.base, key.len);
+    return true;
+}
+
+/* ---- the Idempotency-Key record ---- */
+
+/* What the key was first used for: a keyed hash of method, path and body
+ * (keyed: a registration's body holds a password, and Redis must not hold
+ * anything to test guesses against). */
+static void request_hash(h2o_req_t *req, char out[API_HASH_HEX])
+{
+    static const unsigned char nul = 0;
+    unsigned char h[32];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, idem_secret, sizeof(idem_secret), sizeof(h));
+    crypto_generichash_update(&st, (const unsigned char *)"request", 8);   /* not an id's input */
+    crypto_generichash_update(&st, (const unsigned char *)req->method.base, req->method.len);
+    crypto_generichash_update(&st, &nul, 1);
+    crypto_generichash_update(&st, (const unsigned char *)req->path.base, req->path.len);
+    crypto_generichash_update(&st, &nul, 1);
+    if (req->entity.len)
+        crypto_generichash_update(&st, (const unsigned char *)req->entity.base, req->entity.len);
+    crypto_generichash_final(&st, h, sizeof(h));
+    sodium_bin2hex(out, API_HASH_HEX, h, sizeof(h));
+}
+
+/* One atomic step, so two concurrent requests with one key cannot both
+ * claim it with different bodies: 1 = the key is this request's (new, or
+ * first used with the same request), 0 = used for another request. */
+static const char CLAIM_LUA[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if not v then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1 end "
+    "if v == ARGV[1] then return 1 end "
+    "return 0";
+
+static int publish(waiter *w);
+static void published(waiter *w, int rc);
+
+static void on_claimed(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    waiter *w = privdata;
+    redisReply *r = reply;
+    (void)ac;
+    if (w->async.req && r && r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+        published(w, publish(w));
+        return;
+    }
+    if (w->async.req && r && r->type == REDIS_REPLY_INTEGER)
+        api_reply_problem(w->async.req, 422, "idempotency_key_reused", "Idempotency-Key reused",
+                          "this Idempotency-Key was used for another request; use a new key for a new request",
+                          NULL);
+    else if (w->async.req)
+        api_reply_problem(w->async.req, 503, "redis_unavailable", "Service unavailable",
+                          "the Idempotency-Key could not be checked; nothing has happened, retry later", NULL);
+    w->dr_done = true;   /* nothing was produced */
+    waiter_finish(w);
+}
+
+/* Claims the client's Idempotency-Key for this request, then publishes.
+ * Only a signed-in actor's key has a record: an anonymous id already
+ * hashes the body in (command_id_for), so another body is another id. */
+static int claim_then_publish(h2o_req_t *req, waiter *w)
+{
+    char key[64], hash[API_HASH_HEX];
+    snprintf(key, sizeof(key), "punyaka:idem:%s", w->id_str);
+    request_hash(req, hash);
+    const char *argv[] = {"EVAL", CLAIM_LUA, "1", key, hash, MARKER_TTL_S};
+    return api_redis_argv(w->thread->redis, on_claimed, w, 6, argv, NULL);
+}
+
+/* ---- the owner of an anonymous command ---- */
+
+/* An anonymous command's status is readable by the client that sent it
+ * only: it holds a random token in the HttpOnly owner cookie (one token for
+ * all its anonymous commands), the marker holds the token's hash. */
+static void bind_owner(h2o_req_t *req, waiter *w)
+{
+    char fresh[API_TOKEN_CHARS];
+    h2o_iovec_t token = api_cookie_token(req, API_OWNER_COOKIE);
+    if (!token.len) {
+        api_token_cookie_set(req, API_OWNER_COOKIE, atoi(MARKER_TTL_S), fresh);
+        token = h2o_iovec_init(fresh, strlen(fresh));
+    }
+    api_session_hash(token.base, token.len, w->owner);
 }
 
 static void traceparent_for(h2o_req_t *req, const pk_uuid *id, char out[56])
@@ -394,8 +512,11 @@ void api_command_submit(h2o_req_t *req, const api_command *cmd)
     w->on_applied = cmd->on_applied;
     w->on_rejected = cmd->on_rejected;
     w->hook_data = cmd->hook_data;
-    command_id_for(req, cmd, &w->id);
+    w->actor_id = cmd->actor_id;
+    bool keyed = command_id_for(req, cmd, &w->id);
     pk_uuid_format(&w->id, w->id_str);
+    if (!cmd->actor_id)
+        bind_owner(req, w);
 
     pk_envelope env = {.v = PK_ENVELOPE_VERSION, .id = w->id, .issued_at_us = (int64_t)api_now_ms() * 1000,
                        .actor_id = cmd->actor_id};
@@ -416,25 +537,49 @@ void api_command_submit(h2o_req_t *req, const api_command *cmd)
         w->sent.key = strdup(cmd->key);
         w->sent.value = sb.data;   /* the waiter owns the envelope now */
         w->sent.value_len = sb.size;
-        hash_add(t->waiters, w);
-        w->published_ms = api_now_ms();
-        rc = api_kafka_produce(t->kafka, w->sent.topic, w->sent.key, strlen(w->sent.key), w->sent.value,
-                               w->sent.value_len, cmd->type, w->sent.traceparent, on_delivery, w);
+        if (keyed && cmd->actor_id) {
+            /* The id is the key's whether this request or its first use publishes it. */
+            if (cmd->id_out)
+                memcpy(cmd->id_out, w->id_str, sizeof(w->id_str));
+            if (claim_then_publish(req, w) == 0)
+                return;
+            rc = -1;
+        } else {
+            rc = publish(w);
+        }
     } else {
         msgpack_sbuffer_destroy(&sb);
     }
+    published(w, rc);
+    if (rc == 0 && cmd->id_out)
+        memcpy(cmd->id_out, w->id_str, sizeof(w->id_str));
+}
+
+static int publish(waiter *w)
+{
+    hash_add(w->thread->waiters, w);
+    w->published_ms = api_now_ms();
+    return api_kafka_produce(w->thread->kafka, w->sent.topic, w->sent.key, strlen(w->sent.key), w->sent.value,
+                             w->sent.value_len, w->type, w->sent.traceparent, on_delivery, w);
+}
+
+/* After publish() (rc 0) or a refusal before it: 503, nothing happened. */
+static void published(waiter *w, int rc)
+{
+    h2o_req_t *req = w->async.req;
     if (rc != 0) {
-        api_add_header(req, "retry-after", "1");
-        api_reply_problem(req, 503, "overloaded", "Service unavailable",
-                          "the command queue is full; nothing has happened, retry later", NULL);
+        if (req) {
+            api_add_header(req, "retry-after", "1");
+            api_reply_problem(req, 503, "overloaded", "Service unavailable",
+                              "the command queue is full; nothing has happened, retry later", NULL);
+        }
         w->dr_done = true;   /* no report will come */
         waiter_finish(w);
         return;
     }
-    api_add_header(req, "x-command-id", w->id_str);
-    if (cmd->id_out)
-        memcpy(cmd->id_out, w->id_str, sizeof(w->id_str));
-    pk_info(w->request_id, "published %s %s", cmd->type, w->id_str);
+    if (req)
+        api_add_header(req, "x-command-id", w->id_str);
+    pk_info(w->request_id, "published %s %s", w->type, w->id_str);
 }
 
 /* ---- lifecycle ---- */

@@ -2,7 +2,13 @@
  *
  *   handler validates ⇒ api_command_submit():
  *     id   = derived from Idempotency-Key (same key ⇒ same id), else from
- *            the handler's intent key, else UUIDv7;
+ *            the handler's intent key, else UUIDv7; derived ids are a
+ *            BLAKE2b keyed with PUNYAKA_IDEMPOTENCY_KEY, so nobody can
+ *            compute another user's id offline;
+ *     a signed-in actor's Idempotency-Key is claimed first (Redis, one Lua
+ *     step): punyaka:idem:<id> = keyed hash of method, path and body for a
+ *     week; another request under the same key ⇒ 422 idempotency_key_reused,
+ *     nothing published (the same request ⇒ the same id, as a retry);
  *     envelope (common/envelope.h) ⇒ Kafka topic, keyed for ordering;
  *     delivery report (this loop) ⇒ not persisted: 503 + Retry-After, nothing happened
  *                                 ⇒ possibly persisted (sent, no confirmation in
@@ -23,6 +29,20 @@
 #include <jansson.h>
 #include <msgpack.h>
 #include "api/server.h"
+#include "common/envelope.h"
+
+/* Status marker punyaka:cmd:<id> (a week), what GET /api/commands/{id}
+ * reads until the outcome row exists:
+ *   "<type> <actor_id> <owner token hash | -> <accepted | unknown>"
+ * An anonymous command (actor 0) belongs to the client holding the token
+ * of the HttpOnly cookie API_OWNER_COOKIE, which the submit sets when the
+ * request has none. */
+#define API_OWNER_COOKIE "punyaka_cmd"
+#define API_MARKER_MAX (PK_TYPE_MAX + 24 + 65 + 10)
+
+/* Loads PUNYAKA_IDEMPOTENCY_KEY (64 hex characters). The API refuses to
+ * start without it: -1 with the reason in err. */
+int api_command_keys_load(char *err, size_t cap);
 
 /* Optional: answers an applied outcome itself (e.g. register logs the new
  * user in, PATCH me chains a second command). `resource` is borrowed; `data`
@@ -49,7 +69,9 @@ typedef struct {
     api_rejected_hook on_rejected;    /* NULL: answer the problem */
     void *hook_data;
     /* Optional: receives the command id once the command is published
-     * (left "" when api_command_submit answered at once, e.g. 503). */
+     * (left "" when api_command_submit answered at once, e.g. 503), or,
+     * under a signed-in actor's Idempotency-Key, once the id is known: the
+     * key's command is this one or its first use. */
     char *id_out;                     /* PK_UUID_STR_LEN + 1 bytes */
 } api_command;
 

@@ -241,6 +241,10 @@ int main(void)
         pk_error(NULL, "configuration: PUNYAKA_TZ_OFFSET_MINUTES must be minutes east of UTC");
         return 1;
     }
+    if (api_command_keys_load(err, sizeof(err)) != 0) {   /* command ids must not be computable offline */
+        pk_error(NULL, "configuration: %s", err);
+        return 1;
+    }
     /* Without it a password hash would have to enter the log in the clear:
      * refuse to start rather than register anyone. */
     unsigned char credential_key[crypto_secretbox_KEYBYTES];

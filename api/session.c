@@ -14,14 +14,19 @@
 
 h2o_iovec_t api_session_cookie(h2o_req_t *req)
 {
-    static const char name[] = COOKIE_NAME "=";
+    return api_cookie_token(req, COOKIE_NAME);
+}
+
+h2o_iovec_t api_cookie_token(h2o_req_t *req, const char *cookie)
+{
+    char name[64];
+    size_t nlen = (size_t)snprintf(name, sizeof(name), "%s=", cookie);
     ssize_t i = -1;
     while ((i = h2o_find_header(&req->headers, H2O_TOKEN_COOKIE, i)) != -1) {
         h2o_iovec_t v = req->headers.entries[i].value;
-        for (size_t p = 0; p + sizeof(name) - 1 <= v.len; p++) {
-            if ((p == 0 || v.base[p - 1] == ' ' || v.base[p - 1] == ';') &&
-                memcmp(v.base + p, name, sizeof(name) - 1) == 0) {
-                size_t start = p + sizeof(name) - 1, end = start;
+        for (size_t p = 0; p + nlen <= v.len; p++) {
+            if ((p == 0 || v.base[p - 1] == ' ' || v.base[p - 1] == ';') && memcmp(v.base + p, name, nlen) == 0) {
+                size_t start = p + nlen, end = start;
                 while (end < v.len && v.base[end] != ';')
                     end++;
                 if (end - start == API_TOKEN_CHARS - 1)
@@ -68,6 +73,12 @@ static void random_token(char out[API_TOKEN_CHARS])
     unsigned char raw[32];
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2base64(out, API_TOKEN_CHARS, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+void api_token_cookie_set(h2o_req_t *req, const char *cookie, int max_age, char token[API_TOKEN_CHARS])
+{
+    random_token(token);
+    add_cookie(req, cookie, token, max_age, true);
 }
 
 /* ---- load ---- */

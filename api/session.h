@@ -53,6 +53,13 @@ void api_session_destroy_all(h2o_req_t *req, int64_t user_id, api_session_done_c
 /* Constant-time check of X-CSRF-Token / X-CSRFToken against the session. */
 bool api_session_csrf_ok(h2o_req_t *req, const api_session *s);
 
+/* Another random token cookie (e.g. api/command.c's command owner): the
+ * value of `cookie` when it has a token's shape, else an empty iovec. */
+h2o_iovec_t api_cookie_token(h2o_req_t *req, const char *cookie);
+/* Draws a new token into `token` and sets it as the HttpOnly cookie `cookie`
+ * (the session cookie's attributes) for max_age seconds. */
+void api_token_cookie_set(h2o_req_t *req, const char *cookie, int max_age, char token[API_TOKEN_CHARS]);
+
 /* Adds the `csrftoken` cookie (readable by scripts, for the seed's frontend). */
 void api_session_set_csrf_cookie(h2o_req_t *req, const char *csrf);
 

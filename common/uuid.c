@@ -41,14 +41,22 @@ void pk_uuid_v7(pk_uuid *out, uint64_t unix_ms)
 
 void pk_uuid_from_key(pk_uuid *out, const char *scope, const char *key, size_t key_len)
 {
+    pk_uuid_from_secret_key(out, NULL, 0, scope, key, key_len);
+}
+
+void pk_uuid_from_secret_key(pk_uuid *out, const unsigned char *secret, size_t secret_len, const char *scope,
+                             const char *key, size_t key_len)
+{
     static const unsigned char separator = 0;
     crypto_generichash_state st;
     pthread_once(&sodium_once, sodium_start);
     if (!scope)
         scope = "";
+    if (!secret)
+        secret_len = 0;
     /* The NUL separator keeps ("ab","c") and ("a","bc") apart: a scope
      * (a C string) can never contain it. */
-    crypto_generichash_init(&st, NULL, 0, sizeof(out->b));
+    crypto_generichash_init(&st, secret, secret_len, sizeof(out->b));
     crypto_generichash_update(&st, (const unsigned char *)scope, strlen(scope));
     crypto_generichash_update(&st, &separator, 1);
     if (key_len)

@@ -2,7 +2,7 @@
  *
  * The API draws UUIDv7 (time-ordered, so Kafka/PG indexes stay append-mostly).
  * A retried request with an Idempotency-Key maps to the same id: a UUIDv8
- * derived by hashing the key with its scope. Workers never draw ids. */
+ * derived by hashing the key with its scope under a server secret. Workers never draw ids. */
 #ifndef PUNYAKA_UUID_H
 #define PUNYAKA_UUID_H
 
@@ -19,6 +19,12 @@ void pk_uuid_v7(pk_uuid *out, uint64_t unix_ms);
 /* v8 (RFC 9562 custom) = BLAKE2b-128(scope || 0x00 || key) with version and
  * variant bits set. Same scope+key ⇒ same id. */
 void pk_uuid_from_key(pk_uuid *out, const char *scope, const char *key, size_t key_len);
+
+/* The same with BLAKE2b keyed by `secret` (16..64 bytes; NULL: unkeyed, as
+ * above): the API's ids, which nobody without the server's
+ * PUNYAKA_IDEMPOTENCY_KEY can compute from a user id and a guessed key. */
+void pk_uuid_from_secret_key(pk_uuid *out, const unsigned char *secret, size_t secret_len, const char *scope,
+                             const char *key, size_t key_len);
 
 /* Lower-case 8-4-4-4-12 text plus NUL into out[PK_UUID_STR_LEN + 1]. */
 void pk_uuid_format(const pk_uuid *u, char out[PK_UUID_STR_LEN + 1]);

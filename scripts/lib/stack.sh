@@ -154,6 +154,16 @@ worker_start() {
     start "worker-$n" "$BUILD/workers/punyaka-worker"
 }
 
+# secret_key VAR FILE — $VAR if set, else the key kept in DIR/FILE (made on first use).
+secret_key() {
+  local value=${!1:-}
+  if [ -z "$value" ]; then
+    [ -s "$DIR/$2" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/$2")
+    chmod 600 "$DIR/$2"; value=$(cat "$DIR/$2")
+  fi
+  printf '%s' "$value"
+}
+
 up() {
   if [ "${PUNYAKA_STACK_FRESH:-0}" = 1 ]; then   # tests: start from empty state
     (down) >/dev/null 2>&1 || true
@@ -169,21 +179,18 @@ up() {
   "$BUILD/migrations/punyaka-migrate" --create-db --dsn "$DATABASE_URL" >>"$DIR/logs/migrate.log" 2>&1 \
     || die "migrations failed (see $DIR/logs/migrate.log)"
   local port=${PUNYAKA_HTTP_PORT:-$(free_port)}
-  # KYC encryption key (docs/kyc.md): an operator's PUNYAKA_DATA_KEY wins;
-  # otherwise a dev key made once and kept in DIR (losing it makes stored KYC unreadable).
-  local data_key=${PUNYAKA_DATA_KEY:-}
-  if [ -z "$data_key" ]; then
-    [ -s "$DIR/data.key" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/data.key")
-    chmod 600 "$DIR/data.key"; data_key=$(cat "$DIR/data.key")
-  fi
-  # Password-hash sealing key (common/sealed.h), made and kept the same way:
-  # the log's sealed hashes open only with it, so `punyaka-replay rebuild`
-  # needs the one the log was written with.
-  local credential_key=${PUNYAKA_CREDENTIAL_KEY:-}
-  if [ -z "$credential_key" ]; then
-    [ -s "$DIR/credential.key" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/credential.key")
-    chmod 600 "$DIR/credential.key"; credential_key=$(cat "$DIR/credential.key")
-  fi
+  # Secret keys, 32 random bytes as 64 hex characters each: an operator's
+  # value in the environment wins; otherwise one is made once and kept in
+  # DIR (owner only), because losing it loses data:
+  #   PUNYAKA_DATA_KEY        seals priest KYC (docs/kyc.md)
+  #   PUNYAKA_CREDENTIAL_KEY  seals password hashes in the log (common/sealed.h);
+  #                           `punyaka-replay rebuild` needs the one the log was written with
+  #   PUNYAKA_IDEMPOTENCY_KEY keys command ids derived from Idempotency-Keys, so
+  #                           a retry maps to the same command after a restart
+  local data_key credential_key idem_key
+  data_key=$(secret_key PUNYAKA_DATA_KEY data.key)
+  credential_key=$(secret_key PUNYAKA_CREDENTIAL_KEY credential.key)
+  idem_key=$(secret_key PUNYAKA_IDEMPOTENCY_KEY idempotency.key)
   # The dev Kafka answers an empty fetch only after fetch.wait.max.ms, even
   # when data arrives meanwhile (docs/kafka.md): workers poll it every 5 ms.
   # Tests register hundreds of users from 127.0.0.1: the per-address
@@ -191,7 +198,7 @@ up() {
   # real clients; it_throttle tests them on an API of its own.
   local register_max=20 hash_per_client=4
   [ "${PUNYAKA_STACK_FAST:-0}" = 1 ] && register_max=1000000 hash_per_client=32
-  rm -f "$DIR/env"; (umask 077; : > "$DIR/env")   # it holds the key: owner only
+  rm -f "$DIR/env"; (umask 077; : > "$DIR/env")   # it holds the keys: owner only
   cat > "$DIR/env" <<ENV
 DATABASE_URL=$DATABASE_URL
 REDIS_URL=$REDIS_URL
@@ -203,6 +210,7 @@ PUNYAKA_WEB_ROOT=${PUNYAKA_WEB_ROOT:-$SRC/web}
 PUNYAKA_CORS_ORIGINS=${PUNYAKA_CORS_ORIGINS:-http://localhost:3000}
 PUNYAKA_DATA_KEY=$data_key
 PUNYAKA_CREDENTIAL_KEY=$credential_key
+PUNYAKA_IDEMPOTENCY_KEY=$idem_key
 PUNYAKA_KAFKA_FETCH_WAIT_MS=${PUNYAKA_KAFKA_FETCH_WAIT_MS:-5}
 PUNYAKA_REGISTER_MAX_PER_IP=${PUNYAKA_REGISTER_MAX_PER_IP:-$register_max}
 PUNYAKA_HASH_QUEUE_PER_CLIENT=${PUNYAKA_HASH_QUEUE_PER_CLIENT:-$hash_per_client}

@@ -127,12 +127,13 @@ static void send_async(const char *method, const char *path, const it_actor *who
     it_response_free(&r);
 }
 
-/* GET /api/commands/{id} until it is decided (bounded); its status and code. */
-static void decided(const char *id, char status[16], char code[48])
+/* GET /api/commands/{id} as its actor (a status is private) until it is
+ * decided (bounded); its status and code. */
+static void decided(const it_actor *who, const char *id, char status[16], char code[48])
 {
     status[0] = code[0] = 0;
     for (int waited = 0; waited <= WAIT_MS; waited += 100) {
-        it_response r = it_callf("GET", NULL, NULL, "/api/commands/%s", id);
+        it_response r = it_callf("GET", who, NULL, "/api/commands/%s", id);
         if (r.status == 200 && strcmp(it_str(r.json, "status"), "accepted") != 0) {
             snprintf(status, 16, "%s", it_str(r.json, "status"));
             const char *c = json_string_value(json_object_get(r.json, "code"));
@@ -162,7 +163,7 @@ static void cancel_mid_command(const char *lock_sql, const char *row_id, const c
     long long retried = blocked_backend(locker, 5000);
     PQclear(PQexec(locker, "ROLLBACK"));
     PQfinish(locker);
-    decided(id, status, code);
+    decided(who, id, status, code);
     if (strcmp(status, "applied") != 0)
         fail_msg("%s %s after a cancelled query: %s %s (want applied)", method, path, status[0] ? status : "undecided",
                  code);

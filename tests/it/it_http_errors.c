@@ -110,8 +110,10 @@ static void test_unknown_route_is_404(void **state)
     assert_problem(&r, 404, "not_found");
     r = it_http("GET", "/api/commands/not-a-uuid", NULL, NULL, 0);
     assert_problem(&r, 404, "not_found");
+    /* A well-formed id is a route, and command status is private: 401 without
+     * a session (it_command_privacy: 404 to a signed-in stranger). */
     r = it_http("GET", "/api/commands/01234567-89ab-7def-8123-456789abcdef", NULL, NULL, 0);
-    assert_problem(&r, 404, "not_found");
+    assert_problem(&r, 401, "not_authenticated");
     assert_still_serving();
 }
 

@@ -83,11 +83,12 @@ static it_response add_stock(int64_t product, int delta)
     return it_callf("POST", &admin, body, "/api/admin/products/%lld/stock/", (long long)product);
 }
 
-/* Polls GET path until its status member is `want` (bounded). */
+/* Polls GET path until its status member is `want` (bounded), as the
+ * commands' actor (a status is private to it). */
 static int wait_command_status(const char *path, const char *want, int timeout_ms)
 {
     for (int waited = 0; waited < timeout_ms; waited += 100) {
-        it_response r = it_http("GET", path, NULL, NULL, 0);
+        it_response r = it_http("GET", path, admin.headers, NULL, 0);
         int done = r.status == 200 && strcmp(it_str(r.json, "status"), want) == 0;
         it_response_free(&r);
         if (done)
@@ -155,7 +156,7 @@ static void test_unconfirmed_is_202_unknown_and_applied_once(void **state)
     snprintf(command_id, sizeof(command_id), "%s", it_str(r.json, "command_id"));
     it_response_free(&r);
 
-    r = it_http("GET", location, NULL, NULL, 0);   /* before any worker decided */
+    r = it_http("GET", location, admin.headers, NULL, 0);   /* before any worker decided */
     it_expect_status(&r, 200);
     const char *st = it_str(r.json, "status");
     assert_true(strcmp(st, "unknown") == 0 || strcmp(st, "accepted") == 0 || strcmp(st, "applied") == 0);

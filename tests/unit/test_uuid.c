@@ -136,6 +136,30 @@ static void test_v8_empty_inputs(void **state)
     assert_int_equal(version_of(&a), 8);
 }
 
+/* Keyed (issue 13): the same secret gives the same id (API restarts, several
+ * API processes), another secret or none gives another, so nobody without
+ * the server's key derives an id from a user id and a guessed key. */
+static void test_v8_keyed(void **state)
+{
+    (void)state;
+    unsigned char k1[32], k2[32];
+    memset(k1, 0x11, sizeof(k1));
+    memset(k2, 0x22, sizeof(k2));
+    pk_uuid a, b, c, plain;
+    pk_uuid_from_secret_key(&a, k1, sizeof(k1), "user:2:order.checkout", "1", 1);
+    pk_uuid_from_secret_key(&b, k1, sizeof(k1), "user:2:order.checkout", "1", 1);
+    pk_uuid_from_secret_key(&c, k2, sizeof(k2), "user:2:order.checkout", "1", 1);
+    pk_uuid_from_key(&plain, "user:2:order.checkout", "1", 1);
+    assert_memory_equal(a.b, b.b, 16);
+    assert_memory_not_equal(a.b, c.b, 16);
+    assert_memory_not_equal(a.b, plain.b, 16);
+    assert_int_equal(version_of(&a), 8);
+    assert_int_equal(variant_bits(&a), 2);
+    /* No secret is the unkeyed derivation. */
+    pk_uuid_from_secret_key(&b, NULL, 0, "user:2:order.checkout", "1", 1);
+    assert_memory_equal(b.b, plain.b, 16);
+}
+
 static void test_format_known_value(void **state)
 {
     (void)state;
@@ -213,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_v8_known_answer),
         cmocka_unit_test(test_v8_scope_and_key_separation),
         cmocka_unit_test(test_v8_empty_inputs),
+        cmocka_unit_test(test_v8_keyed),
         cmocka_unit_test(test_format_known_value),
         cmocka_unit_test(test_parse_round_trip),
         cmocka_unit_test(test_parse_accepts_upper_case),
