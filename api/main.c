@@ -20,6 +20,7 @@
 #include "api/pg.h"
 #include "api/redis.h"
 #include "api/routes.h"
+#include "api/session.h"
 #include "common/booking_rules.h"
 #include "common/log.h"
 
@@ -193,6 +194,10 @@ int main(void)
     if (booking_tz_offset_parse(getenv("PUNYAKA_TZ_OFFSET_MINUTES"), &tz) != 0) {
         /* bookings must never be placed at the wrong instant */
         pk_error(NULL, "configuration: PUNYAKA_TZ_OFFSET_MINUTES must be minutes east of UTC");
+        return 1;
+    }
+    if (!api_session_init()) {   /* without it any Redis writer could mint sessions */
+        pk_error(NULL, "configuration: PUNYAKA_SESSION_KEY must be 64 hexadecimal characters (session records are authenticated with it)");
         return 1;
     }
     install_signals();

@@ -272,7 +272,7 @@ static int group_setup(void **state)
 {
     (void)state;
     it_load_stack_env();
-    const char *base = it_env("DATABASE_URL");
+    const char *base = it_owner_dsn();
     snprintf(F.bin, sizeof(F.bin), "%s/migrations/punyaka-migrate", it_env("PUNYAKA_BUILD_DIR"));
     find_source_migrations();
     F.admin = PQconnectdb(base);

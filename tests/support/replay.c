@@ -77,10 +77,10 @@ void it_replay_result_free(it_replay_result *r)
 
 void it_dsn_for(const char *dbname, char *out, size_t cap)
 {
-    const char *live = it_env("DATABASE_URL");
+    const char *live = it_owner_dsn();   /* a database of its own: made and dropped by the owner */
     const char *slash = strrchr(live, '/');
     if (!slash) {
-        fprintf(stderr, "DATABASE_URL has no /dbname: %s\n", live);
+        fprintf(stderr, "the DSN has no /dbname: %s\n", live);
         exit(2);
     }
     snprintf(out, cap, "%.*s/%s", (int)(slash - live), live, dbname);

@@ -21,4 +21,10 @@ int it_start(char *tag, size_t cap);
 /* getenv() that aborts when the variable is missing. */
 const char *it_env(const char *name);
 
+/* The DSN a test uses for its own database work (reading state, creating and
+ * dropping scratch databases): the owner's, PUNYAKA_OWNER_DATABASE_URL, when
+ * the stack has one. DATABASE_URL is the workers' role, which owns nothing
+ * (issue 13). */
+const char *it_owner_dsn(void);
+
 #endif
