@@ -25,7 +25,7 @@
 #
 # Credentials (issue 13; docs/operations.md "Credentials"): each is made once per
 # DIR into an owner-only file unless supplied, and DIR/env (owner only) carries them.
-#   DIR/redis.pass      Redis requirepass (PUNYAKA_REDIS_PASSWORD); REDIS_URL=redis://:PASS@host:port
+#   DIR/redis.pass      Redis requirepass (PUNYAKA_REDIS_PASSWORD); REDIS_URL=redis://default:PASS@host:port
 #   DIR/pg-owner.pass   the `postgres` superuser, owner of the tables: migrations only
 #                       (PUNYAKA_OWNER_DATABASE_URL); password auth over TCP, peer on the socket
 #   DIR/pg-api.pass     role punyaka_api, SELECT only: the API (PUNYAKA_API_DATABASE_URL)
@@ -153,7 +153,7 @@ start_redis() {  # start_redis [PORT]
     --dir "$DIR/redis" --daemonize no --maxclients 2000
   echo "$port" > "$DIR/redis.port"
   wait_for "redis" env REDISCLI_AUTH="$pass" redis-cli -p "$port" ping
-  REDIS_URL="redis://:$pass@127.0.0.1:$port"
+  REDIS_URL="redis://default:$pass@127.0.0.1:$port"   # `default`: the requirepass user (redis-cli -u needs a name)
 }
 
 start_kafka() {
