@@ -161,9 +161,14 @@ static void on_loaded(redisAsyncContext *ac, void *reply, void *privdata)
         const char *csrf = uid ? field(r, "csrf") : NULL;
         bool shaped = uid && role && csrf && strlen(csrf) == API_TOKEN_CHARS - 1;
         if (shaped && !record_authentic(l->s.hash, uid, role, csrf, field(r, "exp"), field(r, "mac"))) {
-            /* Not written by us (or expired): no session. Only the hash's head is logged. */
-            pk_warn(NULL, "session record %.12s… has a missing or bad MAC or is expired: ignored (uid %.20s, role %.15s)",
+            /* Not written by us (or expired, or under another key): no session,
+             * and gone, so it is reported once. Only the hash's head is logged. */
+            pk_warn(NULL, "session record %.12s… has a missing or bad MAC or is expired: deleted (uid %.20s, role %.15s)",
                     l->s.hash, uid, role);
+            char key[96];
+            snprintf(key, sizeof(key), "punyaka:sess:%s", l->s.hash);
+            const char *del[] = {"DEL", key};
+            api_redis_argv(api_thread_of(l->async.req)->redis, NULL, NULL, 2, del, NULL);
             shaped = false;
         }
         if (shaped) {
