@@ -228,6 +228,23 @@ static void test_real_records_cannot_be_moved_or_edited(void **state)
     redisFree(c);
 }
 
+/* Without its key the API would have to trust Redis: it does not start. */
+static void test_api_refuses_to_start_without_the_session_key(void **state)
+{
+    (void)state;
+    const char *keys[] = {"", "00112233", "zz" /* not hex */,
+                          "0000000000000000000000000000000000000000000000000000000000000000"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char cmd[4096];
+        snprintf(cmd, sizeof(cmd),
+                 "PUNYAKA_SESSION_KEY='%s' PUNYAKA_HTTP_PORT=1 timeout 10 %s/api/punyaka-api 2>&1"
+                 " | grep -q 'PUNYAKA_SESSION_KEY must be 64 hexadecimal characters'",
+                 keys[i], it_env("PUNYAKA_BUILD_DIR"));
+        if (system(cmd) != 0)
+            fail_msg("the API did not refuse PUNYAKA_SESSION_KEY='%s'", keys[i]);
+    }
+}
+
 /* ---- PostgreSQL ---- */
 
 static PGconn *pg_open(const char *dsn)
@@ -323,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_redis_refuses_a_client_without_the_password),
         cmocka_unit_test(test_forged_admin_session_is_no_session),
         cmocka_unit_test(test_real_records_cannot_be_moved_or_edited),
+        cmocka_unit_test(test_api_refuses_to_start_without_the_session_key),
         cmocka_unit_test(test_service_roles_are_no_superusers_and_own_nothing),
         cmocka_unit_test(test_owner_needs_its_password),
     };
