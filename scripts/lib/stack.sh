@@ -166,6 +166,7 @@ start_kafka() {
 
 api_start() {
   # The API reads PostgreSQL only: it connects as the read-only role.
+  # shellcheck disable=SC1091
   (set -a; . "$DIR/env"; set +a; DATABASE_URL=${PUNYAKA_API_DATABASE_URL:-$DATABASE_URL} PUNYAKA_INSTANCE_ID=api-1 \
      start api "$BUILD/api/punyaka-api")
 }
@@ -196,7 +197,8 @@ up() {
   # Migrations as the owner; the services as roles that own nothing (issue 13).
   local owner_url=$DATABASE_URL api_url=$DATABASE_URL worker_url=$DATABASE_URL roles=()
   if [ -z "$ext_pg" ]; then
-    local pg="127.0.0.1:$(cat "$DIR/pg.port")/punyaka"
+    local pg
+    pg="127.0.0.1:$(cat "$DIR/pg.port")/punyaka"
     api_url="postgresql://punyaka_api:$(secret "$DIR/pg-api.pass")@$pg"
     worker_url="postgresql://punyaka_worker:$(secret "$DIR/pg-worker.pass")@$pg"
     roles=(--reader punyaka_api --writer punyaka_worker)
