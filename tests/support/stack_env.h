@@ -1,7 +1,9 @@
 /* stack_env.h — integration tests find the running stack through
  * $PUNYAKA_STACK_DIR/env (KEY=VALUE lines written by scripts/lib/stack.sh):
- * DATABASE_URL, REDIS_URL, KAFKA_BROKERS, PUNYAKA_API_URL, PUNYAKA_HTTP_PORT,
- * PUNYAKA_TOPIC_PREFIX. */
+ * DATABASE_URL (the workers' role), PUNYAKA_API_DATABASE_URL (the API's),
+ * PUNYAKA_OWNER_DATABASE_URL (the tables' owner), REDIS_URL (with the
+ * password), PUNYAKA_SESSION_KEY, KAFKA_BROKERS, PUNYAKA_API_URL,
+ * PUNYAKA_HTTP_PORT, PUNYAKA_TOPIC_PREFIX. */
 #ifndef PUNYAKA_TEST_STACK_ENV_H
 #define PUNYAKA_TEST_STACK_ENV_H
 
