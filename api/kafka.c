@@ -74,7 +74,7 @@ api_kafka *api_kafka_create(h2o_evloop_t *loop, const pk_config *cfg, char *errb
         set(conf, "linger.ms", "1", errbuf, errcap) ||
         set(conf, "queue.buffering.max.kbytes", "65536", errbuf, errcap) ||
         set(conf, "message.timeout.ms", timeout, errbuf, errcap) ||
-        set(conf, "client.id", cfg->instance_id, errbuf, errcap)) {
+        set(conf, "client.id", cfg->instance_id, errbuf, errcap) || pk_kafka_conf_security(conf, errbuf, errcap)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

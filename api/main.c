@@ -25,6 +25,7 @@
 #include "api/redis.h"
 #include "api/resets.h"
 #include "api/routes.h"
+#include "api/session.h"
 #include "common/booking_rules.h"
 #include "common/log.h"
 
@@ -239,6 +240,10 @@ int main(void)
     if (booking_tz_offset_parse(getenv("PUNYAKA_TZ_OFFSET_MINUTES"), &tz) != 0) {
         /* bookings must never be placed at the wrong instant */
         pk_error(NULL, "configuration: PUNYAKA_TZ_OFFSET_MINUTES must be minutes east of UTC");
+        return 1;
+    }
+    if (!api_session_init()) {   /* without it any Redis writer could mint sessions */
+        pk_error(NULL, "configuration: PUNYAKA_SESSION_KEY must be 64 hexadecimal characters (session records are authenticated with it)");
         return 1;
     }
     if (api_command_keys_load(err, sizeof(err)) != 0) {   /* command ids must not be computable offline */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sodium.h>
+#include "common/config.h"
 #include "common/log.h"
 
 typedef struct redis_link {
@@ -18,8 +20,7 @@ typedef struct redis_link {
 
 struct api_redis {
     h2o_evloop_t *loop;
-    char host[256];
-    int port;
+    pk_redis_addr addr;       /* host, port and the credentials AUTH sends */
     char *channel;
     api_redis_message_cb on_message;
     void *data;
@@ -100,6 +101,29 @@ static void on_subscribe_reply(redisAsyncContext *ac, void *reply, void *privdat
     }
 }
 
+/* A refused AUTH is a deployment error (wrong REDIS_URL): said once per
+ * connection, which is then closed and retried like a lost one. */
+static void on_auth_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    redisReply *r = reply;
+    (void)privdata;
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        pk_error(NULL, "redis refused AUTH (check REDIS_URL's credentials): %s", r->str);
+        redisAsyncDisconnect(ac);
+    }
+}
+
+/* AUTH goes first on every new connection (the first and each reconnect);
+ * hiredis pipelines, so commands sent after it run authenticated. */
+static void send_auth(redis_link *l)
+{
+    const pk_redis_addr *a = &l->owner->addr;
+    if (!a->password[0])
+        return;
+    const char *argv[] = {"AUTH", a->user[0] ? a->user : a->password, a->password};
+    redisAsyncCommandArgv(l->ac, on_auth_reply, l, a->user[0] ? 3 : 2, argv, NULL);
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
     redis_link *l = ac->data;
@@ -110,6 +134,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
         return;
     }
     l->connected = true;
+    send_auth(l);
     if (l->is_subscriber)
         redisAsyncCommand(l->ac, on_subscribe_reply, l, "SUBSCRIBE %s", l->owner->channel);
 }
@@ -128,7 +153,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 
 static void link_open(redis_link *l)
 {
-    redisAsyncContext *ac = redisAsyncConnect(l->owner->host, l->owner->port);
+    redisAsyncContext *ac = redisAsyncConnect(l->owner->addr.host, l->owner->addr.port);
     if (!ac || ac->err) {
         if (ac)
             redisAsyncFree(ac);
@@ -156,8 +181,8 @@ api_redis *api_redis_create(h2o_evloop_t *loop, const char *url, const char *cha
 {
     api_redis *r = calloc(1, sizeof(*r));
     r->loop = loop;
-    if (pk_parse_redis_url(url, r->host, sizeof(r->host), &r->port) != 0) {
-        pk_error(NULL, "REDIS_URL is malformed: %s", url);
+    if (pk_redis_addr_parse(url, &r->addr) != 0) {
+        pk_error(NULL, "REDIS_URL is malformed");   /* not printed: it may hold a password */
         free(r);
         return NULL;
     }
@@ -187,6 +212,7 @@ void api_redis_destroy(api_redis *r)
     }
     h2o_timeout_dispose(r->loop, &r->retry_timeout);
     free(r->channel);
+    sodium_memzero(&r->addr, sizeof(r->addr));
     free(r);
 }
 

@@ -4,11 +4,58 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include <time.h>
 #include "api/http.h"
 #include "api/redis.h"
+#include "common/kyc.h"
+#include "common/log.h"
 
 #define COOKIE_NAME "punyaka_session"
 #define ANON_TTL_S 3600
+#define MAC_HEX (2 * crypto_auth_BYTES + 1)
+
+/* ---- record authentication ----
+ * Whoever can write to Redis could otherwise HSET a record {uid 1, role
+ * admin} under any key and be that user. Each record therefore carries a MAC
+ * (HMAC-SHA-512-256, PUNYAKA_SESSION_KEY) over its key's hash, uid, role,
+ * csrf and absolute expiry `exp`: a record is only believed when the MAC
+ * verifies, so Redis alone can neither mint a session, nor move a record to
+ * another key, nor change its user or role, nor keep a copied record alive
+ * past `exp` (refreshed with the MAC on every use, like the TTL). */
+
+_Static_assert(crypto_auth_KEYBYTES == crypto_secretbox_KEYBYTES, "PUNYAKA_SESSION_KEY is parsed like PUNYAKA_DATA_KEY");
+static unsigned char session_key[crypto_auth_KEYBYTES];
+
+bool api_session_init(void)
+{
+    return pk_kyc_key_load(getenv("PUNYAKA_SESSION_KEY"), session_key) == 0;
+}
+
+static void record_mac(const char *hash, const char *uid, const char *role, const char *csrf, const char *exp,
+                       char out[MAC_HEX])
+{
+    static const char domain[] = "punyaka.session.v1";
+    const char *parts[] = {domain, hash, uid, role, csrf, exp};
+    crypto_auth_hmacsha512256_state st;
+    unsigned char mac[crypto_auth_BYTES];
+    crypto_auth_hmacsha512256_init(&st, session_key, sizeof(session_key));
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)   /* NUL-separated: unambiguous */
+        crypto_auth_hmacsha512256_update(&st, (const unsigned char *)parts[i], strlen(parts[i]) + 1);
+    crypto_auth_hmacsha512256_final(&st, mac);
+    sodium_bin2hex(out, MAC_HEX, mac, sizeof(mac));
+}
+
+/* True when the record's MAC is the one this server would have written and
+ * `exp` has not passed. */
+static bool record_authentic(const char *hash, const char *uid, const char *role, const char *csrf, const char *exp,
+                             const char *mac)
+{
+    char want[MAC_HEX];
+    if (!exp || !mac || strlen(mac) != MAC_HEX - 1)
+        return false;
+    record_mac(hash, uid, role, csrf, exp, want);
+    return sodium_memcmp(want, mac, MAC_HEX - 1) == 0 && strtoll(exp, NULL, 10) >= (long long)time(NULL);
+}
 
 /* ---- cookies ---- */
 
@@ -90,13 +137,23 @@ typedef struct {
     api_session s;
 } loading;
 
+/* Only an existing record is refreshed: a logout that won the race stays a logout. */
+static const char TOUCH[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then "
+    "redis.call('HSET', KEYS[1], 'exp', ARGV[1], 'mac', ARGV[2]) "
+    "redis.call('EXPIRE', KEYS[1], ARGV[3]) end return 0";
+
 static void touch(api_thread *t, const api_session *s)
 {
-    char key[96], ttl[16];
+    char key[96], ttl[16], uid[24], exp[24], mac[MAC_HEX];
+    int life = s->user_id ? g_api.cfg.session_idle_s : ANON_TTL_S;
     snprintf(key, sizeof(key), "punyaka:sess:%s", s->hash);
-    snprintf(ttl, sizeof(ttl), "%d", s->user_id ? g_api.cfg.session_idle_s : ANON_TTL_S);
-    const char *argv[] = {"EXPIRE", key, ttl};
-    api_redis_argv(t->redis, NULL, NULL, 3, argv, NULL);   /* sliding expiry */
+    snprintf(ttl, sizeof(ttl), "%d", life);
+    snprintf(uid, sizeof(uid), "%lld", (long long)s->user_id);
+    snprintf(exp, sizeof(exp), "%lld", (long long)time(NULL) + life);
+    record_mac(s->hash, uid, s->role, s->csrf, exp, mac);
+    const char *argv[] = {"EVAL", TOUCH, "1", key, exp, mac, ttl};
+    api_redis_argv(t->redis, NULL, NULL, 7, argv, NULL);   /* sliding expiry */
 }
 
 static const char *field(redisReply *r, const char *name)
@@ -117,7 +174,19 @@ static void on_loaded(redisAsyncContext *ac, void *reply, void *privdata)
         const char *uid = r && r->type == REDIS_REPLY_ARRAY ? field(r, "uid") : NULL;
         const char *role = uid ? field(r, "role") : NULL;
         const char *csrf = uid ? field(r, "csrf") : NULL;
-        if (uid && role && csrf && strlen(csrf) == API_TOKEN_CHARS - 1) {
+        bool shaped = uid && role && csrf && strlen(csrf) == API_TOKEN_CHARS - 1;
+        if (shaped && !record_authentic(l->s.hash, uid, role, csrf, field(r, "exp"), field(r, "mac"))) {
+            /* Not written by us (or expired, or under another key): no session,
+             * and gone, so it is reported once. Only the hash's head is logged. */
+            pk_warn(NULL, "session record %.12s… has a missing or bad MAC or is expired: deleted (uid %.20s, role %.15s)",
+                    l->s.hash, uid, role);
+            char key[96];
+            snprintf(key, sizeof(key), "punyaka:sess:%s", l->s.hash);
+            const char *del[] = {"DEL", key};
+            api_redis_argv(api_thread_of(l->async.req)->redis, NULL, NULL, 2, del, NULL);
+            shaped = false;
+        }
+        if (shaped) {
             l->s.user_id = strtoll(uid, NULL, 10);
             snprintf(l->s.role, sizeof(l->s.role), "%s", role);
             memcpy(l->s.csrf, csrf, API_TOKEN_CHARS);
@@ -184,7 +253,7 @@ static void drop_old_session(h2o_req_t *req)
 void api_session_create(h2o_req_t *req, int64_t user_id, const char *role, api_session_created_cb cb, void *ctx)
 {
     api_thread *t = api_thread_of(req);
-    char token[API_TOKEN_CHARS], key[96], uid[24], ttl[16], ukey[64];
+    char token[API_TOKEN_CHARS], key[96], uid[24], ttl[16], ukey[64], exp[24], mac[MAC_HEX];
     creating *c = api_async_new(req, sizeof(*c));
     c->cb = cb;
     c->ctx = ctx;
@@ -197,12 +266,14 @@ void api_session_create(h2o_req_t *req, int64_t user_id, const char *role, api_s
     snprintf(uid, sizeof(uid), "%lld", (long long)user_id);
     snprintf(ttl, sizeof(ttl), "%d", user_id ? g_api.cfg.session_idle_s : ANON_TTL_S);
     snprintf(ukey, sizeof(ukey), "punyaka:usess:%s", uid);
+    snprintf(exp, sizeof(exp), "%lld", (long long)time(NULL) + (user_id ? g_api.cfg.session_idle_s : ANON_TTL_S));
+    record_mac(c->s.hash, uid, c->s.role, c->s.csrf, exp, mac);
     drop_old_session(req);
-    const char *hset[] = {"HSET", key, "uid", uid, "role", c->s.role, "csrf", c->s.csrf};
+    const char *hset[] = {"HSET", key, "uid", uid, "role", c->s.role, "csrf", c->s.csrf, "exp", exp, "mac", mac};
     const char *expire[] = {"EXPIRE", key, ttl};
     const char *sadd[] = {"SADD", ukey, c->s.hash};
     const char *uexpire[] = {"EXPIRE", ukey, ttl};
-    int rc = api_redis_argv(t->redis, NULL, NULL, 8, hset, NULL);
+    int rc = api_redis_argv(t->redis, NULL, NULL, 12, hset, NULL);
     if (rc == 0 && user_id) {
         api_redis_argv(t->redis, NULL, NULL, 3, sadd, NULL);
         api_redis_argv(t->redis, NULL, NULL, 3, uexpire, NULL);

@@ -5,7 +5,11 @@
  * Strict or None (a frontend on another site; None adds Secure). Redis
  * never sees the token itself, only its BLAKE2b hash, so a Redis dump
  * cannot be replayed as logins:
- *   punyaka:sess:<hash>   hash {uid, role, csrf}; idle TTL, refreshed on use
+ *   punyaka:sess:<hash>   hash {uid, role, csrf, exp, mac}; idle TTL, refreshed on use
+ * `mac` authenticates hash, uid, role, csrf and the absolute expiry `exp`
+ * with PUNYAKA_SESSION_KEY (HMAC-SHA-512-256): a record Redis holds but this
+ * server did not write — forged by anyone with Redis write access, copied to
+ * another key, edited, or kept past `exp` — is no session (401), and logged.
  *   punyaka:usess:<uid>   set of the user's session hashes (logout_all)
  * Anonymous sessions (uid 0) exist only to bind a CSRF token for clients that
  * ask GET /api/auth/csrf/ before logging in; they live one hour.
@@ -27,6 +31,10 @@ typedef struct {
     char csrf[API_TOKEN_CHARS];
     char hash[API_HASH_HEX];  /* Redis key suffix */
 } api_session;
+
+/* Loads PUNYAKA_SESSION_KEY (64 hex characters); false when it is missing
+ * or malformed — the API then refuses to start. */
+bool api_session_init(void);
 
 /* The session token from the Cookie header, or an empty iovec. */
 h2o_iovec_t api_session_cookie(h2o_req_t *req);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sodium.h>
+#include "common/clock.h"
 
 static const char *env_or(const char *name, const char *def)
 {
@@ -103,17 +105,68 @@ const char *pk_topic(const pk_config *cfg, const char *name, char *buf, size_t c
     return buf;
 }
 
-int pk_parse_redis_url(const char *url, char *host, size_t hostcap, int *port)
+/* Percent-decodes src[0..len) into out (NUL-terminated); -1 when it does not fit or is malformed. */
+static int url_decode(const char *src, size_t len, char *out, size_t cap)
 {
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)src[i];
+        if (c == '%') {
+            if (i + 2 >= len)
+                return -1;
+            int hi = pk_hex_value(src[i + 1]), lo = pk_hex_value(src[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = hi << 4 | lo;
+            i += 2;
+        }
+        if (o + 1 >= cap || c == 0)
+            return -1;
+        out[o++] = (char)c;
+    }
+    out[o] = 0;
+    return 0;
+}
+
+int pk_redis_addr_parse(const char *url, pk_redis_addr *out)
+{
+    memset(out, 0, sizeof(*out));
     const char *p = strncmp(url, "redis://", 8) == 0 ? url + 8 : url;
     const char *slash = strchr(p, '/');
     size_t span = slash ? (size_t)(slash - p) : strlen(p);
+    const char *at = NULL;
+    for (const char *q = p; q < p + span; q++)   /* the last '@': a password may hold one */
+        if (*q == '@')
+            at = q;
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        size_t ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
+        /* "user@host" names a password, as redis-cli -u reads it */
+        const char *pw = colon ? colon + 1 : p;
+        size_t pwlen = colon ? (size_t)(at - colon - 1) : ulen;
+        if ((colon && url_decode(p, ulen, out->user, sizeof(out->user)) != 0) ||
+            url_decode(pw, pwlen, out->password, sizeof(out->password)) != 0)
+            return -1;
+        span -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
     const char *colon = memchr(p, ':', span);
     size_t hlen = colon ? (size_t)(colon - p) : span;
-    if (hlen == 0 || hlen >= hostcap)
+    if (hlen == 0 || hlen >= sizeof(out->host))
         return -1;
-    memcpy(host, p, hlen);
-    host[hlen] = 0;
-    *port = colon ? atoi(colon + 1) : 6379;
-    return *port > 0 && *port < 65536 ? 0 : -1;
+    memcpy(out->host, p, hlen);
+    out->host[hlen] = 0;
+    out->port = colon ? atoi(colon + 1) : 6379;
+    return out->port > 0 && out->port < 65536 ? 0 : -1;
+}
+
+int pk_parse_redis_url(const char *url, char *host, size_t hostcap, int *port)
+{
+    pk_redis_addr a;
+    if (pk_redis_addr_parse(url, &a) != 0 || strlen(a.host) >= hostcap)
+        return -1;
+    memcpy(host, a.host, strlen(a.host) + 1);
+    *port = a.port;
+    sodium_memzero(&a, sizeof(a));
+    return 0;
 }

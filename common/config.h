@@ -51,7 +51,21 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap);
 const char *pk_topic(const pk_config *cfg, const char *name, char *buf, size_t cap);
 
 /* "redis://host:port[/db]" (or "host:port") ⇒ host, port (default 6379).
+ * Credentials in the URL are skipped (pk_redis_addr_parse reads them).
  * Returns -1 when malformed. */
 int pk_parse_redis_url(const char *url, char *host, size_t hostcap, int *port);
+
+/* Where Redis is and who we are to it:
+ * "redis://[[user]:password@]host[:port][/db]" (user and password
+ * percent-decoded, as redis-cli -u reads them). An empty user with a
+ * password is `AUTH password` (requirepass / the default user); a user too is
+ * `AUTH user password` (an ACL user). No password: no AUTH. */
+typedef struct {
+    char host[256];
+    int port;
+    char user[128];           /* "" = the default user */
+    char password[256];       /* "" = send no AUTH */
+} pk_redis_addr;
+int pk_redis_addr_parse(const char *url, pk_redis_addr *out);
 
 #endif

@@ -1,6 +1,30 @@
 #include "common/kafka_util.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include "common/log.h"
+
+int pk_kafka_conf_security(rd_kafka_conf_t *conf, char *err, size_t errcap)
+{
+    static const char *const MAP[][2] = {
+        {"KAFKA_SECURITY_PROTOCOL", "security.protocol"},
+        {"KAFKA_SASL_MECHANISM", "sasl.mechanisms"},
+        {"KAFKA_SASL_USERNAME", "sasl.username"},
+        {"KAFKA_SASL_PASSWORD", "sasl.password"},
+        {"KAFKA_SSL_CA_LOCATION", "ssl.ca.location"},
+    };
+    for (size_t i = 0; i < sizeof(MAP) / sizeof(MAP[0]); i++) {
+        const char *v = getenv(MAP[i][0]);
+        if (!v || !*v)
+            continue;
+        char why[256];
+        if (rd_kafka_conf_set(conf, MAP[i][1], v, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
+            snprintf(err, errcap, "%s: %s", MAP[i][0], why);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 void pk_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {

@@ -1,7 +1,21 @@
 /* punyaka-migrate — applies migrations/NNNN_name.sql once each, in name
  * order, each file and its schema_migrations row in one transaction.
  *
- *   punyaka-migrate [--dir DIR] [--dsn DSN] [--create-db]
+ *   punyaka-migrate [--dir DIR] [--dsn DSN] [--create-db] [--reader ROLE] [--writer ROLE]
+ *
+ * --reader / --writer (issue 13): the application must not connect as the
+ * owner of the tables (nor a superuser), so that a bug or an injected
+ * statement in the API or a worker cannot drop, alter or truncate them.
+ * After migrating, the owner (this DSN) makes sure the roles exist (LOGIN,
+ * nothing else; passwords from $PUNYAKA_DB_READER_PASSWORD /
+ * $PUNYAKA_DB_WRITER_PASSWORD, set or reset when given) and grants them,
+ * on every run, on every table and sequence there is — so a table a later
+ * migration adds is covered the next time migrate runs, which is before
+ * the services start (and by ALTER DEFAULT PRIVILEGES meanwhile):
+ *   reader  SELECT                            (punyaka-api: it never writes)
+ *   writer  SELECT, INSERT, UPDATE, DELETE;   (workers, punyaka-admin)
+ *           sequences USAGE, SELECT; schema_migrations SELECT only
+ * Neither gets TRUNCATE, REFERENCES, TRIGGER or any DDL.
  *
  * DSN defaults to $DATABASE_URL, else the platform default; DIR to
  * $PUNYAKA_MIGRATIONS_DIR, else the source tree it was built from.
@@ -55,6 +69,8 @@ typedef struct {
     const char *dir;
     const char *dsn;
     bool create_db;
+    const char *reader;         /* --reader ROLE, or NULL */
+    const char *writer;         /* --writer ROLE, or NULL */
 } options;
 
 /* ---- diagnostics ------------------------------------------------------ */
@@ -114,7 +130,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: punyaka-migrate [--dir DIR] [--dsn DSN] [--create-db]\n"
                "  --dir DIR     migrations directory (default $PUNYAKA_MIGRATIONS_DIR, else %s)\n"
                "  --dsn DSN     libpq conninfo or URI (default $DATABASE_URL, else \"%s\")\n"
-               "  --create-db   create the DSN's database first if it does not exist\n",
+               "  --create-db   create the DSN's database first if it does not exist\n"
+               "  --reader ROLE create ROLE if missing and grant it SELECT (password: $PUNYAKA_DB_READER_PASSWORD)\n"
+               "  --writer ROLE create ROLE if missing and grant it DML (password: $PUNYAKA_DB_WRITER_PASSWORD)\n",
             PUNYAKA_MIGRATIONS_DIR, DEFAULT_DSN);
 }
 
@@ -131,18 +149,23 @@ static int parse_args(int argc, char **argv, options *o)
         {"dir", required_argument, NULL, 'd'},
         {"dsn", required_argument, NULL, 's'},
         {"create-db", no_argument, NULL, 'c'},
+        {"reader", required_argument, NULL, 'r'},
+        {"writer", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     o->dir = env_or("PUNYAKA_MIGRATIONS_DIR", PUNYAKA_MIGRATIONS_DIR);
     o->dsn = env_or("DATABASE_URL", DEFAULT_DSN);
     o->create_db = false;
+    o->reader = o->writer = NULL;
     int ch;
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (ch) {
         case 'd': o->dir = optarg; break;
         case 's': o->dsn = optarg; break;
         case 'c': o->create_db = true; break;
+        case 'r': o->reader = optarg; break;
+        case 'w': o->writer = optarg; break;
         case 'h': usage(stdout); return -1;
         default: usage(stderr); return 2;
         }
@@ -490,6 +513,97 @@ static int apply_one(PGconn *c, const migration *m)
     return 0;
 }
 
+/* ---- application roles (--reader / --writer) --------------------------- */
+
+static bool role_exists(PGconn *c, const char *role)
+{
+    const char *params[] = {role};
+    PGresult *r = PQexecParams(c, "SELECT 1 FROM pg_roles WHERE rolname = $1", 1, NULL, params, NULL, NULL, 0);
+    bool exists = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+    PQclear(r);
+    return exists;
+}
+
+/* Runs "<head> <ident><tail>" (utility statements take no parameters). */
+static bool exec_for(PGconn *c, const char *head, const char *ident, const char *tail, const char *what)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql), "%s %s%s", head, ident, tail);
+    return exec_ok(c, sql, what);
+}
+
+/* The role exists, may log in and nothing more; its password is the one
+ * in password_env when that is set. Roles are cluster-wide: a concurrent
+ * migrator may create it between the check and ours, which is fine. */
+static int ensure_role(PGconn *c, const char *role, const char *ident, const char *password_env)
+{
+    if (!role_exists(c, role)) {
+        PGresult *r = PQexec(c, "SAVEPOINT role");
+        PQclear(r);
+        char sql[512];
+        snprintf(sql, sizeof(sql), "CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION", ident);
+        r = PQexec(c, sql);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        PQclear(PQexec(c, ok ? "RELEASE SAVEPOINT role" : "ROLLBACK TO SAVEPOINT role"));
+        if (!ok && !role_exists(c, role)) {
+            say_error("cannot create role %s", role);
+            return -1;
+        }
+    }
+    /* ALTER, not only at creation: an existing role must not keep powers it was given by hand. */
+    if (!exec_for(c, "ALTER ROLE", ident, " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS", "alter role"))
+        return -1;
+    const char *pw = getenv(password_env);
+    if (pw && *pw) {
+        char *lit = PQescapeLiteral(c, pw, strlen(pw));
+        char tail[600];
+        snprintf(tail, sizeof(tail), " PASSWORD %s", lit ? lit : "NULL");
+        PQfreemem(lit);
+        bool ok = exec_for(c, "ALTER ROLE", ident, tail, "set role password");
+        sodium_memzero(tail, sizeof(tail));
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+static int grant_role(PGconn *c, const char *role, bool writer)
+{
+    char *ident = PQescapeIdentifier(c, role, strlen(role));
+    char *db = PQescapeIdentifier(c, PQdb(c), strlen(PQdb(c)));
+    const char *tables = writer ? "SELECT, INSERT, UPDATE, DELETE" : "SELECT";
+    char head[256], ddl[256];
+    int rc = -1;
+    if (!ident || !db || !exec_ok(c, "BEGIN", "begin") ||
+        ensure_role(c, role, ident, writer ? "PUNYAKA_DB_WRITER_PASSWORD" : "PUNYAKA_DB_READER_PASSWORD") != 0)
+        goto out;
+    snprintf(head, sizeof(head), "GRANT CONNECT ON DATABASE %s TO", db);
+    snprintf(ddl, sizeof(ddl), "GRANT %s ON ALL TABLES IN SCHEMA public TO", tables);
+    bool ok = exec_for(c, head, ident, "", "grant connect") &&
+              exec_for(c, "GRANT USAGE ON SCHEMA public TO", ident, "", "grant schema") &&
+              exec_for(c, "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM", ident, "", "revoke tables") &&
+              exec_for(c, "REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM", ident, "", "revoke sequences") &&
+              exec_for(c, ddl, ident, "", "grant tables");
+    snprintf(ddl, sizeof(ddl), "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT %s ON TABLES TO", tables);
+    ok = ok && exec_for(c, ddl, ident, "", "default privileges");
+    if (writer)
+        ok = ok && exec_for(c, "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO", ident, "", "grant sequences") &&
+             exec_for(c, "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO", ident, "",
+                      "default privileges") &&
+             exec_for(c, "REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM", ident, "", "revoke");
+    if (ok && exec_ok(c, "COMMIT", "commit grants")) {
+        say_info("role %s: %s on every table of %s", role, tables, PQdb(c));
+        rc = 0;
+    }
+out:
+    if (PQtransactionStatus(c) == PQTRANS_INTRANS || PQtransactionStatus(c) == PQTRANS_INERROR)
+        PQclear(PQexec(c, "ROLLBACK"));
+    PQfreemem(ident);
+    PQfreemem(db);
+    return rc;
+}
+
 static int migrate(PGconn *c, migration_set *set, const char *dir)
 {
     if (take_lock(c) != 0 || ensure_table(c) != 0 || check_recorded(c, set, dir) != 0)
@@ -523,6 +637,9 @@ int main(int argc, char **argv)
         rc = 1;
     PGconn *c = rc == 0 ? connect_ready(o.dsn) : NULL;
     if (rc == 0 && (!c || migrate(c, &set, o.dir) != 0))
+        rc = 1;
+    /* Under the migration lock still: concurrent migrators grant in turn. */
+    if (rc == 0 && ((o.reader && grant_role(c, o.reader, false) != 0) || (o.writer && grant_role(c, o.writer, true) != 0)))
         rc = 1;
     PQfinish(c);
     free_migrations(&set);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sodium.h>
 #include "common/config.h"
 #include "common/kafka_util.h"
 #include "common/log.h"
@@ -103,6 +104,16 @@ static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v)
     return 0;
 }
 
+static int conf_security(rd_kafka_conf_t *c)
+{
+    char err[256];
+    if (pk_kafka_conf_security(c, err, sizeof(err)) != 0) {
+        pk_error(NULL, "kafka config %s", err);
+        return -1;
+    }
+    return 0;
+}
+
 /* fetch.wait.max.ms: a real broker answers a fetch as soon as data arrives
  * (long polling), so Kafka's 500 ms only paces idle fetches. The dev Kafka
  * (the mock cluster) does not: it answers an empty fetch after this wait
@@ -127,7 +138,7 @@ static rd_kafka_t *make_consumer(const pk_config *cfg)
         conf_set(c, "auto.offset.reset", "earliest") || conf_set(c, "fetch.wait.max.ms", fetch_wait) ||
         conf_set(c, "partition.assignment.strategy", "cooperative-sticky") ||
         conf_set(c, "session.timeout.ms", "6000") || conf_set(c, "heartbeat.interval.ms", "1000") ||
-        conf_set(c, "max.poll.interval.ms", "300000")) {
+        conf_set(c, "max.poll.interval.ms", "300000") || conf_security(c)) {
         rd_kafka_conf_destroy(c);
         return NULL;
     }
@@ -166,7 +177,7 @@ static rd_kafka_t *make_producer(const pk_config *cfg)
     char err[256], timeout[16];
     snprintf(timeout, sizeof(timeout), "%d", WK_DEAD_LETTER_ACK_WAIT_MS / 2);
     if (conf_set(c, "bootstrap.servers", cfg->kafka_brokers) || conf_set(c, "enable.idempotence", "true") ||
-        conf_set(c, "linger.ms", "1") || conf_set(c, "message.timeout.ms", timeout)) {
+        conf_set(c, "linger.ms", "1") || conf_set(c, "message.timeout.ms", timeout) || conf_security(c)) {
         rd_kafka_conf_destroy(c);
         return NULL;
     }
@@ -282,14 +293,14 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
 
     wk_worker w = {.ctx.cfg = &cfg};
-    char redis_host[256];
-    int redis_port;
-    if (pk_parse_redis_url(cfg.redis_url, redis_host, sizeof(redis_host), &redis_port) != 0) {
+    pk_redis_addr redis;
+    if (pk_redis_addr_parse(cfg.redis_url, &redis) != 0) {
         pk_error(NULL, "REDIS_URL is malformed");
         return 1;
     }
     w.metrics = wk_metrics_create();
-    w.notifier = wk_notifier_start(redis_host, redis_port, w.metrics);
+    w.notifier = wk_notifier_start(&redis, w.metrics);
+    sodium_memzero(&redis, sizeof(redis));
     w.ctx.db = connect_db(cfg.database_url);
     w.producer = make_producer(&cfg);
     w.consumer = w.ctx.db && w.producer ? make_consumer(&cfg) : NULL;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <hiredis/hiredis.h>
+#include <sodium.h>
 #include "common/log.h"
 #include "common/clock.h"
 
@@ -26,8 +27,7 @@ typedef struct note {
 } note;
 
 struct wk_notifier {
-    char host[256];
-    int port;
+    pk_redis_addr addr;       /* host, port, AUTH credentials */
     wk_metrics *metrics;
     redisContext *redis;
     int64_t retry_at_ms;
@@ -67,6 +67,22 @@ static void disconnect(wk_notifier *n)
     wk_metrics_redis_up(n->metrics, 0);
 }
 
+/* AUTH on every new connection, when REDIS_URL carries a password. */
+static int authenticate(wk_notifier *n)
+{
+    const pk_redis_addr *a = &n->addr;
+    if (!a->password[0])
+        return 1;
+    const char *argv[] = {"AUTH", a->user[0] ? a->user : a->password, a->password};
+    redisReply *r = redisCommandArgv(n->redis, a->user[0] ? 3 : 2, argv, NULL);
+    int ok = r && r->type != REDIS_REPLY_ERROR;
+    if (r && !ok && atomic_exchange(&n->outage_logged, 1) == 0)
+        pk_error(NULL, "redis refused AUTH (check REDIS_URL's credentials): %s", r->str);
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
 static int connected(wk_notifier *n)
 {
     if (n->redis)
@@ -74,8 +90,8 @@ static int connected(wk_notifier *n)
     if (pk_monotonic_ms() < n->retry_at_ms)
         return 0;
     struct timeval tv = {TIMEOUT_S, 0};
-    n->redis = redisConnectWithTimeout(n->host, n->port, tv);
-    if (n->redis && !n->redis->err && redisSetTimeout(n->redis, tv) == REDIS_OK)
+    n->redis = redisConnectWithTimeout(n->addr.host, n->addr.port, tv);
+    if (n->redis && !n->redis->err && redisSetTimeout(n->redis, tv) == REDIS_OK && authenticate(n))
         return 1;
     disconnect(n);
     n->retry_at_ms = pk_monotonic_ms() + RECONNECT_MS;
@@ -163,11 +179,10 @@ static void *run(void *arg)
     }
 }
 
-wk_notifier *wk_notifier_start(const char *redis_host, int redis_port, wk_metrics *metrics)
+wk_notifier *wk_notifier_start(const pk_redis_addr *addr, wk_metrics *metrics)
 {
     wk_notifier *n = calloc(1, sizeof(*n));
-    snprintf(n->host, sizeof(n->host), "%s", redis_host);
-    n->port = redis_port;
+    n->addr = *addr;
     n->metrics = metrics;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -178,6 +193,7 @@ wk_notifier *wk_notifier_start(const char *redis_host, int redis_port, wk_metric
     if (pthread_create(&n->thread, NULL, run, n) != 0) {
         pthread_cond_destroy(&n->cond);
         pthread_mutex_destroy(&n->lock);
+        sodium_memzero(&n->addr, sizeof(n->addr));
         free(n);
         return NULL;
     }
@@ -224,6 +240,7 @@ void wk_notifier_stop(wk_notifier *n)
     disconnect(n);
     pthread_cond_destroy(&n->cond);
     pthread_mutex_destroy(&n->lock);
+    sodium_memzero(&n->addr, sizeof(n->addr));
     free(n);
 }
 

@@ -16,14 +16,16 @@
 #define PUNYAKA_WORKER_NOTIFIER_H
 
 #include <jansson.h>
+#include "common/config.h"
 #include "workers/metrics.h"
 
 #define WK_NOTIFY_QUEUE_MAX 4096   /* notifications waiting for Redis at most */
 
 typedef struct wk_notifier wk_notifier;
 
-/* Starts the thread (it connects lazily, 1 s timeouts). NULL on failure. */
-wk_notifier *wk_notifier_start(const char *redis_host, int redis_port, wk_metrics *metrics);
+/* Starts the thread (it connects lazily, 1 s timeouts, and sends AUTH on
+ * each connection when addr has a password; addr is copied). NULL on failure. */
+wk_notifier *wk_notifier_start(const pk_redis_addr *addr, wk_metrics *metrics);
 /* Queues `msg` for channel punyaka:outcome:<reply_to>. Never blocks on
  * Redis; drops it when the queue is full. msg is borrowed. NULL n: no-op. */
 void wk_notifier_post(wk_notifier *n, const char *reply_to, const json_t *msg);

@@ -67,6 +67,7 @@ static rd_kafka_t *make_producer(const pk_config *cfg)
              rd_kafka_conf_set(c, "client.id", client, err, sizeof(err)) == RD_KAFKA_CONF_OK;
     for (size_t i = 0; ok && i < sizeof(SETTINGS) / sizeof(SETTINGS[0]); i++)
         ok = rd_kafka_conf_set(c, SETTINGS[i][0], SETTINGS[i][1], err, sizeof(err)) == RD_KAFKA_CONF_OK;
+    ok = ok && pk_kafka_conf_security(c, err, sizeof(err)) == 0;
     rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
     rd_kafka_conf_set_log_cb(c, pk_kafka_log_cb);
     rd_kafka_t *rk = ok ? rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err)) : NULL;

@@ -23,6 +23,16 @@
 # PUNYAKA_STACK_FAST=1 (fsync off: tests only), PUNYAKA_STACK_FRESH=1 (wipe DIR first),
 # PUNYAKA_DRAIN_TIMEOUT_S (30: down's bound on the drain). DATABASE_URL / REDIS_URL /
 # KAFKA_BROKERS, when set, are used instead of starting that server.
+#
+# Credentials (issue 13; docs/operations.md "Credentials"): each is made once per
+# DIR into an owner-only file unless supplied, and DIR/env (owner only) carries them.
+#   DIR/redis.pass      Redis requirepass (PUNYAKA_REDIS_PASSWORD); REDIS_URL=redis://default:PASS@host:port
+#   DIR/pg-owner.pass   the `postgres` superuser, owner of the tables: migrations only
+#                       (PUNYAKA_OWNER_DATABASE_URL); password auth over TCP, peer on the socket
+#   DIR/pg-api.pass     role punyaka_api, SELECT only: the API (PUNYAKA_API_DATABASE_URL)
+#   DIR/pg-worker.pass  role punyaka_worker, DML only: workers, punyaka-admin, punyaka-replay
+#                       (DATABASE_URL)
+#   DIR/session.key     PUNYAKA_SESSION_KEY: authenticates session records (api/session.h)
 set -euo pipefail
 # shellcheck source=scripts/lib/procs.sh
 . "$(dirname "$0")/procs.sh"
@@ -66,6 +76,14 @@ start() {
 
 alive() { proc_alive "$DIR" "$1"; }
 
+# secret FILE [VALUE]: prints the secret kept in FILE (owner only), storing
+# VALUE there first when given, else 32 random bytes as hex made once.
+secret() {
+  if [ -n "${2:-}" ]; then (umask 077; printf '%s' "$2" > "$1")
+  elif [ ! -s "$1" ]; then (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$1"); fi
+  chmod 600 "$1"; cat "$1"
+}
+
 # stop NAME [SIGNAL]: signal, wait up to 15 s, then KILL. Never fails: a
 # missing pid file, a stale pid or a process that is already gone are fine.
 # The pid file goes first, so a supervisor never restarts what is being stopped.
@@ -98,15 +116,19 @@ start_postgres() {  # start_postgres [PORT]
   local d port=${1:-} opts
   d=$(pg_dir); [ -n "$port" ] || port=$(free_port)
   if [ ! -f "$d/data/PG_VERSION" ]; then
-    runuser -u postgres -- "$PGBIN/initdb" -D "$d/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >>"$DIR/logs/postgres.log" 2>&1 \
-      || die "initdb failed (see $DIR/logs/postgres.log)"
+    # TCP needs a password (scram); the socket only lets the OS user postgres in (peer).
+    (umask 077; secret "$DIR/pg-owner.pass" > "$d/pwfile"); chown postgres "$d/pwfile"
+    runuser -u postgres -- "$PGBIN/initdb" -D "$d/data" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
+      --pwfile="$d/pwfile" -E UTF8 --locale=C.UTF-8 --no-sync >>"$DIR/logs/postgres.log" 2>&1 \
+      || { rm -f "$d/pwfile"; die "initdb failed (see $DIR/logs/postgres.log)"; }
+    rm -f "$d/pwfile"
   fi
   opts="-p $port -k $d -c listen_addresses=127.0.0.1 -c max_connections=200"
   [ "${PUNYAKA_STACK_FAST:-0}" = 1 ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$d/data" -l "$d/server.log" -o "$opts" -w -t 60 start >>"$DIR/logs/postgres.log" 2>&1 \
     || die "postgres failed to start (see $d/server.log)"
   echo "$port" > "$DIR/pg.port"
-  DATABASE_URL="postgresql://postgres@127.0.0.1:$port/punyaka"
+  DATABASE_URL="postgresql://postgres:$(secret "$DIR/pg-owner.pass")@127.0.0.1:$port/punyaka"
 }
 
 stop_postgres() {
@@ -120,15 +142,19 @@ stop_postgres() {
 # Redis keeps sessions, carts and pending-command notes: as in production
 # (docker-compose.yml) it writes an append-only file, fsynced every second,
 # in DIR/redis, so a restart loses at most the last second.
+# Clients must AUTH with the password (requirepass, in an owner-only config
+# file rather than on the command line, where `ps` would show it).
 start_redis() {  # start_redis [PORT]
-  local port=${1:-}
+  local port=${1:-} pass
   [ -n "$port" ] || port=$(free_port)
   mkdir -p "$DIR/redis"
-  start redis redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec \
+  pass=$(secret "$DIR/redis.pass" "${PUNYAKA_REDIS_PASSWORD:-}")
+  (umask 077; printf 'requirepass %s\n' "$pass" > "$DIR/redis/redis.conf")
+  start redis redis-server "$DIR/redis/redis.conf" --port "$port" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec \
     --dir "$DIR/redis" --daemonize no --maxclients 2000
   echo "$port" > "$DIR/redis.port"
-  wait_for "redis" redis-cli -p "$port" ping
-  REDIS_URL="redis://127.0.0.1:$port"
+  wait_for "redis" env REDISCLI_AUTH="$pass" redis-cli -p "$port" ping
+  REDIS_URL="redis://default:$pass@127.0.0.1:$port"   # `default`: the requirepass user (redis-cli -u needs a name)
 }
 
 start_kafka() {
@@ -140,7 +166,10 @@ start_kafka() {
 }
 
 api_start() {
-  (set -a; . "$DIR/env"; set +a; PUNYAKA_INSTANCE_ID=api-1 start api "$BUILD/api/punyaka-api")
+  # The API reads PostgreSQL only: it connects as the read-only role.
+  # shellcheck disable=SC1091
+  (set -a; . "$DIR/env"; set +a; DATABASE_URL=${PUNYAKA_API_DATABASE_URL:-$DATABASE_URL} PUNYAKA_INSTANCE_ID=api-1 \
+     start api "$BUILD/api/punyaka-api")
 }
 
 worker_start() {
@@ -152,16 +181,6 @@ worker_start() {
   local metrics_port="PUNYAKA_WORKER_${n}_METRICS_PORT"
   PUNYAKA_INSTANCE_ID="worker-$n" PUNYAKA_READY_FILE="$DIR/worker-$n.ready" PUNYAKA_METRICS_PORT="${!metrics_port:-0}" \
     start "worker-$n" "$BUILD/workers/punyaka-worker"
-}
-
-# secret_key VAR FILE — $VAR if set, else the key kept in DIR/FILE (made on first use).
-secret_key() {
-  local value=${!1:-}
-  if [ -z "$value" ]; then
-    [ -s "$DIR/$2" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/$2")
-    chmod 600 "$DIR/$2"; value=$(cat "$DIR/$2")
-  fi
-  printf '%s' "$value"
 }
 
 up() {
@@ -176,7 +195,18 @@ up() {
   [ -n "$ext_pg" ] || start_postgres
   [ -n "$ext_redis" ] || start_redis
   [ -n "$ext_kafka" ] || start_kafka
-  "$BUILD/migrations/punyaka-migrate" --create-db --dsn "$DATABASE_URL" >>"$DIR/logs/migrate.log" 2>&1 \
+  # Migrations as the owner; the services as roles that own nothing (issue 13).
+  local owner_url=$DATABASE_URL api_url=$DATABASE_URL worker_url=$DATABASE_URL roles=()
+  if [ -z "$ext_pg" ]; then
+    local pg
+    pg="127.0.0.1:$(cat "$DIR/pg.port")/punyaka"
+    api_url="postgresql://punyaka_api:$(secret "$DIR/pg-api.pass")@$pg"
+    worker_url="postgresql://punyaka_worker:$(secret "$DIR/pg-worker.pass")@$pg"
+    roles=(--reader punyaka_api --writer punyaka_worker)
+  fi
+  PUNYAKA_DB_READER_PASSWORD=$(cat "$DIR/pg-api.pass" 2>/dev/null || true) \
+  PUNYAKA_DB_WRITER_PASSWORD=$(cat "$DIR/pg-worker.pass" 2>/dev/null || true) \
+    "$BUILD/migrations/punyaka-migrate" --create-db --dsn "$owner_url" "${roles[@]}" >>"$DIR/logs/migrate.log" 2>&1 \
     || die "migrations failed (see $DIR/logs/migrate.log)"
   local port=${PUNYAKA_HTTP_PORT:-$(free_port)}
   # Secret keys, 32 random bytes as 64 hex characters each: an operator's
@@ -188,9 +218,9 @@ up() {
   #   PUNYAKA_IDEMPOTENCY_KEY keys command ids derived from Idempotency-Keys, so
   #                           a retry maps to the same command after a restart
   local data_key credential_key idem_key
-  data_key=$(secret_key PUNYAKA_DATA_KEY data.key)
-  credential_key=$(secret_key PUNYAKA_CREDENTIAL_KEY credential.key)
-  idem_key=$(secret_key PUNYAKA_IDEMPOTENCY_KEY idempotency.key)
+  data_key=$(secret "$DIR/data.key" "${PUNYAKA_DATA_KEY:-}")
+  credential_key=$(secret "$DIR/credential.key" "${PUNYAKA_CREDENTIAL_KEY:-}")
+  idem_key=$(secret "$DIR/idempotency.key" "${PUNYAKA_IDEMPOTENCY_KEY:-}")
   # The dev Kafka answers an empty fetch only after fetch.wait.max.ms, even
   # when data arrives meanwhile (docs/kafka.md): workers poll it every 5 ms.
   # Tests register hundreds of users from 127.0.0.1: the per-address
@@ -198,10 +228,14 @@ up() {
   # real clients; it_throttle tests them on an API of its own.
   local register_max=20 hash_per_client=4
   [ "${PUNYAKA_STACK_FAST:-0}" = 1 ] && register_max=1000000 hash_per_client=32
+  local session_key; session_key=$(secret "$DIR/session.key" "${PUNYAKA_SESSION_KEY:-}")
   rm -f "$DIR/env"; (umask 077; : > "$DIR/env")   # it holds the keys: owner only
   cat > "$DIR/env" <<ENV
-DATABASE_URL=$DATABASE_URL
+DATABASE_URL=$worker_url
+PUNYAKA_API_DATABASE_URL=$api_url
+PUNYAKA_OWNER_DATABASE_URL=$owner_url
 REDIS_URL=$REDIS_URL
+PUNYAKA_SESSION_KEY=$session_key
 KAFKA_BROKERS=$KAFKA_BROKERS
 PUNYAKA_HTTP_PORT=$port
 PUNYAKA_API_URL=http://127.0.0.1:$port

@@ -116,13 +116,17 @@ typedef struct {
     int fd;                 /* child's stdout+stderr */
 } child;
 
+static const char *role_args[5];   /* --reader R --writer W, for the roles test */
+
 /* argv-style, no shell: DSNs contain quotes and spaces. */
 static child spawn_migrate(const char *dsn, const char *dir, bool create_db)
 {
     int p[2];
     assert_int_equal(pipe(p), 0);
-    const char *argv[8] = {F.bin, "--dsn", dsn};
+    const char *argv[12] = {F.bin, "--dsn", dsn};
     int n = 3;
+    for (int i = 0; role_args[i]; i++)
+        argv[n++] = role_args[i];
     if (dir) {
         argv[n++] = "--dir";
         argv[n++] = dir;
@@ -272,7 +276,7 @@ static int group_setup(void **state)
 {
     (void)state;
     it_load_stack_env();
-    const char *base = it_env("DATABASE_URL");
+    const char *base = it_owner_dsn();
     snprintf(F.bin, sizeof(F.bin), "%s/migrations/punyaka-migrate", it_env("PUNYAKA_BUILD_DIR"));
     find_source_migrations();
     F.admin = PQconnectdb(base);
@@ -394,6 +398,76 @@ static void test_changed_or_failing_files_are_refused(void **state)
     remove_dir(dir);
 }
 
+/* ---- application roles (issue 13) ------------------------------------- */
+
+/* Connects to our database as `user` with `password`. */
+static PGconn *connect_as(const char *user, const char *password)
+{
+    char dsn[2400];
+    snprintf(dsn, sizeof(dsn), "%s", F.dsn);
+    append_kv(dsn, sizeof(dsn), "user", user);         /* a repeated keyword: the last one wins */
+    append_kv(dsn, sizeof(dsn), "password", password);
+    PGconn *c = PQconnectdb(dsn);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("connect as %s: %s", user, PQerrorMessage(c));
+    return c;
+}
+
+/* --reader / --writer: the roles exist, own nothing, hold exactly their
+ * grants — also on a table a later migration adds — and a power given by
+ * hand is taken back on the next run. */
+static void test_application_roles_get_exactly_their_grants(void **state)
+{
+    (void)state;
+    static char out[65536];
+    char reader[64], writer[64], sql[512], dir[] = "/tmp/it_migrate_XXXXXX";
+    snprintf(reader, sizeof(reader), "it_reader_%.40s", F.name + strlen("punyaka_it_migrate_"));
+    snprintf(writer, sizeof(writer), "it_writer_%.40s", F.name + strlen("punyaka_it_migrate_"));
+    setenv("PUNYAKA_DB_READER_PASSWORD", "reader-pw-4711", 1);
+    setenv("PUNYAKA_DB_WRITER_PASSWORD", "writer-pw-4711", 1);
+    role_args[0] = "--reader", role_args[1] = reader, role_args[2] = "--writer", role_args[3] = writer;
+    assert_non_null(mkdtemp(dir));
+    copy_sql_files(F.src_dir, dir);
+    int rc = run_migrate(F.dsn, dir, false, out, sizeof(out));
+
+    /* a hand-given power, then a later migration */
+    snprintf(sql, sizeof(sql), "ALTER ROLE %s CREATEDB; GRANT TRUNCATE ON users TO %s", writer, writer);
+    exec_must(db(), sql);
+    write_file(dir, "9990_it_later.sql", "CREATE TABLE it_later (id int);\nCREATE SEQUENCE it_later_seq;\n", "w");
+    int rc2 = rc == 0 ? run_migrate(F.dsn, dir, false, out, sizeof(out)) : -1;
+    memset(role_args, 0, sizeof(role_args));
+    remove_dir(dir);
+    assert_int_equal(rc, 0);
+    assert_int_equal(rc2, 0);
+
+    PGconn *r = connect_as(reader, "reader-pw-4711"), *w = connect_as(writer, "writer-pw-4711");
+    PGconn *both[] = {r, w};
+    for (int i = 0; i < 2; i++) {
+        PGconn *c = both[i];
+        assert_int_equal(query_int(c, "SELECT count(*) FROM pg_roles WHERE rolname = current_user"
+                                      " AND (rolsuper OR rolcreatedb OR rolcreaterole)"), 0);
+        assert_int_equal(query_int(c, "SELECT count(*) FROM pg_class WHERE relowner ="
+                                      " (SELECT oid FROM pg_roles WHERE rolname = current_user)"), 0);
+        assert_sqlstate(c, "SELECT count(*) FROM it_later", "");
+        assert_sqlstate(c, "SELECT count(*) FROM bookings", "");
+        assert_sqlstate(c, "DROP TABLE it_later", "42501");
+        assert_sqlstate(c, "ALTER TABLE users ADD COLUMN x int", "42501");
+        assert_sqlstate(c, "TRUNCATE users", "42501");
+        assert_sqlstate(c, "CREATE TABLE it_mine (id int)", "42501");
+        assert_sqlstate(c, "DELETE FROM schema_migrations", "42501");
+    }
+    assert_sqlstate(r, "INSERT INTO it_later VALUES (1)", "42501");
+    assert_sqlstate(r, "UPDATE users SET username = username", "42501");
+    assert_sqlstate(w, "INSERT INTO it_later VALUES (1)", "");
+    assert_sqlstate(w, "SELECT nextval('it_later_seq')", "");
+    assert_sqlstate(w, "UPDATE users SET username = username", "");
+    PQfinish(r);
+    PQfinish(w);
+    /* roles are cluster-wide: leave none behind */
+    snprintf(sql, sizeof(sql), "DROP OWNED BY %s, %s; DROP ROLE %s, %s", reader, writer, reader, writer);
+    exec_must(db(), sql);
+}
+
 /* ---- schema constraints ----------------------------------------------- */
 
 static void seed_people(void)
@@ -493,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_migrate_then_rerun_is_noop),
         cmocka_unit_test(test_concurrent_migrators_apply_once),
         cmocka_unit_test(test_changed_or_failing_files_are_refused),
+        cmocka_unit_test(test_application_roles_get_exactly_their_grants),
         cmocka_unit_test(test_priest_cannot_be_double_booked),
         cmocka_unit_test(test_stock_never_negative),
         cmocka_unit_test(test_username_and_email_unique_ignoring_case),

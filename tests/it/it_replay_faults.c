@@ -331,10 +331,10 @@ static void test_rebuild_from_the_log_alone(void **state)
      * are refused unless the operator accepts them. */
     long long holes = it_db_scalar(db, "SELECT count(*) FROM generate_series(1, (SELECT max(seq) FROM journal)) s"
                                        " WHERE NOT EXISTS (SELECT 1 FROM journal WHERE seq = s)", NULL);
-    char name[64], dsn[512], *live = strdup(it_env("DATABASE_URL"));
+    char name[64], dsn[512], *live = strdup(it_owner_dsn());
     snprintf(name, sizeof(name), "it_replay_%s_dr", tag);
     it_dsn_for(name, dsn, sizeof(dsn));
-    setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/gone?connect_timeout=2", 1);   /* the live one is lost */
+    setenv("PUNYAKA_OWNER_DATABASE_URL", "postgresql://postgres@127.0.0.1:9/gone?connect_timeout=2", 1);   /* the live one is lost */
 
     it_replay_result r = it_replay("rebuild --quiet --into '%s'", dsn);
     if (r.status != 3 || !strstr(r.err, "--from-log-only"))
@@ -342,7 +342,7 @@ static void test_rebuild_from_the_log_alone(void **state)
     it_replay_result_free(&r);
 
     r = it_replay_on_tty("rebuild --from-log-only%s --into '%s'", holes ? " --allow-seq-gaps" : "", dsn);
-    setenv("DATABASE_URL", live, 1);
+    setenv("PUNYAKA_OWNER_DATABASE_URL", live, 1);
     free(live);
     if (r.status != 0 || !strstr(r.out, " 0 differing decisions") || !strstr(r.out, "from the log alone"))
         fail_msg("rebuild --from-log-only (exit %d):\n%.4000s", r.status, r.out);

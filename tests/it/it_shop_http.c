@@ -842,7 +842,7 @@ static void test_double_submit_is_one_order(void **state)
     /* ... even when the note that this checkout is pending got lost (a Redis
      * hiccup): answering the rejection already started a new generation. */
     char forget[512];
-    snprintf(forget, sizeof(forget), "redis-cli -u '%s' DEL punyaka:cart:%lld:pending >/dev/null", it_env("REDIS_URL"),
+    snprintf(forget, sizeof(forget), "redis-cli --no-auth-warning -u '%s' DEL punyaka:cart:%lld:pending >/dev/null", it_env("REDIS_URL"),
              (long long)c.user_id);
     assert_int_equal(system(forget), 0);
     r = it_callf("POST", &admin, "{\"delta\":5,\"reason\":\"restock\"}", "/api/admin/products/%lld/stock/",

@@ -19,7 +19,7 @@ redis_url=$(env_of REDIS_URL); port=${redis_url##*:}
 sign_in "$api" "aof$$" > /dev/null
 me() { curl -s -o /dev/null -w '%{http_code}' -b "$work/jar" "$api/api/auth/me/"; }
 [ "$(me)" = 200 ] || fail "GET me before the restart answered $(me)"
-redis-cli -p "$port" set punyaka:test:aof "still-here" > /dev/null
+redis-cli --no-auth-warning -u "$redis_url" set punyaka:test:aof "still-here" > /dev/null
 echo "ok signed in, key written"
 
 old_pid=$(pid_of "$dir" redis)
@@ -29,7 +29,7 @@ running "$new_pid" && [ "$new_pid" != "$old_pid" ] || fail "redis was not restar
 [ "$(env_of REDIS_URL)" = "$redis_url" ] || fail "redis moved: $(env_of REDIS_URL)"
 echo "ok redis restarted on port $port (pid $old_pid -> $new_pid)"
 
-got=$(redis-cli -p "$port" get punyaka:test:aof)
+got=$(redis-cli --no-auth-warning -u "$redis_url" get punyaka:test:aof)
 [ "$got" = still-here ] || fail "the key is gone after the restart (got '$got')"
 ls "$dir"/redis/appendonlydir/*.aof* > /dev/null 2>&1 || fail "no append-only file in $dir/redis"
 # The API reconnects by itself; the session is the same one.

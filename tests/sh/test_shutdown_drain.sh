@@ -72,7 +72,8 @@ pg_port=$(( (RANDOM % 12000) + 20000 ))
 runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$pgdir/data" -l "$pgdir/alone.log" -w -t 60 \
   -o "-p $pg_port -k $pgdir -c listen_addresses=127.0.0.1" start > /dev/null || fail "PostgreSQL did not start alone"
 ids="{$(echo "$accepted" | paste -sd, -)}"
-applied=$(psql "postgresql://postgres@127.0.0.1:$pg_port/punyaka" -XAtc \
+# Over the socket as the OS user postgres (peer): TCP would need the owner's password.
+applied=$(runuser -u postgres -- psql -h "$pgdir" -p "$pg_port" -d punyaka -XAtc \
   "SELECT count(*) FROM command_outcomes WHERE command_id = ANY ('$ids'::uuid[])")
 runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$pgdir/data" -m fast -w -t 30 stop > /dev/null || true
 [ "$applied" = "$n_accepted" ] || fail "$((n_accepted - applied)) of $n_accepted commands answered 202 have no outcome"

@@ -58,7 +58,7 @@ wait_until 30 curl -fsS "$api/readyz" || fail_run "the restarted API is not read
 echo "ok kill -9 api: restarted on port $port, ready"
 
 crash redis
-wait_until 15 redis-cli -u "$(env_of REDIS_URL)" ping || fail_run "the restarted Redis does not answer on its port"
+wait_until 15 bash -c "redis-cli --no-auth-warning -u '$(env_of REDIS_URL)' ping | grep -q PONG" || fail_run "the restarted Redis does not answer on its port"
 [ "$(restarts redis)" = 1 ] || fail "restart counter of redis: $(restarts redis)"
 echo "ok kill -9 redis: restarted on its port"
 

@@ -10,7 +10,7 @@
 
 PGconn *it_db(void)
 {
-    PGconn *db = PQconnectdb(it_env("DATABASE_URL"));
+    PGconn *db = PQconnectdb(it_owner_dsn());
     if (PQstatus(db) != CONNECTION_OK) {
         fprintf(stderr, "cannot connect to the test database: %s\n", PQerrorMessage(db));
         exit(2);

@@ -46,6 +46,9 @@ static void exec_api(const char *instance, int port, const char *const *env)
     setenv("PUNYAKA_HTTP_THREADS", "1", 1);
     setenv("PUNYAKA_INSTANCE_ID", instance, 1);
     setenv("PUNYAKA_API_METRICS_PORT", "0", 1);   /* the stack's API holds that port */
+    const char *api_db = getenv("PUNYAKA_API_DATABASE_URL");   /* the API's read-only role, as stack.sh starts it */
+    if (api_db && *api_db)
+        setenv("DATABASE_URL", api_db, 1);
     for (size_t i = 0; env && env[i]; i++)
         putenv(strdup(env[i]));
     execl(path, path, (char *)NULL);

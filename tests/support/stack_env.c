@@ -41,6 +41,12 @@ const char *it_env(const char *name)
     return v;
 }
 
+const char *it_owner_dsn(void)
+{
+    const char *v = getenv("PUNYAKA_OWNER_DATABASE_URL");
+    return v && *v ? v : it_env("DATABASE_URL");
+}
+
 int it_start(char *tag, size_t cap)
 {
     it_load_stack_env();

@@ -132,6 +132,7 @@ static int publish(const pk_config *cfg, const char *key, const pk_envelope *env
         rd_kafka_conf_set(conf, "enable.idempotence", "true", err, errcap) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "message.timeout.ms", timeout, err, errcap) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "client.id", "punyaka-admin", err, errcap) != RD_KAFKA_CONF_OK ||
+        pk_kafka_conf_security(conf, err, errcap) != 0 ||
         !(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errcap))) {
         rd_kafka_conf_destroy(conf);
         msgpack_sbuffer_destroy(&value);

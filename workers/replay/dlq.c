@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "common/envelope.h"
+#include "common/kafka_util.h"
 #include "workers/replay/replay.h"
 #include "common/clock.h"
 
@@ -167,7 +168,8 @@ static rd_kafka_t *make_producer(const pk_config *cfg)
     rd_kafka_conf_t *c = rd_kafka_conf_new();
     if (rd_kafka_conf_set(c, "bootstrap.servers", cfg->kafka_brokers, err, sizeof(err)) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(c, "enable.idempotence", "true", err, sizeof(err)) != RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(c, "message.timeout.ms", "10000", err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_set(c, "message.timeout.ms", "10000", err, sizeof(err)) != RD_KAFKA_CONF_OK ||
+        pk_kafka_conf_security(c, err, sizeof(err)) != 0) {
         rd_kafka_conf_destroy(c);
         fprintf(stderr, "punyaka-replay: kafka: %s\n", err);
         return NULL;

@@ -10,6 +10,7 @@
  * scan ends at the high watermarks read when it started. */
 #include <stdlib.h>
 #include <string.h>
+#include "common/kafka_util.h"
 #include "workers/replay/replay.h"
 
 #define SKEW_MS 60000            /* issued_at order vs log order: API clocks differ a little */
@@ -44,6 +45,7 @@ static rd_kafka_t *make_consumer(const pk_config *cfg)
     int ok = rd_kafka_conf_set(c, "bootstrap.servers", cfg->kafka_brokers, err, sizeof(err)) == RD_KAFKA_CONF_OK;
     for (size_t i = 0; ok && i < sizeof(SETTINGS) / sizeof(SETTINGS[0]); i++)
         ok = rd_kafka_conf_set(c, SETTINGS[i][0], SETTINGS[i][1], err, sizeof(err)) == RD_KAFKA_CONF_OK;
+    ok = ok && pk_kafka_conf_security(c, err, sizeof(err)) == 0;
     rd_kafka_t *rk = ok ? rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err)) : NULL;
     if (!rk) {
         fprintf(stderr, "punyaka-replay: kafka: %s\n", err);
