@@ -136,6 +136,8 @@ int64_t api_param_id(const api_match *m, int i)
     return v;
 }
 
+#define API_IDEMPOTENCY_KEY_MAX 255
+
 static int is_unsafe(h2o_req_t *req)
 {
     return !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
@@ -180,6 +182,23 @@ static void on_session(void *ctx, const api_session *s, bool redis_down)
     c->route->handler(req, &c->match);
 }
 
+/* Header values the API uses as data must be text too: an Idempotency-Key
+ * becomes part of a command id (api/command.c), so it is 1–255 bytes of
+ * printable ASCII (the IETF draft's sf-string), never silently ignored. */
+static int reply_if_bad_data_headers(h2o_req_t *req)
+{
+    h2o_iovec_t key = api_header(req, "idempotency-key");
+    int ok = key.len <= API_IDEMPOTENCY_KEY_MAX;
+    for (size_t i = 0; ok && i < key.len; i++)
+        ok = key.base[i] >= 0x20 && key.base[i] <= 0x7e;
+    if (ok)
+        return 0;
+    api_reply_problem(req, 400, "malformed_header", "Malformed header",
+                      "Idempotency-Key must be at most 255 characters of printable ASCII",
+                      json_pack("{s:[s]}", "Idempotency-Key", "must be at most 255 characters of printable ASCII"));
+    return 1;
+}
+
 static int dispatch(h2o_handler_t *self, h2o_req_t *req)
 {
     (void)self;
@@ -196,6 +215,8 @@ static int dispatch(h2o_handler_t *self, h2o_req_t *req)
         path_known = 1;
         if (h2o_memis(req->method.base, req->method.len, ROUTES[i].method, strlen(ROUTES[i].method))) {
             api_metrics_track(req, (int)i, ROUTES[i].method);
+            if (reply_if_bad_data_headers(req))
+                return 0;
             call *c = h2o_mem_alloc_pool(&req->pool, sizeof(*c));
             *c = (call){.req = req, .route = &ROUTES[i], .match = m};
             api_session_load(req, on_session, c);
