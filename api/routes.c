@@ -137,6 +137,7 @@ int64_t api_param_id(const api_match *m, int i)
 }
 
 #define API_IDEMPOTENCY_KEY_MAX 255
+#define API_HEADER_BYTES_MAX (16 * 1024)
 
 static int is_unsafe(h2o_req_t *req)
 {
@@ -182,11 +183,21 @@ static void on_session(void *ctx, const api_session *s, bool redis_down)
     c->route->handler(req, &c->match);
 }
 
-/* Header values the API uses as data must be text too: an Idempotency-Key
- * becomes part of a command id (api/command.c), so it is 1–255 bytes of
+/* Headers the API reads: at most API_HEADER_BYTES_MAX in all (h2o's own
+ * bound is ~400 KB; a browser's cookies and tokens stay far below), else
+ * 431. Values used as data must be text too: an Idempotency-Key becomes
+ * part of a command id (api/command.c), so it is at most 255 bytes of
  * printable ASCII (the IETF draft's sf-string), never silently ignored. */
 static int reply_if_bad_data_headers(h2o_req_t *req)
 {
+    size_t bytes = 0;
+    for (size_t i = 0; i < req->headers.size; i++)
+        bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    if (bytes > API_HEADER_BYTES_MAX) {
+        api_reply_problem(req, 431, "headers_too_large", "Request header fields too large",
+                          "the request's headers exceed 16 KiB", NULL);
+        return 1;
+    }
     h2o_iovec_t key = api_header(req, "idempotency-key");
     int ok = key.len <= API_IDEMPOTENCY_KEY_MAX;
     for (size_t i = 0; ok && i < key.len; i++)

@@ -205,6 +205,7 @@ static void rated_booking(const it_actor *c, const it_actor *p, const char *date
     char body[128];
     int64_t id = book(c, p, date, time);
     act_ok(p, id, "confirm", NULL);
+    assert_true(it_db_age_booking(db, id));   /* it has begun: only then may it be completed */
     act_ok(p, id, "complete", NULL);
     snprintf(body, sizeof(body), "{\"rating\":%d,\"feedback\":\"%d stars\"}", stars, stars);
     act_ok(c, id, "rate", body);
@@ -249,6 +250,11 @@ static void test_happy_path(void **state)
     assert_string_equal(it_str(r.json, "status"), "confirmed");
     it_response_free(&r);
 
+    /* issue 14: not before it has begun (the worker's rule, its reason code). */
+    r = act(&p, id, "complete", NULL);
+    it_expect_problem(&r, 409, "not_started", NULL);
+    it_response_free(&r);
+    assert_true(it_db_age_booking(db, id));
     r = act(&p, id, "complete", "{\"checklist\":{\"items\":[\"kalash sthapana\",\"havan\"],\"prasad\":true}}");
     it_expect_status(&r, 200);
     assert_string_equal(it_str(r.json, "status"), "completed");
@@ -323,6 +329,7 @@ static void test_cancellation_refunds(void **state)
     /* A completed booking cannot be cancelled by anyone. */
     int64_t done = book(&c, &p, date, "15:00");
     act_ok(&p, done, "confirm", NULL);
+    assert_true(it_db_age_booking(db, done));
     act_ok(&p, done, "complete", NULL);
     it_response r = act(&c, done, "cancel", NULL);
     it_expect_problem(&r, 409, "invalid_transition", NULL);
@@ -362,11 +369,11 @@ static void test_fifty_concurrent_bookings_one_slot(void **state)
     for (int i = 0; i < RACERS; i++)
         customers[i] = customer();
     long long before = processed();
-    /* 10:00 … 10:49: every pair overlaps (each occupies 60 + 15 minutes). */
+    /* 10:00 and 10:30 (the grid, issue 14): every pair overlaps (each occupies 60 + 15 minutes). */
     for (int i = 0; i < RACERS; i++) {
         racers[i] = (racer){.customer = &customers[i], .priest_id = p.priest_id};
         snprintf(racers[i].date, sizeof(racers[i].date), "%s", date);
-        snprintf(racers[i].time, sizeof(racers[i].time), "10:%02d", i);
+        snprintf(racers[i].time, sizeof(racers[i].time), "10:%02d", i % 2 * 30);
         assert_int_equal(pthread_create(&threads[i], NULL, race, &racers[i]), 0);
     }
     int created = 0, taken = 0;

@@ -152,10 +152,17 @@ it_producer *it_producer_new(void)
 int it_producer_send(it_producer *p, const char *type, const char *topic, const char *key, int64_t actor_id,
                      const char *actor_role, const it_payload *payload, char id_out[PK_UUID_STR_LEN + 1])
 {
+    return it_producer_send_at(p, type, topic, key, actor_id, actor_role, payload, 0, id_out);
+}
+
+int it_producer_send_at(it_producer *p, const char *type, const char *topic, const char *key, int64_t actor_id,
+                        const char *actor_role, const it_payload *payload, int64_t issued_at_us,
+                        char id_out[PK_UUID_STR_LEN + 1])
+{
     msgpack_sbuffer out;
     char name[128];
     snprintf(name, sizeof(name), "%s%s", it_env("PUNYAKA_TOPIC_PREFIX"), topic);
-    int rc = encode(type, actor_id, actor_role, payload, NULL, 0, id_out, &out);
+    int rc = encode(type, actor_id, actor_role, payload, NULL, issued_at_us, id_out, &out);
     for (int attempt = 0; rc == 0 && attempt < 100; attempt++) {
         rd_kafka_resp_err_t e = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(name), RD_KAFKA_V_KEY(key, strlen(key)),
                                                   RD_KAFKA_V_VALUE(out.data, out.size),

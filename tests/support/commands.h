@@ -46,6 +46,10 @@ it_producer *it_producer_new(void);
 /* Like it_send_command (new UUIDv7, issued_at = now), without waiting. */
 int it_producer_send(it_producer *p, const char *type, const char *topic, const char *key, int64_t actor_id,
                      const char *actor_role, const it_payload *payload, char id_out[PK_UUID_STR_LEN + 1]);
+/* The same with issued_at_us (0 = now): the worker's only clock. */
+int it_producer_send_at(it_producer *p, const char *type, const char *topic, const char *key, int64_t actor_id,
+                        const char *actor_role, const it_payload *payload, int64_t issued_at_us,
+                        char id_out[PK_UUID_STR_LEN + 1]);
 /* 0 when every message sent so far was acknowledged. */
 int it_producer_flush(it_producer *p);
 void it_producer_free(it_producer *p);

@@ -1,6 +1,7 @@
 // api.js — HTTP set-up for the browser tests (admin catalog, accounts), through
 // playwright's request context, which keeps the session cookie.
 import { request } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE, DEMO_PASSWORD } from './browser.js';
@@ -44,3 +45,13 @@ export async function registerUser(fields) {
 /** Registers a customer through the API (for tests that need an extra account). */
 export const registerCustomer = (username) =>
   registerUser({ username, email: `${username}@example.com`, first_name: username, role: 'customer' });
+
+/** Moves a booking's start 400 days into the past, as tests/support's
+ * it_db_age_booking does, so that it has begun: a priest may complete a
+ * booking only then (the worker answers 409 not_started before). */
+export function ageBooking(id) {
+  const env = readFileSync(join(process.env.PUNYAKA_STACK_DIR, 'env'), 'utf8');
+  const url = /^DATABASE_URL=(.*)$/m.exec(env)[1];
+  execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtc',
+    "UPDATE bookings SET starts_at = starts_at - interval '400 days', occupied = tstzrange(lower(occupied) - interval '400 days', upper(occupied) - interval '400 days', '[)') WHERE id = " + Number(id)]);
+}
