@@ -390,7 +390,7 @@ static void test_slow_clients(void **state)
         it_response r = it_http("GET", "/api/services/", NULL, NULL, 0);
         assert_int_equal(r.status, 200);
         it_response_free(&r);
-        if (now_s() - t > 1.0)
+        if (now_s() - t > 2.0)   /* a stalled client would hold it 10 s */
             fail_msg("a normal request took %.2f s beside %d stalled clients", now_s() - t, SLOW);
     }
     for (int i = 0; i < SLOW; i++) {
