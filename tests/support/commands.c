@@ -6,6 +6,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include <librdkafka/rdkafka.h>
+#include "common/booking_rules.h"
 #include "common/envelope.h"
 #include "common/mp.h"
 #include "tests/support/db.h"
@@ -192,4 +193,38 @@ void it_producer_free(it_producer *p)
     rd_kafka_flush(p->rk, 30000);
     rd_kafka_destroy(p->rk);
     free(p);
+}
+
+int64_t it_book_started(PGconn *db, int64_t customer_user_id, int64_t priest_id, int64_t service_id, int n)
+{
+    const int64_t day = INT64_C(86400) * 1000000;
+    int tz = BOOKING_TZ_OFFSET_DEFAULT, minute;
+    const char *env = getenv("PUNYAKA_TZ_OFFSET_MINUTES");
+    if (booking_tz_offset_parse(env, &tz) != 0)
+        return 0;
+    booking_date d;
+    booking_us_to_local(now_us() - (int64_t)(n + 1) * day, tz, &d, &minute);
+    int64_t start = booking_local_to_us(d, 10 * 60, tz);
+    char date[11], key[24];
+    booking_format_date(d, date);
+    snprintf(key, sizeof(key), "%lld", (long long)priest_id);
+    it_payload pl;
+    it_payload_init(&pl);
+    msgpack_pack_map(&pl.pk, 5);
+    pk_mp_kv_i64(&pl.pk, "priest", priest_id);
+    pk_mp_kv_i64(&pl.pk, "service", service_id);
+    pk_mp_kv_str(&pl.pk, "booking_date", date);
+    pk_mp_kv_str(&pl.pk, "booking_time", "10:00");
+    pk_mp_kv_str(&pl.pk, "location_address", "12 Temple Road, Pune");
+    char id[PK_UUID_STR_LEN + 1];
+    int rc = it_send_command("booking.create", "bookings", key, customer_user_id, "customer", &pl, NULL, start - day, id);
+    it_payload_free(&pl);
+    if (rc != 0)
+        return 0;
+    it_outcome o = it_wait_outcome(db, id, 30000);
+    int64_t booking = strcmp(o.status, "applied") == 0 ? o.entity_id : 0;
+    if (!booking)
+        fprintf(stderr, "it_book_started: %s %s\n", o.status, o.code);
+    it_outcome_free(&o);
+    return booking;
 }

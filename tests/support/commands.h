@@ -71,4 +71,12 @@ int64_t it_create_admin(PGconn *db, const char *username);
 it_outcome it_command(PGconn *db, const char *type, const char *topic, const char *key, int64_t actor_id,
                       const char *actor_role, const it_payload *payload);
 
+/* A booking that has already begun, as a priest can complete it (issue 14:
+ * never before its start): booking.create produced directly with an
+ * issued_at in the past — as if the customer had booked a day ahead — so
+ * the journal holds everything and a replay decides the same. It starts at
+ * 10:00 local, `n` + 1 days ago (distinct n for one priest never overlap),
+ * for a service of at most 11 hours. Returns the booking id, 0 on failure. */
+int64_t it_book_started(PGconn *db, int64_t customer_user_id, int64_t priest_id, int64_t service_id, int n);
+
 #endif

@@ -59,18 +59,6 @@ long long it_db_wait_for(PGconn *db, long long want, int timeout_ms, const char 
     return v;
 }
 
-int it_db_age_booking(PGconn *db, long long id)
-{
-    char text[24];
-    snprintf(text, sizeof(text), "%lld", id);
-    return it_db_scalar(db,
-                        "WITH moved AS (UPDATE bookings SET starts_at = starts_at - interval '400 days',"
-                        " occupied = tstzrange(lower(occupied) - interval '400 days',"
-                        " upper(occupied) - interval '400 days', '[)') WHERE id = $1 RETURNING 1)"
-                        " SELECT count(*) FROM moved",
-                        text, NULL) == 1;
-}
-
 static rd_kafka_t *producer(void)
 {
     char err[256];

@@ -13,15 +13,6 @@ long long it_db_scalar(PGconn *db, const char *sql, ...);
  * passes; returns the last value seen. */
 long long it_db_wait_for(PGconn *db, long long want, int timeout_ms, const char *sql, ...);
 
-/* Moves booking `id`'s start (and its occupied range) 400 days into the
- * past, so that it has begun: a priest may complete a booking only once it
- * has started (issue 14, booking_check_complete), and over HTTP the API
- * stamps commands with the current time. The shift exceeds the 180-day
- * booking horizon, so aged bookings never overlap live ones, and equal
- * shifts keep aged ones apart. The local date and time columns keep what
- * was booked. Returns 1 when the row moved. */
-int it_db_age_booking(PGconn *db, long long id);
-
 /* Produces one message synchronously to "<prefix><topic>"; returns 0 when acked. */
 int it_kafka_produce(const char *topic, const char *key, const void *value, size_t len);
 /* High watermark of partition 0 of "<prefix><topic>", or -1. */

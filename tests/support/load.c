@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "tests/support/commands.h"
 #include "tests/support/db.h"
 #include "tests/support/http.h"
 
@@ -203,19 +204,14 @@ static int post_ok(const it_actor *who, const char *path, const char *body)
     return ok;
 }
 
-/* A booking far from the contested slots, confirmed, aged so that it has
- * begun (it_db_age_booking), and completed. */
+/* A booking that has begun (it_book_started: a priest completes a booking
+ * only then), confirmed and completed over HTTP. */
 static int64_t completed_booking(const load_world *w, PGconn *db, const it_actor *c, int n)
 {
-    char body[512], path[64], date[11];
-    date_in(40 + n, date);
-    snprintf(body, sizeof(body),
-             "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"15:00\","
-             "\"location_address\":\"12 Temple Road, Pune\"}",
-             (long long)w->priest.priest_id, (long long)w->service, date);
-    int64_t id = post_id(c, "/api/bookings/", body);
+    char path[64];
+    int64_t id = it_book_started(db, c->user_id, w->priest.priest_id, w->service, n);
     snprintf(path, sizeof(path), "/api/bookings/%lld/confirm/", (long long)id);
-    int ok = id && post_ok(&w->priest, path, NULL) && it_db_age_booking(db, (long long)id);
+    int ok = id && post_ok(&w->priest, path, NULL);
     snprintf(path, sizeof(path), "/api/bookings/%lld/complete/", (long long)id);
     return ok && post_ok(&w->priest, path, NULL) ? id : 0;
 }

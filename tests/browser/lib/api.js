@@ -46,9 +46,11 @@ export async function registerUser(fields) {
 export const registerCustomer = (username) =>
   registerUser({ username, email: `${username}@example.com`, first_name: username, role: 'customer' });
 
-/** Moves a booking's start 400 days into the past, as tests/support's
- * it_db_age_booking does, so that it has begun: a priest may complete a
- * booking only then (the worker answers 409 not_started before). */
+/** Moves a booking's start 400 days into the past so that it has begun: a
+ * priest may complete a booking only then (the worker answers 409
+ * not_started before). Only for the browser suite's own throwaway stack,
+ * whose journal is never replayed (the C tests book in the past through
+ * the journal instead: tests/support's it_book_started). */
 export function ageBooking(id) {
   const env = readFileSync(join(process.env.PUNYAKA_STACK_DIR, 'env'), 'utf8');
   const url = /^DATABASE_URL=(.*)$/m.exec(env)[1];
