@@ -30,7 +30,8 @@
 
 /* ---- field rules: one table per resource ---- */
 
-typedef enum { F_TEXT, F_SLUG, F_INT, F_BOOL, F_MONEY, F_TYPE } field_type;
+/* F_LINE: single-line text (pk_check_line), F_TEXT: multi-line (pk_check_text). */
+typedef enum { F_TEXT, F_LINE, F_SLUG, F_INT, F_BOOL, F_MONEY, F_TYPE } field_type;
 
 typedef struct {
     const char *name;    /* in the JSON body */
@@ -50,7 +51,7 @@ typedef struct {
 #define MAX_FIELDS 12
 
 static const field_rule CATEGORY_FIELDS[] = {
-    {"name", NULL, "name", F_TEXT, false, 1, 255},
+    {"name", NULL, "name", F_LINE, false, 1, 255},
     {"slug", NULL, "slug", F_SLUG, false, 1, SHOP_SLUG_MAX},
     {"description", NULL, "description", F_TEXT, false, 0, 8191},
     {"parent", "parent_id", "parent_id", F_INT, true, 1, INT64_MAX},
@@ -60,7 +61,7 @@ static const field_rule CATEGORY_FIELDS[] = {
 
 static const field_rule PRODUCT_FIELDS[] = {
     {"slug", NULL, "slug", F_SLUG, false, 1, SHOP_SLUG_MAX},
-    {"name", NULL, "name", F_TEXT, false, 1, 255},
+    {"name", NULL, "name", F_LINE, false, 1, 255},
     {"description", NULL, "description", F_TEXT, false, 0, 8191},
     {"product_type", NULL, "product_type", F_TYPE, false, 1, 16},
     {"category", "category_id", "category_id", F_INT, true, 1, INT64_MAX},
@@ -68,7 +69,7 @@ static const field_rule PRODUCT_FIELDS[] = {
     {"discount_price", NULL, "discount_price", F_MONEY, true, 0, MONEY_MAX_PAISE},
     {"is_active", NULL, "is_active", F_BOOL, false, 0, 0},
     {"is_featured", NULL, "is_featured", F_BOOL, false, 0, 0},
-    {"image", NULL, "image", F_TEXT, true, 1, 1023},
+    {"image", NULL, "image", F_LINE, true, 1, 1023},
     {"stock", NULL, "stock", F_INT, false, 0, 1000000000},
 };
 
@@ -85,9 +86,13 @@ static const char *check_text(const field_rule *r, json_t *v, field_value *out)
         return "must be 1-100 characters of a-z, 0-9, _ and -, not all digits";
     if (r->type == F_TYPE && strcmp(s, "samagri") && strcmp(s, "gift") && strcmp(s, "kit") && strcmp(s, "other"))
         return "must be samagri, gift, kit or other";
-    if ((int64_t)len < r->min || (int64_t)len > r->max || pk_check_text(s, (size_t)r->max) || strlen(s) != len)
-        return r->min ? "must be non-empty text without control characters, not too long"
-                      : "must be text without control characters, not too long";
+    const char *why = strlen(s) != len     ? "contains control characters"
+                      : r->type == F_LINE ? pk_check_line(s, (size_t)r->max)
+                                          : pk_check_text(s, (size_t)r->max);
+    if ((int64_t)len < r->min || (int64_t)len > r->max || why)
+        return why && strcmp(why, "is too long") != 0 ? why
+               : r->min ? "must be non-empty text without control characters, not too long"
+                        : "must be text without control characters, not too long";
     out->s = s;
     return NULL;
 }

@@ -60,23 +60,61 @@ static void check(json_t *errors, const char *field, const char *msg)
         api_field_error(errors, field, msg);
 }
 
-/* specializations / languages: a list of strings or a comma-separated string. */
-static void check_string_list(json_t *body, json_t *errors, const char *name)
+/* specializations / languages as the worker will store them: a list of
+ * strings as sent, or a comma-separated string split into trimmed,
+ * non-empty items; absent or null ⇒ empty. NULL when neither. */
+static json_t *list_items(json_t *v)
 {
-    json_t *v = json_object_get(body, name);
-    if (!v || json_is_null(v) || json_is_string(v))
-        return;
-    if (!json_is_array(v) || json_array_size(v) > 20) {
-        api_field_error(errors, name, "must be a list of at most 20 strings");
-        return;
+    json_t *items = json_array();
+    if (!v || json_is_null(v))
+        return items;
+    if (json_is_array(v)) {
+        json_array_extend(items, v);
+        return items;
     }
+    if (!json_is_string(v)) {
+        json_decref(items);
+        return NULL;
+    }
+    char *copy = strdup(json_string_value(v)), *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*tok))
+            tok++;
+        size_t n = strlen(tok);
+        while (n && isspace((unsigned char)tok[n - 1]))
+            tok[--n] = 0;
+        if (n)
+            json_array_append_new(items, json_string(tok));   /* a split never breaks a UTF-8 sequence */
+    }
+    free(copy);
+    return items;
+}
+
+const char *api_check_string_list(json_t *items)
+{
+    if (!json_is_array(items) || json_array_size(items) > PK_LIST_MAX_ITEMS)
+        return "must be a list of at most 20 strings";
     size_t i;
     json_t *item;
-    json_array_foreach(v, i, item) if (!json_is_string(item) || json_string_length(item) > 100)
+    json_array_foreach(items, i, item)
     {
-        api_field_error(errors, name, "must be a list of strings of at most 100 characters");
-        return;
+        if (!json_is_string(item) || strlen(json_string_value(item)) != json_string_length(item))
+            return "must be a list of strings";
+        if (pk_check_list_item(json_string_value(item)))
+            return "each item must be one line of 1 to 100 bytes without control or formatting characters";
     }
+    return NULL;
+}
+
+/* The check runs on exactly what pack_list will send, so a 50 KB string
+ * cannot pass here as "a string" and be refused by the worker. */
+static void check_string_list(json_t *body, json_t *errors, const char *name)
+{
+    json_t *items = list_items(json_object_get(body, name));
+    const char *msg = items ? api_check_string_list(items) : "must be a list of strings or a comma-separated string";
+    if (msg)
+        api_field_error(errors, name, msg);
+    json_decref(items);
 }
 
 static void check_int_range(json_t *body, json_t *errors, const char *name, int min, int max)
@@ -112,17 +150,8 @@ static json_t *validate(json_t *body, api_kyc_set *kyc)
     for (size_t i = 0; i < NTEXT; i++) {
         const char *v = str_field(body, errors, TEXT_FIELDS[i], 0);
         if (*v)
-            check(errors, TEXT_FIELDS[i], pk_check_text(v, 500));
+            check(errors, TEXT_FIELDS[i], pk_check_account_field(TEXT_FIELDS[i], v));
     }
-    const char *dob = str_field(body, errors, "date_of_birth", 0);
-    const char *tob = str_field(body, errors, "time_of_birth", 0);
-    const char *phone = str_field(body, errors, "phone", 0);
-    if (*dob)
-        check(errors, "date_of_birth", pk_check_date(dob));
-    if (*tob)
-        check(errors, "time_of_birth", pk_check_time(tob));
-    if (*phone)
-        check(errors, "phone", pk_check_phone(phone));
     if (strcmp(role, "priest") == 0) {
         check_string_list(body, errors, "specializations");
         check_string_list(body, errors, "languages");
@@ -133,26 +162,12 @@ static json_t *validate(json_t *body, api_kyc_set *kyc)
     return errors;
 }
 
-/* Packs a list field as an array of trimmed, non-empty strings. */
+/* Packs a list field as list_items gives it (validated before). */
 static void pack_list(msgpack_packer *pk, json_t *body, const char *name)
 {
-    json_t *v = json_object_get(body, name);
-    json_t *items = json_array();
-    if (json_is_array(v)) {
-        json_array_extend(items, v);
-    } else if (json_is_string(v)) {
-        char *copy = strdup(json_string_value(v)), *save = NULL;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            while (isspace((unsigned char)*tok))
-                tok++;
-            size_t n = strlen(tok);
-            while (n && isspace((unsigned char)tok[n - 1]))
-                tok[--n] = 0;
-            if (n)
-                json_array_append_new(items, json_string(tok));
-        }
-        free(copy);
-    }
+    json_t *items = list_items(json_object_get(body, name));
+    if (!items)
+        items = json_array();
     pk_mp_pack_cstr(pk, name);
     msgpack_pack_array(pk, json_array_size(items));
     size_t i;

@@ -283,8 +283,8 @@ static void read_create(json_t *body, json_t *errors, create_ctx *c)
     const char *time = json_string_value(json_object_get(body, "booking_time"));
     if (!date || booking_parse_date(date, &c->date) != 0)
         api_field_error(errors, "booking_date", "required, a real date as YYYY-MM-DD");
-    if (!time || booking_parse_time(time, &c->minute) != 0)
-        api_field_error(errors, "booking_time", "required, a time as HH:MM");
+    if (!time || booking_parse_slot_time(time, &c->minute) != 0)
+        api_field_error(errors, "booking_time", "required, a time as HH:MM on the 30-minute grid (10:00, 10:30)");
     if (optional_text(body, errors, "location_address", BOOKING_ADDRESS_MAX, &address) == 0 && address)
         snprintf(c->address, sizeof(c->address), "%s", address);
     if (optional_text(body, errors, "special_instructions", BOOKING_NOTE_MAX, &instructions) == 0 && instructions)

@@ -25,6 +25,7 @@ static const char *reason_phrase(int status)
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 503: return "Service Unavailable";
     default: return status < 400 ? "OK" : "Error";
     }

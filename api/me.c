@@ -27,7 +27,8 @@ static const char *const PROFILE_FIELDS[] = {"specializations", "languages", "ex
 
 typedef struct {
     api_session session;      /* copy: the hooks run after the handler returned */
-    msgpack_sbuffer profile;  /* the second command's payload, when there is one */
+    msgpack_sbuffer user;     /* user.update's payload */
+    msgpack_sbuffer profile;  /* priest.update_profile's, when there is one */
     int has_profile;
 } patch_ctx;
 
@@ -60,24 +61,12 @@ static void pack_user_update(json_t *body, json_t *errors, msgpack_sbuffer *sb)
         }
         if (!json_is_string(v))
             msg = "must be a string";
-        else if (strcmp(USER_FIELDS[i], "phone") == 0 && json_string_length(v))
-            msg = pk_check_phone(json_string_value(v));
-        else
-            msg = pk_check_text(json_string_value(v), 500);
+        else   /* the worker's rule for the field (common/validate.h) */
+            msg = pk_check_account_field(USER_FIELDS[i], json_string_value(v));
         if (msg)
             api_field_error(errors, USER_FIELDS[i], msg);
         pk_mp_kv_str(&pk, USER_FIELDS[i], json_is_string(v) ? json_string_value(v) : "");
     }
-}
-
-static int string_list_ok(json_t *v)
-{
-    if (!json_is_array(v) || json_array_size(v) > 20)
-        return 0;
-    size_t i;
-    json_t *item;
-    json_array_foreach(v, i, item) if (!json_is_string(item) || json_string_length(item) > 100) return 0;
-    return 1;
 }
 
 static void pack_list(msgpack_packer *pk, const char *key, json_t *v)
@@ -97,16 +86,18 @@ static void pack_profile_update(json_t *body, json_t *errors, msgpack_sbuffer *s
     json_t *spec = json_object_get(body, "specializations"), *lang = json_object_get(body, "languages");
     json_t *years = json_object_get(body, "experience_years"), *radius = json_object_get(body, "service_radius_km");
     json_t *bio = json_object_get(body, "bio");
-    if (spec && !string_list_ok(spec))
-        api_field_error(errors, "specializations", "must be a list of at most 20 strings");
-    if (lang && !string_list_ok(lang))
-        api_field_error(errors, "languages", "must be a list of at most 20 strings");
+    const char *msg;
+    if (spec && (msg = api_check_string_list(spec)))
+        api_field_error(errors, "specializations", msg);
+    if (lang && (msg = api_check_string_list(lang)))
+        api_field_error(errors, "languages", msg);
     if (years && (!json_is_integer(years) || json_integer_value(years) < 0 || json_integer_value(years) > 80))
         api_field_error(errors, "experience_years", "must be an integer from 0 to 80");
     if (radius && (!json_is_integer(radius) || json_integer_value(radius) < 0 || json_integer_value(radius) > 500))
         api_field_error(errors, "service_radius_km", "must be an integer from 0 to 500");
-    if (bio && (!json_is_string(bio) || pk_check_text(json_string_value(bio), 2000)))
-        api_field_error(errors, "bio", "must be text of at most 2000 bytes");
+    if (bio && (!json_is_string(bio) || pk_check_text(json_string_value(bio), PK_BIO_MAX)))
+        api_field_error(errors, "bio", json_is_string(bio) ? pk_check_text(json_string_value(bio), PK_BIO_MAX)
+                                                           : "must be a string");
     api_kyc_set kyc;
     api_kyc_collect(body, errors, &kyc);
     if (json_object_size(errors)) {
@@ -139,30 +130,31 @@ static void submit(h2o_req_t *req, const api_session *s, const char *type, const
     api_command_submit(req, &cmd);
 }
 
-static void on_profile_updated(h2o_req_t *req, json_t *resource, int status, void *data)
-{
-    patch_ctx *c = data;
-    (void)status;
-    api_reply_me_applied(req, c->session.user_id, c->session.csrf, resource);   /* the pool's dispose frees c->profile */
-}
-
-/* The account part is applied: the profile part follows, then the caller
- * sees their whole account. (Not atomic across the two: if the second is
- * rejected the first stays applied, and the answer says why.) */
 static void on_user_updated(h2o_req_t *req, json_t *resource, int status, void *data)
 {
     patch_ctx *c = data;
     (void)status;
-    if (!c->has_profile) {
-        api_reply_me_applied(req, c->session.user_id, c->session.csrf, resource);
-        return;
-    }
-    submit(req, &c->session, "priest.update_profile", &c->profile, on_profile_updated, c);
+    api_reply_me_applied(req, c->session.user_id, c->session.csrf, resource);   /* the pool's dispose frees c's buffers */
 }
 
-static void free_profile_buffer(void *p)
+/* The profile part is applied first: it is the one a worker may still
+ * refuse for a reason the API cannot see (no profile row, a KYC rule),
+ * and then nothing at all has changed. user.update follows; it checks
+ * nothing the profile command did not (the actor), and both payloads were
+ * validated completely, with the worker's own rules, before either was
+ * published — so a request is applied whole or answered 4xx untouched. */
+static void on_profile_updated(h2o_req_t *req, json_t *resource, int status, void *data)
+{
+    patch_ctx *c = data;
+    (void)resource;
+    (void)status;
+    submit(req, &c->session, "user.update", &c->user, on_user_updated, c);
+}
+
+static void free_buffers(void *p)
 {
     patch_ctx *c = p;
+    msgpack_sbuffer_destroy(&c->user);
     msgpack_sbuffer_destroy(&c->profile);
 }
 
@@ -175,23 +167,24 @@ int api_auth_me_update(h2o_req_t *req, const api_match *m)
     int is_priest = strcmp(m->session->role, "priest") == 0;
     if (!is_priest && present(body, PROFILE_FIELDS, N(PROFILE_FIELDS)))
         api_field_error(errors, "specializations", "only priests have a profile");
-    patch_ctx *c = h2o_mem_alloc_shared(&req->pool, sizeof(*c), free_profile_buffer);
+    patch_ctx *c = h2o_mem_alloc_shared(&req->pool, sizeof(*c), free_buffers);
     memset(c, 0, sizeof(*c));
     c->session = *m->session;
+    msgpack_sbuffer_init(&c->user);
     msgpack_sbuffer_init(&c->profile);
     c->has_profile = is_priest && present(body, PROFILE_FIELDS, N(PROFILE_FIELDS));
-    msgpack_sbuffer user;
-    msgpack_sbuffer_init(&user);
-    pack_user_update(body, errors, &user);
+    pack_user_update(body, errors, &c->user);
     if (c->has_profile)
         pack_profile_update(body, errors, &c->profile);
     if (json_object_size(errors))
         api_reply_problem(req, 422, "validation_error", "Invalid profile", "some fields are invalid", errors);
     else {
         json_decref(errors);
-        submit(req, m->session, "user.update", &user, on_user_updated, c);
+        if (c->has_profile)
+            submit(req, m->session, "priest.update_profile", &c->profile, on_profile_updated, c);
+        else
+            submit(req, m->session, "user.update", &c->user, on_user_updated, c);
     }
-    msgpack_sbuffer_destroy(&user);
     json_decref(body);
     return 0;
 }

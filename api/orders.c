@@ -73,15 +73,17 @@ typedef struct {
     char address[ADDRESS_MAX + 1], city[CITY_MAX + 1], state[CITY_MAX + 1], pincode[8], phone[32];
 } checkout_ctx;   /* from req->pool: lives exactly as long as the request */
 
-/* Required text of 1..max bytes; NULL message when fine (copied into out). */
-static const char *text_field(json_t *body, const char *name, size_t max, char *out)
+/* Required text of 1..max bytes; NULL message when fine (copied into out).
+ * check: pk_check_text (multi-line) or pk_check_line, as the worker's reader. */
+static const char *text_field(json_t *body, const char *name, size_t max, char *out,
+                              const char *(*check)(const char *, size_t))
 {
     json_t *v = json_object_get(body, name);
     if (!v || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
         return "this field is required";
     if (!json_is_string(v))
         return "must be a string";
-    const char *msg = pk_check_text(json_string_value(v), max);
+    const char *msg = check(json_string_value(v), max);
     if (msg)
         return msg;
     snprintf(out, max + 1, "%s", json_string_value(v));
@@ -92,16 +94,16 @@ static json_t *address_errors(json_t *body, checkout_ctx *c)
 {
     json_t *errors = json_object();
     const char *msg;
-    if ((msg = text_field(body, "shipping_address", ADDRESS_MAX, c->address)))
+    if ((msg = text_field(body, "shipping_address", ADDRESS_MAX, c->address, pk_check_text)))
         api_field_error(errors, "shipping_address", msg);
-    if ((msg = text_field(body, "shipping_city", CITY_MAX, c->city)))
+    if ((msg = text_field(body, "shipping_city", CITY_MAX, c->city, pk_check_line)))
         api_field_error(errors, "shipping_city", msg);
-    if ((msg = text_field(body, "shipping_state", CITY_MAX, c->state)))
+    if ((msg = text_field(body, "shipping_state", CITY_MAX, c->state, pk_check_line)))
         api_field_error(errors, "shipping_state", msg);
-    if ((msg = text_field(body, "shipping_pincode", sizeof(c->pincode) - 1, c->pincode)) ||
+    if ((msg = text_field(body, "shipping_pincode", sizeof(c->pincode) - 1, c->pincode, pk_check_line)) ||
         !shop_pincode_valid(c->pincode))
         api_field_error(errors, "shipping_pincode", msg ? msg : "must be a 6-digit PIN code");
-    if ((msg = text_field(body, "shipping_phone", sizeof(c->phone) - 1, c->phone)) ||
+    if ((msg = text_field(body, "shipping_phone", sizeof(c->phone) - 1, c->phone, pk_check_line)) ||
         (msg = pk_check_phone(c->phone)))
         api_field_error(errors, "shipping_phone", msg);
     return errors;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "api/http.h"
 #include "common/clock.h"
+#include "common/validate.h"
 
 static h2o_iovec_t query_string(h2o_req_t *req)
 {
@@ -14,6 +15,9 @@ static h2o_iovec_t query_string(h2o_req_t *req)
     return h2o_iovec_init(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
 }
 
+/* 1, or -1 when too long or the escapes are malformed, -2 when the decoded
+ * bytes are not valid UTF-8 or hold a NUL (text that PostgreSQL would refuse
+ * with an error that looks like an outage). */
 static int decode(const char *s, size_t len, char *out, size_t cap)
 {
     size_t n = 0;
@@ -30,12 +34,14 @@ static int decode(const char *s, size_t len, char *out, size_t cap)
             c = (char)(hi * 16 + lo);
             i += 2;
         }
-        if (c == 0 || n + 1 >= cap)
+        if (c == 0)
+            return -2;
+        if (n + 1 >= cap)
             return -1;
         out[n++] = c;
     }
     out[n] = 0;
-    return 1;
+    return pk_utf8_valid(out, n) ? 1 : -2;
 }
 
 int api_query_get(h2o_req_t *req, const char *name, char *out, size_t cap)
@@ -60,11 +66,25 @@ static void reply_param(h2o_req_t *req, const char *name, const char *msg)
     api_reply_field_error(req, name, msg);
 }
 
+/* Bytes that are not text at all are a malformed request (400, as malformed
+ * JSON is), not a wrong value (422). */
+static void reply_encoding(h2o_req_t *req, const char *name)
+{
+    char detail[160];
+    snprintf(detail, sizeof(detail), "query parameter %.64s is not valid UTF-8 text", name);
+    api_reply_problem(req, 400, "malformed_query", "Malformed query parameter", detail,
+                      json_pack("{s:[s]}", name, "is not valid UTF-8 text"));
+}
+
 int api_query_int_or_reply(h2o_req_t *req, const char *name, int64_t min, int64_t max, int64_t def, int64_t *out)
 {
     char buf[24], msg[96];
     int rc = api_query_get(req, name, buf, sizeof(buf));
     *out = def;
+    if (rc == -2) {
+        reply_encoding(req, name);
+        return -1;
+    }
     if (rc == 0 || (rc == 1 && buf[0] == 0))
         return 0;
     char *endp;
@@ -85,9 +105,12 @@ int api_query_text_or_reply(h2o_req_t *req, const char *name, char *out, size_t 
         out[0] = 0;
         return 0;
     }
-    for (const unsigned char *c = (const unsigned char *)out; rc == 1 && *c; c++)
-        if (*c < ' ')
-            rc = -1;
+    if (rc == -2) {
+        reply_encoding(req, name);
+        return -1;
+    }
+    if (rc == 1 && pk_check_line(out, cap - 1))
+        rc = -1;
     if (rc != 1) {
         reply_param(req, name, "is too long or badly encoded");
         return -1;

@@ -14,7 +14,8 @@
 #include <jansson.h>
 
 /* Percent-decodes the value of `name` into out (NUL-terminated). Returns 1
- * when present, 0 when absent, -1 when too long or badly encoded. The first
+ * when present, 0 when absent, -1 when too long or badly escaped, -2 when
+ * the decoded value is not valid UTF-8 or holds a NUL. The first
  * occurrence wins. */
 int api_query_get(h2o_req_t *req, const char *name, char *out, size_t cap);
 
@@ -22,8 +23,9 @@ int api_query_get(h2o_req_t *req, const char *name, char *out, size_t cap);
  * answering 422 naming the parameter. */
 int api_query_int_or_reply(h2o_req_t *req, const char *name, int64_t min, int64_t max, int64_t def, int64_t *out);
 
-/* Text parameter, ≤ cap-1 bytes, no control characters; absent ⇒ "".
- * Returns 0, or -1 after answering 422. */
+/* Text parameter, ≤ cap-1 bytes, one line (pk_check_line); absent ⇒ "".
+ * Returns 0, or -1 after answering 422 — or 400 malformed_query naming the
+ * parameter when it is not valid UTF-8 (also for the int and bool forms). */
 int api_query_text_or_reply(h2o_req_t *req, const char *name, char *out, size_t cap);
 
 /* Boolean parameter: out is "true", "false", or "" when absent (out needs

@@ -137,6 +137,9 @@ int64_t api_param_id(const api_match *m, int i)
     return v;
 }
 
+#define API_IDEMPOTENCY_KEY_MAX 255
+#define API_HEADER_BYTES_MAX (16 * 1024)
+
 static int is_unsafe(h2o_req_t *req)
 {
     return !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
@@ -189,6 +192,33 @@ static void on_session(void *ctx, const api_session *s, bool redis_down)
     c->route->handler(req, &c->match);
 }
 
+/* Headers the API reads: at most API_HEADER_BYTES_MAX in all (h2o's own
+ * bound is ~400 KB; a browser's cookies and tokens stay far below), else
+ * 431. Values used as data must be text too: an Idempotency-Key becomes
+ * part of a command id (api/command.c), so it is at most 255 bytes of
+ * printable ASCII (the IETF draft's sf-string), never silently ignored. */
+static int reply_if_bad_data_headers(h2o_req_t *req)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < req->headers.size; i++)
+        bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    if (bytes > API_HEADER_BYTES_MAX) {
+        api_reply_problem(req, 431, "headers_too_large", "Request header fields too large",
+                          "the request's headers exceed 16 KiB", NULL);
+        return 1;
+    }
+    h2o_iovec_t key = api_header(req, "idempotency-key");
+    int ok = key.len <= API_IDEMPOTENCY_KEY_MAX;
+    for (size_t i = 0; ok && i < key.len; i++)
+        ok = key.base[i] >= 0x20 && key.base[i] <= 0x7e;
+    if (ok)
+        return 0;
+    api_reply_problem(req, 400, "malformed_header", "Malformed header",
+                      "Idempotency-Key must be at most 255 characters of printable ASCII",
+                      json_pack("{s:[s]}", "Idempotency-Key", "must be at most 255 characters of printable ASCII"));
+    return 1;
+}
+
 static int dispatch(h2o_handler_t *self, h2o_req_t *req)
 {
     (void)self;
@@ -210,6 +240,8 @@ static int dispatch(h2o_handler_t *self, h2o_req_t *req)
         path_known = 1;
         if (method_serves(req, ROUTES[i].method)) {
             api_metrics_track(req, (int)i, ROUTES[i].method);
+            if (reply_if_bad_data_headers(req))
+                return 0;
             call *c = h2o_mem_alloc_pool(&req->pool, sizeof(*c));
             *c = (call){.req = req, .route = &ROUTES[i], .match = m};
             api_session_load(req, on_session, c);

@@ -98,13 +98,16 @@ typedef struct {
     size_t n;
 } service_fields;
 
-static void check_text(json_t *body, json_t *errors, const char *key, size_t min, size_t max, const char **out)
+/* check: pk_check_line (the name) or pk_check_text (the description), the
+ * worker's rule for the field (workers/services.c). */
+static void check_text(json_t *body, json_t *errors, const char *key, size_t min, size_t max, const char **out,
+                       const char *(*check)(const char *, size_t))
 {
     json_t *v = json_object_get(body, key);
     if (!v)
         return;
     const char *s = json_string_value(v);
-    if (!s || strlen(s) < min || pk_check_text(s, max)) {
+    if (!s || strlen(s) < min || check(s, max)) {
         char msg[80];
         snprintf(msg, sizeof(msg), "must be text of %zu to %zu bytes", min, max);
         api_field_error(errors, key, msg);
@@ -117,8 +120,8 @@ static void check_text(json_t *body, json_t *errors, const char *key, size_t min
 static void read_fields(json_t *body, json_t *errors, service_fields *f)
 {
     memset(f, 0, sizeof(*f));
-    check_text(body, errors, "name", 1, NAME_MAX_BYTES, &f->name);
-    check_text(body, errors, "description", 0, BOOKING_NOTE_MAX, &f->description);
+    check_text(body, errors, "name", 1, NAME_MAX_BYTES, &f->name, pk_check_line);
+    check_text(body, errors, "description", 0, BOOKING_NOTE_MAX, &f->description, pk_check_text);
     json_t *type = json_object_get(body, "service_type");
     if (type && !slug_ok(json_is_string(type) ? json_string_value(type) : ""))
         api_field_error(errors, "service_type", "must be 1-50 characters of a-z, 0-9, _ and -");

@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 #include <h2o.h>
+#include <jansson.h>
 
 /* {"user": <user_json>, "csrf_token": csrf} — what login and register answer
  * (the seed's {user, message} shape plus the token). */
@@ -34,5 +35,10 @@ void api_reply_me(h2o_req_t *req, int64_t user_id, const char *csrf);
  * cannot be read, `applied` (the outcome's resource, copied) is the answer
  * instead of a 503 — the change happened, and a 503 would say it did not. */
 void api_reply_me_applied(h2o_req_t *req, int64_t user_id, const char *csrf, const json_t *applied);
+
+/* A priest's specializations or languages (a JSON array): at most
+ * PK_LIST_MAX_ITEMS strings, each passing pk_check_list_item — the rule the
+ * worker applies. NULL when acceptable, else the message. (api/auth.c) */
+const char *api_check_string_list(json_t *items);
 
 #endif

@@ -54,6 +54,15 @@ int booking_parse_time(const char *s, int *minute_of_day)
     return 0;
 }
 
+int booking_parse_slot_time(const char *s, int *minute_of_day)
+{
+    int m;
+    if (booking_parse_time(s, &m) != 0 || m % BOOKING_SLOT_STEP_MIN != 0)
+        return -1;
+    *minute_of_day = m;
+    return 0;
+}
+
 void booking_format_date(booking_date d, char out[11])
 {
     /* The modulos only bound the width for the compiler; valid dates are unchanged. */
@@ -298,4 +307,9 @@ int booking_free_starts(const booking_day_query *q, int *starts, size_t cap)
         n++;
     }
     return n;
+}
+
+const char *booking_check_complete(int64_t start_us, int64_t now_us)
+{
+    return now_us < start_us ? "not_started" : NULL;
 }

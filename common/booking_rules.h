@@ -61,6 +61,11 @@ int booking_parse_date(const char *s, booking_date *out);
 /* "HH:MM" (or "HH:MM:00", which some clients send); seconds other than 00
  * are refused, because bookings are made to the minute. Returns 0 or -1. */
 int booking_parse_time(const char *s, int *minute_of_day);
+/* A booking's start: booking_parse_time, and on the availability grid (a
+ * multiple of BOOKING_SLOT_STEP_MIN after local midnight) — the only
+ * starts booking_free_starts ever offers. The API and the worker both read
+ * booking_time with it. Returns 0 or -1. */
+int booking_parse_slot_time(const char *s, int *minute_of_day);
 /* Writes "YYYY-MM-DD" / "HH:MM" and a NUL. */
 void booking_format_date(booking_date d, char out[11]);
 void booking_format_time(int minute_of_day, char out[6]);
@@ -187,6 +192,11 @@ booking_status booking_next_status(booking_status current, booking_action action
  * cancels at least 24 h before the start; "advance_retained" (the advance is
  * kept as the cancellation fee) when the customer cancels later. */
 const char *booking_cancel_payment_status(booking_actor who, int64_t start_us, int64_t now_us);
+
+/* A priest completes a service that has begun: "not_started" when
+ * now < start, else NULL (checked after booking_decide, so who may not act
+ * learns nothing of the booking's time). */
+const char *booking_check_complete(int64_t start_us, int64_t now_us);
 
 /* ---- availability ---- */
 

@@ -31,6 +31,7 @@ static const pk_reason REASONS[] = {
     {"too_far_ahead", 422, "Start time too far ahead"},
     {"outside_working_hours", 422, "Outside working hours"},
     {"not_completed", 409, "Booking not completed"},
+    {"not_started", 409, "Booking not started"},
     {"already_rated", 409, "Booking already rated"},
     {"already_confirmed_by_customer", 409, "Booking already confirmed by the customer"},
 };

@@ -42,7 +42,14 @@ static char *text_array_literal(const msgpack_object *p, const char *key)
         return NULL;
     size_t cap = 3, len = 0;
     for (uint32_t i = 0; i < a->via.array.size; i++) {
-        if (a->via.array.ptr[i].type != MSGPACK_OBJECT_STR || a->via.array.ptr[i].via.str.size > 100)
+        const msgpack_object_str *item = &a->via.array.ptr[i].via.str;
+        char text[PK_LIST_ITEM_MAX + 1];
+        if (a->via.array.ptr[i].type != MSGPACK_OBJECT_STR || item->size > PK_LIST_ITEM_MAX ||
+            memchr(item->ptr, 0, item->size))
+            return NULL;
+        memcpy(text, item->ptr, item->size);
+        text[item->size] = 0;
+        if (pk_check_list_item(text))   /* the API's rule for an item */
             return NULL;
         cap += a->via.array.ptr[i].via.str.size * 2 + 3;
     }
@@ -81,9 +88,12 @@ static int decode(const msgpack_object *p, registration *r)
         return -1;
     if (pk_check_username(r->username) || pk_check_email(r->email) ||
         (strcmp(r->role, "customer") != 0 && strcmp(r->role, "priest") != 0) ||
-        (r->date_of_birth[0] && pk_check_date(r->date_of_birth)) ||
-        (r->time_of_birth[0] && pk_check_time(r->time_of_birth)))
-        return -1;
+        pk_check_account_field("first_name", r->first_name) || pk_check_account_field("last_name", r->last_name) ||
+        pk_check_account_field("phone", r->phone) || pk_check_account_field("address", r->address) ||
+        pk_check_account_field("date_of_birth", r->date_of_birth) ||
+        pk_check_account_field("time_of_birth", r->time_of_birth) ||
+        pk_check_account_field("place_of_birth", r->place_of_birth))
+        return -1;   /* the API's rules, field by field (common/validate.h) */
     if (strcmp(r->role, "priest") == 0) {
         r->specializations = text_array_literal(p, "specializations");
         r->languages = text_array_literal(p, "languages");

@@ -67,7 +67,7 @@ static int opt_list(const msgpack_object *p, const char *key, char **out)
         memcpy(item, s->via.str.ptr, s->via.str.size);
         item[s->via.str.size] = 0;
         json_t *js = json_string(item);   /* NULL when not valid UTF-8 */
-        if (!js || pk_check_text(item, LIST_ITEM_MAX_BYTES) || json_array_append_new(list, js) != 0) {
+        if (!js || pk_check_list_item(item) || json_array_append_new(list, js) != 0) {
             json_decref(list);
             return -1;
         }
@@ -322,8 +322,10 @@ wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome
     int has_last = opt_text(p, "last_name", last, sizeof(last), NAME_MAX_BYTES);
     int has_phone = opt_text(p, "phone", phone, sizeof(phone), sizeof(phone) - 1);
     int has_address = opt_text(p, "address", address, sizeof(address), NAME_MAX_BYTES);
-    if (has_first < 0 || has_last < 0 || has_phone < 0 || has_address < 0 || (*phone && pk_check_phone(phone)))
-        return WK_POISON;
+    if (has_first < 0 || has_last < 0 || has_phone < 0 || has_address < 0 ||
+        pk_check_account_field("first_name", first) || pk_check_account_field("last_name", last) ||
+        pk_check_account_field("phone", phone) || pk_check_account_field("address", address))
+        return WK_POISON;   /* the API's rules (common/validate.h): a payload that breaks them is not from the API */
     /* phone/address: a key sent as nil or "" clears the field; a missing key keeps it. */
     int set_phone = pk_mp_get(p, "phone") != NULL, set_address = pk_mp_get(p, "address") != NULL;
     char uid[24], ts[40];

@@ -168,7 +168,7 @@ static int decode_create(const msgpack_object *p, create_req *r)
     if (wf_check_keys(p) || wf_id(p, "priest", &r->priest) || wf_id(p, "service", &r->service) ||
         pk_mp_get_strcpy(p, "booking_date", date, sizeof(date)) ||
         pk_mp_get_strcpy(p, "booking_time", time, sizeof(time)) || booking_parse_date(date, &r->date) ||
-        booking_parse_time(time, &r->minute))
+        booking_parse_slot_time(time, &r->minute))
         return -1;
     int has_lat = wf_number(p, "location_latitude", -90, 90, &lat);
     int has_lng = wf_number(p, "location_longitude", -180, 180, &lng);
@@ -534,7 +534,10 @@ static int decode_checklist(const msgpack_object *p, char **text)
 static wk_result do_complete(wk_ctx *ctx, const pk_envelope_decoded *cmd, const locked_booking *b, const void *req,
                              wk_outcome *out)
 {
-    (void)cmd;   /* an action_fn: every action gets the command */
+    if (booking_check_complete(b->start_us, cmd->env.issued_at_us)) {
+        wk_reject(out, "not_started", NULL, "the booking has not started yet");
+        return WK_DONE;
+    }
     const char *params[] = {b->id_text, b->ts, req};
     return update_one(ctx, "complete",
                       "UPDATE bookings SET status = 'completed', completed_at = $2, updated_at = $2,"

@@ -97,7 +97,7 @@ static int overlay_category(const msgpack_object *p, category_fields *c)
         return -1;
     wk_field parent = wk_field_int(p, "parent_id", 1, INT64_MAX, &c->parent_id);
     wk_field slug = wk_field_text(p, "slug", 1, c->slug, sizeof(c->slug));
-    if (bad_or_null(wk_field_text(p, "name", 1, c->name, sizeof(c->name))) || bad_or_null(slug) ||
+    if (bad_or_null(wk_field_line(p, "name", 1, c->name, sizeof(c->name))) || bad_or_null(slug) ||
         (slug == WK_FIELD_SET && !shop_slug_valid(c->slug)) ||
         bad_or_null(wk_field_text(p, "description", 0, c->description, sizeof(c->description))) || bad(parent) ||
         bad_or_null(wk_field_bool(p, "is_active", &c->is_active)) ||
@@ -303,10 +303,10 @@ static int overlay_product(const msgpack_object *p, product *x)
     wk_field type = wk_field_text(p, "product_type", 1, x->product_type, sizeof(x->product_type));
     wk_field category = wk_field_int(p, "category_id", 1, INT64_MAX, &x->category_id);
     wk_field discount = wk_field_int(p, "discount_price", 0, MONEY_MAX_PAISE, &x->discount);
-    wk_field image = wk_field_text(p, "image", 1, x->image, sizeof(x->image));
+    wk_field image = wk_field_line(p, "image", 1, x->image, sizeof(x->image));
     if (bad_or_null(slug) || (slug == WK_FIELD_SET && !shop_slug_valid(x->slug)) || bad_or_null(type) ||
         (type == WK_FIELD_SET && !product_type_valid(x->product_type)) || bad(category) || bad(discount) ||
-        bad(image) || bad_or_null(wk_field_text(p, "name", 1, x->name, sizeof(x->name))) ||
+        bad(image) || bad_or_null(wk_field_line(p, "name", 1, x->name, sizeof(x->name))) ||
         bad_or_null(wk_field_text(p, "description", 0, x->description, sizeof(x->description))) ||
         bad_or_null(wk_field_int(p, "price", 0, MONEY_MAX_PAISE, &x->price)) ||
         bad_or_null(wk_field_bool(p, "is_active", &x->is_active)) ||

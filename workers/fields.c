@@ -10,6 +10,7 @@
 #include "common/money.h"
 #include "common/mp.h"
 #include "common/uuid.h"
+#include "common/validate.h"
 
 /* ---- payload readers ---- */
 
@@ -60,53 +61,38 @@ int wf_bool(const msgpack_object *p, const char *key, bool *out)
 
 size_t wf_utf8_len(const unsigned char *s, size_t n)
 {
-    unsigned c = s[0];
-    size_t len = c < 0x80                  ? 1
-                 : c >= 0xc2 && c <= 0xdf ? 2
-                 : c >= 0xe0 && c <= 0xef ? 3
-                 : c >= 0xf0 && c <= 0xf4 ? 4
-                                          : 0;
-    if (len == 0 || len > n)
-        return 0;
-    unsigned lo = 0x80, hi = 0xbf;
-    if (c == 0xe0) lo = 0xa0;
-    if (c == 0xed) hi = 0x9f;
-    if (c == 0xf0) lo = 0x90;
-    if (c == 0xf4) hi = 0x8f;
-    for (size_t i = 1; i < len; i++) {
-        if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf))
-            return 0;
-    }
-    return len;
+    return pk_utf8_decode(s, n, NULL);
 }
 
-/* Valid UTF-8, no NUL; control characters only when allow_controls. */
-static int clean_text(const char *s, size_t n, int allow_controls)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        if (u[i] == 0 || (!allow_controls && ((u[i] < ' ' && u[i] != '\n' && u[i] != '\t') || u[i] == 0x7f)))
-            return 0;
-        size_t k = wf_utf8_len(u + i, n - i);
-        if (!k)
-            return 0;
-        i += k;
-    }
-    return 1;
-}
-
-int wf_text(const msgpack_object *p, const char *key, size_t max, char *buf)
+/* The same rule as the API's for the field (common/validate.h): whatever
+ * the API accepts is applied here, and nothing else. */
+static int read_text(const msgpack_object *p, const char *key, size_t max, char *buf,
+                     const char *(*check)(const char *, size_t))
 {
     const char *s;
     size_t n;
     int rc = pk_mp_get_str(p, key, &s, &n);
     if (rc)
         return rc;
-    if (n > max || !clean_text(s, n, 0))
+    if (n > max || memchr(s, 0, n))
         return -2;
     memcpy(buf, s, n);
     buf[n] = 0;
+    if (check(buf, max)) {
+        buf[0] = 0;
+        return -2;
+    }
     return 0;
+}
+
+int wf_text(const msgpack_object *p, const char *key, size_t max, char *buf)
+{
+    return read_text(p, key, max, buf, pk_check_text);
+}
+
+int wf_line(const msgpack_object *p, const char *key, size_t max, char *buf)
+{
+    return read_text(p, key, max, buf, pk_check_line);
 }
 
 int wf_number(const msgpack_object *p, const char *key, double min, double max, double *out)
@@ -138,7 +124,7 @@ static json_t *json_from_map(const msgpack_object *o)
         const msgpack_object_str *k = &o->via.map.ptr[i].key.via.str;
         char key[256];
         json_t *v = wf_json_from_mp(&o->via.map.ptr[i].val);
-        if (!v || k->size >= sizeof(key) || !clean_text(k->ptr, k->size, 1)) {
+        if (!v || k->size >= sizeof(key) || !pk_utf8_valid(k->ptr, k->size)) {
             json_decref(v);
             json_decref(j);
             return NULL;
@@ -175,7 +161,7 @@ json_t *wf_json_from_mp(const msgpack_object *o)
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:          return isfinite(o->via.f64) ? json_real(o->via.f64) : NULL;
     case MSGPACK_OBJECT_STR:
-        return clean_text(o->via.str.ptr, o->via.str.size, 1) ? json_stringn(o->via.str.ptr, o->via.str.size) : NULL;
+        return pk_utf8_valid(o->via.str.ptr, o->via.str.size) ? json_stringn(o->via.str.ptr, o->via.str.size) : NULL;
     case MSGPACK_OBJECT_ARRAY:            return json_from_array(o);
     case MSGPACK_OBJECT_MAP:              return json_from_map(o);
     default:                              return NULL;

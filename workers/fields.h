@@ -39,9 +39,12 @@ int wf_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, i
 /* Entity id: integer ≥ 1. */
 int wf_id(const msgpack_object *p, const char *key, int64_t *out);
 int wf_bool(const msgpack_object *p, const char *key, bool *out);
-/* Text of at most max bytes (buf holds max + 1), valid UTF-8, no control
- * characters other than newline and tab. */
+/* Multi-line text of at most max bytes (buf holds max + 1) that passes
+ * pk_check_text (common/validate.h: valid UTF-8, no control characters
+ * other than newline and tab, no format characters). */
 int wf_text(const msgpack_object *p, const char *key, size_t max, char *buf);
+/* Single-line text: pk_check_line. */
+int wf_line(const msgpack_object *p, const char *key, size_t max, char *buf);
 /* A number (msgpack int or finite float) in [min, max]. */
 int wf_number(const msgpack_object *p, const char *key, double min, double max, double *out);
 

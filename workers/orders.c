@@ -79,10 +79,10 @@ static int decode_checkout(const msgpack_object *p, checkout_cmd *c)
     memset(c, 0, sizeof(*c));
     if (wf_check_keys(p) != 0 || decode_lines(p, c) != 0 ||
         wk_field_text(p, "shipping_address", 1, c->address, sizeof(c->address)) != WK_FIELD_SET ||
-        wk_field_text(p, "shipping_city", 1, c->city, sizeof(c->city)) != WK_FIELD_SET ||
-        wk_field_text(p, "shipping_state", 1, c->state, sizeof(c->state)) != WK_FIELD_SET ||
-        wk_field_text(p, "shipping_pincode", 6, c->pincode, sizeof(c->pincode)) != WK_FIELD_SET ||
-        wk_field_text(p, "shipping_phone", 7, c->phone, sizeof(c->phone)) != WK_FIELD_SET)
+        wk_field_line(p, "shipping_city", 1, c->city, sizeof(c->city)) != WK_FIELD_SET ||
+        wk_field_line(p, "shipping_state", 1, c->state, sizeof(c->state)) != WK_FIELD_SET ||
+        wk_field_line(p, "shipping_pincode", 6, c->pincode, sizeof(c->pincode)) != WK_FIELD_SET ||
+        wk_field_line(p, "shipping_phone", 7, c->phone, sizeof(c->phone)) != WK_FIELD_SET)
         return -1;
     return shop_pincode_valid(c->pincode) && !pk_check_phone(c->phone) ? 0 : -1;
 }

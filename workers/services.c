@@ -37,10 +37,12 @@ static int slug_ok(const char *s)
     return 1;
 }
 
-/* 1 set, 0 absent, -1 bad: one text field into buf. */
-static int text_field(const msgpack_object *p, const char *key, size_t max, char *buf)
+/* 1 set, 0 absent, -1 bad: one text field into buf, by the API's rule
+ * for it (wf_line for the name, wf_text for the description). */
+static int text_field(const msgpack_object *p, const char *key, size_t max, char *buf,
+                      int (*read)(const msgpack_object *, const char *, size_t, char *))
 {
-    int rc = wf_text(p, key, max, buf);
+    int rc = read(p, key, max, buf);
     return rc == 0 ? 1 : rc == -1 ? 0 : -1;
 }
 
@@ -57,9 +59,9 @@ static int int_field(const msgpack_object *p, const char *key, int64_t min, int6
 static int decode_fields(const msgpack_object *p, service_req *r)
 {
     bool active;
-    int name = text_field(p, "name", NAME_MAX_BYTES, r->name);
-    int desc = text_field(p, "description", BOOKING_NOTE_MAX, r->description);
-    int type = text_field(p, "service_type", TYPE_MAX_BYTES, r->type);
+    int name = text_field(p, "name", NAME_MAX_BYTES, r->name, wf_line);
+    int desc = text_field(p, "description", BOOKING_NOTE_MAX, r->description, wf_text);
+    int type = text_field(p, "service_type", TYPE_MAX_BYTES, r->type, wf_line);
     int dur = int_field(p, "duration_minutes", 1, BOOKING_MAX_DURATION_MIN, r->duration);
     int price = int_field(p, "base_price", 0, MONEY_MAX_PAISE, r->price);
     int act = wf_bool(p, "is_active", &active);

@@ -8,30 +8,28 @@
 #include "common/mp.h"
 #include "common/validate.h"
 
-static bool utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        size_t len = wf_utf8_len(p + i, n - i);
-        if (!len)
-            return false;
-        i += len;
-    }
-    return true;
-}
-
-wk_field wk_field_text(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap)
+/* The API's rule for the field (common/validate.h), so the two agree. */
+static wk_field read_text(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap,
+                          const char *(*check)(const char *, size_t))
 {
     const msgpack_object *v = pk_mp_get(p, key);
     if (!v)
         return WK_FIELD_ABSENT;
     if (v->type == MSGPACK_OBJECT_NIL)
         return WK_FIELD_NULL;
-    if (pk_mp_get_strcpy(p, key, buf, cap) != 0 || strlen(buf) < min_len || pk_check_text(buf, cap - 1) ||
-        !utf8_valid(buf))
+    if (pk_mp_get_strcpy(p, key, buf, cap) != 0 || strlen(buf) < min_len || check(buf, cap - 1))
         return WK_FIELD_BAD;
     return WK_FIELD_SET;
+}
+
+wk_field wk_field_text(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap)
+{
+    return read_text(p, key, min_len, buf, cap, pk_check_text);
+}
+
+wk_field wk_field_line(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap)
+{
+    return read_text(p, key, min_len, buf, cap, pk_check_line);
 }
 
 wk_field wk_field_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, int64_t *out)

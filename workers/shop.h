@@ -40,10 +40,13 @@ wk_result wk_product_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
 wk_result wk_product_set_kit(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 wk_result wk_stock_adjust(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 
-/* Text of min_len..cap-1 bytes of valid UTF-8 without NUL or control
- * characters other than newline and tab (PostgreSQL refuses invalid UTF-8,
- * and a refused statement would look transient and be retried forever). */
+/* Multi-line text of min_len..cap-1 bytes that passes pk_check_text
+ * (common/validate.h: valid UTF-8 — PostgreSQL refuses anything else, and a
+ * refused statement would look transient and be retried forever — no
+ * control characters other than newline and tab, no format characters). */
 wk_field wk_field_text(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap);
+/* Single-line text: pk_check_line. */
+wk_field wk_field_line(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap);
 /* Integer in [min, max]. */
 wk_field wk_field_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, int64_t *out);
 wk_field wk_field_bool(const msgpack_object *p, const char *key, bool *out);

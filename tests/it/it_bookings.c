@@ -309,10 +309,23 @@ static it_outcome rate(const person *customer, const person *priest, int64_t boo
     return booking_cmd("booking.rate", priest->priest_id, customer, &pl, 0);
 }
 
+/* An issued_at one minute after the booking's start: a priest completes a
+ * booking only once it has begun (issue 14), and issued_at is the worker's
+ * only clock. */
+static int64_t started(int64_t booking)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", (long long)booking);
+    return (int64_t)it_db_scalar(db, "SELECT (extract(epoch FROM starts_at) * 1000000)::bigint + 60000000"
+                                     " FROM bookings WHERE id = $1", id, NULL);
+}
+
 static void complete_booking(const person *priest, int64_t booking)
 {
     act_ok("booking.confirm", priest, priest, booking);
-    act_ok("booking.complete", priest, priest, booking);
+    it_outcome o = act_at("booking.complete", priest, priest, booking, NULL, NULL, 0, started(booking));
+    expect(&o, "applied", "");
+    it_outcome_free(&o);
 }
 
 static long long booking_scalar(const char *sql, int64_t booking)
@@ -376,7 +389,17 @@ static void test_happy_path(void **state)
     msgpack_pack_map(&pl.pk, 2);
     pack_strings(&pl.pk, "items", 2, "kalash sthapana", "havan");
     pk_mp_kv_bool(&pl.pk, "prasad_distributed", true);
-    o = booking_cmd("booking.complete", priest.priest_id, &priest, &pl, 0);
+    o = booking_cmd("booking.complete", priest.priest_id, &priest, &pl, started(id) - 2 * 60000000);
+    expect(&o, "rejected", "not_started");   /* issue 14: a minute before the start */
+    it_outcome_free(&o);
+    it_payload_init(&pl);
+    msgpack_pack_map(&pl.pk, 2);
+    pk_mp_kv_i64(&pl.pk, "booking_id", id);
+    pk_mp_pack_cstr(&pl.pk, "checklist");
+    msgpack_pack_map(&pl.pk, 2);
+    pack_strings(&pl.pk, "items", 2, "kalash sthapana", "havan");
+    pk_mp_kv_bool(&pl.pk, "prasad_distributed", true);
+    o = booking_cmd("booking.complete", priest.priest_id, &priest, &pl, started(id));
     expect(&o, "applied", "");
     assert_field(&o, "status", "completed");
     it_outcome_free(&o);
@@ -495,10 +518,10 @@ static void test_fifty_concurrent_bookings_one_slot(void **state)
     local_date(6, date);
     for (int i = 0; i < N; i++)
         customers[i] = register_user("racer", "customer");
-    /* Starts 10:00 … 10:49: every pair overlaps (each occupies 75 minutes). */
+    /* Starts 10:00 and 10:30 (the grid, issue 14): every pair overlaps (each occupies 75 minutes). */
     for (int i = 0; i < N; i++) {
         racers[i] = (racer){.customer = &customers[i], .priest = &priest};
-        snprintf(racers[i].time, sizeof(racers[i].time), "10:%02d", i);
+        snprintf(racers[i].time, sizeof(racers[i].time), "10:%02d", i % 2 * 30);
         snprintf(racers[i].date, sizeof(racers[i].date), "%s", date);
         pthread_create(&threads[i], NULL, race, &racers[i]);
     }
@@ -563,8 +586,9 @@ static void test_rating_once_and_hundred_ratings(void **state)
             it_payload_init(&pl);
             msgpack_pack_map(&pl.pk, 1);
             pk_mp_kv_i64(&pl.pk, "booking_id", bookings[i]);
+            int64_t at = s == 1 ? started(bookings[i]) : 0;   /* complete: once begun */
             assert_int_equal(
-                it_send_command(steps[s], "bookings", pid, priest.user_id, "priest", &pl, NULL, 0, ids[i]), 0);
+                it_send_command(steps[s], "bookings", pid, priest.user_id, "priest", &pl, NULL, at, ids[i]), 0);
             it_payload_free(&pl);
         }
         for (int i = 0; i < BOOKINGS; i++) {

@@ -24,6 +24,7 @@
 #include "common/booking_rules.h"
 #include "tests/support/db.h"
 #include "tests/support/calls.h"
+#include "tests/support/commands.h"
 #include "tests/support/http.h"
 #include "tests/support/stack_env.h"
 
@@ -199,11 +200,14 @@ static long long processed(void)
     return it_db_scalar(db, "SELECT count(*) FROM processed_commands", NULL);
 }
 
-/* Completed, then rated `stars` by its customer. */
-static void rated_booking(const it_actor *c, const it_actor *p, const char *date, const char *time, int stars)
+/* Completed, then rated `stars` by its customer: a booking that has begun
+ * (it_book_started), confirmed and completed by its priest over HTTP. */
+static void rated_booking(const it_actor *c, const it_actor *p, int stars)
 {
+    static int n;
     char body[128];
-    int64_t id = book(c, p, date, time);
+    int64_t id = it_book_started(db, c->user_id, p->priest_id, service_id, n++);
+    assert_true(id > 0);
     act_ok(p, id, "confirm", NULL);
     act_ok(p, id, "complete", NULL);
     snprintf(body, sizeof(body), "{\"rating\":%d,\"feedback\":\"%d stars\"}", stars, stars);
@@ -249,6 +253,14 @@ static void test_happy_path(void **state)
     assert_string_equal(it_str(r.json, "status"), "confirmed");
     it_response_free(&r);
 
+    /* issue 14: not before it has begun (the worker's rule, its reason code). */
+    r = act(&p, id, "complete", NULL);
+    it_expect_problem(&r, 409, "not_started", NULL);
+    it_response_free(&r);
+    /* The rest of the life of a booking on one that has begun. */
+    id = it_book_started(db, c.user_id, p.priest_id, service_id, 0);
+    assert_true(id > 0);
+    act_ok(&p, id, "confirm", NULL);
     r = act(&p, id, "complete", "{\"checklist\":{\"items\":[\"kalash sthapana\",\"havan\"],\"prasad\":true}}");
     it_expect_status(&r, 200);
     assert_string_equal(it_str(r.json, "status"), "completed");
@@ -321,7 +333,8 @@ static void test_cancellation_refunds(void **state)
     assert_int_equal(net_paid(late), ADVANCE_PAISE);
 
     /* A completed booking cannot be cancelled by anyone. */
-    int64_t done = book(&c, &p, date, "15:00");
+    int64_t done = it_book_started(db, c.user_id, p.priest_id, service_id, 0);
+    assert_true(done > 0);
     act_ok(&p, done, "confirm", NULL);
     act_ok(&p, done, "complete", NULL);
     it_response r = act(&c, done, "cancel", NULL);
@@ -362,11 +375,11 @@ static void test_fifty_concurrent_bookings_one_slot(void **state)
     for (int i = 0; i < RACERS; i++)
         customers[i] = customer();
     long long before = processed();
-    /* 10:00 … 10:49: every pair overlaps (each occupies 60 + 15 minutes). */
+    /* 10:00 and 10:30 (the grid, issue 14): every pair overlaps (each occupies 60 + 15 minutes). */
     for (int i = 0; i < RACERS; i++) {
         racers[i] = (racer){.customer = &customers[i], .priest_id = p.priest_id};
         snprintf(racers[i].date, sizeof(racers[i].date), "%s", date);
-        snprintf(racers[i].time, sizeof(racers[i].time), "10:%02d", i);
+        snprintf(racers[i].time, sizeof(racers[i].time), "10:%02d", i % 2 * 30);
         assert_int_equal(pthread_create(&threads[i], NULL, race, &racers[i]), 0);
     }
     int created = 0, taken = 0;
@@ -713,8 +726,8 @@ static void test_priest_list_filters_and_ordering(void **state)
     snprintf(extra, sizeof(extra), "\"specializations\":[\"%s\"],\"languages\":[\"Hindi\"],\"experience_years\":30", spec);
     it_actor hidden = register_as("pandit", "priest", extra);
     it_actor c = customer();
-    rated_booking(&c, &five, date, "07:00", 5);
-    rated_booking(&c, &three, date, "07:00", 3);
+    rated_booking(&c, &five, 5);
+    rated_booking(&c, &three, 3);
 
     char f[24], t[24], n[24], q[512], want[128];
     snprintf(f, sizeof(f), "%lld", (long long)five.priest_id);

@@ -80,16 +80,23 @@ typedef struct {
     PGresult *outcomes;     /* status, code, entity_id per command, in send order */
 } phase;
 
-static void enqueue(phase *p, const char *type, const char *topic, const char *key, int64_t actor, const char *role,
-                 it_payload *pl)
+static void enqueue_at(phase *p, const char *type, const char *topic, const char *key, int64_t actor,
+                       const char *role, it_payload *pl, int64_t issued_at_us)
 {
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 1024;
         p->ids = realloc(p->ids, p->cap * sizeof(*p->ids));
     }
-    assert_int_equal(it_producer_send(producer, type, topic, key, actor, role, pl, p->ids[p->n++]), 0);
+    assert_int_equal(it_producer_send_at(producer, type, topic, key, actor, role, pl, issued_at_us, p->ids[p->n++]),
+                     0);
     it_payload_free(pl);
     sent++;
+}
+
+static void enqueue(phase *p, const char *type, const char *topic, const char *key, int64_t actor, const char *role,
+                    it_payload *pl)
+{
+    enqueue_at(p, type, topic, key, actor, role, pl, 0);
 }
 
 static char *id_array(const phase *p)
@@ -356,8 +363,11 @@ static void booking_actions(const char *type, int from, int to, int by_priest)
         }
         int pr = booking_priest[i];
         itoa64(priest_ids[pr], key);
-        enqueue(&p, type, "bookings", key, by_priest ? priest_users[pr] : booking_customer[i],
-             by_priest ? "priest" : "customer", &pl);
+        /* A booking is completed once it has begun (issue 14): every one
+         * here starts within 12 days, and issued_at is the worker's clock. */
+        int64_t at = !strcmp(type, "booking.complete") ? now_us() + 14 * DAY_US : 0;
+        enqueue_at(&p, type, "bookings", key, by_priest ? priest_users[pr] : booking_customer[i],
+                   by_priest ? "priest" : "customer", &pl, at);
     }
     finish(&p);
     for (size_t i = 0; i < p.n; i++)

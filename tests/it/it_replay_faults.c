@@ -135,11 +135,13 @@ static void setup_people_and_catalog(void)
 
 /* A local start whose instant at the stack's +05:30 is at least an hour
  * before `pivot_us` and at UTC-12 at least an hour after it: the first
- * wall time from pivot-11h to pivot+4.5h (as a UTC wall clock) whose
- * one-hour service lies within working hours. */
+ * wall time on the 30-minute grid from pivot-11h to pivot+4.5h (as a UTC
+ * wall clock) whose one-hour service lies within working hours. */
 static void local_start_across(int64_t pivot_us, char date[11], char time[6])
 {
-    for (int64_t t = pivot_us - 11 * 60 * MIN_US; t <= pivot_us + 270 * MIN_US; t += 30 * MIN_US) {
+    /* From the first 30-minute boundary on: bookings start only on the grid (issue 14). */
+    const int64_t step = 30 * MIN_US, first = pivot_us - 11 * 60 * MIN_US;
+    for (int64_t t = (first + step - 1) / step * step; t <= pivot_us + 270 * MIN_US; t += step) {
         booking_date d;
         int minute;
         booking_us_to_local(t, 0, &d, &minute);

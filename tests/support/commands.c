@@ -6,6 +6,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include <librdkafka/rdkafka.h>
+#include "common/booking_rules.h"
 #include "common/envelope.h"
 #include "common/mp.h"
 #include "common/sealed.h"
@@ -165,10 +166,17 @@ it_producer *it_producer_new(void)
 int it_producer_send(it_producer *p, const char *type, const char *topic, const char *key, int64_t actor_id,
                      const char *actor_role, const it_payload *payload, char id_out[PK_UUID_STR_LEN + 1])
 {
+    return it_producer_send_at(p, type, topic, key, actor_id, actor_role, payload, 0, id_out);
+}
+
+int it_producer_send_at(it_producer *p, const char *type, const char *topic, const char *key, int64_t actor_id,
+                        const char *actor_role, const it_payload *payload, int64_t issued_at_us,
+                        char id_out[PK_UUID_STR_LEN + 1])
+{
     msgpack_sbuffer out;
     char name[128];
     snprintf(name, sizeof(name), "%s%s", it_env("PUNYAKA_TOPIC_PREFIX"), topic);
-    int rc = encode(type, actor_id, actor_role, payload, NULL, 0, id_out, &out);
+    int rc = encode(type, actor_id, actor_role, payload, NULL, issued_at_us, id_out, &out);
     for (int attempt = 0; rc == 0 && attempt < 100; attempt++) {
         rd_kafka_resp_err_t e = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(name), RD_KAFKA_V_KEY(key, strlen(key)),
                                                   RD_KAFKA_V_VALUE(out.data, out.size),
@@ -198,4 +206,38 @@ void it_producer_free(it_producer *p)
     rd_kafka_flush(p->rk, 30000);
     rd_kafka_destroy(p->rk);
     free(p);
+}
+
+int64_t it_book_started(PGconn *db, int64_t customer_user_id, int64_t priest_id, int64_t service_id, int n)
+{
+    const int64_t day = INT64_C(86400) * 1000000;
+    int tz = BOOKING_TZ_OFFSET_DEFAULT, minute;
+    const char *env = getenv("PUNYAKA_TZ_OFFSET_MINUTES");
+    if (booking_tz_offset_parse(env, &tz) != 0)
+        return 0;
+    booking_date d;
+    booking_us_to_local(now_us() - (int64_t)(n + 1) * day, tz, &d, &minute);
+    int64_t start = booking_local_to_us(d, 10 * 60, tz);
+    char date[11], key[24];
+    booking_format_date(d, date);
+    snprintf(key, sizeof(key), "%lld", (long long)priest_id);
+    it_payload pl;
+    it_payload_init(&pl);
+    msgpack_pack_map(&pl.pk, 5);
+    pk_mp_kv_i64(&pl.pk, "priest", priest_id);
+    pk_mp_kv_i64(&pl.pk, "service", service_id);
+    pk_mp_kv_str(&pl.pk, "booking_date", date);
+    pk_mp_kv_str(&pl.pk, "booking_time", "10:00");
+    pk_mp_kv_str(&pl.pk, "location_address", "12 Temple Road, Pune");
+    char id[PK_UUID_STR_LEN + 1];
+    int rc = it_send_command("booking.create", "bookings", key, customer_user_id, "customer", &pl, NULL, start - day, id);
+    it_payload_free(&pl);
+    if (rc != 0)
+        return 0;
+    it_outcome o = it_wait_outcome(db, id, 30000);
+    int64_t booking = strcmp(o.status, "applied") == 0 ? o.entity_id : 0;
+    if (!booking)
+        fprintf(stderr, "it_book_started: %s %s\n", o.status, o.code);
+    it_outcome_free(&o);
+    return booking;
 }

@@ -46,6 +46,10 @@ it_producer *it_producer_new(void);
 /* Like it_send_command (new UUIDv7, issued_at = now), without waiting. */
 int it_producer_send(it_producer *p, const char *type, const char *topic, const char *key, int64_t actor_id,
                      const char *actor_role, const it_payload *payload, char id_out[PK_UUID_STR_LEN + 1]);
+/* The same with issued_at_us (0 = now): the worker's only clock. */
+int it_producer_send_at(it_producer *p, const char *type, const char *topic, const char *key, int64_t actor_id,
+                        const char *actor_role, const it_payload *payload, int64_t issued_at_us,
+                        char id_out[PK_UUID_STR_LEN + 1]);
 /* 0 when every message sent so far was acknowledged. */
 int it_producer_flush(it_producer *p);
 void it_producer_free(it_producer *p);
@@ -72,5 +76,13 @@ int64_t it_create_admin(PGconn *db, const char *username);
 /* send + wait in one call (timeout 20 s). */
 it_outcome it_command(PGconn *db, const char *type, const char *topic, const char *key, int64_t actor_id,
                       const char *actor_role, const it_payload *payload);
+
+/* A booking that has already begun, as a priest can complete it (issue 14:
+ * never before its start): booking.create produced directly with an
+ * issued_at in the past — as if the customer had booked a day ahead — so
+ * the journal holds everything and a replay decides the same. It starts at
+ * 10:00 local, `n` + 1 days ago (distinct n for one priest never overlap),
+ * for a service of at most 11 hours. Returns the booking id, 0 on failure. */
+int64_t it_book_started(PGconn *db, int64_t customer_user_id, int64_t priest_id, int64_t service_id, int n);
 
 #endif

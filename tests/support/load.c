@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "tests/support/commands.h"
+#include "tests/support/db.h"
 #include "tests/support/http.h"
 
 #define LEDGER_MAX 50000
@@ -202,16 +204,12 @@ static int post_ok(const it_actor *who, const char *path, const char *body)
     return ok;
 }
 
-/* A booking far from the contested slots, confirmed and completed. */
-static int64_t completed_booking(const load_world *w, const it_actor *c, int n)
+/* A booking that has begun (it_book_started: a priest completes a booking
+ * only then), confirmed and completed over HTTP. */
+static int64_t completed_booking(const load_world *w, PGconn *db, const it_actor *c, int n)
 {
-    char body[512], path[64], date[11];
-    date_in(40 + n, date);
-    snprintf(body, sizeof(body),
-             "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"15:00\","
-             "\"location_address\":\"12 Temple Road, Pune\"}",
-             (long long)w->priest.priest_id, (long long)w->service, date);
-    int64_t id = post_id(c, "/api/bookings/", body);
+    char path[64];
+    int64_t id = it_book_started(db, c->user_id, w->priest.priest_id, w->service, n);
     snprintf(path, sizeof(path), "/api/bookings/%lld/confirm/", (long long)id);
     int ok = id && post_ok(&w->priest, path, NULL);
     snprintf(path, sizeof(path), "/api/bookings/%lld/complete/", (long long)id);
@@ -252,9 +250,12 @@ int load_world_build(load_world *w, const char *tag, const char *password)
     w->product = post_id(&w->admin, "/api/admin/products/", body);
     if (!w->service || !w->product)
         return -1;
-    for (int i = 0; i < LOAD_CUSTOMERS; i++)
-        for (int k = 0; k < LOAD_RATABLE; k++)
-            if (!(w->ratable[i][k] = completed_booking(w, &w->customers[i], i * LOAD_RATABLE + k)))
-                return -1;
-    return 0;
+    PGconn *db = it_db();
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < LOAD_CUSTOMERS; i++)
+        for (int k = 0; rc == 0 && k < LOAD_RATABLE; k++)
+            if (!(w->ratable[i][k] = completed_booking(w, db, &w->customers[i], i * LOAD_RATABLE + k)))
+                rc = -1;
+    PQfinish(db);
+    return rc;
 }

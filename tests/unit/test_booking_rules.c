@@ -543,6 +543,44 @@ static void test_grid_malformed_and_cap(void **state)
     assert_int_equal(few[2], 420);
 }
 
+/* issue 14: a booking starts only on the 30-minute grid (10:07 was accepted
+ * by the API and the worker alike). */
+static void test_slot_time_on_the_grid(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int minute;   /* -1: refused */
+    } cases[] = {
+        {"00:00", 0},   {"06:30", 390},  {"10:00", 600},  {"10:00:00", 600}, {"23:30", 1410},
+        {"10:07", -1},  {"10:15", -1},   {"10:29", -1},   {"10:31", -1},     {"23:59", -1},
+        {"10:30:30", -1}, {"24:00", -1}, {"9:30", -1},    {"", -1},          {"10:0a", -1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int m = -7;
+        int rc = booking_parse_slot_time(cases[i].text, &m);
+        if (cases[i].minute < 0) {
+            assert_int_equal(rc, -1);
+            assert_int_equal(m, -7);   /* untouched */
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(m, cases[i].minute);
+        }
+    }
+}
+
+/* issue 14: a priest completes a booking once it has started, not before. */
+static void test_complete_not_before_start(void **state)
+{
+    (void)state;
+    const int64_t start = INT64_C(1800000000) * 1000000;
+    assert_reason(booking_check_complete(start, start - DAY), "not_started", "a day early");
+    assert_reason(booking_check_complete(start, start - 1), "not_started", "a microsecond early");
+    assert_reason(booking_check_complete(start, start), NULL, "at the start");
+    assert_reason(booking_check_complete(start, start + HOUR), NULL, "an hour in");
+    assert_reason(booking_check_complete(start, start + 30 * DAY), NULL, "a month later");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -563,6 +601,8 @@ int main(void)
         cmocka_unit_test(test_grid_local_vs_utc_day),
         cmocka_unit_test(test_grid_now_and_horizon),
         cmocka_unit_test(test_grid_malformed_and_cap),
+        cmocka_unit_test(test_slot_time_on_the_grid),
+        cmocka_unit_test(test_complete_not_before_start),
     };
     return cmocka_run_group_tests_name("booking_rules", tests, NULL, NULL);
 }

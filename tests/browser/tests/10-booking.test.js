@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, expectText, uiLogin, screenshot } from '../lib/browser.js';
 import { RUN, istDate, fixtures } from '../lib/context.js';
+import { ageBooking } from '../lib/api.js';
 
 let b;
 let fx;
@@ -107,6 +108,10 @@ test('book a priest, priest confirms and completes, customer pays and rates', as
   await expectText(pcard, /Meera Nair/);
   await pcard.getByRole('button', { name: 'Confirm booking' }).click();
   await expectText(ppage.locator(`.booking-card[data-booking-id="${bookingId}"] .badge`).first(), /confirmed/i);
+  // Not before it has begun: the card says so; then the booking is aged.
+  await expectText(ppage.locator(`.booking-card[data-booking-id="${bookingId}"]`), /once the puja has begun/);
+  ageBooking(bookingId);
+  await ppage.reload();
   await ppage.locator(`.booking-card[data-booking-id="${bookingId}"]`).getByText('Mark as completed').click();
   await ppage.locator(`.booking-card[data-booking-id="${bookingId}"]`).getByLabel('Puja performed').check();
   await ppage.locator(`.booking-card[data-booking-id="${bookingId}"]`).getByRole('button', { name: 'Puja completed' }).click();

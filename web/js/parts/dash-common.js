@@ -176,7 +176,12 @@ export function bookingCard(b, viewer, done) {
         toast(`Booking #${b.id} confirmed.`, 'ok');
         await done();
       }));
-    if (b.status === 'confirmed')
+    // A booking is completed once it has begun (the worker answers 409
+    // not_started before): until then the priest sees when it can be.
+    const begun = !b.starts_at || new Date(b.starts_at).getTime() <= Date.now();
+    if (b.status === 'confirmed' && !begun)
+      actions.push(h('p', { class: 'hint' }, 'You can mark it completed once the puja has begun.'));
+    if (b.status === 'confirmed' && begun)
       actions.push(
         inlineForm({
           summary: 'Mark as completed',
