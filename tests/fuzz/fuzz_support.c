@@ -1,0 +1,65 @@
+/* fuzz_support.c — see fuzz_support.h. Also defines g_api, which api/main.c
+ * (not linked into harnesses: its main() is libFuzzer's) defines in the API. */
+#include "tests/fuzz/fuzz_support.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "api/server.h"
+#include "common/log.h"
+
+api_server g_api;
+
+void fuzz_init(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    setenv("PUNYAKA_LOG_LEVEL", "error", 0);
+    pk_log_init("fuzz");
+    char err[256];
+    if (sodium_init() < 0 || pk_config_load(&g_api.cfg, err, sizeof(err)) != 0)
+        abort();
+}
+
+void fuzz_req_init(h2o_req_t *req)
+{
+    memset(req, 0, sizeof(*req));
+    h2o_mem_init_pool(&req->pool);
+    req->query_at = SIZE_MAX;
+}
+
+void fuzz_req_set_path(h2o_req_t *req, const char *path, size_t len)
+{
+    req->path = h2o_strdup(&req->pool, path, len);
+    req->path_normalized = req->path;
+    const char *q = memchr(req->path.base, '?', len);
+    req->query_at = q ? (size_t)(q - req->path.base) : SIZE_MAX;
+}
+
+void fuzz_req_add_header(h2o_req_t *req, const char *name, const char *value, size_t len)
+{
+    h2o_iovec_t v = h2o_strdup(&req->pool, value, len);
+    h2o_add_header_by_str(&req->pool, &req->headers, name, strlen(name), 1, NULL, v.base, v.len);
+}
+
+void fuzz_req_dispose(h2o_req_t *req)
+{
+    h2o_mem_clear_pool(&req->pool);
+}
+
+char *fuzz_strndup(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1);
+    if (!s)
+        abort();
+    memcpy(s, data, size);
+    s[size] = 0;
+    return s;
+}
+
+const pk_config *fuzz_config(void)
+{
+    return &g_api.cfg;
+}
