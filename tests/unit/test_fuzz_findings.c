@@ -1,0 +1,77 @@
+/* test_fuzz_findings.c — every crash or sanitizer report the libFuzzer
+ * harnesses (tests/fuzz/, docs/testing.md) found, as a plain unit test that
+ * reproduces it. Each case names the harness and the input that found it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include <msgpack.h>
+
+#include "common/mp.h"
+#include "workers/fields.h"
+
+/* Unpacks raw msgpack bytes into u and returns the root. */
+static const msgpack_object *unpack(msgpack_unpacked *u, const char *bytes, size_t len)
+{
+    size_t off = 0;
+    msgpack_unpacked_init(u);
+    assert_int_equal(msgpack_unpack_next(u, bytes, len, &off), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(off, len);
+    return &u->data;
+}
+
+/* fuzz_command, payload {"": ""} (0x81 0xa0 0xa0): msgpack-c leaves the
+ * pointer of an empty str NULL. wf_json_from_mp (the completion checklist)
+ * passed it to memcpy — undefined behaviour, an abort under UBSan — and to
+ * json_stringn, which refuses NULL, so a checklist holding "" was poison
+ * instead of the JSON it is. */
+static void empty_strings_in_free_form_json(void **state)
+{
+    (void)state;
+    static const char map[] = "\x82\xa0\xa0\xa1k\x91\xa0";   /* {"": "", "k": [""]} */
+    msgpack_unpacked u;
+    const msgpack_object *o = unpack(&u, map, sizeof(map) - 1);
+    json_t *j = wf_json_from_mp(o);
+    assert_non_null(j);
+    char *text = json_dumps(j, JSON_COMPACT);
+    assert_string_equal(text, "{\"\":\"\",\"k\":[\"\"]}");
+    free(text);
+    json_decref(j);
+    msgpack_unpacked_destroy(&u);
+}
+
+/* fuzz_command, the same NULL pointer through the typed readers: an empty
+ * str read by pk_mp_get_str / wf_text must come back as "" (a valid
+ * pointer), not NULL handed on to memcpy. (msgpack-c reuses the previous
+ * str's pointer for an empty one, so only an empty str before any other —
+ * here the key "" — is NULL.) */
+static void empty_string_readers(void **state)
+{
+    (void)state;
+    static const char map[] = "\x81\xa0\xa0";   /* {"": ""} */
+    msgpack_unpacked u;
+    const msgpack_object *o = unpack(&u, map, sizeof(map) - 1);
+    const char *s = NULL;
+    size_t n = 1;
+    assert_int_equal(pk_mp_get_str(o, "", &s, &n), 0);
+    assert_non_null(s);
+    assert_int_equal(n, 0);
+    char buf[8] = "x";
+    assert_int_equal(wf_text(o, "", 4, buf), 0);
+    assert_string_equal(buf, "");
+    msgpack_unpacked_destroy(&u);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(empty_strings_in_free_form_json),
+        cmocka_unit_test(empty_string_readers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
