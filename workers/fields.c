@@ -23,7 +23,8 @@ int wf_check_keys(const msgpack_object *p)
             return -1;
         for (uint32_t j = 0; j < i; j++)
             if (kv[j].key.via.str.size == kv[i].key.via.str.size &&
-                memcmp(kv[j].key.via.str.ptr, kv[i].key.via.str.ptr, kv[i].key.via.str.size) == 0)
+                (kv[i].key.via.str.size == 0 ||   /* two "" keys; their pointers may be NULL */
+                 memcmp(kv[j].key.via.str.ptr, kv[i].key.via.str.ptr, kv[i].key.via.str.size) == 0))
                 return -1;
     }
     return 0;

@@ -67,11 +67,27 @@ static void empty_string_readers(void **state)
     msgpack_unpacked_destroy(&u);
 }
 
+/* fuzz_command, payload {"": 1, "": 2}: wf_check_keys compared the two
+ * empty keys with memcmp on their NULL pointers (undefined behaviour, an
+ * abort in the sanitizer build). Two "" keys are a duplicate. */
+static void duplicate_empty_keys(void **state)
+{
+    (void)state;
+    static const char dup[] = "\x82\xa0\x01\xa0\x02";       /* {"": 1, "": 2} */
+    static const char distinct[] = "\x82\xa0\x01\xa1k\x02"; /* {"": 1, "k": 2} */
+    msgpack_unpacked u;
+    assert_int_equal(wf_check_keys(unpack(&u, dup, sizeof(dup) - 1)), -1);
+    msgpack_unpacked_destroy(&u);
+    assert_int_equal(wf_check_keys(unpack(&u, distinct, sizeof(distinct) - 1)), 0);
+    msgpack_unpacked_destroy(&u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(empty_strings_in_free_form_json),
         cmocka_unit_test(empty_string_readers),
+        cmocka_unit_test(duplicate_empty_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
