@@ -1,5 +1,6 @@
-/* fuzz_support.c — see fuzz_support.h. Also defines g_api, which api/main.c
- * (not linked into harnesses: its main() is libFuzzer's) defines in the API. */
+/* fuzz_support.c — see fuzz_support.h. Also defines what api/main.c (not
+ * linked into harnesses: its main() is libFuzzer's) defines in the API:
+ * g_api and api_thread_of. */
 #include "tests/fuzz/fuzz_support.h"
 
 #include <stdlib.h>
@@ -9,6 +10,16 @@
 #include "common/log.h"
 
 api_server g_api;
+
+/* A loop thread with no backends: harnesses never reach them (or stub them,
+ * as fuzz_api_bodies does). */
+static api_thread no_backends;
+
+api_thread *api_thread_of(h2o_req_t *req)
+{
+    (void)req;
+    return &no_backends;
+}
 
 void fuzz_init(void)
 {
@@ -23,11 +34,36 @@ void fuzz_init(void)
         abort();
 }
 
+/* The end of the output chain: h2o_send_inline (api/http.c's replies)
+ * lands here. Only the fact and the status matter to the harnesses. */
+static int answered_status;
+
+static void capture_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                         h2o_send_state_t state)
+{
+    (void)self, (void)bufs, (void)bufcnt, (void)state;
+    if (answered_status)
+        abort();   /* answered twice */
+    answered_status = req->res.status;
+}
+
+static h2o_ostream_t capture = {.do_send = capture_send};
+static h2o_pathconf_t no_filters;   /* h2o_start_response walks pathconf->filters */
+
 void fuzz_req_init(h2o_req_t *req)
 {
     memset(req, 0, sizeof(*req));
     h2o_mem_init_pool(&req->pool);
     req->query_at = SIZE_MAX;
+    req->pathconf = &no_filters;
+    req->_ostr_top = &capture;
+    answered_status = 0;
+}
+
+int fuzz_req_status(h2o_req_t *req)
+{
+    (void)req;
+    return answered_status;
 }
 
 void fuzz_req_set_path(h2o_req_t *req, const char *path, size_t len)

@@ -28,6 +28,9 @@ void fuzz_req_init(h2o_req_t *req);
 void fuzz_req_set_path(h2o_req_t *req, const char *path, size_t len);
 /* Adds a request header (name lower-case; both copied into the pool). */
 void fuzz_req_add_header(h2o_req_t *req, const char *name, const char *value, size_t len);
+/* The status the request was answered with (0: not answered yet). Replies
+ * go through a stream that only records them. */
+int fuzz_req_status(h2o_req_t *req);
 void fuzz_req_dispose(h2o_req_t *req);
 
 /* A NUL-terminated copy of data (malloc'd; the caller frees it). */
