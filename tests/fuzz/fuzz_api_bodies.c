@@ -14,6 +14,7 @@
  *     workers' decoder takes back — and answers 202.
  * Properties: no crash, leak or UB; never a 500; every request that is
  * answered gets a status (4xx for bad input, 503 for the stubbed backends). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "api/command.h"
@@ -229,6 +230,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     m.params[0] = h2o_iovec_init(H2O_STRLIT("7"));
     ep->handler(&req, &m);
     int status = fuzz_req_status(&req);
+    if (getenv("FUZZ_VERBOSE"))   /* which endpoint answered what, when run on single inputs */
+        fprintf(stderr, "endpoint %u: status %d\n", (unsigned)(data[0] % N_ENDPOINTS), status);
     if (status == 500)
         abort();
     fuzz_req_dispose(&req);

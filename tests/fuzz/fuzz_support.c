@@ -4,6 +4,7 @@
 #include "tests/fuzz/fuzz_support.h"
 
 #include <stdlib.h>
+#include <arpa/inet.h>
 #include <string.h>
 #include <sodium.h>
 #include "api/server.h"
@@ -48,6 +49,20 @@ static void capture_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs,
 }
 
 static h2o_ostream_t capture = {.do_send = capture_send};
+
+/* The client: 127.0.0.1 (login keys its limits on the address). */
+static socklen_t peer_name(h2o_conn_t *conn, struct sockaddr *sa)
+{
+    (void)conn;
+    struct sockaddr_in *in = (struct sockaddr_in *)sa;
+    memset(in, 0, sizeof(*in));
+    in->sin_family = AF_INET;
+    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sizeof(*in);
+}
+
+static const h2o_conn_callbacks_t conn_callbacks = {.get_peername = peer_name, .get_sockname = peer_name};
+static h2o_conn_t no_conn = {.callbacks = &conn_callbacks};
 static h2o_pathconf_t no_filters;   /* h2o_start_response walks pathconf->filters */
 
 void fuzz_req_init(h2o_req_t *req)
@@ -57,6 +72,7 @@ void fuzz_req_init(h2o_req_t *req)
     req->query_at = SIZE_MAX;
     req->pathconf = &no_filters;
     req->_ostr_top = &capture;
+    req->conn = &no_conn;
     answered_status = 0;
 }
 
