@@ -90,7 +90,7 @@ case "${1:-}" in
     [ -n "${2:-}" ] || { echo "usage: fuzz.sh run NAME [SECONDS]" >&2; exit 2; }
     name=$2
     name=fuzz_${name#fuzz_}
-    harnesses | grep -qx "$name" || { echo "fuzz.sh: no harness $name (fuzz.sh list)" >&2; exit 2; }
+    harnesses | grep -x "$name" >/dev/null || { echo "fuzz.sh: no harness $name (fuzz.sh list)" >&2; exit 2; }
     build
     work=${PUNYAKA_FUZZ_WORK:-$(mktemp -d /tmp/punyaka-fuzz.XXXXXX)}
     echo "fuzz: $name for ${3:-600}s; scratch $work (new inputs in $work/$name/corpus)" >&2

@@ -1,10 +1,13 @@
 /* fuzz_envelope — common/envelope.c: pk_envelope_decode on any bytes, as a
  * worker receives them from Kafka. On success the decoded envelope must
  * encode again (the rules are the same on both sides) and decode to the same
- * fields. */
+ * fields, and it is dispatched as the worker does: its type looked up in the
+ * command table (workers/commands.c) and, when known, applied with no
+ * database (fuzz_command explains why that reaches the payload decoders). */
 #include <stdlib.h>
 #include <string.h>
 #include "common/envelope.h"
+#include "workers/worker.h"
 #include "tests/fuzz/fuzz_support.h"
 
 static void same_or_abort(const pk_envelope *a, const pk_envelope *b)
@@ -46,6 +49,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (pk_envelope_decode(again.data, again.size, &d2, err, sizeof(err)) != 0)
         abort();
     same_or_abort(&d.env, &d2.env);
+    const wk_command *c = wk_command_find(d.env.type);
+    if (c) {
+        wk_ctx ctx = {.db = NULL, .cfg = fuzz_config()};
+        wk_outcome out;
+        wk_outcome_init(&out);
+        wk_result r = c->apply(&ctx, &d, &out);
+        if (r != WK_DONE && r != WK_TRANSIENT && r != WK_POISON)
+            abort();
+        wk_outcome_free(&out);
+    }
     pk_envelope_decoded_free(&d2);
     pk_envelope_decoded_free(&d);
     msgpack_sbuffer_destroy(&payload);

@@ -165,7 +165,8 @@ def main():
         '{"m":"1500.5","i":12,"b":true,"x":null}', '{"d":' + '[' * 40 + ']' * 40 + '}'])
     write("fuzz_envelope", [envelope({"booking_id": 4}), envelope({}, "user.register", {"x-unknown": 1}),
                             envelope({"a": [1, {"b": None}]}, "order.checkout"),
-                            envelope({}, "Bad Type"), envelope({})[:-3]])
+                            envelope({}, "Bad Type"), envelope({})[:-3]]
+          + [envelope(COMMANDS[i][1], COMMANDS[i][0]) for i in (0, 5, 10, 14, 16, 20)])
     write("fuzz_command", command_seeds())
     write("fuzz_api_bodies", [bytes([i]) + json.dumps(b, ensure_ascii=False).encode() for i, b in BODIES]
           + [b"\x08{\"priest\": 2, \"priest\": 3}", b"\x00{\"username\": \"a\\u0000b\"}"])
