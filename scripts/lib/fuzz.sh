@@ -2,8 +2,9 @@
 # fuzz.sh — builds the libFuzzer harnesses (tests/fuzz/fuzz_*.c) with clang
 # into a build directory of their own and runs them (docs/testing.md).
 #
-#   fuzz.sh ci [TOTAL_SECONDS]     every harness, TOTAL_SECONDS (default 240)
-#                                  of wall time in all, two at a time
+#   fuzz.sh ci [TOTAL_SECONDS]     every harness, TOTAL_SECONDS of wall time
+#                                  in all (default $PUNYAKA_FUZZ_TOTAL_S, else
+#                                  240), two at a time
 #   fuzz.sh run NAME [SECONDS]     one harness, SECONDS (default 600)
 #   fuzz.sh list                   the harnesses
 #
@@ -60,7 +61,7 @@ run_one() {
 }
 
 ci() {
-  local total=${1:-240} list n secs work failed=0 pids=() names=() i
+  local total=$1 list n secs work failed=0 pids=() names=() i
   list=$(harnesses)
   n=$(echo "$list" | wc -l)
   # `jobs` at a time: ceil(n / jobs) rounds share the total (≥ 10 s each).
@@ -85,7 +86,7 @@ ci() {
 
 case "${1:-}" in
   list) harnesses ;;
-  ci) build; ci "${2:-240}" ;;
+  ci) build; ci "${2:-${PUNYAKA_FUZZ_TOTAL_S:-240}}" ;;
   run)
     [ -n "${2:-}" ] || { echo "usage: fuzz.sh run NAME [SECONDS]" >&2; exit 2; }
     name=$2
