@@ -174,7 +174,8 @@ int pk_mp_get_str(const msgpack_object *map, const char *key, const char **s, si
         return -1;
     if (v->type != MSGPACK_OBJECT_STR)
         return -2;
-    *s = v->via.str.ptr;
+    /* msgpack-c may leave an empty str's pointer NULL: callers get "". */
+    *s = v->via.str.size ? v->via.str.ptr : "";
     *len = v->via.str.size;
     return 0;
 }

@@ -66,8 +66,9 @@ static int opt_list(const msgpack_object *p, const char *key, char **out)
         }
         memcpy(item, s->via.str.ptr, s->via.str.size);
         item[s->via.str.size] = 0;
-        json_t *js = json_string(item);   /* NULL when not valid UTF-8 */
-        if (!js || pk_check_list_item(item) || json_array_append_new(list, js) != 0) {
+        /* Checked before the string is made: a refused item must not leak it. */
+        json_t *js = pk_check_list_item(item) ? NULL : json_string(item);   /* NULL: not UTF-8 */
+        if (!js || json_array_append_new(list, js) != 0) {
             json_decref(list);
             return -1;
         }

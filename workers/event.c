@@ -107,7 +107,8 @@ static int get_text(const msgpack_object *o, char *buf, size_t cap)
 {
     if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap)
         return -1;
-    memcpy(buf, o->via.str.ptr, o->via.str.size);
+    if (o->via.str.size)   /* msgpack-c may leave an empty str's pointer NULL */
+        memcpy(buf, o->via.str.ptr, o->via.str.size);
     buf[o->via.str.size] = 0;
     return memchr(buf, 0, o->via.str.size) ? -1 : 0;
 }

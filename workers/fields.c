@@ -24,7 +24,8 @@ int wf_check_keys(const msgpack_object *p)
             return -1;
         for (uint32_t j = 0; j < i; j++)
             if (kv[j].key.via.str.size == kv[i].key.via.str.size &&
-                memcmp(kv[j].key.via.str.ptr, kv[i].key.via.str.ptr, kv[i].key.via.str.size) == 0)
+                (kv[i].key.via.str.size == 0 ||   /* two "" keys; their pointers may be NULL */
+                 memcmp(kv[j].key.via.str.ptr, kv[i].key.via.str.ptr, kv[i].key.via.str.size) == 0))
                 return -1;
     }
     return 0;
@@ -115,6 +116,13 @@ int wf_number(const msgpack_object *p, const char *key, double min, double max, 
     return 0;
 }
 
+/* The bytes of a str object: msgpack-c may leave an empty one's pointer
+ * NULL, which neither memcpy nor json_stringn accepts. */
+static const char *str_bytes(const msgpack_object_str *s)
+{
+    return s->size ? s->ptr : "";
+}
+
 static json_t *json_from_map(const msgpack_object *o)
 {
     if (wf_check_keys(o) != 0)
@@ -124,12 +132,12 @@ static json_t *json_from_map(const msgpack_object *o)
         const msgpack_object_str *k = &o->via.map.ptr[i].key.via.str;
         char key[256];
         json_t *v = wf_json_from_mp(&o->via.map.ptr[i].val);
-        if (!v || k->size >= sizeof(key) || !pk_utf8_valid(k->ptr, k->size)) {
+        if (!v || k->size >= sizeof(key) || !pk_utf8_valid(str_bytes(k), k->size)) {
             json_decref(v);
             json_decref(j);
             return NULL;
         }
-        memcpy(key, k->ptr, k->size);
+        memcpy(key, str_bytes(k), k->size);
         key[k->size] = 0;
         json_object_set_new(j, key, v);
     }
@@ -161,7 +169,9 @@ json_t *wf_json_from_mp(const msgpack_object *o)
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:          return isfinite(o->via.f64) ? json_real(o->via.f64) : NULL;
     case MSGPACK_OBJECT_STR:
-        return pk_utf8_valid(o->via.str.ptr, o->via.str.size) ? json_stringn(o->via.str.ptr, o->via.str.size) : NULL;
+        return pk_utf8_valid(str_bytes(&o->via.str), o->via.str.size)
+                   ? json_stringn(str_bytes(&o->via.str), o->via.str.size)
+                   : NULL;
     case MSGPACK_OBJECT_ARRAY:            return json_from_array(o);
     case MSGPACK_OBJECT_MAP:              return json_from_map(o);
     default:                              return NULL;

@@ -10,6 +10,8 @@ PUNYAKA_PACKAGES=(
   postgresql postgresql-contrib redis-server
   kcat curl wrk nghttp2-client iproute2 procps
 )
+# Fuzzers (tests/fuzz, scripts/lib/fuzz.sh): Debian's clang and its libFuzzer runtime.
+PUNYAKA_PACKAGES+=(clang libclang-rt-dev)
 # Browser tests (tests/browser): Debian's Chromium, driven by playwright-core from npm.
 # Node.js and npm only when missing: a NodeSource nodejs already bundles npm and
 # conflicts with Debian's npm package.
