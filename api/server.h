@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <h2o.h>
+#include "common/command_auth.h"
 #include "common/config.h"
 #include "common/envelope.h"
 
@@ -41,6 +42,7 @@ typedef struct api_thread {
 
 typedef struct {
     pk_config cfg;
+    pk_command_keys command_keys;   /* signs every command (common/command_auth.h); read-only after start */
     h2o_globalconf_t h2o;
     api_thread *threads;
     int nthreads;

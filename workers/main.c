@@ -267,6 +267,12 @@ int main(void)
         pk_error(NULL, "configuration: %s", err);
         return 1;
     }
+    /* Without the key every command would be dead-lettered: refuse to start instead. */
+    pk_command_keys keys;
+    if (pk_command_keys_from_env(&keys, err, sizeof(err)) != 0) {
+        pk_error(NULL, "configuration: %s", err);
+        return 1;
+    }
     if (wf_tz_offset_init() != 0) {   /* bookings must never be placed at the wrong instant */
         pk_error(NULL, "configuration: PUNYAKA_TZ_OFFSET_MINUTES must be minutes east of UTC, -720..840");
         return 1;
@@ -276,7 +282,7 @@ int main(void)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    wk_worker w = {.ctx.cfg = &cfg};
+    wk_worker w = {.ctx.cfg = &cfg, .keys = &keys};
     char redis_host[256];
     int redis_port;
     if (pk_parse_redis_url(cfg.redis_url, redis_host, sizeof(redis_host), &redis_port) != 0) {
@@ -309,6 +315,7 @@ int main(void)
         rd_kafka_destroy(w.producer);
     }
     PQfinish(w.ctx.db);
+    pk_command_keys_wipe(&keys);
     pk_info(NULL, "stopped");
     return w.consumer && w.relay ? 0 : 1;
 }

@@ -215,6 +215,21 @@ static wk_result process_decoded(wk_worker *w, const rd_kafka_message_t *m, cons
     return res;
 }
 
+/* Not signed by the API or punyaka-admin: dead-lettered before anything
+ * in it is believed. Undecided on purpose — no processed_commands row, no
+ * outcome, no notification: the id inside is only a claim, and the real
+ * command of that id must still be applied when it comes. */
+static wk_result bad_signature(wk_worker *w, const rd_kafka_message_t *m, pk_auth_result why)
+{
+    wk_result res = dead_letter_undecided(w, m, PK_AUTH_DLQ_REASON);
+    if (res == WK_DONE) {
+        pk_warn(NULL, "%s[%d]@%lld not applied: signature %s", rd_kafka_topic_name(m->rkt), (int)m->partition,
+                (long long)m->offset, pk_auth_result_str(why));
+        wk_metrics_command(w->metrics, NULL, WK_M_DEAD_LETTERED);
+    }
+    return res;
+}
+
 wk_result wk_process(wk_worker *w, const rd_kafka_message_t *m)
 {
     pk_envelope_decoded cmd;
@@ -222,7 +237,11 @@ wk_result wk_process(wk_worker *w, const rd_kafka_message_t *m)
     trace_id_of(m, trace);
     pk_log_context(NULL, trace);
     wk_result res;
-    if (pk_envelope_decode(m->payload, m->len, &cmd, err, sizeof(err)) != 0) {
+    size_t envelope_len = 0;
+    pk_auth_result auth = pk_command_verify(w->keys, m->payload, m->len, &envelope_len, NULL);
+    if (auth != PK_AUTH_OK) {
+        res = bad_signature(w, m, auth);
+    } else if (pk_envelope_decode(m->payload, envelope_len, &cmd, err, sizeof(err)) != 0) {
         res = dead_letter_undecided(w, m, err);
         if (res == WK_DONE)
             wk_metrics_command(w->metrics, NULL, WK_M_DEAD_LETTERED);

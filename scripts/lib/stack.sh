@@ -175,6 +175,15 @@ up() {
     [ -s "$DIR/data.key" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/data.key")
     chmod 600 "$DIR/data.key"; data_key=$(cat "$DIR/data.key")
   fi
+  # Command signing key (schemas/command-envelope.md): the API and punyaka-admin
+  # sign every command with it, the workers apply only what verifies. An
+  # operator's PUNYAKA_COMMAND_KEY wins (then PUNYAKA_COMMAND_KEY_PREVIOUS too,
+  # during a rotation); otherwise one made once and kept in DIR.
+  local command_key=${PUNYAKA_COMMAND_KEY:-}
+  if [ -z "$command_key" ]; then
+    [ -s "$DIR/command.key" ] || (umask 077; od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$DIR/command.key")
+    chmod 600 "$DIR/command.key"; command_key=$(cat "$DIR/command.key")
+  fi
   # The dev Kafka answers an empty fetch only after fetch.wait.max.ms, even
   # when data arrives meanwhile (docs/kafka.md): workers poll it every 5 ms.
   rm -f "$DIR/env"; (umask 077; : > "$DIR/env")   # it holds the key: owner only
@@ -188,9 +197,11 @@ PUNYAKA_TOPIC_PREFIX=${PUNYAKA_TOPIC_PREFIX:-punyaka.}
 PUNYAKA_WEB_ROOT=${PUNYAKA_WEB_ROOT:-$SRC/web}
 PUNYAKA_CORS_ORIGINS=${PUNYAKA_CORS_ORIGINS:-http://localhost:3000}
 PUNYAKA_DATA_KEY=$data_key
+PUNYAKA_COMMAND_KEY=$command_key
 PUNYAKA_KAFKA_FETCH_WAIT_MS=${PUNYAKA_KAFKA_FETCH_WAIT_MS:-5}
 ENV
   [ -n "$ext_kafka" ] || echo "PUNYAKA_DEVKAFKA_CONTROL=$DIR/kafka.ctl" >> "$DIR/env"
+  [ -z "${PUNYAKA_COMMAND_KEY_PREVIOUS:-}" ] || echo "PUNYAKA_COMMAND_KEY_PREVIOUS=$PUNYAKA_COMMAND_KEY_PREVIOUS" >> "$DIR/env"
   local n p used=" $port "
   for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do   # worker metrics ports, distinct
     p=$(free_port); while [[ $used == *" $p "* ]]; do p=$(free_port); done

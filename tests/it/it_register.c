@@ -15,6 +15,7 @@
 #include <sodium.h>
 #include "common/envelope.h"
 #include "common/mp.h"
+#include "tests/support/commands.h"
 #include "tests/support/db.h"
 #include "tests/support/http.h"
 #include "tests/support/stack_env.h"
@@ -167,6 +168,7 @@ static size_t build_envelope(msgpack_sbuffer *out, const pk_uuid *id, const char
     strcpy(env.request_id, "it-register");
     msgpack_sbuffer_init(out);
     assert_int_equal(pk_envelope_encode(&env, payload.data, payload.size, out), 0);
+    it_sign(out);
     msgpack_sbuffer_destroy(&payload);
     return out->size;
 }
