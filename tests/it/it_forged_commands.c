@@ -10,7 +10,8 @@
  * real command sent right after it. Every forgery must reach the dlq
  * topic with reason bad_signature and change nothing in PostgreSQL; the
  * signed commands (the real one behind the forged id, the admin's real
- * priest.verify) must still apply. */
+ * priest.verify) must still apply. And the processes that sign or verify
+ * refuse to start without a valid key. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <sodium.h>
 #include "common/command_auth.h"
 #include "common/envelope.h"
@@ -317,6 +319,40 @@ static void test_forged_commands_change_nothing(void **state)
         msgpack_sbuffer_destroy(&f[i].value);
 }
 
+/* Runs `cmd` (bounded: a process that wrongly starts is killed after 10 s)
+ * and returns its exit status; its stderr into err. */
+static int run_capture(const char *cmd, char *err, size_t cap)
+{
+    char full[4096];
+    snprintf(full, sizeof(full), "timeout 10 %s 2>&1 >/dev/null", cmd);
+    FILE *p = popen(full, "r");
+    assert_non_null(p);
+    size_t n = fread(err, 1, cap - 1, p);
+    err[n] = 0;
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_no_key_no_start(void **state)
+{
+    (void)state;
+    const char *build = it_env("PUNYAKA_BUILD_DIR");
+    static const char *const envs[] = {"env -u PUNYAKA_COMMAND_KEY", "env PUNYAKA_COMMAND_KEY=abcd",
+                                       "env PUNYAKA_COMMAND_KEY_PREVIOUS=nothex"};
+    static const char *const bins[] = {"api/punyaka-api", "workers/punyaka-worker",
+                                       "workers/punyaka-admin create-admin nokeyadmin nokeyadmin@example.com"};
+    for (size_t e = 0; e < sizeof(envs) / sizeof(*envs); e++)
+        for (size_t b = 0; b < sizeof(bins) / sizeof(*bins); b++) {
+            char cmd[1024], err[4096];
+            snprintf(cmd, sizeof(cmd), "%s PUNYAKA_HTTP_PORT=1 PUNYAKA_ADMIN_PASSWORD=nokey-pass-1 %s/%s", envs[e],
+                     build, bins[b]);
+            int status = run_capture(cmd, err, sizeof(err));
+            if (status != 1 || !strstr(err, "PUNYAKA_COMMAND_KEY"))
+                fail_msg("%s: exit %d, want 1 naming PUNYAKA_COMMAND_KEY; said: %s", cmd, status, err);
+        }
+    assert_int_equal(user_count("nokeyadmin"), 0);
+}
+
 int main(void)
 {
     if (it_start(tag, sizeof(tag)) != 0)
@@ -324,6 +360,7 @@ int main(void)
     db = it_db();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forged_commands_change_nothing),
+        cmocka_unit_test(test_no_key_no_start),
     };
     int failed = cmocka_run_group_tests_name("forged_commands", tests, NULL, NULL);
     PQfinish(db);

@@ -25,7 +25,7 @@ DC=(docker-compose --env-file "$TMP/empty.env" --project-directory "$PUNYAKA_SOU
 compose() {
     (cd "$TMP" && env -u PUNYAKA_TOPIC_PREFIX -u COMPOSE_FILE -u COMPOSE_PROJECT_NAME \
         POSTGRES_PASSWORD=test-pg PUNYAKA_ADMIN_PASSWORD=test-admin PUNYAKA_DATA_KEY=test-key \
-        "${DC[@]}" "$@")
+        PUNYAKA_COMMAND_KEY=test-command-key "${DC[@]}" "$@")
 }
 
 # 1. Valid.
@@ -60,17 +60,27 @@ echo "ok topics, punyaka.events retention.ms=-1"
 
 # 4. The prefix is honoured.
 (cd "$TMP" && PUNYAKA_TOPIC_PREFIX=staging.punyaka. POSTGRES_PASSWORD=x PUNYAKA_ADMIN_PASSWORD=x \
-    PUNYAKA_DATA_KEY=x "${DC[@]}" config) \
+    PUNYAKA_DATA_KEY=x PUNYAKA_COMMAND_KEY=x "${DC[@]}" config) \
     | tr -s ' \n' '  ' | grep -Eq -- "--topic staging\.punyaka\.events --partitions 1 --config retention\.ms=-1 " \
     || fail "PUNYAKA_TOPIC_PREFIX not applied"
 echo "ok PUNYAKA_TOPIC_PREFIX"
 
 # 5. Secrets are mandatory: without them compose refuses the file.
 rc=0
-(cd "$TMP" && env -u POSTGRES_PASSWORD -u PUNYAKA_ADMIN_PASSWORD -u PUNYAKA_DATA_KEY \
+(cd "$TMP" && env -u POSTGRES_PASSWORD -u PUNYAKA_ADMIN_PASSWORD -u PUNYAKA_DATA_KEY -u PUNYAKA_COMMAND_KEY \
     "${DC[@]}" config -q) >"$TMP/nosecret.out" 2>&1 || rc=$?
 (( rc != 0 )) || fail "config accepted a file with no POSTGRES_PASSWORD/PUNYAKA_ADMIN_PASSWORD/PUNYAKA_DATA_KEY"
 grep -q "set POSTGRES_PASSWORD\|set PUNYAKA_" "$TMP/nosecret.out" || { cat "$TMP/nosecret.out" >&2; fail "unclear message for missing secrets"; }
 echo "ok missing secrets rejected"
+
+# 5b. The command key alone missing is refused too, and every app service gets it.
+rc=0
+(cd "$TMP" && env -u PUNYAKA_COMMAND_KEY POSTGRES_PASSWORD=x PUNYAKA_ADMIN_PASSWORD=x PUNYAKA_DATA_KEY=x \
+    "${DC[@]}" config -q) >"$TMP/nokey.out" 2>&1 || rc=$?
+(( rc != 0 )) && grep -q "set PUNYAKA_COMMAND_KEY" "$TMP/nokey.out" \
+    || { cat "$TMP/nokey.out" >&2; fail "config accepted a file with no PUNYAKA_COMMAND_KEY"; }
+(( $(grep -c "PUNYAKA_COMMAND_KEY: test-command-key" "$TMP/config.yml") >= 4 )) \
+    || fail "PUNYAKA_COMMAND_KEY is not passed to migrate, api and the workers"
+echo "ok PUNYAKA_COMMAND_KEY required and passed on"
 
 echo "PASS test_compose"
