@@ -6,6 +6,9 @@
  *            a real command's id cannot block or answer for the real one
  *            (common/command_auth.h)
  *   decode ─ undecodable ⇒ dead letter (no command to decide)
+ *   topic  ─ a known type on a topic not its own (a copy: the signature
+ *            does not cover the topic) ⇒ dead letter `wrong_topic`,
+ *            undecided, so the copy cannot take the command's id
  *   type   ─ no worker knows it ⇒ dead letter, undecided: not journaled, not
  *            in processed_commands, so a redrive after the upgrade applies it
  *   the command transaction (txn.h) ─ duplicate ⇒ re-publish the stored

@@ -8,7 +8,9 @@
  * each unsigned; then one signed with a wrong key, one with a valid tag
  * and a payload byte changed, and an unsigned copy carrying the id of a
  * real command sent right after it. Every forgery must reach the dlq
- * topic with reason bad_signature and change nothing in PostgreSQL; the
+ * topic with reason bad_signature and change nothing in PostgreSQL; a
+ * signed command copied onto another topic is dead-lettered wrong_topic
+ * without taking its id; the
  * signed commands (the real one behind the forged id, the admin's real
  * priest.verify) must still apply. And the processes that sign or verify
  * refuse to start without a valid key. */
@@ -333,6 +335,39 @@ static int run_capture(const char *cmd, char *err, size_t cap)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* A signed command copied to a topic that is not its own before the real
+ * one arrives: dead-lettered wrong_topic, undecided, and the real one is
+ * applied under its id. */
+static void test_copy_on_another_topic_takes_no_id(void **state)
+{
+    (void)state;
+    char user[64];
+    snprintf(user, sizeof(user), "fgcopy%s", tag);
+    forged copy = {.what = "signed user.register copied to catalog", .topic = "catalog"};
+    it_payload pl;
+    register_payload(&pl, user);
+    pk_uuid id;
+    char id_text[PK_UUID_STR_LEN + 1];
+    pk_uuid_v7(&id, (uint64_t)(now_us() / 1000));
+    pk_uuid_format(&id, id_text);
+    envelope(&copy, "user.register", 0, "", 0, &id, &pl);
+    it_sign(&copy.value);
+    snprintf(copy.key, sizeof(copy.key), "%s", user);
+    long long dlq_from = it_kafka_high_watermark("dlq", 0);
+    send_forged(&copy);
+    char reason[128] = "";
+    assert_int_equal(it_dlq_find(dlq_from, copy.value.data, copy.value.size, reason, sizeof(reason), 10000), 0);
+    assert_string_equal(reason, "wrong_topic");
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM processed_commands WHERE command_id = $1", id_text, NULL),
+                     0);
+    assert_int_equal(it_kafka_produce("accounts", user, copy.value.data, copy.value.size), 0);
+    it_outcome o = it_wait_outcome(db, id_text, 20000);
+    assert_string_equal(o.status, "applied");
+    it_outcome_free(&o);
+    assert_int_equal(user_count(user), 1);
+    msgpack_sbuffer_destroy(&copy.value);
+}
+
 static void test_no_key_no_start(void **state)
 {
     (void)state;
@@ -360,6 +395,7 @@ int main(void)
     db = it_db();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forged_commands_change_nothing),
+        cmocka_unit_test(test_copy_on_another_topic_takes_no_id),
         cmocka_unit_test(test_no_key_no_start),
     };
     int failed = cmocka_run_group_tests_name("forged_commands", tests, NULL, NULL);
