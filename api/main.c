@@ -257,6 +257,12 @@ int main(void)
         pk_error(NULL, "configuration: %s", err);
         return 1;
     }
+    /* Unsigned commands are dead-lettered by the workers: an API without
+     * the key could accept requests and have every one of them refused. */
+    if (pk_command_keys_from_env(&g_api.command_keys, err, sizeof(err)) != 0) {
+        pk_error(NULL, "configuration: %s", err);
+        return 1;
+    }
     install_signals();
     if (!api_kyc_init())
         pk_warn(NULL, "PUNYAKA_DATA_KEY is not set or malformed: priest KYC submissions will be refused");

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <h2o.h>
+#include "common/command_auth.h"
 #include "common/config.h"
 #include "common/envelope.h"
 
@@ -48,6 +49,7 @@ typedef struct api_thread {
 
 typedef struct {
     pk_config cfg;
+    pk_command_keys command_keys;   /* signs every command (common/command_auth.h); read-only after start */
     h2o_globalconf_t h2o;
     h2o_globalconf_t metrics_h2o;   /* GET /metrics, on its own (loopback) port */
     api_thread *threads;

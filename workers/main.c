@@ -283,6 +283,12 @@ int main(void)
         pk_error(NULL, "configuration: %s", err);
         return 1;
     }
+    /* Without the key every command would be dead-lettered: refuse to start instead. */
+    pk_command_keys keys;
+    if (pk_command_keys_from_env(&keys, err, sizeof(err)) != 0) {
+        pk_error(NULL, "configuration: %s", err);
+        return 1;
+    }
     if (wf_tz_offset_init() != 0) {   /* bookings must never be placed at the wrong instant */
         pk_error(NULL, "configuration: PUNYAKA_TZ_OFFSET_MINUTES must be minutes east of UTC, -720..840");
         return 1;
@@ -292,7 +298,7 @@ int main(void)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    wk_worker w = {.ctx.cfg = &cfg};
+    wk_worker w = {.ctx.cfg = &cfg, .keys = &keys};
     pk_redis_addr redis;
     if (pk_redis_addr_parse(cfg.redis_url, &redis) != 0) {
         pk_error(NULL, "REDIS_URL is malformed");
@@ -325,6 +331,7 @@ int main(void)
         rd_kafka_destroy(w.producer);
     }
     PQfinish(w.ctx.db);
+    pk_command_keys_wipe(&keys);
     pk_info(NULL, "stopped");
     return w.consumer && w.relay ? 0 : 1;
 }

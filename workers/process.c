@@ -193,6 +193,23 @@ static wk_result unknown_type(wk_worker *w, const message_ctx *mc)
     return res;
 }
 
+/* A signed command on a topic that is not its own: applied there it would
+ * break per-key ordering, and neither the API nor punyaka-admin ever sends
+ * one there (they take the topic from common/commands.def) — it is a copy.
+ * The signature does not cover the topic, so deciding it (as rejected)
+ * would let whoever copied it take the real command's id: dead-lettered
+ * undecided instead, like a bad signature. */
+static wk_result wrong_topic(wk_worker *w, const message_ctx *mc)
+{
+    wk_result res = dead_letter_undecided(w, mc->m, "wrong_topic");
+    if (res == WK_DONE) {
+        pk_warn(mc->cmd->env.request_id, "%s %s arrived on %s, not its topic: dead-lettered undecided", mc->cmd->env.type,
+                mc->id, mc->src.topic);
+        wk_metrics_command(w->metrics, mc->cmd->env.type, WK_M_DEAD_LETTERED);
+    }
+    return res;
+}
+
 static wk_result process_decoded(wk_worker *w, const rd_kafka_message_t *m, const pk_envelope_decoded *cmd)
 {
     message_ctx mc = {.m = m, .cmd = cmd, .src = source_of(m)};
@@ -202,7 +219,7 @@ static wk_result process_decoded(wk_worker *w, const rd_kafka_message_t *m, cons
         return unknown_type(w, &mc);
     char topic[128];
     if (strcmp(mc.src.topic, pk_topic(w->ctx.cfg, wk_command_topic(c), topic, sizeof(topic))) != 0)
-        c = NULL;   /* on the wrong topic it would break per-key ordering: rejected, unknown_command */
+        return wrong_topic(w, &mc);
     wk_txn_input in = {.cmd = cmd, .raw = m->payload, .raw_len = m->len, .command = c, .src = mc.src,
                        .dead_letters = true};
     wk_outcome o;
@@ -215,6 +232,21 @@ static wk_result process_decoded(wk_worker *w, const rd_kafka_message_t *m, cons
     return res;
 }
 
+/* Not signed by the API or punyaka-admin: dead-lettered before anything
+ * in it is believed. Undecided on purpose — no processed_commands row, no
+ * outcome, no notification: the id inside is only a claim, and the real
+ * command of that id must still be applied when it comes. */
+static wk_result bad_signature(wk_worker *w, const rd_kafka_message_t *m, pk_auth_result why)
+{
+    wk_result res = dead_letter_undecided(w, m, PK_AUTH_DLQ_REASON);
+    if (res == WK_DONE) {
+        pk_warn(NULL, "%s[%d]@%lld not applied: signature %s", rd_kafka_topic_name(m->rkt), (int)m->partition,
+                (long long)m->offset, pk_auth_result_str(why));
+        wk_metrics_command(w->metrics, NULL, WK_M_DEAD_LETTERED);
+    }
+    return res;
+}
+
 wk_result wk_process(wk_worker *w, const rd_kafka_message_t *m)
 {
     pk_envelope_decoded cmd;
@@ -222,7 +254,11 @@ wk_result wk_process(wk_worker *w, const rd_kafka_message_t *m)
     trace_id_of(m, trace);
     pk_log_context(NULL, trace);
     wk_result res;
-    if (pk_envelope_decode(m->payload, m->len, &cmd, err, sizeof(err)) != 0) {
+    size_t envelope_len = 0;
+    pk_auth_result auth = pk_command_verify(w->keys, m->payload, m->len, &envelope_len, NULL);
+    if (auth != PK_AUTH_OK) {
+        res = bad_signature(w, m, auth);
+    } else if (pk_envelope_decode(m->payload, envelope_len, &cmd, err, sizeof(err)) != 0) {
         res = dead_letter_undecided(w, m, err);
         if (res == WK_DONE)
             wk_metrics_command(w->metrics, NULL, WK_M_DEAD_LETTERED);

@@ -1,6 +1,14 @@
 /* process.h — applying one Kafka message, effectively once (DESIGN §3):
  *
+ *   verify ─ not signed with PUNYAKA_COMMAND_KEY (or the previous key) ⇒
+ *            dead letter `bad_signature`, undecided: nothing is applied,
+ *            journaled or put in processed_commands, so a forged copy of
+ *            a real command's id cannot block or answer for the real one
+ *            (common/command_auth.h)
  *   decode ─ undecodable ⇒ dead letter (no command to decide)
+ *   topic  ─ a known type on a topic not its own (a copy: the signature
+ *            does not cover the topic) ⇒ dead letter `wrong_topic`,
+ *            undecided, so the copy cannot take the command's id
  *   type   ─ no worker knows it ⇒ dead letter, undecided: not journaled, not
  *            in processed_commands, so a redrive after the upgrade applies it
  *   the command transaction (txn.h) ─ duplicate ⇒ re-publish the stored
@@ -19,6 +27,7 @@
 #define PUNYAKA_WORKER_PROCESS_H
 
 #include <librdkafka/rdkafka.h>
+#include "common/command_auth.h"
 #include "workers/metrics.h"
 #include "workers/notifier.h"
 #include "workers/relay.h"
@@ -31,6 +40,7 @@ typedef struct {
     wk_notifier *notifier;   /* outcome notifications, off this thread (notifier.h) */
     wk_metrics *metrics;     /* NULL: metrics off */
     wk_relay *relay;         /* NULL: no relay in this process */
+    const pk_command_keys *keys;   /* what a command must be signed with */
 } wk_worker;
 
 /* WK_DONE when the message is finished with (its offset may be stored),

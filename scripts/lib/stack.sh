@@ -217,10 +217,14 @@ up() {
   #                           `punyaka-replay rebuild` needs the one the log was written with
   #   PUNYAKA_IDEMPOTENCY_KEY keys command ids derived from Idempotency-Keys, so
   #                           a retry maps to the same command after a restart
-  local data_key credential_key idem_key
+  #   PUNYAKA_COMMAND_KEY     signs every command (schemas/command-envelope.md); the
+  #                           workers apply only what verifies (an operator's
+  #                           PUNYAKA_COMMAND_KEY_PREVIOUS is passed on during a rotation)
+  local data_key credential_key idem_key command_key
   data_key=$(secret "$DIR/data.key" "${PUNYAKA_DATA_KEY:-}")
   credential_key=$(secret "$DIR/credential.key" "${PUNYAKA_CREDENTIAL_KEY:-}")
   idem_key=$(secret "$DIR/idempotency.key" "${PUNYAKA_IDEMPOTENCY_KEY:-}")
+  command_key=$(secret "$DIR/command.key" "${PUNYAKA_COMMAND_KEY:-}")
   # The dev Kafka answers an empty fetch only after fetch.wait.max.ms, even
   # when data arrives meanwhile (docs/kafka.md): workers poll it every 5 ms.
   # Tests register hundreds of users from 127.0.0.1: the per-address
@@ -245,11 +249,13 @@ PUNYAKA_CORS_ORIGINS=${PUNYAKA_CORS_ORIGINS:-http://localhost:3000}
 PUNYAKA_DATA_KEY=$data_key
 PUNYAKA_CREDENTIAL_KEY=$credential_key
 PUNYAKA_IDEMPOTENCY_KEY=$idem_key
+PUNYAKA_COMMAND_KEY=$command_key
 PUNYAKA_KAFKA_FETCH_WAIT_MS=${PUNYAKA_KAFKA_FETCH_WAIT_MS:-5}
 PUNYAKA_REGISTER_MAX_PER_IP=${PUNYAKA_REGISTER_MAX_PER_IP:-$register_max}
 PUNYAKA_HASH_QUEUE_PER_CLIENT=${PUNYAKA_HASH_QUEUE_PER_CLIENT:-$hash_per_client}
 ENV
   [ -n "$ext_kafka" ] || echo "PUNYAKA_DEVKAFKA_CONTROL=$DIR/kafka.ctl" >> "$DIR/env"
+  [ -z "${PUNYAKA_COMMAND_KEY_PREVIOUS:-}" ] || echo "PUNYAKA_COMMAND_KEY_PREVIOUS=$PUNYAKA_COMMAND_KEY_PREVIOUS" >> "$DIR/env"
   local n p used=" $port "
   for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do   # worker metrics ports, distinct
     p=$(free_port); while [[ $used == *" $p "* ]]; do p=$(free_port); done

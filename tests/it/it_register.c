@@ -183,6 +183,7 @@ static size_t build_envelope(msgpack_sbuffer *out, const pk_uuid *id, const char
     strcpy(env.request_id, "it-register");
     msgpack_sbuffer_init(out);
     assert_int_equal(pk_envelope_encode(&env, payload.data, payload.size, out), 0);
+    it_sign(out);
     msgpack_sbuffer_destroy(&payload);
     return out->size;
 }

@@ -71,6 +71,7 @@ static void enqueue(const char *type, const char *topic, const char *key, long l
     msgpack_sbuffer out;
     msgpack_sbuffer_init(&out);
     assert_int_equal(pk_envelope_encode(&env, p->sb.data, p->sb.size, &out), 0);
+    it_sign(&out);
     char name[128];
     snprintf(name, sizeof(name), "%s%s", it_env("PUNYAKA_TOPIC_PREFIX"), topic);
     rd_kafka_resp_err_t e;

@@ -25,7 +25,7 @@ DC=(docker-compose --env-file "$TMP/empty.env" --project-directory "$PUNYAKA_SOU
 
 # Every secret the file requires, each with a distinct dummy value.
 SECRETS=(POSTGRES_PASSWORD PUNYAKA_ADMIN_PASSWORD PUNYAKA_DATA_KEY PUNYAKA_SESSION_KEY
-         PUNYAKA_CREDENTIAL_KEY PUNYAKA_IDEMPOTENCY_KEY
+         PUNYAKA_CREDENTIAL_KEY PUNYAKA_IDEMPOTENCY_KEY PUNYAKA_COMMAND_KEY
          PUNYAKA_DB_READER_PASSWORD PUNYAKA_DB_WRITER_PASSWORD
          PUNYAKA_REDIS_API_PASSWORD PUNYAKA_REDIS_WORKER_PASSWORD
          PUNYAKA_KAFKA_ADMIN_PASSWORD PUNYAKA_KAFKA_API_PASSWORD PUNYAKA_KAFKA_WORKER_PASSWORD
@@ -162,5 +162,10 @@ for b in bad:
 sys.exit(1 if bad else 0)
 PY
 echo "ok SASL/SCRAM + ACLs, no PLAINTEXT listener, Redis ACL users, services not the PostgreSQL owner"
+
+# 5b. Every app service gets the command key (its absence is refused in 5).
+(( $(grep -c "PUNYAKA_COMMAND_KEY: test-PUNYAKA_COMMAND_KEY" "$TMP/config.yml") >= 4 )) \
+    || fail "PUNYAKA_COMMAND_KEY is not passed to migrate, api and the workers"
+echo "ok PUNYAKA_COMMAND_KEY passed on"
 
 echo "PASS test_compose"

@@ -5,8 +5,10 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <librdkafka/rdkafka.h>
 #include "common/booking_rules.h"
+#include "common/command_auth.h"
 #include "common/envelope.h"
 #include "common/mp.h"
 #include "common/sealed.h"
@@ -33,7 +35,28 @@ void it_payload_free(it_payload *p)
     msgpack_sbuffer_destroy(&p->sb);
 }
 
-/* The envelope as the API builds it, into out (initialized here). */
+static pk_command_keys stack_keys;
+static pthread_once_t stack_keys_once = PTHREAD_ONCE_INIT;
+
+static void load_stack_keys(void)
+{
+    char err[256];
+    if (pk_command_keys_from_env(&stack_keys, err, sizeof(err)) != 0) {
+        fprintf(stderr, "it_sign: %s (is the stack's env loaded?)\n", err);
+        abort();
+    }
+}
+
+void it_sign(msgpack_sbuffer *sb)
+{
+    pthread_once(&stack_keys_once, load_stack_keys);
+    if (pk_command_sign(&stack_keys, sb->data, sb->size, sb) != 0) {
+        fprintf(stderr, "it_sign: could not sign\n");
+        abort();
+    }
+}
+
+/* The envelope as the API builds it, signed, into out (initialized here). */
 static int encode(const char *type, int64_t actor_id, const char *actor_role, const it_payload *payload,
                   const pk_uuid *id, int64_t issued_at_us, char id_out[PK_UUID_STR_LEN + 1], msgpack_sbuffer *out)
 {
@@ -49,7 +72,10 @@ static int encode(const char *type, int64_t actor_id, const char *actor_role, co
     snprintf(env.reply_to, sizeof(env.reply_to), "%s", it_reply_to);
     pk_uuid_format(&env.id, id_out);
     msgpack_sbuffer_init(out);
-    return pk_envelope_encode(&env, payload->sb.data, payload->sb.size, out);
+    int rc = pk_envelope_encode(&env, payload->sb.data, payload->sb.size, out);
+    if (rc == 0)
+        it_sign(out);
+    return rc;
 }
 
 int it_send_command(const char *type, const char *topic, const char *key, int64_t actor_id,

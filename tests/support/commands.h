@@ -30,7 +30,13 @@ void it_payload_free(it_payload *p);
  * set it to make workers publish outcome notifications, as for the API. */
 extern char it_reply_to[64];
 
-/* Produces one command (new UUIDv7 unless `id` is given, issued_at = now
+/* Appends the signature trailer (common/command_auth.h) to the envelope
+ * in sb, with the stack's PUNYAKA_COMMAND_KEY (DIR/env, loaded by
+ * it_start): what the API does to every command, so workers apply it.
+ * Aborts the test program when the stack has no valid key. */
+void it_sign(msgpack_sbuffer *sb);
+
+/* Produces one command, signed (new UUIDv7 unless `id` is given, issued_at = now
  * unless issued_at_us != 0) to "<prefix><topic>" with `key`. Writes the
  * command id into id_out. Returns 0 when Kafka acknowledged it. */
 int it_send_command(const char *type, const char *topic, const char *key, int64_t actor_id,

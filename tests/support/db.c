@@ -214,3 +214,38 @@ int it_kafka_topic_scan_except(const char *topic, const char *needle, const char
     rd_kafka_destroy(rk);
     return remaining > 0 ? -1 : found;
 }
+
+int it_dlq_find(long long from, const void *value, size_t len, char *reason, size_t cap, int timeout_ms)
+{
+    char name[128], err[256];
+    snprintf(name, sizeof(name), "%sdlq", it_env("PUNYAKA_TOPIC_PREFIX"));
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_set(c, "bootstrap.servers", it_env("KAFKA_BROKERS"), err, sizeof(err));
+    rd_kafka_conf_set(c, "group.id", "it-dlq-find", err, sizeof(err));
+    rd_kafka_conf_set(c, "enable.auto.commit", "false", err, sizeof(err));
+    rd_kafka_conf_set(c, "fetch.wait.max.ms", "50", err, sizeof(err));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, name, 0)->offset = from;
+    rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    int found = -1;
+    for (int waited = 0; found != 0 && waited < timeout_ms; waited += 100) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m)
+            continue;
+        rd_kafka_headers_t *hdrs = NULL;
+        const void *v = NULL;
+        size_t n = 0;
+        if (!m->err && m->len == len && memcmp(m->payload, value, len) == 0) {
+            found = 0;
+            if (rd_kafka_message_headers(m, &hdrs) != 0 || rd_kafka_header_get_last(hdrs, "reason", &v, &n) != 0)
+                n = 0;
+            snprintf(reason, cap, "%.*s", (int)n, n ? (const char *)v : "");
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return found;
+}

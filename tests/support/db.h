@@ -31,6 +31,10 @@ int it_kafka_topic_scan_except(const char *topic, const char *needle, const char
  * (command topics, events, dlq and whatever else the cluster holds for this
  * stack). Returns how many, or -1 when the cluster did not answer. */
 int it_kafka_topics(char names[][128], int cap);
+/* Waits (≤ timeout_ms) for a message on "<prefix>dlq" partition 0, at or
+ * after offset `from`, whose value is exactly value[0..len); copies its
+ * `reason` header into reason[cap]. 0 when found, -1 otherwise. */
+int it_dlq_find(long long from, const void *value, size_t len, char *reason, size_t cap, int timeout_ms);
 /* scripts/lib/stack.sh worker-start|worker-stop for worker n; signal may be NULL. */
 void it_worker(const char *action, int n, const char *signal);
 /* Waits (bounded) until worker n has joined its group (its ready file exists). */

@@ -15,11 +15,14 @@
  * Then it polls command_outcomes (≤ 30 s) and prints the outcome as one
  * JSON line on stdout.
  *
+ * The envelope is signed with PUNYAKA_COMMAND_KEY (common/command_auth.h):
+ * the workers apply no command that the API or this tool did not sign.
+ *
  * Exit status: 0 applied, or the username already belongs to an admin (a
  * re-run changes nothing, so scripts/run can call it every start);
  * 1 rejected otherwise, not published, timed out or bad input; 2 usage.
  * Environment: DATABASE_URL, KAFKA_BROKERS, PUNYAKA_TOPIC_PREFIX
- * (common/config.h), PUNYAKA_ADMIN_PASSWORD, PUNYAKA_CREDENTIAL_KEY. */
+ * (common/config.h), PUNYAKA_COMMAND_KEY, PUNYAKA_ADMIN_PASSWORD, PUNYAKA_CREDENTIAL_KEY. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,7 @@
 #include <librdkafka/rdkafka.h>
 #include <msgpack.h>
 #include <sodium.h>
+#include "common/command_auth.h"
 #include "common/commands.h"
 #include "common/config.h"
 #include "common/envelope.h"
@@ -59,7 +63,8 @@ static void usage(FILE *f)
           "(one line; 8-128 characters, not all digits). It is never taken from the\n"
           "command line. Only its Argon2id hash leaves this process.\n"
           "\n"
-          "Environment: DATABASE_URL, KAFKA_BROKERS, PUNYAKA_TOPIC_PREFIX, PUNYAKA_ADMIN_PASSWORD.\n"
+          "Environment: DATABASE_URL, KAFKA_BROKERS, PUNYAKA_TOPIC_PREFIX, PUNYAKA_COMMAND_KEY,\n"
+          "PUNYAKA_ADMIN_PASSWORD.\n"
           "Exit status: 0 created, or USERNAME is already an admin (re-runs are harmless);\n"
           "             1 rejected, not published, no outcome within 30 s, or invalid input;\n"
           "             2 usage error.\n",
@@ -110,14 +115,16 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     *(rd_kafka_resp_err_t *)m->_private = m->err;
 }
 
-/* Produces the envelope with acks=all (idempotent producer) and waits for
- * the broker's acknowledgement. Returns 0, or -1 with a message in err. */
-static int publish(const pk_config *cfg, const char *key, const pk_envelope *env, const msgpack_sbuffer *payload,
-                   char *err, size_t errcap)
+/* Produces the signed envelope with acks=all (idempotent producer) and
+ * waits for the broker's acknowledgement. Returns 0, or -1 with a message
+ * in err. */
+static int publish(const pk_config *cfg, const pk_command_keys *keys, const char *key, const pk_envelope *env,
+                   const msgpack_sbuffer *payload, char *err, size_t errcap)
 {
     msgpack_sbuffer value;
     msgpack_sbuffer_init(&value);
-    if (pk_envelope_encode(env, payload->data, payload->size, &value) != 0) {
+    if (pk_envelope_encode(env, payload->data, payload->size, &value) != 0 ||
+        pk_command_sign(keys, value.data, value.size, &value) != 0) {
         snprintf(err, errcap, "could not encode the command");
         msgpack_sbuffer_destroy(&value);
         return -1;
@@ -227,8 +234,10 @@ static int create_admin(const char *username, const char *email)
     pk_config cfg;
     char err[512];
     unsigned char credential_key[crypto_secretbox_KEYBYTES];
+    pk_command_keys command_keys;
     if (pk_config_load(&cfg, err, sizeof(err)) != 0 ||
-        pk_sealed_key_from_env(PK_CREDENTIAL_KEY_ENV, credential_key, err, sizeof(err)) != 0) {
+        pk_sealed_key_from_env(PK_CREDENTIAL_KEY_ENV, credential_key, err, sizeof(err)) != 0 ||
+        pk_command_keys_from_env(&command_keys, err, sizeof(err)) != 0) {
         fprintf(stderr, "punyaka-admin: %s\n", err);
         return 1;
     }
@@ -294,7 +303,7 @@ static int create_admin(const char *username, const char *email)
 
     int rc = 1;
     json_t *line = json_pack("{s:s, s:s}", "command_id", command_id, "type", env.type);
-    if (publish(&cfg, key, &env, &payload, err, sizeof(err)) != 0) {
+    if (publish(&cfg, &command_keys, key, &env, &payload, err, sizeof(err)) != 0) {
         json_object_set_new(line, "status", json_string("not_published"));
         json_object_set_new(line, "detail", json_string(err));
         print_line(line);
@@ -329,6 +338,7 @@ static int create_admin(const char *username, const char *email)
 out:
     json_decref(line);
     msgpack_sbuffer_destroy(&payload);
+    pk_command_keys_wipe(&command_keys);
     PQfinish(db);
     return rc;
 }

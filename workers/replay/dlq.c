@@ -11,7 +11,12 @@
  * type the workers did not know was left undecided (workers/process.c), so
  * its redrive after the upgrade is applied. A message that was poison
  * because of its bytes must be corrected first: --value-file sends a
- * corrected envelope instead of the stored one. */
+ * corrected envelope instead of the stored one.
+ * Signatures (common/command_auth.h): stored bytes are re-sent exactly as
+ * they came, trailer included, and never re-signed — a forged message
+ * (dead-lettered bad_signature) redriven is refused again. A --value-file
+ * holding a bare envelope is signed with PUNYAKA_COMMAND_KEY: the operator
+ * who holds the key vouches for the corrected command. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +67,7 @@ static json_t *row_json(const PGresult *r, int i)
     json_object_set_new(j, "redriven_at", PQgetisnull(r, i, 8) ? json_null() : json_string(PQgetvalue(r, i, 8)));
     pk_envelope_decoded cmd;
     char err[96];
-    if (payload && pk_envelope_decode(payload, plen, &cmd, err, sizeof(err)) == 0) {
+    if (payload && pk_envelope_decode(payload, pk_command_envelope_len(payload, plen), &cmd, err, sizeof(err)) == 0) {
         char id[PK_UUID_STR_LEN + 1];
         pk_uuid_format(&cmd.env.id, id);
         json_object_set_new(j, "command_id", json_string(id));
@@ -227,7 +232,7 @@ static void describe(PGconn *c, redriven *d, const unsigned char *value, size_t 
 {
     pk_envelope_decoded cmd;
     char err[96];
-    if (pk_envelope_decode(value, len, &cmd, err, sizeof(err)) == 0) {
+    if (pk_envelope_decode(value, pk_command_envelope_len(value, len), &cmd, err, sizeof(err)) == 0) {
         snprintf(d->type, sizeof(d->type), "%s", cmd.env.type);
         pk_uuid_format(&cmd.env.id, d->command_id);
         pk_envelope_decoded_free(&cmd);
@@ -309,10 +314,39 @@ static void print_report(const redriven *d, bool from_file)
     json_decref(j);
 }
 
+/* A corrected envelope from a file, signed unless it already carries a
+ * valid signature. NULL (message on stderr) when it is neither. */
+static unsigned char *signed_value_file(const rp_dlq_opts *o, size_t *len)
+{
+    unsigned char *bytes = read_file(o->value_file, len);
+    size_t envelope_len;
+    if (!bytes || pk_command_verify(o->keys, bytes, *len, &envelope_len, NULL) == PK_AUTH_OK)
+        return bytes;
+    pk_envelope_decoded cmd;
+    char err[96];
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    if (pk_envelope_decode(bytes, *len, &cmd, err, sizeof(err)) != 0) {
+        fprintf(stderr, "punyaka-replay: %s: neither a signed command nor an envelope (%s)\n", o->value_file, err);
+    } else if (msgpack_sbuffer_write(&sb, (const char *)bytes, *len) != 0 ||
+               pk_command_sign(o->keys, sb.data, sb.size, &sb) != 0) {
+        fprintf(stderr, "punyaka-replay: %s: could not sign it\n", o->value_file);
+        pk_envelope_decoded_free(&cmd);
+    } else {
+        pk_envelope_decoded_free(&cmd);
+        free(bytes);
+        *len = sb.size;
+        return (unsigned char *)msgpack_sbuffer_release(&sb);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    free(bytes);
+    return NULL;
+}
+
 static int redrive_rows(PGconn *c, rd_kafka_t *rk, const PGresult *r, const rp_dlq_opts *o)
 {
     size_t fixed_len = 0;
-    unsigned char *fixed = o->value_file ? read_file(o->value_file, &fixed_len) : NULL;
+    unsigned char *fixed = o->value_file ? signed_value_file(o, &fixed_len) : NULL;
     if (o->value_file && !fixed)
         return -1;
     int n = PQntuples(r), failed = 0;

@@ -63,6 +63,9 @@ static const char USAGE[] =
     "environment: KAFKA_BROKERS, DATABASE_URL, PUNYAKA_TOPIC_PREFIX, PUNYAKA_TZ_OFFSET_MINUTES (must\n"
     "be the workers' value), PUNYAKA_MIGRATE (path of punyaka-migrate, for rebuild and verify),\n"
     "PUNYAKA_CREDENTIAL_KEY (the workers' key, for rebuild and verify: they open sealed password hashes)\n"
+    "PUNYAKA_COMMAND_KEY [+ PUNYAKA_COMMAND_KEY_PREVIOUS] (the workers' keys; required by rebuild and\n"
+    "verify, which apply only envelopes whose signature verifies, and by dlq redrive --value-file,\n"
+    "which signs a bare envelope)\n"
     "\n"
     "exit status: 0 ok / identical / no differing decision, 1 differences found (a decision, a command\n"
     "the replay could not apply, or a table), 2 bad usage, 3 refused (e.g. the log no longer reaches\n"
@@ -323,13 +326,16 @@ static int cmd_history(options *o, const char *entity)
 
 /* ---- dispatch ---- */
 
-static int run(options *o, const char *cmd, int argc, char **argv)
+/* The command keys, for the subcommands that need them: rebuild and verify
+ * apply only signed envelopes, redrive --value-file signs what it sends. */
+static bool needs_keys(const options *o, const char *cmd)
 {
-    rp_rebuild_opts r = {.cfg = &o->cfg, .src = o->src, .live_dsn = o->dsn, .into_dsn = o->into,
-                         .keep = o->keep, .quiet = o->src.quiet, .from_log_only = o->from_log_only,
-                         .allow_seq_gaps = o->allow_seq_gaps};
-    rp_dlq_opts d = {.cfg = &o->cfg, .live_dsn = o->dsn, .all = o->all, .ids = o->ids, .n_ids = o->n_ids,
-                     .value_file = o->value_file, .wait_ms = (o->wait_s < 0 ? RP_REDRIVE_WAIT_S : o->wait_s) * 1000};
+    return !strcmp(cmd, "rebuild") || !strcmp(cmd, "verify") || (!strcmp(cmd, "dlq redrive") && o->value_file);
+}
+
+static int dispatch(options *o, const char *cmd, int argc, char **argv, const rp_rebuild_opts *r,
+                    const rp_dlq_opts *d)
+{
     if (!strcmp(cmd, "list"))
         return optind == argc ? cmd_list(o) : (bad("argument", argv[optind]), RP_EXIT_USAGE);
     if (!strcmp(cmd, "history"))
@@ -346,16 +352,36 @@ static int run(options *o, const char *cmd, int argc, char **argv)
         return RP_EXIT_USAGE;
     }
     if (!strcmp(cmd, "rebuild"))
-        return o->into ? rp_rebuild(&r) : (bad("rebuild", "--into DSN is required"), RP_EXIT_USAGE);
+        return o->into ? rp_rebuild(r) : (bad("rebuild", "--into DSN is required"), RP_EXIT_USAGE);
     if (!strcmp(cmd, "verify"))
-        return o->into || !o->from_log_only ? rp_verify(&r)
+        return o->into || !o->from_log_only ? rp_verify(r)
                                             : (bad("verify --from-log-only", "--into DSN is required"), RP_EXIT_USAGE);
     if (!strcmp(cmd, "dlq list"))
-        return rp_dlq_list(&d);
+        return rp_dlq_list(d);
     if (!strcmp(cmd, "dlq redrive"))
-        return rp_dlq_redrive(&d);
+        return rp_dlq_redrive(d);
     bad("command", cmd);
     return RP_EXIT_USAGE;
+}
+
+static int run(options *o, const char *cmd, int argc, char **argv)
+{
+    pk_command_keys keys;
+    char err[256];
+    bool have_keys = pk_command_keys_from_env(&keys, err, sizeof(err)) == 0;
+    if (!have_keys && needs_keys(o, cmd)) {
+        fprintf(stderr, "punyaka-replay: %s: %s\n", cmd, err);
+        return RP_EXIT_USAGE;
+    }
+    rp_rebuild_opts r = {.cfg = &o->cfg, .src = o->src, .live_dsn = o->dsn, .into_dsn = o->into,
+                         .keep = o->keep, .quiet = o->src.quiet, .from_log_only = o->from_log_only,
+                         .allow_seq_gaps = o->allow_seq_gaps, .keys = &keys};
+    rp_dlq_opts d = {.cfg = &o->cfg, .live_dsn = o->dsn, .all = o->all, .ids = o->ids, .n_ids = o->n_ids,
+                     .value_file = o->value_file, .wait_ms = (o->wait_s < 0 ? RP_REDRIVE_WAIT_S : o->wait_s) * 1000,
+                     .keys = have_keys ? &keys : NULL};
+    int rc = dispatch(o, cmd, argc, argv, &r, &d);
+    pk_command_keys_wipe(&keys);
+    return rc;
 }
 
 int main(int argc, char **argv)

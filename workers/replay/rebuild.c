@@ -386,7 +386,16 @@ static int replay_all(run *r)
         const wk_event *e = &r->events[i];
         pk_envelope_decoded cmd;
         char err[128];
-        if (pk_envelope_decode(e->envelope, e->envelope_len, &cmd, err, sizeof(err)) != 0) {
+        size_t signed_len = 0;
+        pk_auth_result auth = pk_command_verify(r->o->keys, e->envelope, e->envelope_len, &signed_len, NULL);
+        if (auth != PK_AUTH_OK) {
+            /* Workers journal only verified envelopes: this event was not written by one (or was
+             * signed with a key no longer given). Never applied. */
+            snprintf(err, sizeof(err), "%s (%s): not applied", PK_AUTH_DLQ_REASON, pk_auth_result_str(auth));
+            report(r, e, NULL, err);
+            continue;
+        }
+        if (pk_envelope_decode(e->envelope, signed_len, &cmd, err, sizeof(err)) != 0) {
             report(r, e, NULL, err);   /* a worker never journals one: the log is damaged */
             continue;
         }

@@ -133,7 +133,9 @@ json_t *rp_event_json(const wk_event *e, int64_t offset)
                                                e->src_partition, "offset", (json_int_t)e->src_offset));
     pk_envelope_decoded cmd;
     char err[96];
-    if (pk_envelope_decode(e->envelope, e->envelope_len, &cmd, err, sizeof(err)) == 0) {
+    /* Shown, not applied: the trailer is set aside unverified (rebuild verifies). */
+    size_t envelope_len = pk_command_envelope_len(e->envelope, e->envelope_len);
+    if (pk_envelope_decode(e->envelope, envelope_len, &cmd, err, sizeof(err)) == 0) {
         json_object_set_new(j, "request_id", json_string(cmd.env.request_id));
         json_object_set_new(j, "payload", mp_json(cmd.payload));
         pk_envelope_decoded_free(&cmd);
@@ -208,7 +210,8 @@ int rp_touches(const wk_event *e, const char *type, int64_t id)
         return 1;   /* everything a user did */
     pk_envelope_decoded cmd;
     char err[96];
-    if (pk_envelope_decode(e->envelope, e->envelope_len, &cmd, err, sizeof(err)) != 0)
+    if (pk_envelope_decode(e->envelope, pk_command_envelope_len(e->envelope, e->envelope_len), &cmd, err,
+                           sizeof(err)) != 0)
         return 0;
     int named = payload_names(e->type, cmd.payload, type, id);
     pk_envelope_decoded_free(&cmd);

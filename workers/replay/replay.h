@@ -29,6 +29,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <libpq-fe.h>
+#include "common/command_auth.h"
 #include "common/config.h"
 #include "workers/event.h"
 
@@ -111,6 +112,9 @@ typedef struct {
     bool from_log_only;        /* never connect to the live database (it is lost): the checks the log
                                   alone allows, no table comparison; verify then needs into_dsn */
     bool allow_seq_gaps;       /* from_log_only: accept holes in the journal seqs (burned by rollbacks) */
+    const pk_command_keys *keys;   /* every envelope must verify (common/command_auth.h): anyone who can
+                                      write to the events topic could otherwise have a forged command
+                                      applied by a rebuild */
 } rp_rebuild_opts;
 
 int rp_rebuild(const rp_rebuild_opts *o);
@@ -126,6 +130,7 @@ typedef struct {
     size_t n_ids;
     const char *value_file;    /* redrive: send this file's bytes instead (one id) */
     int wait_ms;               /* redrive: how long to wait for the workers' decisions */
+    const pk_command_keys *keys;   /* redrive --value-file: signs a bare envelope (NULL: no key given) */
 } rp_dlq_opts;
 
 /* redrive --wait's default, seconds. */
