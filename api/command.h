@@ -31,7 +31,7 @@
 #include "api/server.h"
 #include "common/envelope.h"
 
-/* Status marker punyaka:cmd:<id> (a week), what GET /api/commands/{id}
+/* Status marker punyaka:cmd:<id> (a day), what GET /api/commands/{id}
  * reads until the outcome row exists:
  *   "<type> <actor_id> <owner token hash | -> <accepted | unknown>"
  * An anonymous command (actor 0) belongs to the client holding the token

@@ -10,7 +10,7 @@
  * once the command is decided (same transaction as the outcome row), the
  * marker's before. An anonymous command (registration, actor 0) belongs to
  * the client holding the owner cookie whose token hash the marker keeps
- * (api/command.h); once the marker is gone (a week) only admins read it.
+ * (api/command.h); once the marker is gone (a day) only admins read it.
  * Anyone else signed in gets the 404 of an unknown id, so existence is not
  * revealed; a caller with neither session nor owner cookie gets 401. */
 #include <stdio.h>

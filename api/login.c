@@ -306,15 +306,6 @@ void api_reply_me(h2o_req_t *req, int64_t user_id, const char *csrf)
 
 /* ---- csrf (the seed frontend's handshake) ---- */
 
-static void on_anonymous_session(void *ctx, const api_session *s)
-{
-    h2o_req_t *req = ctx;
-    if (!s)
-        api_reply_problem(req, 503, "redis_unavailable", "Service unavailable", NULL, NULL);
-    else
-        api_reply_json(req, 200, json_pack("{s:s}", "csrfToken", s->csrf));
-}
-
 int api_auth_csrf(h2o_req_t *req, const api_match *m)
 {
     if (m->session) {
@@ -322,6 +313,9 @@ int api_auth_csrf(h2o_req_t *req, const api_match *m)
         api_reply_json(req, 200, json_pack("{s:s}", "csrfToken", m->session->csrf));
         return 0;
     }
-    api_session_create(req, 0, "", on_anonymous_session, req);
+    char token[API_TOKEN_CHARS];
+    api_csrf_anonymous_token(token);   /* stateless: nothing is stored for a visitor */
+    api_csrf_anonymous_set_cookie(req, token);
+    api_reply_json(req, 200, json_pack("{s:s}", "csrfToken", token));
     return 0;
 }

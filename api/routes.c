@@ -185,6 +185,13 @@ static void on_session(void *ctx, const api_session *s, bool redis_down)
         api_reply_problem(req, 403, "forbidden", "Forbidden", "your role may not do this", NULL);
         return;
     }
+    /* Only a public route gets here without a session (login, register…). */
+    if (!s && is_unsafe(req) && api_csrf_sent(req) && !api_csrf_anonymous_ok(req)) {
+        api_reply_problem(req, 403, "csrf_failed", "CSRF check failed",
+                          "send the csrftoken cookie's value in X-CSRF-Token (GET /api/auth/csrf/ for a fresh one)",
+                          NULL);
+        return;
+    }
     if (s) {
         c->session = *s;   /* the loader's copy dies after this callback */
         c->match.session = &c->session;

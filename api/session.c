@@ -348,11 +348,76 @@ void api_session_destroy_all(h2o_req_t *req, int64_t user_id, api_session_done_c
     send_last(req, 4, argv, done);
 }
 
-bool api_session_csrf_ok(h2o_req_t *req, const api_session *s)
+static h2o_iovec_t csrf_header(h2o_req_t *req)
 {
     h2o_iovec_t given = api_header(req, "x-csrf-token");
-    if (!given.len)
-        given = api_header(req, "x-csrftoken");
+    return given.len ? given : api_header(req, "x-csrftoken");
+}
+
+bool api_session_csrf_ok(h2o_req_t *req, const api_session *s)
+{
+    h2o_iovec_t given = csrf_header(req);
     size_t want = strlen(s->csrf);
     return given.len == want && want > 0 && sodium_memcmp(given.base, s->csrf, want) == 0;
+}
+
+/* ---- the anonymous CSRF token: stateless ----
+ * 32 bytes, base64url (43 characters, the shape of a session's token):
+ * nonce (8) | expiry, Unix seconds, big-endian (4) | HMAC-SHA-512-256 of the
+ * first 12 under PUNYAKA_SESSION_KEY, truncated (20). Nothing is stored:
+ * anonymous visitors cost Redis nothing. */
+
+#define ANON_NONCE 8
+#define ANON_SIGNED 12
+#define ANON_TAG 20
+#define ANON_CSRF_LIFETIME_S 3600
+
+static void anon_tag(const unsigned char *signed_part, unsigned char tag[ANON_TAG])
+{
+    static const char domain[] = "punyaka.csrf.anonymous.v1";
+    crypto_auth_hmacsha512256_state st;
+    unsigned char mac[crypto_auth_BYTES];
+    crypto_auth_hmacsha512256_init(&st, session_key, sizeof(session_key));
+    crypto_auth_hmacsha512256_update(&st, (const unsigned char *)domain, sizeof(domain));
+    crypto_auth_hmacsha512256_update(&st, signed_part, ANON_SIGNED);
+    crypto_auth_hmacsha512256_final(&st, mac);
+    memcpy(tag, mac, ANON_TAG);
+}
+
+void api_csrf_anonymous_token(char out[API_TOKEN_CHARS])
+{
+    unsigned char raw[ANON_SIGNED + ANON_TAG];
+    uint32_t exp = (uint32_t)(time(NULL) + ANON_CSRF_LIFETIME_S);
+    randombytes_buf(raw, ANON_NONCE);
+    for (int i = 0; i < 4; i++)
+        raw[ANON_NONCE + i] = (unsigned char)(exp >> (24 - 8 * i));
+    anon_tag(raw, raw + ANON_SIGNED);
+    sodium_bin2base64(out, API_TOKEN_CHARS, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+void api_csrf_anonymous_set_cookie(h2o_req_t *req, const char *token)
+{
+    add_cookie(req, "csrftoken", token, ANON_CSRF_LIFETIME_S, false);
+}
+
+bool api_csrf_anonymous_ok(h2o_req_t *req)
+{
+    h2o_iovec_t given = csrf_header(req), cookie = api_cookie_token(req, "csrftoken");
+    unsigned char raw[ANON_SIGNED + ANON_TAG], want[ANON_TAG];
+    size_t len = 0;
+    if (given.len != API_TOKEN_CHARS - 1 || cookie.len != given.len || sodium_memcmp(given.base, cookie.base, given.len))
+        return false;   /* double submit: the page that read our cookie sent it back */
+    if (sodium_base642bin(raw, sizeof(raw), given.base, given.len, NULL, &len, NULL,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || len != sizeof(raw))
+        return false;
+    anon_tag(raw, want);
+    uint32_t exp = 0;
+    for (int i = 0; i < 4; i++)
+        exp = exp << 8 | raw[ANON_NONCE + i];
+    return sodium_memcmp(want, raw + ANON_SIGNED, ANON_TAG) == 0 && (time_t)exp >= time(NULL);
+}
+
+bool api_csrf_sent(h2o_req_t *req)
+{
+    return csrf_header(req).len > 0;
 }

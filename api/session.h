@@ -11,10 +11,13 @@
  * server did not write — forged by anyone with Redis write access, copied to
  * another key, edited, or kept past `exp` — is no session (401), and logged.
  *   punyaka:usess:<uid>   set of the user's session hashes (logout_all)
- * Anonymous sessions (uid 0) exist only to bind a CSRF token for clients that
- * ask GET /api/auth/csrf/ before logging in; they live one hour.
- * Every unsafe request that carries a live session must send its CSRF token
- * in X-CSRF-Token (or Django's X-CSRFToken), else 403. */
+ * Anonymous visitors get no session: GET /api/auth/csrf/ without one answers
+ * a stateless token (signed with PUNYAKA_SESSION_KEY, an hour's life) in the
+ * `csrftoken` cookie and the body, so Redis does not grow with anonymous
+ * traffic. Every unsafe request that carries a live session must send its
+ * CSRF token in X-CSRF-Token (or Django's X-CSRFToken), else 403; one without
+ * a session that sends a token must send a valid anonymous one that matches
+ * its `csrftoken` cookie (double submit), else 403. */
 #ifndef PUNYAKA_API_SESSION_H
 #define PUNYAKA_API_SESSION_H
 
@@ -67,6 +70,14 @@ h2o_iovec_t api_cookie_token(h2o_req_t *req, const char *cookie);
 /* Draws a new token into `token` and sets it as the HttpOnly cookie `cookie`
  * (the session cookie's attributes) for max_age seconds. */
 void api_token_cookie_set(h2o_req_t *req, const char *cookie, int max_age, char token[API_TOKEN_CHARS]);
+
+/* The anonymous CSRF token (stateless, see above), its cookie, and the
+ * check for an unsafe request without a session. api_csrf_sent: the request
+ * names a CSRF token at all. */
+void api_csrf_anonymous_token(char out[API_TOKEN_CHARS]);
+void api_csrf_anonymous_set_cookie(h2o_req_t *req, const char *token);
+bool api_csrf_anonymous_ok(h2o_req_t *req);
+bool api_csrf_sent(h2o_req_t *req);
 
 /* Adds the `csrftoken` cookie (readable by scripts, for the seed's frontend). */
 void api_session_set_csrf_cookie(h2o_req_t *req, const char *csrf);

@@ -150,8 +150,13 @@ start_redis() {  # start_redis [PORT]
   mkdir -p "$DIR/redis"
   pass=$(secret "$DIR/redis.pass" "${PUNYAKA_REDIS_PASSWORD:-}")
   (umask 077; printf 'requirepass %s\n' "$pass" > "$DIR/redis/redis.conf")
+  # A memory budget, and what goes first when it is reached: volatile-ttl
+  # evicts the keys nearest their expiry — rate-limit counters (≤ 1 h),
+  # command markers and Idempotency-Key records (≤ 24 h) — before sessions
+  # (14 days, sliding) and carts (30 days); docs/operations.md "Redis memory".
   start redis redis-server "$DIR/redis/redis.conf" --port "$port" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync everysec \
-    --dir "$DIR/redis" --daemonize no --maxclients 2000
+    --dir "$DIR/redis" --daemonize no --maxclients 2000 \
+    --maxmemory "${PUNYAKA_REDIS_MAXMEMORY:-256mb}" --maxmemory-policy volatile-ttl
   echo "$port" > "$DIR/redis.port"
   wait_for "redis" env REDISCLI_AUTH="$pass" redis-cli -p "$port" ping
   REDIS_URL="redis://default:$pass@127.0.0.1:$port"   # `default`: the requirepass user (redis-cli -u needs a name)

@@ -133,6 +133,22 @@ void it_pack_password_hash(msgpack_packer *pk, const char *hash)
     pk_mp_kv_str(pk, "password_hash", sealed);
 }
 
+void it_forged_password_hash(const char *password, char out[128])
+{
+    static const unsigned char salt[crypto_pwhash_SALTBYTES] = "forged-unsealed!";
+    unsigned char h[32];
+    char salt64[32], h64[64];
+    if (crypto_pwhash(h, sizeof(h), password, strlen(password), salt, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                      crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+        fprintf(stderr, "it_forged_password_hash: out of memory\n");
+        exit(2);
+    }
+    sodium_bin2base64(salt64, sizeof(salt64), salt, sizeof(salt), sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+    sodium_bin2base64(h64, sizeof(h64), h, sizeof(h), sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+    snprintf(out, 128, "$argon2id$v=19$m=%zu,t=%llu,p=1$%s$%s", (size_t)crypto_pwhash_MEMLIMIT_INTERACTIVE / 1024,
+             (unsigned long long)crypto_pwhash_OPSLIMIT_INTERACTIVE, salt64, h64);
+}
+
 int64_t it_create_admin(PGconn *db, const char *username)
 {
     char email[160];
