@@ -257,7 +257,8 @@ static int dispatch(h2o_handler_t *self, h2o_req_t *req)
         size_t n = strlen(allow);
         snprintf(allow + n, sizeof(allow) - n, "%s%s", n ? ", " : "", ROUTES[i].method);
     }
-    api_metrics_track(req, -1, "other");
+    /* labelled by the method asked for (metrics.c keeps the standard ones) */
+    api_metrics_track(req, -1, h2o_strdup(&req->pool, req->method.base, req->method.len).base);
     if (path_known) {
         api_add_header(req, "allow", allow);
         api_reply_problem(req, 405, "method_not_allowed", "Method not allowed", NULL, NULL);
