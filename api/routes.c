@@ -276,13 +276,29 @@ static void register_dispatcher(h2o_hostconf_t *host, const char *prefix)
     api_harden_path(pc, 0);
 }
 
-void api_routes_register(h2o_hostconf_t *host, const char *web_root)
+/* The API's contract, schemas/openapi.yaml, served as the file it is (h2o's
+ * file handler: ETag, conditional GET, HEAD) so what clients read is exactly
+ * what tests/sh/test_openapi.sh validates. YAML, not JSON: converting at
+ * build time would need a YAML library for one document. Registered before
+ * /api: h2o takes the first path that matches. */
+static void register_openapi(h2o_hostconf_t *host, const char *openapi_file)
+{
+    h2o_pathconf_t *pc = h2o_config_register_path(host, "/api/openapi.yaml", 0);
+    h2o_mimemap_t *types = h2o_mimemap_create();
+    h2o_mimemap_define_mimetype(types, "yaml", "application/yaml", NULL);
+    h2o_file_register_file(pc, openapi_file, h2o_mimemap_get_type_by_extension(types, h2o_iovec_init(H2O_STRLIT("yaml"))),
+                           0);
+    api_harden_path(pc, 0);
+}
+
+void api_routes_register(h2o_hostconf_t *host, const char *web_root, const char *openapi_file)
 {
     static const char *patterns[NROUTES];
     for (size_t i = 0; i < NROUTES; i++)
         patterns[i] = ROUTES[i].pattern;
     api_metrics_set_route_names(patterns, (int)NROUTES);
     /* GET /metrics is not here: it has a port of its own (metrics.h). */
+    register_openapi(host, openapi_file);
     register_dispatcher(host, "/api");
     register_dispatcher(host, "/healthz");
     register_dispatcher(host, "/readyz");
