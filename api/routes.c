@@ -288,6 +288,7 @@ static void register_openapi(h2o_hostconf_t *host, const char *openapi_file)
     h2o_mimemap_define_mimetype(types, "yaml", "application/yaml", NULL);
     h2o_file_register_file(pc, openapi_file, h2o_mimemap_get_type_by_extension(types, h2o_iovec_init(H2O_STRLIT("yaml"))),
                            0);
+    h2o_mem_release_shared(types);   /* the handler holds its own reference to the type */
     api_harden_path(pc, 0);
 }
 

@@ -57,4 +57,7 @@ echo "ok API labels: real methods and statuses, a 10 s bucket"
 workers=$(sed -n 's/^PUNYAKA_WORKER_\([0-9]*\)_METRICS_PORT=.*/\1/p' "$dir/env" | sort -u)
 [ -n "$workers" ] || fail "the stack's env names no worker metrics port"
 for n in $workers; do lint "worker-$n" "$(env_of "PUNYAKA_WORKER_${n}_METRICS_PORT")"; done
+
+# down exits non-zero when a sanitizer reported anything in the stack's logs.
+"$STACK" down "$dir" 2> "$work/down.log" || { cat "$work/down.log" >&2; fail "stack down"; }
 echo PASS test_metrics_lint

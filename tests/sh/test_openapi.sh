@@ -37,4 +37,7 @@ echo "ok GET /api/openapi.yaml: 200, application/yaml, the same $(wc -c < "$spec
 
 # The dispatcher still owns the rest of /api.
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$api/api/openapi.json")" = 404 ] || fail "/api/openapi.json is not a 404"
+
+# down exits non-zero when a sanitizer reported anything in the stack's logs.
+"$STACK" down "$dir" 2> "$work/down.log" || { cat "$work/down.log" >&2; fail "stack down"; }
 echo PASS test_openapi
