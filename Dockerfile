@@ -21,7 +21,7 @@ RUN cmake -S /src -B /src/build -DCMAKE_BUILD_TYPE=Release \
  && ctest --test-dir /src/build -R '^unit\.' --output-on-failure
 
 # Collect what the runtime stage ships: every punyaka-* executable except the
-# dev-only mock Kafka, the SQL migrations and the web UI.
+# dev-only mock Kafka, the SQL migrations, the web UI and the OpenAPI document.
 RUN set -e; \
     install -d /out/bin /out/share/migrations /out/share/web; \
     find /src/build -type f -perm -u+x -name 'punyaka-*' ! -name 'punyaka-devkafka' \
@@ -30,7 +30,8 @@ RUN set -e; \
       test -x "/out/bin/$b" || { echo "missing $b" >&2; exit 1; }; \
     done; \
     find /src/migrations -maxdepth 1 -type f -name '*.sql' -exec install -m 0644 {} /out/share/migrations/ \; ; \
-    cp -R /src/web/. /out/share/web/
+    cp -R /src/web/. /out/share/web/; \
+    install -m 0644 /src/schemas/openapi.yaml /out/share/openapi.yaml
 
 # ---- runtime ---------------------------------------------------------------
 FROM debian:12
@@ -45,12 +46,14 @@ RUN apt-get update \
 COPY --from=build /out/bin/ /usr/local/bin/
 COPY --from=build /out/share/migrations/ /usr/share/punyaka/migrations/
 COPY --from=build /out/share/web/ /usr/share/punyaka/web/
+COPY --from=build /out/share/openapi.yaml /usr/share/punyaka/openapi.yaml
 
 # Fail the build, not the first start, if a runtime library is missing.
 RUN ! ldd /usr/local/bin/punyaka-* | grep 'not found'
 
 ENV PUNYAKA_MIGRATIONS_DIR=/usr/share/punyaka/migrations \
     PUNYAKA_WEB_ROOT=/usr/share/punyaka/web \
+    PUNYAKA_OPENAPI_FILE=/usr/share/punyaka/openapi.yaml \
     PUNYAKA_HTTP_PORT=8080
 
 USER punyaka:punyaka

@@ -17,12 +17,18 @@
 #include "api/routes.h"
 #include "api/server.h"
 
-#define NBUCKETS 12
-static const double BUCKETS[NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
-static const char *const METHODS[] = {"GET", "POST", "PATCH", "DELETE", "OPTIONS", "other"};
-#define NMETHODS 6
-static const int STATUSES[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503, 0};
-#define NSTATUS 18   /* the last slot (0) counts any other status */
+/* Up to 10 s: `Prefer: wait` holds a write request that long (api/command.c). */
+#define NBUCKETS 13
+static const double BUCKETS[NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+/* The standard methods by name (an unknown route is labelled by the method it
+ * was asked with), anything else "other": the label set stays bounded. */
+static const char *const METHODS[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"};
+#define NMETHODS 8
+/* Every status the API answers with has a slot of its own; any other is
+ * counted in its class, labelled "1xx" … "5xx" (the last five slots). */
+static const int STATUSES[] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 431, 500, 503};
+#define NCODES 18
+#define NSTATUS (NCODES + 5)
 #define MAX_TYPES 64
 
 typedef struct {
@@ -122,10 +128,12 @@ static void on_request_done(void *p)
     gettimeofday(&now, NULL);
     double secs = (double)(now.tv_sec - t->req->timestamps.request_begin_at.tv_sec) +
                   (double)(now.tv_usec - t->req->timestamps.request_begin_at.tv_usec) / 1e6;
-    int s = NSTATUS - 1;
-    for (int i = 0; i < NSTATUS - 1; i++)
-        if (STATUSES[i] == t->req->res.status)
+    int status = t->req->res.status, s = -1;
+    for (int i = 0; i < NCODES && s < 0; i++)
+        if (STATUSES[i] == status)
             s = i;
+    if (s < 0)   /* its class; h2o never answers outside 100-599 */
+        s = NCODES + (status >= 100 && status < 600 ? status / 100 - 1 : 4);
     route_stats *r = &th->metrics->routes[t->route];
     atomic_fetch_add_explicit(&r->requests[t->method][s], 1, memory_order_relaxed);
     observe(&r->latency, secs);
@@ -190,7 +198,8 @@ static void put_histogram(text *t, const char *name, const char *labels, size_t 
 
 static void put_http(text *t)
 {
-    put(t, "# HELP punyaka_http_requests_total HTTP requests by route, method and status.\n"
+    put(t, "# HELP punyaka_http_requests_total HTTP requests by route, method and status (the code, or its class"
+           " 1xx-5xx for a code without a slot of its own; route \"unmatched\" for unknown paths and methods).\n"
            "# TYPE punyaka_http_requests_total counter\n");
     for (int r = 0; r < API_METRICS_ROUTES; r++) {
         if (r >= nroutes && r != API_METRICS_ROUTES - 1)
@@ -199,9 +208,14 @@ static void put_http(text *t)
         for (int m = 0; m < NMETHODS; m++)
             for (int s = 0; s < NSTATUS; s++) {
                 unsigned long long v = SUM(routes[r].requests[m][s]);
-                if (v)
-                    put(t, "punyaka_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s%d\"} %llu\n", name,
-                        METHODS[m], STATUSES[s] ? "" : "other", STATUSES[s] ? STATUSES[s] : 0, v);
+                if (!v)
+                    continue;
+                if (s < NCODES)
+                    put(t, "punyaka_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n", name,
+                        METHODS[m], STATUSES[s], v);
+                else
+                    put(t, "punyaka_http_requests_total{route=\"%s\",method=\"%s\",status=\"%dxx\"} %llu\n", name,
+                        METHODS[m], s - NCODES + 1, v);
             }
     }
     put(t, "# HELP punyaka_http_request_duration_seconds Time from request start to completion.\n"
@@ -261,11 +275,24 @@ static void put_abandoned(text *t)
 static void put_connections(text *t, h2o_req_t *req)
 {
     api_thread *th = api_thread_of(req);
-    put(t, "# TYPE punyaka_postgres_connections_ready gauge\npunyaka_postgres_connections_ready{thread=\"%d\"} %d\n",
+    put(t, "# HELP punyaka_postgres_connections_ready PostgreSQL read connections ready, of the API thread that"
+           " answered this scrape.\n"
+           "# TYPE punyaka_postgres_connections_ready gauge\npunyaka_postgres_connections_ready{thread=\"%d\"} %d\n",
         th->index, api_pg_ready_count(th->pg));
-    put(t, "# TYPE punyaka_redis_ready gauge\npunyaka_redis_ready{thread=\"%d\"} %d\n", th->index,
+    put(t, "# HELP punyaka_redis_ready 1 when the Redis connection of the API thread that answered this scrape is"
+           " usable.\n"
+           "# TYPE punyaka_redis_ready gauge\npunyaka_redis_ready{thread=\"%d\"} %d\n", th->index,
         api_redis_ready(th->redis) ? 1 : 0);
-    put(t, "# TYPE punyaka_kafka_up gauge\npunyaka_kafka_up %d\n", atomic_load(&g_api.kafka_up));
+    put(t, "# HELP punyaka_kafka_up 1 when the API's Kafka producer reaches a broker.\n"
+           "# TYPE punyaka_kafka_up gauge\npunyaka_kafka_up %d\n", atomic_load(&g_api.kafka_up));
+}
+
+/* PUNYAKA_VERSION and PUNYAKA_REVISION: compile definitions (CMakeLists.txt). */
+static void put_build_info(text *t)
+{
+    put(t, "# HELP punyaka_build_info The running build: project version and git revision at configure time.\n"
+           "# TYPE punyaka_build_info gauge\n"
+           "punyaka_build_info{version=\"%s\",revision=\"%s\"} 1\n", PUNYAKA_VERSION, PUNYAKA_REVISION);
 }
 
 static void serve(h2o_req_t *req)
@@ -276,6 +303,7 @@ static void serve(h2o_req_t *req)
     put_hasher(&t);
     put_abandoned(&t);
     put_connections(&t, req);
+    put_build_info(&t);
     api_reply_raw(req, 200, "text/plain; version=0.0.4", t.buf, t.len);
     free(t.buf);
 }

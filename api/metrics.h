@@ -8,11 +8,15 @@
  * Counters live per loop thread (each thread writes only its own, with
  * relaxed atomics so the scrape may read them from another thread) and are
  * summed at scrape time: no lock and no shared cache line on the hot path.
- *   punyaka_http_requests_total{route,method,status}
- *   punyaka_http_request_duration_seconds{route} (histogram)
+ *   punyaka_http_requests_total{route,method,status}: method is the standard
+ *     one asked for (else "other"), status the code or its class ("4xx")
+ *   punyaka_http_request_duration_seconds{route} (histogram, 1 ms … 10 s)
  *   punyaka_kafka_produce_total{result}, punyaka_kafka_produce_duration_seconds (histogram)
  *   punyaka_commands_published_total{type}
- *   punyaka_postgres_connections_ready, punyaka_redis_ready, punyaka_kafka_up */
+ *   punyaka_postgres_connections_ready, punyaka_redis_ready, punyaka_kafka_up
+ *   punyaka_build_info{version,revision}
+ * Every series has HELP and TYPE: `promtool check metrics` passes
+ * (tests/sh/test_metrics_lint.sh). */
 #ifndef PUNYAKA_API_METRICS_H
 #define PUNYAKA_API_METRICS_H
 

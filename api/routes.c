@@ -257,7 +257,8 @@ static int dispatch(h2o_handler_t *self, h2o_req_t *req)
         size_t n = strlen(allow);
         snprintf(allow + n, sizeof(allow) - n, "%s%s", n ? ", " : "", ROUTES[i].method);
     }
-    api_metrics_track(req, -1, "other");
+    /* labelled by the method asked for (metrics.c keeps the standard ones) */
+    api_metrics_track(req, -1, h2o_strdup(&req->pool, req->method.base, req->method.len).base);
     if (path_known) {
         api_add_header(req, "allow", allow);
         api_reply_problem(req, 405, "method_not_allowed", "Method not allowed", NULL, NULL);
@@ -275,13 +276,30 @@ static void register_dispatcher(h2o_hostconf_t *host, const char *prefix)
     api_harden_path(pc, 0);
 }
 
-void api_routes_register(h2o_hostconf_t *host, const char *web_root)
+/* The API's contract, schemas/openapi.yaml, served as the file it is (h2o's
+ * file handler: ETag, conditional GET, HEAD) so what clients read is exactly
+ * what tests/sh/test_openapi.sh validates. YAML, not JSON: converting at
+ * build time would need a YAML library for one document. Registered before
+ * /api: h2o takes the first path that matches. */
+static void register_openapi(h2o_hostconf_t *host, const char *openapi_file)
+{
+    h2o_pathconf_t *pc = h2o_config_register_path(host, "/api/openapi.yaml", 0);
+    h2o_mimemap_t *types = h2o_mimemap_create();
+    h2o_mimemap_define_mimetype(types, "yaml", "application/yaml", NULL);
+    h2o_file_register_file(pc, openapi_file, h2o_mimemap_get_type_by_extension(types, h2o_iovec_init(H2O_STRLIT("yaml"))),
+                           0);
+    h2o_mem_release_shared(types);   /* the handler holds its own reference to the type */
+    api_harden_path(pc, 0);
+}
+
+void api_routes_register(h2o_hostconf_t *host, const char *web_root, const char *openapi_file)
 {
     static const char *patterns[NROUTES];
     for (size_t i = 0; i < NROUTES; i++)
         patterns[i] = ROUTES[i].pattern;
     api_metrics_set_route_names(patterns, (int)NROUTES);
     /* GET /metrics is not here: it has a port of its own (metrics.h). */
+    register_openapi(host, openapi_file);
     register_dispatcher(host, "/api");
     register_dispatcher(host, "/healthz");
     register_dispatcher(host, "/readyz");

@@ -60,6 +60,7 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap)
     cfg->kafka_brokers = env_or("KAFKA_BROKERS", "127.0.0.1:9092");
     cfg->topic_prefix = env_or("PUNYAKA_TOPIC_PREFIX", "punyaka.");
     cfg->web_root = env_or("PUNYAKA_WEB_ROOT", "web");
+    cfg->openapi_file = env_or("PUNYAKA_OPENAPI_FILE", "schemas/openapi.yaml");
     cfg->group_id = env_or("PUNYAKA_GROUP_ID", "punyaka-workers");
     cfg->cors_origins = env_or("PUNYAKA_CORS_ORIGINS", "");
     cfg->instance_id = getenv("PUNYAKA_INSTANCE_ID");

@@ -14,6 +14,7 @@ typedef struct {
     const char *kafka_brokers;/* KAFKA_BROKERS, "127.0.0.1:9092" */
     const char *topic_prefix; /* PUNYAKA_TOPIC_PREFIX, "punyaka." */
     const char *web_root;     /* PUNYAKA_WEB_ROOT, "web" */
+    const char *openapi_file; /* PUNYAKA_OPENAPI_FILE, "schemas/openapi.yaml": served as GET /api/openapi.yaml */
     const char *instance_id;  /* PUNYAKA_INSTANCE_ID, hostname-pid */
     const char *group_id;     /* PUNYAKA_GROUP_ID, "punyaka-workers" */
     int wait_default_ms;      /* PUNYAKA_WAIT_DEFAULT_MS, 5000 */

@@ -176,6 +176,9 @@ char *wk_metrics_render(wk_metrics *m, rd_kafka_t *consumer)
     fprintf(f, "punyaka_worker_postgres_up %d\n", atomic_load(&m->postgres_up));
     header(f, "punyaka_worker_redis_up", "gauge", "1 when the worker's Redis connection is usable.");
     fprintf(f, "punyaka_worker_redis_up %d\n", atomic_load(&m->redis_up));
+    /* PUNYAKA_VERSION and PUNYAKA_REVISION: compile definitions (CMakeLists.txt). */
+    header(f, "punyaka_build_info", "gauge", "The running build: project version and git revision at configure time.");
+    fprintf(f, "punyaka_build_info{version=\"%s\",revision=\"%s\"} 1\n", PUNYAKA_VERSION, PUNYAKA_REVISION);
     fclose(f);
     return text;
 }

@@ -21,6 +21,9 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 # Compose v1 only validates docker-compose.yml here (no Docker engine); installed without recommends.
 PUNYAKA_PACKAGES_NORECOMMENDS=(docker-compose)
+# promtool (tests/sh/test_metrics_lint.sh) ships only in Debian's prometheus package;
+# its server is never started here; without recommends (node exporter).
+PUNYAKA_PACKAGES_NORECOMMENDS+=(prometheus)
 
 missing_packages() {
   local p

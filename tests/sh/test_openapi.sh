@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# test_openapi.sh — the API's contract is a valid OpenAPI document and the
+# API serves it (issue 15).
+#   1. schemas/openapi.yaml passes @apidevtools/swagger-parser's validate
+#      (pinned in tests/browser/package.json; tests/browser/lib/validate-openapi.mjs):
+#      it used to be rejected (unquoted commas in flow mappings splitting keys,
+#      two identical path templates for products, nullable without a type).
+#   2. GET /api/openapi.yaml on a throwaway stack answers 200, application/yaml,
+#      and exactly the bytes of schemas/openapi.yaml (it used to be a 404).
+set -euo pipefail
+. "$(dirname "$0")/support.sh"
+tests="$PUNYAKA_SOURCE_DIR/tests/browser"
+spec="$PUNYAKA_SOURCE_DIR/schemas/openapi.yaml"
+command -v node >/dev/null || fail "node is not installed (scripts/lib/deps.sh installs it)"
+
+if [ ! -d "$tests/node_modules/@apidevtools/swagger-parser" ]; then
+  echo "installing tests/browser's npm packages (npm ci, no browser download)"
+  (cd "$tests" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+out=$(cd "$tests" && node lib/validate-openapi.mjs "$spec" 2>&1) || fail "swagger-parser rejects $spec: $out"
+echo "ok $out"
+
+work=$(new_work); dir="$work/stack"
+trap 'cleanup_stack; rm -rf "$work"' EXIT
+PUNYAKA_STACK_FRESH=1 PUNYAKA_STACK_FAST=1 "$STACK" up "$dir" "$PUNYAKA_BUILD_DIR" 2> "$work/up.log" ||
+  { tail -n 20 "$work/up.log" >&2; fail "stack up"; }
+remember_pids
+api=$(env_of PUNYAKA_API_URL)
+
+code=$(curl -s -D "$work/headers" -o "$work/served.yaml" -w '%{http_code}' "$api/api/openapi.yaml")
+[ "$code" = 200 ] || fail "GET /api/openapi.yaml answered $code"
+grep -qi '^content-type: application/yaml' "$work/headers" ||
+  fail "GET /api/openapi.yaml is not application/yaml: $(grep -i '^content-type' "$work/headers")"
+cmp -s "$work/served.yaml" "$spec" || fail "the served document differs from schemas/openapi.yaml"
+grep -qi '^x-content-type-options: nosniff' "$work/headers" || fail "the served document lacks the hardening headers"
+echo "ok GET /api/openapi.yaml: 200, application/yaml, the same $(wc -c < "$spec") bytes"
+
+# The dispatcher still owns the rest of /api.
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$api/api/openapi.json")" = 404 ] || fail "/api/openapi.json is not a 404"
+
+# down exits non-zero when a sanitizer reported anything in the stack's logs.
+"$STACK" down "$dir" 2> "$work/down.log" || { cat "$work/down.log" >&2; fail "stack down"; }
+echo PASS test_openapi
