@@ -3,7 +3,8 @@
 # playwright-core (tests/browser, plain node:test files, no browser download)
 # against a stack of our own — PostgreSQL, Redis, the dev Kafka, the API
 # serving web/, two workers — started here, loaded with the demo data, and
-# always stopped again (trap), whatever happens.
+# always stopped again (trap), whatever happens. axe-core (pinned in
+# package.json) audits every page for WCAG 2.1 A/AA (tests/60-a11y.test.js).
 #
 # Environment (ctest sets the first two):
 #   PUNYAKA_SOURCE_DIR, PUNYAKA_BUILD_DIR
@@ -54,8 +55,9 @@ trap 'exit 130' INT TERM
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$src/tests/lsan.supp:print_suppressions=0}
 
 t0=$(date +%s)
-if [ ! -d "$tests/node_modules/playwright-core" ]; then
-  echo "installing playwright-core (npm ci, no browser download)"
+# Reinstall when a pinned package is missing (a node_modules from before it was added).
+if [ ! -d "$tests/node_modules/playwright-core" ] || [ ! -f "$tests/node_modules/axe-core/axe.min.js" ]; then
+  echo "installing playwright-core and axe-core (npm ci, no browser download)"
   (cd "$tests" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
 

@@ -308,9 +308,24 @@ export const patch = (path, body = {}, opts = {}) => request(path, { ...opts, me
 
 let mePromise = null;
 
-/** The signed-in user (GET /api/auth/me/) or null; cached for the page's life. */
+/**
+ * The signed-in user (GET /api/auth/me/) or null; cached for the page's life.
+ *
+ * Without a `csrftoken` cookie there is no session to ask about: the API sets
+ * that script-readable cookie together with the HttpOnly session cookie, with
+ * the same lifetime, and clears both at logout. So a visitor who never signed
+ * in is answered here, without the request whose 401 the browser would log
+ * as a console error on every anonymous page (issue 15). The 401 contract of
+ * /api/auth/me/ is unchanged, and with the cookie present we still ask: the
+ * server, not the cookie, decides who is signed in.
+ */
 export function me({ fresh = false } = {}) {
   if (!mePromise || fresh) {
+    if (!readCookie('csrftoken')) {
+      setCsrfToken(null);
+      mePromise = Promise.resolve(null);
+      return mePromise;
+    }
     mePromise = get('/api/auth/me/', { on401: 'null' }).then((u) => {
       if (u && u.csrf_token) setCsrfToken(u.csrf_token);
       if (!u) setCsrfToken(null);

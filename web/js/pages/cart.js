@@ -20,7 +20,9 @@ const root = $('#cart-root');
 const linesBox = h('section', { id: 'cart-lines', 'aria-label': 'Items in your cart' });
 const problemBox = h('div', { id: 'checkout-problem', 'aria-live': 'assertive' });
 const totalsBox = h('section', { id: 'cart-totals', 'aria-label': 'Totals' });
-const checkoutBox = h('section', { id: 'checkout', 'aria-labelledby': 'checkout-h' });
+// Named by its heading only while it has one: a section without a name is
+// no region, and aria-labelledby on it is then a prohibited attribute.
+const checkoutBox = h('section', { id: 'checkout' });
 render(root, problemBox, h('div', { class: 'two-col' }, h('div', {}, linesBox, totalsBox), checkoutBox));
 
 /** Per product id: {code, text} to show on its line after a rejected checkout. */
@@ -139,6 +141,7 @@ function draw(c) {
     render(linesBox, empty('Your cart is empty.'), h('p', {}, h('a', { class: 'btn', href: '/products.html' }, 'Browse the shop')));
     render(totalsBox);
     render(checkoutBox);
+    checkoutBox.removeAttribute('aria-labelledby');
     return;
   }
   render(
@@ -200,6 +203,7 @@ function drawCheckout() {
   if (user.phone) form.elements.shipping_phone.value = user.phone;
   if (user.address) form.elements.shipping_address.value = user.address;
   render(checkoutBox, form);
+  checkoutBox.setAttribute('aria-labelledby', 'checkout-h');
   bindForm(form, {
     busyText: 'Placing order…',
     validate: (d) =>

@@ -13,7 +13,7 @@ load($('#services'), () => get('/api/services/', { query: { page_size: 6 } }), (
 });
 
 load($('#priests'), () => get('/api/priests/', { query: { ordering: '-rating', page_size: 3 } }), (page) => {
-  render($('#priests'), page.results.length ? h('div', { class: 'grid' }, page.results.map(priestCard)) : empty('No priests yet.'));
+  render($('#priests'), page.results.length ? h('div', { class: 'grid' }, page.results.map((p) => priestCard(p))) : empty('No priests yet.'));
 });
 
 load($('#products'), () => get('/api/products/', { query: { is_featured: 'true', page_size: 4 } }), (page) => {

@@ -65,7 +65,7 @@ load(results, () => get('/api/priests/', { query }), (data) => {
   render(
     results,
     h('p', { class: 'result-count' }, `${data.count} priest${data.count === 1 ? '' : 's'} found`),
-    h('div', { class: 'grid', id: 'priest-list' }, data.results.map(priestCard)),
+    h('div', { class: 'grid', id: 'priest-list' }, data.results.map((p) => priestCard(p, { heading: 'h2' }))),
     pager({ count: data.count, page, pageSize: PAGE_SIZE }, 'Priest pages'),
   );
 });

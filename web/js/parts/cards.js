@@ -15,7 +15,10 @@ export function tags(list, label) {
   return h('ul', { class: 'tags', 'aria-label': label }, list.map((t) => h('li', {}, t)));
 }
 
-export function priestCard(p) {
+/** A priest's card; `heading` is its title's element, one level below the
+ * page's nearest heading (h3 under the home page's h2 sections, h2 on
+ * /priests, whose cards sit right under the h1). */
+export function priestCard(p, { heading = 'h3' } = {}) {
   return h(
     'article',
     { class: 'card priest-card', dataset: { priestId: p.id } },
@@ -26,7 +29,7 @@ export function priestCard(p) {
       h(
         'div',
         {},
-        h('h3', { class: 'card-title' }, h('a', { href: `/priest.html?id=${p.id}` }, p.user)),
+        h(heading, { class: 'card-title' }, h('a', { href: `/priest.html?id=${p.id}` }, p.user)),
         stars(p.average_rating, p.total_ratings),
       ),
     ),
@@ -35,7 +38,9 @@ export function priestCard(p) {
       `${p.experience_years} year${p.experience_years === 1 ? '' : 's'} experience`,
       p.languages && p.languages.length ? ` · ${p.languages.join(', ')}` : '',
     ]),
-    h('p', { class: 'actions' }, h('a', { class: 'btn btn-small', href: `/priest.html?id=${p.id}`, 'aria-label': `View and book ${p.user}` }, 'View & book')),
+    // The name starts with the visible label (WCAG 2.5.3): a speech-input
+    // user says what they see, "View & book".
+    h('p', { class: 'actions' }, h('a', { class: 'btn btn-small', href: `/priest.html?id=${p.id}`, 'aria-label': `View & book ${p.user}` }, 'View & book')),
   );
 }
 
