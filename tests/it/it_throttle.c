@@ -17,6 +17,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,8 +210,7 @@ static unsigned long dropped(const char *metrics_port, const char *reason)
     char needle[96];
     snprintf(needle, sizeof(needle), "punyaka_password_hash_jobs_dropped_total{reason=\"%s\"} ", reason);
     const char *p = r.body ? strstr(r.body, needle) : NULL;
-    unsigned long v = p ? strtoul(p + strlen(needle), NULL, 10) : 0;
-    assert_non_null(p);
+    unsigned long v = p ? strtoul(p + strlen(needle), NULL, 10) : ULONG_MAX;   /* asserted once the API is stopped */
     it_response_free(&r);
     return v;
 }
@@ -235,17 +235,15 @@ static void test_full_hash_queue_sheds_with_503(void **state)
         a[i] = (attempt){.login = names[i], .password = "wrong-password-9", .source = sources[i]};
     }
     run_parallel(a, PARALLEL);
-    int shed = 0;
+    int shed = 0, unexpected = 0;
     for (int i = 0; i < PARALLEL; i++) {
-        if (a[i].status == 503)
-            assert_string_equal(a[i].code, "overloaded");
-        else
-            assert_int_equal(a[i].status, 401);
-        shed += a[i].status == 503;
+        shed += a[i].status == 503 && strcmp(a[i].code, "overloaded") == 0;
+        unexpected += a[i].status != 401 && !(a[i].status == 503 && strcmp(a[i].code, "overloaded") == 0);
     }
     unsigned long shed_metric = dropped(metrics_port, "shed");
-    assert_int_equal(it_api_stop(api), 0);
+    assert_int_equal(it_api_stop(api), 0);   /* stopped before anything is asserted: no stray API */
     it_http_source(NULL);
+    assert_int_equal(unexpected, 0);
     assert_true(shed > 0);
     assert_int_equal(shed_metric, (unsigned long)shed);
 }
