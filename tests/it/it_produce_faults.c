@@ -144,6 +144,14 @@ static void test_unconfirmed_is_202_unknown_and_applied_once(void **state)
     const char *env[] = {PRODUCE_TIMEOUT, NULL};
     api_pid = it_api_spawn("api-produce-faults", env);
     assert_true(api_pid > 0);
+    /* The new API's producer must be connected (and its idempotent producer
+     * id obtained) before the broker slows down: else the message never
+     * leaves it, which is "not persisted", a 503 (seen under the sanitizer
+     * build). One applied command on another product proves it is. */
+    int64_t warm = create_product(40);
+    it_response w = add_stock(warm, 1);
+    it_expect_status(&w, 200);
+    it_response_free(&w);
 
     /* The broker stores the message at once but answers 3 s later. */
     assert_int_equal(it_devkafka("rtt all 3000"), 0);
