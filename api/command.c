@@ -149,6 +149,8 @@ static void reply_accepted(waiter *w)
     api_reply_json(req, 202, doc);
 }
 
+static void remember(waiter *w);
+
 static void reply_outcome(h2o_req_t *req, json_t *o, const waiter *w)
 {
     const char *status = json_string_value(json_object_get(o, "status"));
@@ -206,6 +208,12 @@ void api_waiters_on_outcome(void *thread, const char *msg, size_t len)
         /* Prefer: respond-async is answered 202 when Kafka confirms, even
          * if the outcome outruns the delivery report. */
         if (memcmp(w->id.b, id.b, 16) == 0 && !(w->respond_async && !w->dr_done)) {
+            /* The outcome outran the delivery report, whose remember() will
+             * find the waiter finished: write the marker now, before the
+             * answer, or an anonymous owner's next read finds no marker
+             * naming its cookie (401). A decided command is in the log. */
+            if (!w->dr_done)
+                remember(w);
             if (w->async.req)
                 reply_outcome(w->async.req, o, w);
             waiter_finish(w);
