@@ -1,7 +1,7 @@
 /* fields.h — what the command families share: strict payload readers
  * (bookings.c, priests.c, services.c; the shop's wk_field_* readers in
  * shop.h are built on the same checks), UTF-8 validation, the admin check,
- * the platform time zone, id and money conversions. Statements and their
+ * the platform time zone, id conversions. Statements and their
  * failures: db.h.
  *
  * Payload readers never trust the API. Every field is type- and
