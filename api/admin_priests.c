@@ -1,5 +1,7 @@
 /* admin_priests.c — the admin's priest queue and decisions:
- *   GET  /api/admin/priests/?verified=false   profiles with KYC masked (last 4)
+ *   GET  /api/admin/priests/?verified=false   profiles with KYC masked (last 4): the
+ *        admin's priest shape (common/shapes.h, also the priest.verify
+ *        outcome) plus `kyc`, which only the API can open
  *   POST /api/admin/priests/{id}/verify/      {verified, notes} ⇒ priest.verify
  *   POST /api/admin/priests/{id}/kyc/         the full KYC, only after a
  *        priest.kyc_reveal command recorded who looked (workers/kyc_audit.c). */
@@ -76,19 +78,13 @@ int api_admin_priests_list(h2o_req_t *req, const api_match *m)
     snprintf(offset, sizeof(offset), "%lld", (long long)page.offset);
     const char *params[] = {verified, limit, offset};
     if (api_pg_query(api_thread_of(req)->pg,
-                     "WITH f AS (SELECT p.*, u.username, u.email, u.first_name, u.last_name, u.phone"
-                     "  FROM priest_profiles p JOIN users u ON u.id = p.user_id"
+                     "WITH f AS (SELECT p.id, p.created_at FROM priest_profiles p"
                      "  WHERE $1 = '' OR p.is_verified = ($1 = 'true')),"
-                     " pg AS (SELECT * FROM f ORDER BY created_at, id LIMIT $2::bigint OFFSET $3::bigint)"
+                     " pg AS (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM f"
+                     "  ORDER BY created_at, id LIMIT $2::bigint OFFSET $3::bigint)"
                      " SELECT (SELECT count(*) FROM f), coalesce((SELECT json_agg(json_build_object("
-                     "  'id', pg.id, 'user_id', pg.user_id, 'username', pg.username, 'email', pg.email,"
-                     "  'first_name', pg.first_name, 'last_name', pg.last_name, 'phone', pg.phone,"
-                     "  'specializations', pg.specializations, 'languages', pg.languages,"
-                     "  'experience_years', pg.experience_years, 'service_radius_km', pg.service_radius_km,"
-                     "  'bio', pg.bio, 'is_verified', pg.is_verified, 'verification_notes', pg.verification_notes,"
-                     "  'verified_at', " API_TIMESTAMP_SQL("pg.verified_at") ", 'created_at', "
-                     API_TIMESTAMP_SQL("pg.created_at") ", 'kyc', " KYC_HEX_SQL("pg") ") ORDER BY pg.created_at, pg.id)"
-                     "  FROM pg), '[]')::text",
+                     PK_PRIEST_ADMIN_FIELDS("p", "u") ", 'kyc', " KYC_HEX_SQL("p") ") ORDER BY pg.n)"
+                     "  FROM pg JOIN priest_profiles p ON p.id = pg.id JOIN users u ON u.id = p.user_id), '[]')::text",
                      3, params, on_list, l) != 0) {
         api_reply_problem(req, 503, "overloaded", "Service unavailable", NULL, NULL);
         api_async_free(&l->async);

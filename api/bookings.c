@@ -48,37 +48,8 @@ int api_tz_offset(void)
 
 /* ---- the booking resource (schemas/commands/bookings.md "Booking resource") ---- */
 
-#define TS(col) API_TIMESTAMP_SQL(col)
-
-/* Rows b (booking), s (service), p (priest profile), pu (priest user), cu (customer). */
-#define BOOKING_JSON                                                                                          \
-    "json_build_object('id', b.id, 'customer', b.customer_id, 'priest', b.priest_id, 'service', b.service_id," \
-    " 'booking_date', to_char(b.booking_date, 'YYYY-MM-DD'), 'booking_time', to_char(b.booking_time, 'HH24:MI'),"\
-    " 'status', b.status, 'payment_status', b.payment_status,"                                                 \
-    " 'service_price', " API_MONEY_SQL("b.service_price_paise") ","                                            \
-    " 'advance_payment', " API_MONEY_SQL("b.advance_paise") ","                                                \
-    " 'balance_payment', " API_MONEY_SQL("b.balance_paise") ","                                                \
-    " 'dakshina_amount', " API_MONEY_SQL("b.dakshina_paise") ","                                               \
-    " 'rating', b.rating, 'feedback', b.feedback, 'created_at', " TS("b.created_at") ","                       \
-    " 'updated_at', " TS("b.updated_at") ", 'starts_at', " TS("b.starts_at") ","                               \
-    " 'location_address', b.location_address, 'location_latitude', b.location_latitude::text,"                \
-    " 'location_longitude', b.location_longitude::text, 'special_instructions', b.special_instructions,"       \
-    " 'completion_checklist', b.completion_checklist, 'cancel_reason', b.cancel_reason,"                      \
-    " 'cancelled_by', b.cancelled_by, 'confirmed_at', " TS("b.confirmed_at") ","                               \
-    " 'completed_at', " TS("b.completed_at") ", 'customer_confirmed_at', " TS("b.customer_confirmed_at") ","   \
-    " 'cancelled_at', " TS("b.cancelled_at") ", 'rated_at', " TS("b.rated_at") ","                             \
-    " 'service_details', json_build_object('id', s.id, 'name', s.name, 'service_type', s.service_type,"       \
-    "  'duration_minutes', s.duration_minutes, 'base_price', " API_MONEY_SQL("s.base_price_paise") "),"         \
-    " 'priest_details', json_build_object('id', p.id, 'user', " API_DISPLAY_NAME_SQL("pu") ","                 \
-    "  'username', pu.username, 'experience_years', p.experience_years, 'is_verified', p.is_verified,"         \
-    "  'average_rating', p.average_rating::text, 'total_ratings', p.rating_count),"                            \
-    " 'customer_details', json_build_object('id', cu.id, 'username', cu.username,"                            \
-    "  'name', " API_DISPLAY_NAME_SQL("cu") "))"
-
-#define BOOKING_JOINS                                                                                         \
-    " JOIN services s ON s.id = b.service_id JOIN priest_profiles p ON p.id = b.priest_id"                   \
-    " JOIN users pu ON pu.id = p.user_id JOIN users cu ON cu.id = b.customer_id"
-
+/* The booking's shape is PK_BOOKING_JSON (common/shapes.h): the worker's
+ * outcome renders the same. */
 /* Who may see booking b: its customer, its priest (p = its profile), admins.
  * $1 = caller's user id, $2 = caller's role. */
 #define CALLER_SCOPE " ($2 = 'admin' OR b.customer_id = $1::bigint OR p.user_id = $1::bigint)"
@@ -98,7 +69,7 @@ int api_bookings_show(h2o_req_t *req, const api_match *m)
     caller_params(m, caller, &role);
     snprintf(id, sizeof(id), "%lld", (long long)api_param_id(m, 0));
     const char *params[] = {caller, role, id};
-    api_read_json(req, "SELECT " BOOKING_JSON "::text FROM bookings b" BOOKING_JOINS " WHERE b.id = $3 AND" CALLER_SCOPE,
+    api_read_json(req, "SELECT " PK_BOOKING_JSON "::text" PK_BOOKING_FROM " WHERE b.id = $3 AND" CALLER_SCOPE,
                   3, params, false, "no such booking");
     return 0;
 }
@@ -145,8 +116,8 @@ int api_bookings_list(h2o_req_t *req, const api_match *m)
                   "  AND ($3 = '' OR b.status = $3) AND ($4 = '' OR b.booking_date = nullif($4, '')::date)),"
                   " pg AS (SELECT id, row_number() OVER (ORDER BY " LIST_ORDER ") AS n FROM f"
                   "  ORDER BY " LIST_ORDER " LIMIT $5::bigint OFFSET $6::bigint)"
-                  " SELECT (SELECT count(*) FROM f), coalesce((SELECT json_agg(" BOOKING_JSON " ORDER BY pg.n)"
-                  "  FROM pg JOIN bookings b ON b.id = pg.id" BOOKING_JOINS "), '[]')::text",
+                  " SELECT (SELECT count(*) FROM f), coalesce((SELECT json_agg(" PK_BOOKING_JSON " ORDER BY pg.n)"
+                  "  FROM pg JOIN bookings b ON b.id = pg.id" PK_BOOKING_JOINS "), '[]')::text",
                   6, params, false);
     return 0;
 }

@@ -648,8 +648,8 @@ static void on_cart_for_show(h2o_req_t *req, const api_cart *cart, void *data)
                      "SELECT p.id, p.is_active, p.product_type = 'kit', p.price_paise, p.discount_price_paise,"
                      " p.stock, a.avail, coalesce((SELECT string_agg(kc.component_id || ':' || kc.quantity || ':'"
                      " || CASE WHEN c.is_active THEN c.stock ELSE 0 END, ',') FROM kit_components kc JOIN products c ON c.id = kc.component_id"
-                     " WHERE kc.kit_id = p.id), ''), " API_PRODUCT_JSON("p", "a.avail") "::text"
-                     " FROM products p" API_PRODUCT_AVAIL_JOIN " WHERE p.id = ANY($1::bigint[])",
+                     " WHERE kc.kit_id = p.id), ''), " PK_PRODUCT_JSON("p", "a.avail") "::text"
+                     " FROM products p" PK_PRODUCT_AVAIL_JOIN " WHERE p.id = ANY($1::bigint[])",
                      1, params, on_cart_products, s) != 0) {
         api_reply_overloaded(req);
         api_async_free(&s->async);

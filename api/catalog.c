@@ -110,9 +110,8 @@ static void on_categories(void *ctx, const PGresult *res, const char *err)
 /* Siblings in the order admins set (sort_order, then name); the tree is
  * assembled here because SQL cannot aggregate inside a recursive CTE. */
 #define CATEGORIES_SQL(where)                                                                                  \
-    "SELECT coalesce(json_agg(json_build_object('id', c.id, 'name', c.name, 'slug', c.slug,"                  \
-    " 'description', c.description, 'parent', c.parent_id, 'is_active', c.is_active,"                        \
-    " 'sort_order', c.sort_order) ORDER BY c.sort_order, c.name, c.id), '[]')::text FROM categories c" where
+    "SELECT coalesce(json_agg(" PK_CATEGORY_JSON("c") " ORDER BY c.sort_order, c.name, c.id), '[]')::text"   \
+    " FROM categories c" where
 
 static void list_categories(h2o_req_t *req, const char *sql, bool public_read)
 {
@@ -261,7 +260,7 @@ static int filter_or_reply(h2o_req_t *req, product_filter *f)
     "  SELECT id FROM categories WHERE $1 <> '' AND is_active AND (slug = $1 OR id::text = $1)"              \
     "  UNION SELECT c.id FROM categories c JOIN cats ON c.parent_id = cats.id WHERE c.is_active),"           \
     " f AS (SELECT p.*, a.avail, coalesce(p.discount_price_paise, p.price_paise) AS unit"                     \
-    "  FROM products p" API_PRODUCT_AVAIL_JOIN " WHERE ($10 = '' OR p.is_active = ($10 = 'true'))"           \
+    "  FROM products p" PK_PRODUCT_AVAIL_JOIN " WHERE ($10 = '' OR p.is_active = ($10 = 'true'))"           \
     "  AND ($1 = '' OR p.category_id IN (SELECT id FROM cats))"                                               \
     "  AND ($2 = '' OR p.product_type = $2)"                                                                  \
     "  AND ($3 = '' OR p.is_featured = ($3 = 'true'))"                                                        \
@@ -270,7 +269,7 @@ static int filter_or_reply(h2o_req_t *req, product_filter *f)
     "  AND coalesce(p.discount_price_paise, p.price_paise) BETWEEN $6::bigint AND $7::bigint),"              \
     " pg AS (SELECT * FROM f ORDER BY %s LIMIT $8::bigint OFFSET $9::bigint)"                                \
     " SELECT (SELECT count(*) FROM f),"                                                                       \
-    " coalesce((SELECT json_agg(" API_PRODUCT_JSON("p", "p.avail") " ORDER BY %s) FROM pg p), '[]')::text"
+    " coalesce((SELECT json_agg(" PK_PRODUCT_JSON("p", "p.avail") " ORDER BY %s) FROM pg p), '[]')::text"
 
 /* `f->active` must be set: "true" (public), or the admin's filter. */
 static void list_products(h2o_req_t *req, const product_filter *f, const api_page *page, bool public_read)
@@ -309,7 +308,7 @@ int api_admin_products_list(h2o_req_t *req, const api_match *m)
 }
 
 #define PRODUCT_SQL(where) \
-    "SELECT " API_PRODUCT_JSON("p", "a.avail") "::text FROM products p" API_PRODUCT_AVAIL_JOIN " WHERE " where
+    "SELECT " PK_PRODUCT_JSON("p", "a.avail") "::text FROM products p" PK_PRODUCT_AVAIL_JOIN " WHERE " where
 
 int api_products_show(h2o_req_t *req, const api_match *m)
 {

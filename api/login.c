@@ -199,7 +199,7 @@ int api_auth_login(h2o_req_t *req, const api_match *m)
         snprintf(l->password, sizeof(l->password), "%s", password);
         const char *params[] = {l->login};
         if (api_pg_query_for(l->thread->pg, &l->async,
-                         "SELECT u.id, u.role, u.is_active, u.password_hash, " API_USER_JSON " FROM users u" API_USER_JOINS
+                         "SELECT u.id, u.role, u.is_active, u.password_hash, " PK_USER_JSON "::text FROM users u" PK_USER_JOINS
                          " WHERE lower(u.username) = lower($1) OR lower(u.email) = lower($1)"
                          " ORDER BY lower(u.username) = lower($1) DESC LIMIT 1",
                          1, params, on_user, l) != 0) {
@@ -292,7 +292,7 @@ void api_reply_me_applied(h2o_req_t *req, int64_t user_id, const char *csrf, con
     c->applied = applied ? json_deep_copy(applied) : NULL;
     const char *params[] = {id};
     if (api_pg_query(api_thread_of(req)->pg,
-                     "SELECT " API_USER_JSON " FROM users u" API_USER_JOINS " WHERE u.id = $1 AND u.is_active", 1,
+                     "SELECT " PK_USER_JSON "::text FROM users u" PK_USER_JOINS " WHERE u.id = $1 AND u.is_active", 1,
                      params, on_me, c) != 0) {
         reply_unreadable(req, c, "overloaded");
         me_free(c);

@@ -44,19 +44,6 @@
 #define CITY_MAX 127
 #define REASON_MAX 519
 
-/* An order row `o` as the worker's order resource. */
-#define ORDER_JSON                                                                                            \
-    "json_build_object('id', o.id, 'order_number', o.order_number, 'user', o.user_id, 'status', o.status,"    \
-    " 'payment_status', o.payment_status, 'items', (SELECT coalesce(json_agg(json_build_object("              \
-    "  'product', i.product_id, 'product_name', i.product_name, 'quantity', i.quantity,"                       \
-    "  'unit_price', " API_MONEY_SQL("i.unit_price_paise") ", 'line_total', " API_MONEY_SQL("i.line_total_paise") \
-    "  ) ORDER BY i.id), '[]') FROM order_items i WHERE i.order_id = o.id),"                                   \
-    " 'subtotal', " API_MONEY_SQL("o.subtotal_paise") ", 'shipping_charge', " API_MONEY_SQL("o.shipping_paise") "," \
-    " 'total_amount', " API_MONEY_SQL("o.total_paise") ", 'shipping_address', o.shipping_address,"            \
-    " 'shipping_city', o.shipping_city, 'shipping_state', o.shipping_state,"                                 \
-    " 'shipping_pincode', o.shipping_pincode, 'shipping_phone', o.shipping_phone,"                           \
-    " 'created_at', " API_TIMESTAMP_SQL("o.created_at") ", 'updated_at', " API_TIMESTAMP_SQL("o.updated_at") ")"
-
 static int is_admin(const api_match *m)
 {
     return api_role_bit(m->session->role) == ROLE_ADMIN;
@@ -234,7 +221,7 @@ int api_orders_list(h2o_req_t *req, const api_match *m)
                   "  AND ($2 = '' OR status = $2)),"
                   " pg AS (SELECT * FROM f ORDER BY created_at DESC, id DESC LIMIT $3::bigint OFFSET $4::bigint)"
                   " SELECT (SELECT count(*) FROM f),"
-                  " coalesce((SELECT json_agg(" ORDER_JSON " ORDER BY o.created_at DESC, o.id DESC)"
+                  " coalesce((SELECT json_agg(" PK_ORDER_JSON " ORDER BY o.created_at DESC, o.id DESC)"
                   "  FROM pg o), '[]')::text",
                   4, params, false);
     return 0;
@@ -248,7 +235,7 @@ int api_orders_show(h2o_req_t *req, const api_match *m)
     const char *params[] = {id, owner};
     /* someone else's order is exactly as missing as one never placed */
     api_read_json(req,
-                  "SELECT " ORDER_JSON "::text FROM orders o"
+                  "SELECT " PK_ORDER_JSON "::text FROM orders o"
                   " WHERE o.id = $1 AND ($2::bigint = 0 OR o.user_id = $2::bigint)",
                   2, params, false, "no such order");
     return 0;

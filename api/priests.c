@@ -20,12 +20,8 @@
 
 #define FILTER_MAX 100   /* bytes of a text filter */
 
-/* The public fields, as the opening of a json_build_object (p = profile, u = user). */
-#define PRIEST_FIELDS                                                                                           \
-    "'id', p.id, 'user', " API_DISPLAY_NAME_SQL("u") ", 'specializations', p.specializations,"                \
-    " 'languages', p.languages, 'experience_years', p.experience_years,"                                        \
-    " 'service_radius_km', p.service_radius_km, 'bio', p.bio, 'is_verified', p.is_verified,"                   \
-    " 'average_rating', p.average_rating::text, 'total_ratings', p.rating_count"
+/* The public fields (common/shapes.h), as the inside of a json_build_object. */
+#define PRIEST_FIELDS PK_PRIEST_PUBLIC_FIELDS("p", "u")
 
 #define LISTED " p.is_verified AND u.is_active"
 
@@ -145,7 +141,7 @@ int api_priests_list(h2o_req_t *req, const api_match *m)
 /* Reviews show the customer's first name only (privacy), newest first. */
 #define REVIEWS_SQL                                                                                             \
     "coalesce((SELECT json_agg(json_build_object('rating', r.rating, 'feedback', r.feedback,"                  \
-    " 'customer_name', r.customer_name, 'rated_at', " API_TIMESTAMP_SQL("r.rated_at") ")"                      \
+    " 'customer_name', r.customer_name, 'rated_at', " PK_SQL_TIMESTAMP("r.rated_at") ")"                      \
     " ORDER BY r.rated_at DESC, r.id DESC) FROM (SELECT b.id, b.rating, b.feedback, b.rated_at,"               \
     " coalesce(nullif(btrim(c.first_name), ''), 'Customer') AS customer_name"                                 \
     " FROM bookings b JOIN users c ON c.id = b.customer_id WHERE b.priest_id = p.id AND b.rating IS NOT NULL"  \
@@ -154,7 +150,7 @@ int api_priests_list(h2o_req_t *req, const api_match *m)
 /* Services are a platform catalog: every verified priest can be booked for
  * every active one, so the priest's page lists them all. */
 #define SERVICES_SQL                                                                                            \
-    "coalesce((SELECT json_agg(" API_SERVICE_JSON("s") " ORDER BY s.name, s.id) FROM services s"                \
+    "coalesce((SELECT json_agg(" PK_SERVICE_JSON("s") " ORDER BY s.name, s.id) FROM services s"                \
     " WHERE s.is_active), '[]'::json)"
 
 int api_priests_show(h2o_req_t *req, const api_match *m)

@@ -15,8 +15,8 @@
 #include <h2o.h>
 #include "api/query.h"
 
-/* Paise (bigint) ⇒ the API's decimal string, "1500.00" (exact: numeric). */
-#define API_MONEY_SQL(col) "((" col ")::numeric / 100)::numeric(20,2)::text"
+/* Money, timestamps and every resource's shape: common/shapes.h. */
+#include "common/shapes.h"
 
 /* One document: the query returns one row whose first column is the JSON
  * text, or no row ⇒ 404 `not_found` with `missing` as the detail. */

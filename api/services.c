@@ -39,7 +39,7 @@ static void list_services(h2o_req_t *req, const char *type, const char *active, 
                   "  AND ($1 = '' OR service_type = $1)),"
                   " pg AS (SELECT * FROM f ORDER BY name, id LIMIT $2::bigint OFFSET $3::bigint)"
                   " SELECT (SELECT count(*) FROM f),"
-                  " coalesce((SELECT json_agg(" API_SERVICE_JSON("s") " ORDER BY s.name, s.id) FROM pg s), '[]')::text",
+                  " coalesce((SELECT json_agg(" PK_SERVICE_JSON("s") " ORDER BY s.name, s.id) FROM pg s), '[]')::text",
                   4, params, public_read);
 }
 
@@ -71,7 +71,7 @@ int api_services_show(h2o_req_t *req, const api_match *m)
     char id[24];
     snprintf(id, sizeof(id), "%lld", (long long)api_param_id(m, 0));
     const char *params[] = {id};
-    api_read_json(req, "SELECT " API_SERVICE_JSON("s") "::text FROM services s WHERE s.id = $1 AND s.is_active", 1,
+    api_read_json(req, "SELECT " PK_SERVICE_JSON("s") "::text FROM services s WHERE s.id = $1 AND s.is_active", 1,
                   params, true, "no such service");
     return 0;
 }

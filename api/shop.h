@@ -1,11 +1,12 @@
 /* shop.h — what the shop's resource files share (catalog.c, cart.c,
- * orders.c, admin_catalog.c): how a product is shown, and the Redis cart.
+ * orders.c, admin_catalog.c): the Redis cart.
  *
- * The product shape is the worker's product resource (schemas/commands/
- * shop.md, workers/catalog.c), so a GET and a command outcome show the same
- * object: money as decimal strings, `stock` derived for kits (min over the
- * components of floor(stock / quantity), shop_kit_available(); a kit's own
- * stock column is always 0) and, for kits only, `components`.
+ * How a product, a category and an order are shown is common/shapes.h
+ * (PK_PRODUCT_JSON with PK_PRODUCT_AVAIL_JOIN, PK_CATEGORY_JSON,
+ * PK_ORDER_JSON), which the worker's outcomes use too, so a GET and a
+ * command outcome show the same object: money as decimal strings, `stock`
+ * derived for kits (min over the components of floor(stock / quantity); a
+ * kit's own stock column is always 0) and, for kits only, `components`.
  *
  * The cart (DESIGN §3, §4) lives in Redis, one hash per user, named by the
  * session's user id only — nobody can name someone else's cart:
@@ -40,31 +41,6 @@
 #include "api/users.h"
 #include "common/shop_rules.h"
 #include "common/uuid.h"
-
-/* A product row `p` with its sellable count `avail` (see API_PRODUCT_FROM)
- * as the product resource. jsonb, so `components` exists for kits only. */
-#define API_PRODUCT_JSON(p, avail)                                                                               \
-    "(jsonb_build_object('id', " p ".id, 'slug', " p ".slug, 'name', " p ".name, 'description', " p ".description," \
-    " 'product_type', " p ".product_type, 'category', " p ".category_id,"                                        \
-    " 'price', " API_MONEY_SQL(p ".price_paise") ", 'discount_price', CASE WHEN " p ".discount_price_paise IS NULL" \
-    " THEN NULL ELSE " API_MONEY_SQL(p ".discount_price_paise") " END, 'stock', " avail ","                      \
-    " 'is_in_stock', " avail " > 0, 'is_active', " p ".is_active, 'is_featured', " p ".is_featured,"             \
-    " 'image', " p ".image, 'created_at', " API_TIMESTAMP_SQL(p ".created_at") ","                              \
-    " 'updated_at', " API_TIMESTAMP_SQL(p ".updated_at") ") || CASE WHEN " p ".product_type = 'kit'"             \
-    " THEN jsonb_build_object('components', (SELECT coalesce(jsonb_agg(jsonb_build_object('product', kc.component_id," \
-    " 'quantity', kc.quantity, 'name', kc_p.name) ORDER BY kc.component_id), '[]') FROM kit_components kc"       \
-    " JOIN products kc_p ON kc_p.id = kc.component_id WHERE kc.kit_id = " p ".id)) ELSE '{}'::jsonb END)"
-
-/* The sellable count of products p: its stock, or for a kit the minimum over
- * its components of floor(stock / quantity), an inactive component counting
- * as 0, and 0 without components — the same number shop_kit_available()
- * gives the worker. Use as
- *   "SELECT … FROM products p" API_PRODUCT_AVAIL_JOIN " WHERE …" with `a.avail`. */
-#define API_PRODUCT_AVAIL_JOIN                                                                                 \
-    " CROSS JOIN LATERAL (SELECT CASE WHEN p.product_type <> 'kit' THEN p.stock ELSE coalesce((SELECT"         \
-    " min(CASE WHEN c.is_active THEN c.stock / kc.quantity ELSE 0 END) FROM kit_components kc"                 \
-    " JOIN products c ON c.id = kc.component_id"                                                               \
-    " WHERE kc.kit_id = p.id), 0) END AS avail) a"
 
 /* ---- the cart (cart.c) ---- */
 

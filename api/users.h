@@ -1,25 +1,13 @@
-/* users.h — how a user is shown by the API, built by PostgreSQL itself
- * (json_build_object) so the read path copies one text column to the wire.
- * Never includes the password hash or KYC data. Use as
- *   "SELECT u.id, u.role, u.is_active, u.password_hash, " API_USER_JSON " FROM users u "
- *   API_USER_JOINS " WHERE …". */
+/* users.h — answering with a user. The user's shape (never the password
+ * hash or KYC data) is PK_USER_JSON in common/shapes.h, built by PostgreSQL
+ * so the read path copies one text column to the wire, and the same shape
+ * is the accounts commands' outcome. Use as
+ *   "SELECT u.id, u.role, u.is_active, u.password_hash, " PK_USER_JSON "::text FROM users u"
+ *   PK_USER_JOINS " WHERE …". */
 #ifndef PUNYAKA_API_USERS_H
 #define PUNYAKA_API_USERS_H
 
-#define API_TIMESTAMP_SQL(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
-#define API_USER_JSON                                                                                        \
-    "json_build_object('id', u.id, 'username', u.username, 'email', u.email, 'first_name', u.first_name,"    \
-    " 'last_name', u.last_name, 'role', u.role, 'phone', u.phone, 'address', u.address,"                     \
-    " 'date_of_birth', u.date_of_birth, 'time_of_birth', to_char(u.time_of_birth, 'HH24:MI'),"               \
-    " 'place_of_birth', u.place_of_birth, 'is_active', u.is_active,"                                         \
-    " 'created_at', " API_TIMESTAMP_SQL("u.created_at") ","                                                  \
-    " 'priest_profile', CASE WHEN p.id IS NULL THEN NULL ELSE json_build_object('id', p.id,"                 \
-    " 'specializations', p.specializations, 'languages', p.languages, 'experience_years', p.experience_years," \
-    " 'service_radius_km', p.service_radius_km, 'bio', p.bio, 'is_verified', p.is_verified,"                 \
-    " 'average_rating', p.average_rating::text, 'total_ratings', p.rating_count) END)::text"
-
-#define API_USER_JOINS " LEFT JOIN priest_profiles p ON p.user_id = u.id"
+#include "common/shapes.h"
 
 #include <stdint.h>
 #include <h2o.h>

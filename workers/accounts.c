@@ -11,6 +11,7 @@
 #include "workers/accounts_profile.h"
 #include "workers/credentials.h"
 #include "workers/db.h"
+#include "workers/resource.h"
 #include "workers/worker.h"
 
 #define TEXT_MAX 512
@@ -116,18 +117,6 @@ static const char *or_null(const char *s)
     return *s ? s : NULL;
 }
 
-static json_t *user_resource(const registration *r, int64_t id, const char *created_at)
-{
-    json_t *u = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "id", (json_int_t)id, "username", r->username,
-                          "email", r->email, "first_name", r->first_name, "last_name", r->last_name, "role", r->role,
-                          "is_active", 1, "created_at", created_at);
-    const char *optional[][2] = {{"phone", r->phone}, {"address", r->address}, {"date_of_birth", r->date_of_birth},
-                                 {"time_of_birth", r->time_of_birth}, {"place_of_birth", r->place_of_birth}};
-    for (size_t i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
-        json_object_set_new(u, optional[i][0], *optional[i][1] ? json_string(optional[i][1]) : json_null());
-    return u;
-}
-
 static wk_result insert_priest_profile(wk_ctx *ctx, const registration *r, const char *user_id, const char *ts,
                                        int64_t *profile_id)
 {
@@ -149,7 +138,8 @@ static wk_result insert_priest_profile(wk_ctx *ctx, const registration *r, const
     return WK_DONE;
 }
 
-static wk_result insert_user(wk_ctx *ctx, const registration *r, const char *ts, wk_outcome *out)
+/* Inserts the user (and a priest's profile); *user_id stays 0 when rejected. */
+static wk_result insert_user(wk_ctx *ctx, const registration *r, const char *ts, wk_outcome *out, int64_t *user_id)
 {
     char replay[24];
     const char *params[] = {r->username, r->email, r->password_hash, r->first_name, r->last_name, r->role,
@@ -172,23 +162,18 @@ static wk_result insert_user(wk_ctx *ctx, const registration *r, const char *ts,
                   email ? "a user with that email already exists" : "a user with that username already exists");
         return WK_DONE;
     }
-    char user_id[24];
-    snprintf(user_id, sizeof(user_id), "%s", PQgetvalue(res, 0, 0));
+    char uid[24];
+    snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    int64_t id = strtoll(user_id, NULL, 10), profile_id = 0;
-    json_t *resource = user_resource(r, id, ts);
+    int64_t id = strtoll(uid, NULL, 10), profile_id = 0;
     if (strcmp(r->role, "priest") == 0) {
-        wk_result profile = insert_priest_profile(ctx, r, user_id, ts, &profile_id);
-        if (profile != WK_DONE) {
-            json_decref(resource);
+        wk_result profile = insert_priest_profile(ctx, r, uid, ts, &profile_id);
+        if (profile != WK_DONE)
             return profile;
-        }
-        json_object_set_new(resource, "priest_profile",
-                            json_pack("{s:I, s:b}", "id", (json_int_t)profile_id, "is_verified", 0));
         wk_created(out, "priest", profile_id);
     }
     wk_created(out, "user", id);
-    wk_applied(out, 201, "user", id, resource);
+    *user_id = id;
     return WK_DONE;
 }
 
@@ -201,19 +186,21 @@ wk_result wk_user_register(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outco
     }
     char ts[40];
     wk_timestamp(cmd->env.issued_at_us, ts);
+    int64_t user_id = 0;
     wk_result result = wk_check_account_free(ctx, r.username, r.email, out);
     if (result == WK_DONE && !wk_rejected(out))
-        result = insert_user(ctx, &r, ts, out);
+        result = insert_user(ctx, &r, ts, out, &user_id);
     /* KYC ciphertext of a registering priest (accounts_profile.c): stored in
      * the profile just inserted; a malformed blob makes the whole command
      * poison, and the savepoint undoes the user row with it. */
-    if (result == WK_DONE && out->applied && strcmp(r.role, "priest") == 0) {
+    if (result == WK_DONE && user_id && strcmp(r.role, "priest") == 0) {
         int stored = 0;
-        result = wk_priest_kyc_store(ctx, cmd->payload, out->entity_id, cmd->env.issued_at_us, &stored);
-        json_t *profile = json_object_get(out->resource, "priest_profile");
-        if (result == WK_DONE && profile)
-            json_object_set_new(profile, "kyc_submitted", json_boolean(stored == 4));
+        result = wk_priest_kyc_store(ctx, cmd->payload, user_id, cmd->env.issued_at_us, &stored);
     }
+    /* The user as GET /api/auth/me/ shows it (PK_USER_JSON), read back
+     * after every write, so a priest's profile says which KYC is on file. */
+    if (result == WK_DONE && user_id)
+        result = wk_applied_resource(ctx, out, 201, WK_RES_USER, user_id, user_id);
     registration_free(&r);
     return result;
 }

@@ -23,6 +23,7 @@
 #include "workers/accounts_profile.h"
 #include "workers/credentials.h"
 #include "workers/db.h"
+#include "workers/resource.h"
 
 #define NAME_MAX_BYTES 500
 #define BIO_MAX_BYTES 2000
@@ -226,48 +227,6 @@ wk_result wk_priest_kyc_store(wk_ctx *ctx, const msgpack_object *payload, int64_
     return WK_DONE;
 }
 
-/* ---- resources (never a password hash, never KYC data) ---- */
-
-/* The user as accounts.c's user_resource shows it, plus priest_profile for priests. */
-#define USER_RESOURCE_SQL                                                                                       \
-    "SELECT (jsonb_build_object('id', u.id, 'username', u.username, 'email', u.email, 'first_name', u.first_name," \
-    " 'last_name', u.last_name, 'role', u.role, 'is_active', u.is_active,"                                      \
-    " 'created_at', to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"           \
-    " 'phone', u.phone, 'address', u.address, 'date_of_birth', to_char(u.date_of_birth, 'YYYY-MM-DD'),"         \
-    " 'time_of_birth', u.time_of_birth::text, 'place_of_birth', u.place_of_birth)"                             \
-    " || CASE WHEN p.id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('priest_profile',"                      \
-    " jsonb_build_object('id', p.id, 'is_verified', p.is_verified)) END)::text"                                 \
-    " FROM users u LEFT JOIN priest_profiles p ON p.user_id = u.id WHERE u.id = $1"
-
-/* The priest's own view of their profile: which KYC fields are on file, not what they hold. */
-#define PROFILE_RESOURCE_SQL                                                                                    \
-    "SELECT json_build_object('id', p.id, 'user_id', p.user_id, 'specializations', p.specializations,"          \
-    " 'languages', p.languages, 'experience_years', p.experience_years,"                                        \
-    " 'service_radius_km', p.service_radius_km, 'bio', p.bio, 'is_verified', p.is_verified,"                   \
-    " 'verification_notes', p.verification_notes,"                                                            \
-    " 'average_rating', p.average_rating::text, 'total_ratings', p.rating_count,"                              \
-    " 'kyc_submitted', num_nonnulls(p.aadhaar_enc, p.pan_enc, p.bank_account_enc, p.bank_ifsc_enc) = 4,"       \
-    " 'kyc_fields', json_build_object('aadhaar', p.aadhaar_enc IS NOT NULL, 'pan', p.pan_enc IS NOT NULL,"      \
-    " 'bank_account', p.bank_account_enc IS NOT NULL, 'bank_ifsc', p.bank_ifsc_enc IS NOT NULL),"               \
-    " 'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))::text"     \
-    " FROM priest_profiles p WHERE p.user_id = $1"
-
-/* Runs a one-row JSON query keyed by the user id; *json NULL when no row. */
-static wk_result load_json(wk_ctx *ctx, const char *sql, const char *uid, json_t **json)
-{
-    const char *params[] = {uid};
-    PGresult *res = wk_exec(ctx, sql, 1, params);
-    *json = NULL;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return wk_db_failure(ctx, res, "loading a resource");
-    if (PQntuples(res) == 1) {
-        json_error_t e;
-        *json = json_loads(PQgetvalue(res, 0, 0), 0, &e);
-    }
-    PQclear(res);
-    return WK_DONE;
-}
-
 /* ---- the acting user ---- */
 
 /* The actor must be a signed-in user whose row exists, is active and has the
@@ -299,18 +258,12 @@ static wk_result check_actor(wk_ctx *ctx, const pk_envelope *env, const char *re
     return WK_DONE;
 }
 
-/* Applied with the user resource, or poison when it vanished (cannot happen
- * under the row lock, but never answer "applied" without a resource). */
+/* Applied with the user as GET /api/auth/me/ shows it (resource.h: never
+ * the hash, never KYC data). */
 static wk_result applied_user(wk_ctx *ctx, const char *uid, int http_status, wk_outcome *out)
 {
-    json_t *user;
-    wk_result r = load_json(ctx, USER_RESOURCE_SQL, uid, &user);
-    if (r != WK_DONE)
-        return r;
-    if (!user)
-        return WK_POISON;
-    wk_applied(out, http_status, "user", strtoll(uid, NULL, 10), user);
-    return WK_DONE;
+    int64_t id = strtoll(uid, NULL, 10);
+    return wk_applied_resource(ctx, out, http_status, WK_RES_USER, id, id);
 }
 
 /* ---- user.update ---- */
@@ -419,15 +372,13 @@ wk_result wk_priest_update_profile(wk_ctx *ctx, const pk_envelope_decoded *cmd, 
     r = wk_priest_kyc_store(ctx, p, cmd->env.actor_id, cmd->env.issued_at_us, &stored);
     if (r != WK_DONE)
         goto done;
-    json_t *profile;
-    r = load_json(ctx, PROFILE_RESOURCE_SQL, uid, &profile);
-    if (r != WK_DONE)
-        goto done;
-    if (!profile) {
-        r = WK_POISON;
-        goto done;
+    /* The priest's own view of the profile (me's priest_profile): which
+     * KYC fields are on file, never what they hold. */
+    json_t *profile = wk_resource(ctx, WK_RES_PRIEST_OWN, cmd->env.actor_id, &r);
+    if (profile) {
+        wk_applied(out, 200, "priest", json_integer_value(json_object_get(profile, "id")), profile);
+        r = WK_DONE;
     }
-    wk_applied(out, 200, "priest", json_integer_value(json_object_get(profile, "id")), profile);
 done:
     free(specializations);
     free(languages);

@@ -12,7 +12,6 @@
 #ifndef PUNYAKA_WORKER_BOOKINGS_H
 #define PUNYAKA_WORKER_BOOKINGS_H
 
-#include <jansson.h>
 #include "workers/worker.h"
 
 wk_result wk_booking_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
@@ -26,10 +25,5 @@ wk_result wk_priest_verify(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outco
 
 wk_result wk_service_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 wk_result wk_service_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-
-/* The booking as the API shows it (schemas/commands/bookings.md, "Booking
- * resource"), read inside the command's transaction. NULL with *fail set on
- * a database error. */
-json_t *wk_booking_resource(wk_ctx *ctx, int64_t id, wk_result *fail);
 
 #endif

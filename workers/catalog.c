@@ -19,11 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "common/log.h"
 #include "common/money.h"
 #include "common/mp.h"
 #include "common/shop_rules.h"
 #include "workers/db.h"
+#include "workers/resource.h"
 #include "workers/shop.h"
 #include "workers/worker.h"
 
@@ -72,14 +72,6 @@ static wk_result write_failed(wk_ctx *ctx, PGresult *r, const char *what, wk_out
     return WK_DONE;
 }
 
-/* The row this command just wrote is gone although we hold its lock: a
- * bug, not weather — retrying would find the same. */
-static wk_result row_vanished(const char *what)
-{
-    pk_error(NULL, "%s: the row written by this command is missing", what);
-    return WK_POISON;
-}
-
 /* ===================================================================== */
 /* categories                                                             */
 /* ===================================================================== */
@@ -108,32 +100,10 @@ static int overlay_category(const msgpack_object *p, category_fields *c)
     return 0;
 }
 
-static json_t *category_json(PGresult *r)
-{
-    json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:b, s:i}", "id", (json_int_t)wf_col_i64(r, 0, 0), "name",
-                          PQgetvalue(r, 0, 1), "slug", PQgetvalue(r, 0, 2), "description", PQgetvalue(r, 0, 3),
-                          "is_active", PQgetvalue(r, 0, 5)[0] == 't', "sort_order", (int)wf_col_i64(r, 0, 6));
-    json_object_set_new(j, "parent", PQgetisnull(r, 0, 4) ? json_null() : json_integer(wf_col_i64(r, 0, 4)));
-    return j;
-}
-
+/* The category as the API shows it (PK_CATEGORY_JSON, resource.h). */
 static wk_result applied_category(wk_ctx *ctx, int64_t id, int http_status, wk_outcome *out)
 {
-    char text[24];
-    wf_itoa(id, text);
-    const char *params[] = {text};
-    wk_result fail = WK_DONE;
-    PGresult *r = wk_query(ctx, "category resource",
-                           "SELECT id, name, slug, description, parent_id, is_active, sort_order"
-                           " FROM categories WHERE id = $1",
-                           1, params, &fail);
-    if (!r)
-        return fail;
-    int found = PQntuples(r) == 1;
-    if (found)
-        wk_applied(out, http_status, "category", id, category_json(r));
-    PQclear(r);
-    return found ? WK_DONE : row_vanished("category resource");
+    return wk_applied_resource(ctx, out, http_status, WK_RES_CATEGORY, id, id);
 }
 
 /* A new parent must exist and must not be the category or one of its
@@ -352,88 +322,11 @@ static wk_result check_product(wk_ctx *ctx, const product *x, const product *old
 
 /* ---- the product as the API shows it ---- */
 
-static json_t *opt_string(PGresult *r, int col)
-{
-    return PQgetisnull(r, 0, col) ? json_null() : json_string(PQgetvalue(r, 0, col));
-}
-
-/* A kit's stock is derived: min over components of floor(stock / qty),
- * an inactive component counting as none in stock (it is not for sale). */
-static wk_result kit_json(wk_ctx *ctx, const char *id, json_t *j, int64_t *stock)
-{
-    const char *params[] = {id};
-    wk_result fail = WK_DONE;
-    PGresult *r = wk_query(ctx, "kit components",
-                           "SELECT kc.component_id, kc.quantity, CASE WHEN p.is_active THEN p.stock ELSE 0 END"
-                           " FROM kit_components kc"
-                           " JOIN products p ON p.id = kc.component_id"
-                           " WHERE kc.kit_id = $1 ORDER BY kc.component_id",
-                           1, params, &fail);
-    if (!r)
-        return fail;
-    size_t n = (size_t)PQntuples(r);
-    shop_kit_part *parts = calloc(n + 1, sizeof(*parts));
-    int64_t *stocks = calloc(n + 1, sizeof(*stocks));
-    json_t *components = json_array();
-    for (int i = 0; i < (int)n; i++) {
-        parts[i] = (shop_kit_part){0, wf_col_i64(r, i, 0), (int32_t)wf_col_i64(r, i, 1)};
-        stocks[i] = wf_col_i64(r, i, 2);
-        json_array_append_new(components, json_pack("{s:I, s:i}", "product", (json_int_t)parts[i].component_id,
-                                                     "quantity", (int)parts[i].quantity));
-    }
-    *stock = shop_kit_available(parts, stocks, n);
-    json_object_set_new(j, "components", components);
-    free(parts);
-    free(stocks);
-    PQclear(r);
-    return WK_DONE;
-}
-
-static json_t *product_json(PGresult *r)
-{
-    json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:b, s:b, s:s, s:s}", "id",
-                          (json_int_t)wf_col_i64(r, 0, 0), "slug", PQgetvalue(r, 0, 1), "name", PQgetvalue(r, 0, 2),
-                          "description", PQgetvalue(r, 0, 3), "product_type", PQgetvalue(r, 0, 4), "price",
-                          wf_money_json(wf_col_i64(r, 0, 6)), "is_active", PQgetvalue(r, 0, 9)[0] == 't',
-                          "is_featured", PQgetvalue(r, 0, 10)[0] == 't', "created_at", PQgetvalue(r, 0, 12),
-                          "updated_at", PQgetvalue(r, 0, 13));
-    json_object_set_new(j, "category", PQgetisnull(r, 0, 5) ? json_null() : json_integer(wf_col_i64(r, 0, 5)));
-    json_object_set_new(j, "discount_price",
-                        PQgetisnull(r, 0, 7) ? json_null() : wf_money_json(wf_col_i64(r, 0, 7)));
-    json_object_set_new(j, "image", opt_string(r, 11));
-    return j;
-}
-
+/* PK_PRODUCT_JSON (resource.h): a kit's stock is derived from its
+ * components there, as every read derives it. */
 static wk_result applied_product(wk_ctx *ctx, int64_t id, int http_status, wk_outcome *out)
 {
-    char text[24];
-    wf_itoa(id, text);
-    const char *params[] = {text};
-    wk_result res = WK_DONE;
-    PGresult *r = wk_query(ctx, "product resource",
-                           "SELECT id, slug, name, description, product_type, category_id, price_paise,"
-                           " discount_price_paise, stock, is_active, is_featured, image,"
-                           " " WF_SQL_ISO("created_at") ", " WF_SQL_ISO("updated_at")
-                           " FROM products WHERE id = $1",
-                           1, params, &res);
-    if (!r)
-        return res;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return row_vanished("product resource");
-    }
-    json_t *j = product_json(r);
-    int64_t stock = wf_col_i64(r, 0, 8);
-    int kit = strcmp(PQgetvalue(r, 0, 4), "kit") == 0;
-    PQclear(r);
-    if (kit && (res = kit_json(ctx, text, j, &stock)) != WK_DONE) {
-        json_decref(j);
-        return res;
-    }
-    json_object_set_new(j, "stock", json_integer(stock));
-    json_object_set_new(j, "is_in_stock", json_boolean(stock > 0));
-    wk_applied(out, http_status, "product", id, j);
-    return WK_DONE;
+    return wk_applied_resource(ctx, out, http_status, WK_RES_PRODUCT, id, id);
 }
 
 /* ---- product.create ---- */

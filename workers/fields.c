@@ -240,20 +240,3 @@ bool wf_col_bool(const PGresult *r, int row, int col)
 {
     return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
 }
-
-json_t *wf_col_str_or_null(const PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? json_null() : json_string(PQgetvalue(r, row, col));
-}
-
-json_t *wf_money_json(int64_t paise)
-{
-    char buf[MONEY_FMT_CAP];
-    money_format(paise, buf, sizeof(buf));
-    return json_string(buf);
-}
-
-json_t *wf_col_money(const PGresult *r, int row, int col)
-{
-    return wf_money_json(wf_col_i64(r, row, col));
-}

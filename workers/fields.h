@@ -1,7 +1,7 @@
 /* fields.h — what the command families share: strict payload readers
  * (bookings.c, priests.c, services.c; the shop's wk_field_* readers in
  * shop.h are built on the same checks), UTF-8 validation, the admin check,
- * the platform time zone, id and money conversions. Statements and their
+ * the platform time zone, id conversions. Statements and their
  * failures: db.h.
  *
  * Payload readers never trust the API. Every field is type- and
@@ -73,18 +73,9 @@ void wf_itoa(int64_t v, char buf[24]);
 /* The command id as UUID text. */
 void wf_command_id(const pk_envelope_decoded *cmd, char buf[40]);
 
-/* SQL for a timestamptz column as the resources show times: ISO 8601 in
- * UTC with microseconds, "2026-12-01T04:00:00.000000Z" (as wk_timestamp). */
-#define WF_SQL_ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
 /* Column value helpers for row `row` of r. */
 int64_t wf_col_i64(const PGresult *r, int row, int col);
 bool wf_col_bool(const PGresult *r, int row, int col);
-/* The text, or JSON null when the column is NULL. */
-json_t *wf_col_str_or_null(const PGresult *r, int row, int col);
-/* Money column (paise) as the API renders it: "1500.00". */
-json_t *wf_col_money(const PGresult *r, int row, int col);
-/* Money as the API renders it: "1500.00". */
-json_t *wf_money_json(int64_t paise);
+/* (Resources are rendered by PostgreSQL with common/shapes.h: resource.h.) */
 
 #endif

@@ -30,6 +30,7 @@
 #include "common/log.h"
 #include "workers/db.h"
 #include "workers/payments.h"
+#include "workers/resource.h"
 #include "workers/shop.h"
 #include "workers/worker.h"
 
@@ -363,61 +364,11 @@ static int check_prices(const checkout_cmd *c, const locked_set *s, int64_t *cha
 
 /* ---- the order as the API shows it ---- */
 
-static json_t *order_items_json(PGresult *r)
-{
-    json_t *items = json_array();
-    for (int i = 0; i < PQntuples(r); i++)
-        json_array_append_new(items, json_pack("{s:I, s:s, s:i, s:o, s:o}", "product",
-                                               (json_int_t)wf_col_i64(r, i, 0), "product_name", PQgetvalue(r, i, 1),
-                                               "quantity", (int)wf_col_i64(r, i, 2), "unit_price",
-                                               wf_money_json(wf_col_i64(r, i, 3)), "line_total",
-                                               wf_money_json(wf_col_i64(r, i, 4))));
-    return items;
-}
-
-static json_t *order_json(PGresult *o, PGresult *items)
-{
-    json_t *j = json_pack("{s:I, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:o}", "id", (json_int_t)wf_col_i64(o, 0, 0),
-                          "order_number", PQgetvalue(o, 0, 1), "user", (json_int_t)wf_col_i64(o, 0, 2), "status",
-                          PQgetvalue(o, 0, 3), "payment_status", PQgetvalue(o, 0, 4), "items", order_items_json(items),
-                          "subtotal", wf_money_json(wf_col_i64(o, 0, 5)), "shipping_charge",
-                          wf_money_json(wf_col_i64(o, 0, 6)), "total_amount", wf_money_json(wf_col_i64(o, 0, 7)));
-    const char *text[] = {"shipping_address", "shipping_city", "shipping_state", "shipping_pincode",
-                          "shipping_phone", "created_at", "updated_at"};
-    for (int k = 0; k < (int)(sizeof(text) / sizeof(text[0])); k++)
-        json_object_set_new(j, text[k], json_string(PQgetvalue(o, 0, 8 + k)));
-    return j;
-}
-
-/* Reads the order back, so every command answers with the same shape the
- * API's GET /api/orders/{id}/ renders, and answers applied with it. */
+/* Reads the order back with its items (PK_ORDER_JSON, resource.h), so
+ * every command answers with what GET /api/orders/{id}/ renders. */
 static wk_result applied_order(wk_ctx *ctx, int64_t order_id, int http_status, wk_outcome *out)
 {
-    char id[24];
-    wf_itoa(order_id, id);
-    const char *params[] = {id};
-    wk_result fail = WK_DONE;
-    PGresult *o = wk_query(ctx, "order resource",
-                           "SELECT id, order_number, user_id, status, payment_status, subtotal_paise,"
-                           " shipping_paise, total_paise, shipping_address, shipping_city, shipping_state,"
-                           " shipping_pincode, shipping_phone, " WF_SQL_ISO("created_at") ", " WF_SQL_ISO("updated_at")
-                           " FROM orders WHERE id = $1",
-                           1, params, &fail);
-    if (!o)
-        return fail;
-    PGresult *items = wk_query(ctx, "order items",
-                               "SELECT product_id, product_name, quantity, unit_price_paise, line_total_paise"
-                               " FROM order_items WHERE order_id = $1 ORDER BY id",
-                               1, params, &fail);
-    if (items && PQntuples(o) == 1) {
-        wk_applied(out, http_status, "order", order_id, order_json(o, items));
-    } else if (items) {   /* we hold its lock or just wrote it: a bug, not weather */
-        pk_error(NULL, "order %s vanished under its lock", id);
-        fail = WK_POISON;
-    }
-    PQclear(o);
-    PQclear(items);
-    return out->applied ? WK_DONE : fail;
+    return wk_applied_resource(ctx, out, http_status, WK_RES_ORDER, order_id, order_id);
 }
 
 /* ---- creating the order ---- */

@@ -14,6 +14,7 @@
 #include "workers/bookings.h"
 #include "workers/db.h"
 #include "workers/fields.h"
+#include "workers/resource.h"
 
 typedef struct {
     int64_t priest;
@@ -28,28 +29,6 @@ static int decode(const msgpack_object *p, verify_req *r)
                    wf_text(p, "notes", BOOKING_NOTE_MAX, r->notes) == -2
                ? -1
                : 0;
-}
-
-/* The priest as the API lists it (DESIGN §5 priest fields) plus the
- * verification columns an admin sees. */
-static json_t *priest_resource(const PGresult *r)
-{
-    json_t *p = json_object();
-    json_object_set_new(p, "id", json_integer(wf_col_i64(r, 0, 0)));
-    json_object_set_new(p, "user", json_string(PQgetvalue(r, 0, 1)));
-    json_object_set_new(p, "user_id", json_integer(wf_col_i64(r, 0, 2)));
-    json_object_set_new(p, "username", json_string(PQgetvalue(r, 0, 3)));
-    json_object_set_new(p, "specializations", json_loads(PQgetvalue(r, 0, 4), 0, NULL));
-    json_object_set_new(p, "languages", json_loads(PQgetvalue(r, 0, 5), 0, NULL));
-    json_object_set_new(p, "experience_years", json_integer(wf_col_i64(r, 0, 6)));
-    json_object_set_new(p, "service_radius_km", json_integer(wf_col_i64(r, 0, 7)));
-    json_object_set_new(p, "is_verified", json_boolean(wf_col_bool(r, 0, 8)));
-    json_object_set_new(p, "verification_notes", wf_col_str_or_null(r, 0, 9));
-    json_object_set_new(p, "verified_at", wf_col_str_or_null(r, 0, 10));
-    json_object_set_new(p, "verified_by", PQgetisnull(r, 0, 11) ? json_null() : json_integer(wf_col_i64(r, 0, 11)));
-    json_object_set_new(p, "average_rating", json_string(PQgetvalue(r, 0, 12)));
-    json_object_set_new(p, "total_ratings", json_integer(wf_col_i64(r, 0, 13)));
-    return p;
 }
 
 wk_result wk_priest_verify(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
@@ -67,20 +46,17 @@ wk_result wk_priest_verify(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outco
     const char *params[] = {id, req.verified ? "true" : "false", req.notes[0] ? req.notes : NULL, ts, actor};
     wk_result fail = WK_DONE;
     PGresult *r = wk_query(ctx, "verify priest",
-                           "WITH p AS (UPDATE priest_profiles SET is_verified = $2, verification_notes = $3,"
-                           " verified_at = $4, verified_by = $5, updated_at = $4 WHERE id = $1 RETURNING *)"
-                           " SELECT p.id, coalesce(nullif(btrim(u.first_name || ' ' || u.last_name), ''), u.username),"
-                           " u.id, u.username, to_json(p.specializations)::text, to_json(p.languages)::text,"
-                           " p.experience_years, p.service_radius_km, p.is_verified, p.verification_notes, "
-                           WF_SQL_ISO("p.verified_at") ", p.verified_by,"
-                           " p.average_rating::text, p.rating_count FROM p JOIN users u ON u.id = p.user_id",
+                           "UPDATE priest_profiles SET is_verified = $2, verification_notes = $3,"
+                           " verified_at = $4, verified_by = $5, updated_at = $4 WHERE id = $1 RETURNING id",
                            5, params, &fail);
     if (!r)
         return fail;
-    if (PQntuples(r) != 1)
-        wk_reject(out, "not_found", "priest_id", "no such priest");
-    else
-        wk_applied(out, 200, "priest", req.priest, priest_resource(r));
+    int found = PQntuples(r) == 1;
     PQclear(r);
-    return WK_DONE;
+    if (!found) {
+        wk_reject(out, "not_found", "priest_id", "no such priest");
+        return WK_DONE;
+    }
+    /* The admin's view of the priest: a GET /api/admin/priests/ item (no kyc). */
+    return wk_applied_resource(ctx, out, 200, WK_RES_PRIEST_ADMIN, req.priest, req.priest);
 }

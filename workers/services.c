@@ -13,6 +13,7 @@
 #include "workers/bookings.h"
 #include "workers/db.h"
 #include "workers/fields.h"
+#include "workers/resource.h"
 
 #define NAME_MAX_BYTES 200
 #define TYPE_MAX_BYTES 50
@@ -73,25 +74,6 @@ static int decode_fields(const msgpack_object *p, service_req *r)
     return 0;
 }
 
-#define SERVICE_COLUMNS \
-    "id, name, description, service_type, duration_minutes, base_price_paise, is_active, " WF_SQL_ISO("created_at") \
-    ", " WF_SQL_ISO("updated_at")
-
-static json_t *service_resource(const PGresult *r)
-{
-    json_t *s = json_object();
-    json_object_set_new(s, "id", json_integer(wf_col_i64(r, 0, 0)));
-    json_object_set_new(s, "name", json_string(PQgetvalue(r, 0, 1)));
-    json_object_set_new(s, "description", json_string(PQgetvalue(r, 0, 2)));
-    json_object_set_new(s, "service_type", json_string(PQgetvalue(r, 0, 3)));
-    json_object_set_new(s, "duration_minutes", json_integer(wf_col_i64(r, 0, 4)));
-    json_object_set_new(s, "base_price", wf_col_money(r, 0, 5));
-    json_object_set_new(s, "is_active", json_boolean(wf_col_bool(r, 0, 6)));
-    json_object_set_new(s, "created_at", json_string(PQgetvalue(r, 0, 7)));
-    json_object_set_new(s, "updated_at", json_string(PQgetvalue(r, 0, 8)));
-    return s;
-}
-
 wk_result wk_service_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
 {
     service_req req = {0};
@@ -110,15 +92,14 @@ wk_result wk_service_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
                            "INSERT INTO services (id, name, description, service_type, duration_minutes,"
                            " base_price_paise, is_active, created_at, updated_at)"
                            " VALUES (" WK_NEW_ID("$8", "services") ", $1, $2, $3, $4, $5, $6, $7, $7)"
-                           " RETURNING " SERVICE_COLUMNS,
+                           " RETURNING id",
                            8, params, &fail);
     if (!r)
         return fail;
     int64_t id = wf_col_i64(r, 0, 0);
-    wk_created(out, "service", id);
-    wk_applied(out, 201, "service", id, service_resource(r));
     PQclear(r);
-    return WK_DONE;
+    wk_created(out, "service", id);
+    return wk_applied_resource(ctx, out, 201, WK_RES_SERVICE, id, id);
 }
 
 /* Absent fields keep their value (coalesce with NULL). */
@@ -148,14 +129,15 @@ wk_result wk_service_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
                            " duration_minutes = coalesce($5::int, duration_minutes),"
                            " base_price_paise = coalesce($6::bigint, base_price_paise),"
                            " is_active = coalesce($7::boolean, is_active), updated_at = $8"
-                           " WHERE id = $1 RETURNING " SERVICE_COLUMNS,
+                           " WHERE id = $1 RETURNING id",
                            8, params, &fail);
     if (!r)
         return fail;
-    if (PQntuples(r) != 1)
-        wk_reject(out, "not_found", "service_id", "no such service");
-    else
-        wk_applied(out, 200, "service", req.id, service_resource(r));
+    int found = PQntuples(r) == 1;
     PQclear(r);
-    return WK_DONE;
+    if (!found) {
+        wk_reject(out, "not_found", "service_id", "no such service");
+        return WK_DONE;
+    }
+    return wk_applied_resource(ctx, out, 200, WK_RES_SERVICE, req.id, req.id);
 }
