@@ -13,11 +13,13 @@
 #define API_DISPLAY_NAME_SQL(u) \
     "coalesce(nullif(btrim(" u ".first_name || ' ' || " u ".last_name), ''), " u ".username)"
 
-/* A service row (alias s) as the service.create/update resource. */
+/* A service row (alias s) as the service.create/update resource; `price`
+ * repeats base_price under the seed frontend's name (issue 15). */
 #define API_SERVICE_JSON(s)                                                                                   \
     "json_build_object('id', " s ".id, 'name', " s ".name, 'description', " s ".description,"                 \
     " 'service_type', " s ".service_type, 'duration_minutes', " s ".duration_minutes,"                        \
-    " 'base_price', " API_MONEY_SQL(s ".base_price_paise") ", 'is_active', " s ".is_active,"                   \
+    " 'base_price', " API_MONEY_SQL(s ".base_price_paise") ", 'price', " API_MONEY_SQL(s ".base_price_paise") "," \
+    " 'is_active', " s ".is_active,"                                                                          \
     " 'created_at', " API_TIMESTAMP_SQL(s ".created_at") ", 'updated_at', " API_TIMESTAMP_SQL(s ".updated_at") ")"
 
 /* Minutes east of UTC of the platform's local time (PUNYAKA_TZ_OFFSET_MINUTES,

@@ -20,10 +20,23 @@
 
 #define FILTER_MAX 100   /* bytes of a text filter */
 
+/* The seed frontend's shape of a priest (issue 15; where it differs from
+ * ours, it wins — DESIGN §5): `user` as an object, specializations and
+ * languages as comma-separated text, the arrays beside them as *_list. Our
+ * display name is `name`. The seed's page also reads user.phone: the key is
+ * there so it renders, but always "" — these reads are public (and cached
+ * for every caller alike), and a priest's phone is contact data we never
+ * publish (DESIGN §5 lists user {id, first_name, last_name}); customers
+ * reach the priest through the booking. */
+#define SEED_PRIEST_FIELDS                                                                                      \
+    "'user', json_build_object('id', u.id, 'first_name', u.first_name, 'last_name', u.last_name, 'phone', ''),"\
+    " 'specializations', array_to_string(p.specializations, ', '), 'specializations_list', p.specializations,"  \
+    " 'languages', array_to_string(p.languages, ', '), 'languages_list', p.languages"
+
 /* The public fields, as the opening of a json_build_object (p = profile, u = user). */
 #define PRIEST_FIELDS                                                                                           \
-    "'id', p.id, 'user', " API_DISPLAY_NAME_SQL("u") ", 'specializations', p.specializations,"                \
-    " 'languages', p.languages, 'experience_years', p.experience_years,"                                        \
+    "'id', p.id, 'name', " API_DISPLAY_NAME_SQL("u") ", " SEED_PRIEST_FIELDS ","                               \
+    " 'experience_years', p.experience_years,"                                                                  \
     " 'service_radius_km', p.service_radius_km, 'bio', p.bio, 'is_verified', p.is_verified,"                   \
     " 'average_rating', p.average_rating::text, 'total_ratings', p.rating_count"
 

@@ -42,7 +42,8 @@
 #include "common/uuid.h"
 
 /* A product row `p` with its sellable count `avail` (see API_PRODUCT_FROM)
- * as the product resource. jsonb, so `components` exists for kits only. */
+ * as the product resource; category_name and effective_price (what one
+ * costs now: shop_unit_price) are the seed frontend's (issue 15). jsonb, so `components` exists for kits only. */
 #define API_PRODUCT_JSON(p, avail)                                                                               \
     "(jsonb_build_object('id', " p ".id, 'slug', " p ".slug, 'name', " p ".name, 'description', " p ".description," \
     " 'product_type', " p ".product_type, 'category', " p ".category_id,"                                        \
@@ -50,6 +51,8 @@
     " THEN NULL ELSE " API_MONEY_SQL(p ".discount_price_paise") " END, 'stock', " avail ","                      \
     " 'is_in_stock', " avail " > 0, 'is_active', " p ".is_active, 'is_featured', " p ".is_featured,"             \
     " 'image', " p ".image, 'created_at', " API_TIMESTAMP_SQL(p ".created_at") ","                              \
+    " 'category_name', (SELECT name FROM categories WHERE id = " p ".category_id),"                              \
+    " 'effective_price', " API_MONEY_SQL("coalesce(" p ".discount_price_paise, " p ".price_paise)") ","        \
     " 'updated_at', " API_TIMESTAMP_SQL(p ".updated_at") ") || CASE WHEN " p ".product_type = 'kit'"             \
     " THEN jsonb_build_object('components', (SELECT coalesce(jsonb_agg(jsonb_build_object('product', kc.component_id," \
     " 'quantity', kc.quantity, 'name', kc_p.name) ORDER BY kc.component_id), '[]') FROM kit_components kc"       \
@@ -77,6 +80,7 @@ typedef struct {
 typedef struct {
     api_cart_line lines[SHOP_CART_MAX_LINES];
     size_t n;
+    int64_t user_id;                        /* its owner; also the cart's id */
     char generation[PK_UUID_STR_LEN + 1];   /* "" when Redis had none */
 } api_cart;
 
