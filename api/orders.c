@@ -235,11 +235,16 @@ int api_orders_checkout(h2o_req_t *req, const api_match *m)
  * our fields sent beside the line are used as sent. Then it is our
  * checkout: the same command, the same validation. */
 
+/* cart_id: absent, null, or the caller's cart id (a JSON integer or its digits). */
 static void seed_cart_id(json_t *body, json_t *errors, int64_t user_id)
 {
     json_t *v = json_object_get(body, "cart_id");
-    if (v && !json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) != user_id))
-        api_field_error(errors, "cart_id", "no such cart: your cart's id is in GET /api/cart/");
+    char mine[24];
+    snprintf(mine, sizeof(mine), "%lld", (long long)user_id);
+    if (!v || json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == user_id) ||
+        (json_is_string(v) && strcmp(json_string_value(v), mine) == 0))
+        return;
+    api_field_error(errors, "cart_id", "no such cart: your cart's id is in GET /api/cart/");
 }
 
 static void seed_address_line(json_t *body, json_t *errors)

@@ -163,6 +163,11 @@ static void test_booking(void **state)
     assert_string_equal(it_str(r.json, "service_price"), "2100.00");
     assert_string_equal(it_str(r.json, "advance_payment"), "525.00");
     it_response_free(&r);
+    /* The same slot again: the worker's rejection, with the words the seed shows. */
+    r = it_call("POST", "/api/bookings/", &bhakt, body);
+    it_expect_problem(&r, 409, "slot_taken", NULL);
+    expect_seed_problem(&r, 409, NULL);
+    it_response_free(&r);
 }
 
 /* No address, an empty one or blanks: refused in both dialects, naming our field. */
