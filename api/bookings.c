@@ -32,6 +32,7 @@
 #include "api/http.h"
 #include "api/pg.h"
 #include "api/routes.h"
+#include "api/seed.h"
 #include "common/booking_rules.h"
 #include "common/json_util.h"
 #include "common/mp.h"
@@ -245,8 +246,36 @@ static void coordinate(json_t *body, json_t *errors, const char *key, double lim
     *has = true;
 }
 
+/* The place the priest comes to: required (issue 15 — a booking once went
+ * through with none). The worker still takes commands without one, so
+ * older journals replay unchanged (common/validate.h). */
+static int required_address(json_t *body, json_t *errors, const char **out)
+{
+    json_t *v = json_object_get(body, "location_address");
+    const char *msg = !v || json_is_null(v) ? "this field is required"
+                      : json_is_string(v)  ? pk_check_address(json_string_value(v), BOOKING_ADDRESS_MAX)
+                                           : "must be a string";
+    if (msg) {
+        char text[96];
+        snprintf(text, sizeof(text), "%s (the address for the puja, at most %d bytes)", msg, BOOKING_ADDRESS_MAX);
+        api_field_error(errors, "location_address", text);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* The seed frontend's names for the fields of POST /api/bookings/ (issue 15). */
+static const api_alias CREATE_ALIASES[] = {
+    {"priest_id", "priest"},
+    {"service_id", "service"},
+    {"location", "location_address"},
+    {"special_requirements", "special_instructions"},
+};
+
 static void read_create(json_t *body, json_t *errors, create_ctx *c)
 {
+    api_seed_aliases(body, errors, CREATE_ALIASES, sizeof(CREATE_ALIASES) / sizeof(CREATE_ALIASES[0]));
     const char *address, *instructions;
     id_field(body, errors, "priest", &c->priest);
     id_field(body, errors, "service", &c->service);
@@ -256,7 +285,7 @@ static void read_create(json_t *body, json_t *errors, create_ctx *c)
         api_field_error(errors, "booking_date", "required, a real date as YYYY-MM-DD");
     if (!time || booking_parse_slot_time(time, &c->minute) != 0)
         api_field_error(errors, "booking_time", "required, a time as HH:MM on the 30-minute grid (10:00, 10:30)");
-    if (optional_text(body, errors, "location_address", BOOKING_ADDRESS_MAX, &address) == 0 && address)
+    if (required_address(body, errors, &address) == 0)
         snprintf(c->address, sizeof(c->address), "%s", address);
     if (optional_text(body, errors, "special_instructions", BOOKING_NOTE_MAX, &instructions) == 0 && instructions)
         snprintf(c->instructions, sizeof(c->instructions), "%s", instructions);

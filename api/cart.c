@@ -5,7 +5,11 @@
  *   POST /api/cart/update_item/     {item_id, quantity}          sets the line
  *   POST /api/cart/remove_item/     {item_id}
  *   POST /api/cart/clear/
- * Every write answers the whole cart, as GET does.
+ *   PATCH  /api/cart/items/{id}/    {quantity}   the seed frontend's update_item
+ *   DELETE /api/cart/items/{id}/                 the seed frontend's remove_item
+ * Every write answers the whole cart, as GET does. A line's id is its
+ * product's id (item_id, and `id` for the seed frontend), the cart's `id`
+ * its owner's user id: one cart per user, as in the seed.
  *
  * Not commands: a cart is not durable business state (DESIGN §3), so writes
  * go straight to Redis, each as one Lua script so the 50-line and 99-unit
@@ -333,6 +337,7 @@ void api_cart_load(h2o_req_t *req, int64_t user_id, api_cart_cb cb, void *data)
 {
     load_ctx *l = api_async_new(req, sizeof(*l));
     l->user_id = user_id;
+    l->cart.user_id = user_id;
     l->cb = cb;
     l->data = data;
     keys_of(user_id, &l->keys);
@@ -553,6 +558,9 @@ static json_t *line_json(const api_cart_line *l, const cart_product *p, int64_t 
     json_object_set_new(item, "unit_price", money(unit));
     json_object_set_new(item, "line_total", money(unit * l->quantity));
     json_object_set_new(item, "price_when_added", money(l->shown_paise));
+    /* The seed frontend's names for the line's id and total (issue 15). */
+    json_object_set_new(item, "id", json_integer((json_int_t)l->product_id));
+    json_object_set_new(item, "subtotal", money(unit * l->quantity));
     json_object_set_new(item, "warnings", json_array());
     if (!p || !p->active) {
         warn(item, "inactive_product", "this product is no longer available; remove it to check out");
@@ -588,6 +596,16 @@ static size_t read_products(const PGresult *res, cart_product *ps)
     return n;
 }
 
+/* The seed frontend's totals beside ours (issue 15): total_items counts
+ * units, total_price is the lines' sum before shipping, as its cart page
+ * shows them. */
+static void add_seed_totals(json_t *doc, int64_t user_id, int64_t units, int64_t subtotal)
+{
+    json_object_set_new(doc, "id", json_integer((json_int_t)user_id));
+    json_object_set_new(doc, "total_items", json_integer((json_int_t)units));
+    json_object_set_new(doc, "total_price", money(subtotal));
+}
+
 /* The cart document; `res` NULL for an empty cart. */
 static json_t *cart_doc(const api_cart *cart, const PGresult *res)
 {
@@ -609,6 +627,7 @@ static json_t *cart_doc(const api_cart *cart, const PGresult *res)
     json_object_set_new(doc, "shipping", money(shipping));
     json_object_set_new(doc, "total", money(subtotal + shipping));
     json_object_set_new(doc, "free_shipping_from", money(SHOP_FREE_SHIPPING_FROM_PAISE));
+    add_seed_totals(doc, cart->user_id, units, subtotal);
     for (size_t i = 0; i < np; i++)
         json_decref(ps[i].json);
     return doc;
@@ -780,14 +799,15 @@ static int int_field_or_reply(h2o_req_t *req, json_t *body, const char *name, in
     return -1;
 }
 
-static int write_item(h2o_req_t *req, const api_match *m, cart_op op)
+/* path_pid: the line's id from the path (PATCH /api/cart/items/{id}/), or NULL: from the body. */
+static int write_item(h2o_req_t *req, const api_match *m, cart_op op, const int64_t *path_pid)
 {
     json_t *body = api_json_body_or_reply(req);
     if (!body)
         return 0;
-    int64_t pid, qty;
+    int64_t pid = path_pid ? *path_pid : 0, qty;
     const char *field = op == OP_ADD ? "product_id" : "item_id";
-    if (int_field_or_reply(req, body, field, 1, INT64_MAX, 0, &pid) ||
+    if ((!path_pid && int_field_or_reply(req, body, field, 1, INT64_MAX, 0, &pid)) ||
         int_field_or_reply(req, body, "quantity", SHOP_QTY_MIN, SHOP_QTY_MAX, op == OP_ADD ? 1 : 0, &qty)) {
         json_decref(body);
         return 0;
@@ -813,13 +833,20 @@ static int write_item(h2o_req_t *req, const api_match *m, cart_op op)
 
 int api_cart_add_item(h2o_req_t *req, const api_match *m)
 {
-    return write_item(req, m, OP_ADD);
+    return write_item(req, m, OP_ADD, NULL);
 }
 
 /* Sets the quantity, and accepts the product's current price. */
 int api_cart_update_item(h2o_req_t *req, const api_match *m)
 {
-    return write_item(req, m, OP_UPDATE);
+    return write_item(req, m, OP_UPDATE, NULL);
+}
+
+/* The seed frontend's update_item: the line in the path, {quantity} in the body. */
+int api_cart_item_patch(h2o_req_t *req, const api_match *m)
+{
+    int64_t pid = api_param_id(m, 0);
+    return write_item(req, m, OP_UPDATE, &pid);
 }
 
 typedef struct {
@@ -867,6 +894,13 @@ int api_cart_remove_item(h2o_req_t *req, const api_match *m)
     if (int_field_or_reply(req, body, "item_id", 1, INT64_MAX, 0, &pid) == 0)
         remove_line(req, m->session->user_id, pid);
     json_decref(body);
+    return 0;
+}
+
+/* The seed frontend's remove_item: the line in the path, no body. */
+int api_cart_item_delete(h2o_req_t *req, const api_match *m)
+{
+    remove_line(req, m->session->user_id, api_param_id(m, 0));
     return 0;
 }
 

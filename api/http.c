@@ -101,6 +101,9 @@ void api_reply_problem(h2o_req_t *req, int status, const char *code, const char 
     snprintf(type, sizeof(type), "https://punyaka.dev/problems/%s", slug);
     json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", title, "status", status, "code", code);
     json_object_set_new(p, "detail", detail ? json_string(detail) : json_null());
+    /* The seed frontend shows `message` (Django's habit) where we have
+     * `detail`: the same words under both names (issue 15). */
+    json_object_set_new(p, "message", json_string(detail ? detail : title));
     json_object_set_new(p, "errors", errors ? errors : json_object());
     char *text = json_dumps(p, JSON_COMPACT);
     json_decref(p);

@@ -18,7 +18,9 @@ void api_reply_raw(h2o_req_t *req, int status, const char *content_type, const c
  * change shows at once); a matching If-None-Match gets 304 and no body. */
 void api_reply_json_etag(h2o_req_t *req, const char *body, size_t len);
 
-/* problem+json: {type, title, status, detail, code, errors}. `errors` (may be
+/* problem+json: {type, title, status, detail, message, code, errors}
+ * (message = detail, or the title when there is no detail: the seed
+ * frontend's name for it). `errors` (may be
  * NULL) is stolen. `code` is the stable machine-readable reason. */
 void api_reply_problem(h2o_req_t *req, int status, const char *code, const char *title,
                        const char *detail, json_t *errors);

@@ -1,5 +1,6 @@
 /* orders.c — checkout and orders over HTTP (DESIGN §4 Stock, §5):
  *   POST /api/orders/checkout/            order.checkout   customer, priest
+ *   POST /api/orders/                     order.checkout   the seed frontend's checkout (below)
  *   GET  /api/orders/?status=&page=       own orders (admin: everyone's)
  *   GET  /api/orders/{id}/                own order (admin: any), else 404
  *   POST /api/orders/{id}/cancel/         order.cancel     the order's owner  {reason?}
@@ -178,25 +179,134 @@ static void on_cart_for_checkout(h2o_req_t *req, const api_cart *cart, void *dat
         api_cart_checkout_pending(req, c->user_id, c->command_id);
 }
 
-int api_orders_checkout(h2o_req_t *req, const api_match *m)
+static checkout_ctx *checkout_new(h2o_req_t *req, const api_match *m)
 {
-    json_t *body = api_json_body_or_reply(req);
-    if (!body)
-        return 0;
     checkout_ctx *c = h2o_mem_alloc_pool(&req->pool, sizeof(*c));
     memset(c, 0, sizeof(*c));
     c->user_id = m->session->user_id;
     snprintf(c->role, sizeof(c->role), "%s", m->session->role);
     c->has_idempotency_key = api_header(req, "idempotency-key").len > 0;
-    json_t *errors = address_errors(body, c);
+    return c;
+}
+
+/* Validates the address fields of `body` (errors already found come
+ * first), then checks the cart out. Takes both references. */
+static void checkout_with(h2o_req_t *req, checkout_ctx *c, json_t *body, json_t *errors)
+{
+    json_t *more = address_errors(body, c);
+    json_object_update_missing(errors, more);
+    json_decref(more);
     json_decref(body);
     if (json_object_size(errors)) {
         api_reply_problem(req, 422, "validation_error", "Invalid shipping address", "some fields are invalid",
                           errors);
-        return 0;
+        return;
     }
     json_decref(errors);
     api_cart_load(req, c->user_id, on_cart_for_checkout, c);
+}
+
+int api_orders_checkout(h2o_req_t *req, const api_match *m)
+{
+    json_t *body = api_json_body_or_reply(req);
+    if (body)
+        checkout_with(req, checkout_new(req, m), body, json_object());
+    return 0;
+}
+
+/* ---- POST /api/orders/: the seed frontend's checkout (issue 15) ----
+ * {shipping_address[, cart_id]}: one line of address, where ours has five
+ * fields. The worker needs a city, a state and a PIN to ship, so they are
+ * taken from the line ("12 MG Road, Pune, Maharashtra 411001",
+ * shop_split_address_line) and the phone from the caller's account; any of
+ * our fields sent beside the line are used as sent. Then it is our
+ * checkout: the same command, the same validation. */
+
+/* cart_id: absent, null, or the caller's cart id (a JSON integer or its digits). */
+static void seed_cart_id(json_t *body, json_t *errors, int64_t user_id)
+{
+    json_t *v = json_object_get(body, "cart_id");
+    char mine[24];
+    snprintf(mine, sizeof(mine), "%lld", (long long)user_id);
+    if (!v || json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == user_id) ||
+        (json_is_string(v) && strcmp(json_string_value(v), mine) == 0))
+        return;
+    api_field_error(errors, "cart_id", "no such cart: your cart's id is in GET /api/cart/");
+}
+
+static void seed_address_line(json_t *body, json_t *errors)
+{
+    const char *line = json_string_value(json_object_get(body, "shipping_address"));
+    char city[CITY_MAX + 1], state[CITY_MAX + 1], pin[7];
+    if (!line || json_object_get(body, "shipping_city") || json_object_get(body, "shipping_state") ||
+        json_object_get(body, "shipping_pincode"))
+        return;   /* our dialect, or nothing to split: address_errors() says what is missing */
+    if (shop_split_address_line(line, city, state, sizeof(city), pin) != 0) {
+        api_field_error(errors, "shipping_address",
+                        "write it as street, city, state and 6-digit PIN: \"12 MG Road, Pune, Maharashtra 411001\"");
+        return;
+    }
+    json_object_set_new(body, "shipping_city", json_string(city));
+    json_object_set_new(body, "shipping_state", json_string(state));
+    json_object_set_new(body, "shipping_pincode", json_string(pin));
+}
+
+typedef struct {
+    api_async async;   /* first */
+    checkout_ctx *c;   /* req->pool: touched only while the request lives */
+    json_t *body, *errors;
+} phone_ctx;
+
+static void on_account_phone(void *ctx, const PGresult *res, const char *err)
+{
+    phone_ctx *p = ctx;
+    h2o_req_t *req = p->async.req;
+    if (!req) {
+        json_decref(p->body);
+        json_decref(p->errors);
+    } else if (err || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        json_decref(p->body);
+        json_decref(p->errors);
+        api_reply_db_unavailable(req);
+    } else {
+        if (PQgetisnull(res, 0, 0) || !*PQgetvalue(res, 0, 0))
+            api_field_error(p->errors, "shipping_phone",
+                            "this field is required: send it, or add a phone number to your account");
+        else
+            json_object_set_new(p->body, "shipping_phone", json_string(PQgetvalue(res, 0, 0)));
+        checkout_with(req, p->c, p->body, p->errors);
+    }
+    api_async_free(&p->async);
+}
+
+int api_orders_create(h2o_req_t *req, const api_match *m)
+{
+    json_t *body = api_json_body_or_reply(req);
+    if (!body)
+        return 0;
+    checkout_ctx *c = checkout_new(req, m);
+    json_t *errors = json_object();
+    seed_cart_id(body, errors, c->user_id);
+    seed_address_line(body, errors);
+    json_object_del(body, "cart_id");
+    if (json_object_get(body, "shipping_phone")) {
+        checkout_with(req, c, body, errors);
+        return 0;
+    }
+    phone_ctx *p = api_async_new(req, sizeof(*p));
+    p->c = c;
+    p->body = body;
+    p->errors = errors;
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", (long long)c->user_id);
+    const char *params[] = {id};
+    if (api_pg_query_for(api_thread_of(req)->pg, &p->async, "SELECT phone FROM users WHERE id = $1", 1, params,
+                         on_account_phone, p) != 0) {
+        json_decref(body);
+        json_decref(errors);
+        api_reply_overloaded(req);
+        api_async_free(&p->async);
+    }
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "api/http.h"
 #include "api/metrics.h"
 #include "api/resets.h"
+#include "api/seed.h"
 #include "common/uuid.h"
 
 static const api_route ROUTES[] = {
@@ -52,7 +53,10 @@ static const api_route ROUTES[] = {
     {"POST", "/api/cart/update_item/", api_cart_update_item, ROLE_CUSTOMER | ROLE_PRIEST},
     {"POST", "/api/cart/remove_item/", api_cart_remove_item, ROLE_CUSTOMER | ROLE_PRIEST},
     {"POST", "/api/cart/clear/", api_cart_clear, ROLE_CUSTOMER | ROLE_PRIEST},
+    {"PATCH", "/api/cart/items/{id}/", api_cart_item_patch, ROLE_CUSTOMER | ROLE_PRIEST},    /* the seed's dialect */
+    {"DELETE", "/api/cart/items/{id}/", api_cart_item_delete, ROLE_CUSTOMER | ROLE_PRIEST},
     {"POST", "/api/orders/checkout/", api_orders_checkout, ROLE_CUSTOMER | ROLE_PRIEST},
+    {"POST", "/api/orders/", api_orders_create, ROLE_CUSTOMER | ROLE_PRIEST},                /* the seed's checkout */
     {"GET", "/api/orders/", api_orders_list, AUTH_USER},
     {"GET", "/api/orders/{id}/", api_orders_show, AUTH_USER},
     {"POST", "/api/orders/{id}/cancel/", api_orders_cancel, ROLE_CUSTOMER | ROLE_PRIEST},
@@ -303,6 +307,7 @@ void api_routes_register(h2o_hostconf_t *host, const char *web_root, const char 
     register_dispatcher(host, "/api");
     register_dispatcher(host, "/healthz");
     register_dispatcher(host, "/readyz");
+    api_seed_register_admin_link(host);
     h2o_pathconf_t *web = h2o_config_register_path(host, "/", 0);
     h2o_file_register(web, web_root, NULL, NULL, 0);
     /* Pages and modules change with each deploy: browsers revalidate them

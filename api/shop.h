@@ -53,6 +53,7 @@ typedef struct {
 typedef struct {
     api_cart_line lines[SHOP_CART_MAX_LINES];
     size_t n;
+    int64_t user_id;                        /* its owner; also the cart's id */
     char generation[PK_UUID_STR_LEN + 1];   /* "" when Redis had none */
 } api_cart;
 

@@ -43,7 +43,8 @@
 #define PK_SERVICE_JSON(s)                                                                                    \
     "json_build_object('id', " s ".id, 'name', " s ".name, 'description', " s ".description,"                 \
     " 'service_type', " s ".service_type, 'duration_minutes', " s ".duration_minutes,"                        \
-    " 'base_price', " PK_SQL_MONEY(s ".base_price_paise") ", 'is_active', " s ".is_active,"                    \
+    " 'base_price', " PK_SQL_MONEY(s ".base_price_paise") ", 'price', " PK_SQL_MONEY(s ".base_price_paise") "," \
+    " 'is_active', " s ".is_active,"                                                                          \
     " 'created_at', " PK_SQL_TIMESTAMP(s ".created_at") ", 'updated_at', " PK_SQL_TIMESTAMP(s ".updated_at") ")"
 
 /* ---- booking (schemas/commands/bookings.md "Booking resource") ---- */
@@ -123,6 +124,8 @@
     " 'price', " PK_SQL_MONEY(p ".price_paise") ", 'discount_price', " PK_SQL_MONEY(p ".discount_price_paise") "," \
     " 'stock', " avail ", 'is_in_stock', " avail " > 0, 'is_active', " p ".is_active,"                           \
     " 'is_featured', " p ".is_featured, 'image', " p ".image, 'created_at', " PK_SQL_TIMESTAMP(p ".created_at") "," \
+    " 'category_name', (SELECT name FROM categories WHERE id = " p ".category_id),"                              \
+    " 'effective_price', " PK_SQL_MONEY("coalesce(" p ".discount_price_paise, " p ".price_paise)") ","        \
     " 'updated_at', " PK_SQL_TIMESTAMP(p ".updated_at") ") || CASE WHEN " p ".product_type = 'kit'"              \
     " THEN jsonb_build_object('components', (SELECT coalesce(jsonb_agg(jsonb_build_object('product', kc.component_id," \
     " 'quantity', kc.quantity, 'name', kc_p.name) ORDER BY kc.component_id), '[]') FROM kit_components kc"       \
@@ -131,10 +134,19 @@
 /* ---- priests ---- */
 
 /* The public directory's fields (GET /api/priests/), as the inside of a
- * json_build_object: profile p, user u. Never KYC, notes, e-mail, phone. */
+ * json_build_object: profile p, user u. Never KYC, notes, e-mail, phone.
+ * The seed frontend's shape (issue 15, docs/seed-frontend.md; where it
+ * differs from ours, it wins): `user` an object, specializations and
+ * languages as comma-separated text with the arrays beside them as *_list;
+ * our display name is `name`. The seed's page reads user.phone: the key is
+ * there so it renders, but always "" (a public, cached read never carries
+ * contact data; DESIGN §5 lists user {id, first_name, last_name}). */
 #define PK_PRIEST_PUBLIC_FIELDS(p, u)                                                                          \
-    "'id', " p ".id, 'user', " PK_SQL_DISPLAY_NAME(u) ", 'specializations', " p ".specializations,"            \
-    " 'languages', " p ".languages, 'experience_years', " p ".experience_years,"                               \
+    "'id', " p ".id, 'name', " PK_SQL_DISPLAY_NAME(u) ","                                                      \
+    " 'user', json_build_object('id', " u ".id, 'first_name', " u ".first_name, 'last_name', " u ".last_name," \
+    " 'phone', ''), 'specializations', array_to_string(" p ".specializations, ', '),"                          \
+    " 'specializations_list', " p ".specializations, 'languages', array_to_string(" p ".languages, ', '),"    \
+    " 'languages_list', " p ".languages, 'experience_years', " p ".experience_years,"                          \
     " 'service_radius_km', " p ".service_radius_km, 'bio', " p ".bio, 'is_verified', " p ".is_verified,"       \
     " 'average_rating', " p ".average_rating::text, 'total_ratings', " p ".rating_count"
 

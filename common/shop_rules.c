@@ -1,5 +1,6 @@
 #include "common/shop_rules.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,6 +56,48 @@ bool shop_pincode_valid(const char *s)
         if (s[i] < '0' || s[i] > '9')
             return false;
     return true;
+}
+
+/* [b, e) without surrounding blanks, copied into out; its length, or -1 when it is empty or too long. */
+static int trimmed(const char *b, const char *e, char *out, size_t cap)
+{
+    while (b < e && isspace((unsigned char)*b))
+        b++;
+    while (e > b && isspace((unsigned char)e[-1]))
+        e--;
+    if (e == b || (size_t)(e - b) >= cap)
+        return -1;
+    memcpy(out, b, (size_t)(e - b));
+    out[e - b] = 0;
+    return (int)(e - b);
+}
+
+int shop_split_address_line(const char *line, char *city, char *state, size_t cap, char pincode[7])
+{
+    const char *end = line + strlen(line);
+    while (end > line && (isspace((unsigned char)end[-1]) || end[-1] == ',' || end[-1] == '.'))
+        end--;
+    if (end - line < 6 || trimmed(end - 6, end, pincode, 7) != 6 || !shop_pincode_valid(pincode))
+        return -1;
+    if (end - line > 6 && isalnum((unsigned char)end[-7]))   /* part of a longer number or word */
+        return -1;
+    const char *rest = end - 6;   /* before the PIN: "<street…>, <city>, <state>[,] " */
+    while (rest > line && (isspace((unsigned char)rest[-1]) || rest[-1] == ',' || rest[-1] == '-'))
+        rest--;
+    const char *c2 = rest;
+    while (c2 > line && c2[-1] != ',')
+        c2--;
+    if (c2 == line || trimmed(c2, rest, state, cap) < 0)
+        return -1;
+    const char *c1 = c2 - 1;   /* the comma before the state */
+    while (c1 > line && c1[-1] != ',')
+        c1--;
+    if (c1 == line || trimmed(c1, c2 - 1, city, cap) < 0)
+        return -1;
+    for (const char *p = line; p < c1 - 1; p++)   /* a street: something visible before the city */
+        if (!isspace((unsigned char)*p) && *p != ',')
+            return 0;
+    return -1;
 }
 
 int64_t shop_kit_available(const shop_kit_part *parts, const int64_t *stocks, size_t n)

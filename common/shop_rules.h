@@ -74,6 +74,16 @@ bool shop_slug_valid(const char *s);
 /* Indian PIN code: exactly 6 digits, the first one 1-9. */
 bool shop_pincode_valid(const char *s);
 
+/* The seed frontend checks out with one line of address (issue 15,
+ * docs/seed-frontend.md) where our checkout has five fields; the worker
+ * needs city, state and PIN to ship, so the API splits the line into them:
+ * "<street…>, <city>, <state>[,] <PIN>" — the PIN is the last word, the
+ * state and the city the two comma-separated parts before it, trimmed.
+ * Returns 0 and fills city/state (≤ cap - 1 bytes each) and pincode[7], or
+ * -1 when the line does not end in a valid PIN or lacks a street, a city or
+ * a state (then nothing we could ship to is known: the caller refuses it). */
+int shop_split_address_line(const char *line, char *city, char *state, size_t cap, char pincode[7]);
+
 /* ---- kits and stock ---- */
 
 /* One line of a cart / checkout. */

@@ -136,6 +136,16 @@ const char *pk_check_text(const char *s, size_t max)
     return check_chars(s, max, 1);
 }
 
+const char *pk_check_address(const char *s, size_t max)
+{
+    const char *p = s;
+    while (*p == ' ' || *p == '\t' || *p == '\n')
+        p++;
+    if (!*p)
+        return "this field is required";
+    return check_chars(s, max, 1);
+}
+
 const char *pk_check_line(const char *s, size_t max)
 {
     return check_chars(s, max, 0);

@@ -35,6 +35,12 @@ const char *pk_check_password(const char *s);
 /* Multi-line free text (bios, descriptions, notes, instructions, feedback,
  * addresses): ≤ max bytes, the rules above, tab and newline allowed. */
 const char *pk_check_text(const char *s, size_t max);
+/* A required address (where the priest comes for a booking): multi-line
+ * text as pk_check_text that is not empty or blanks only — a priest cannot
+ * find "" (issue 15: the seed's field names once booked with no address).
+ * The API requires it; the worker still applies older commands without one,
+ * so the journal replays unchanged (docs/seed-frontend.md). */
+const char *pk_check_address(const char *s, size_t max);
 /* Single-line text (names, titles, list items, cities): the same, without
  * tab or newline. */
 const char *pk_check_line(const char *s, size_t max);

@@ -548,29 +548,29 @@ static void test_bad_input_is_422_before_publishing(void **state)
         {"reason type", "cancel/", "{\"reason\":42}", 422, "reason", "validation_error", 0},
     };
     const char *create_bodies[] = {
-        "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"10:00\"}",
-        "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"10:00\"}",
-        "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"2030-02-30\",\"booking_time\":\"10:00\"%s}",
-        "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"25:00\"}",
-        "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"10:00:30\"}",
-        "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"05:30\"}",
-        "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"20:30\"}",
+        "{\"location_address\":\"1 Ghat Road\",\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"10:00\"}",
+        "{\"location_address\":\"1 Ghat Road\",\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"10:00\"}",
+        "{\"location_address\":\"1 Ghat Road\",\"priest\":%lld,\"service\":%lld,\"booking_date\":\"2030-02-30\",\"booking_time\":\"10:00\"%s}",
+        "{\"location_address\":\"1 Ghat Road\",\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"25:00\"}",
+        "{\"location_address\":\"1 Ghat Road\",\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"10:00:30\"}",
+        "{\"location_address\":\"1 Ghat Road\",\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"05:30\"}",
+        "{\"location_address\":\"1 Ghat Road\",\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"20:30\"}",
     };
     const char *create_dates[] = {yesterday, far, "", in3, in3, in3, in3};
     for (size_t i = 0; i < sizeof(create_bodies) / sizeof(create_bodies[0]); i++)
         snprintf(cases[i].body, sizeof(cases[i].body), create_bodies[i], P, S, create_dates[i]);
     snprintf(cases[7].body, sizeof(cases[7].body),
-             "{\"priest\":%lld,\"service\":999999999,\"booking_date\":\"%s\",\"booking_time\":\"10:00\"}", P, in3);
+             "{\"location_address\":\"1 Ghat Road\",\"priest\":%lld,\"service\":999999999,\"booking_date\":\"%s\",\"booking_time\":\"10:00\"}", P, in3);
     snprintf(cases[8].body, sizeof(cases[8].body),
-             "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"10:00\"}", P,
+             "{\"location_address\":\"1 Ghat Road\",\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"10:00\"}", P,
              (long long)retired, in3);
     snprintf(cases[9].body, sizeof(cases[9].body),
-             "{\"priest\":999999999,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"10:00\"}", S, in3);
+             "{\"location_address\":\"1 Ghat Road\",\"priest\":999999999,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"10:00\"}", S, in3);
     snprintf(cases[10].body, sizeof(cases[10].body),
-             "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"10:00\"}",
+             "{\"location_address\":\"1 Ghat Road\",\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"10:00\"}",
              (long long)unverified.priest_id, S, in3);
     snprintf(cases[11].body, sizeof(cases[11].body),
-             "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"11:30\","
+             "{\"location_address\":\"1 Ghat Road\",\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"11:30\","
              "\"location_latitude\":91}", P, S, in3);
     snprintf(cases[12].body, sizeof(cases[12].body),
              "{\"priest\":%lld,\"service\":%lld,\"booking_date\":\"%s\",\"booking_time\":\"7pm\","
@@ -770,7 +770,8 @@ static void test_priest_list_filters_and_ordering(void **state)
     assert_int_equal(it_num(first, "total_ratings"), 1);
     char display[96];
     snprintf(display, sizeof(display), "Pandit Ln%s", five.name);
-    assert_string_equal(it_str(first, "user"), display);   /* first + last name */
+    assert_string_equal(it_str(first, "name"), display);   /* first + last name */
+    assert_string_equal(it_str(json_object_get(first, "user"), "last_name"), strchr(display, ' ') + 1);
     it_response_free(&r);
     snprintf(q, sizeof(q), "/api/priests/?specialization=%s&page_size=2&page=2", spec);
     r = it_call("GET", q, NULL, NULL);

@@ -167,9 +167,13 @@ static const row ROWS[] = {
     {"GET", "/api/cart/", NULL, {401, P, P, P, P, 403}},
     {"POST", "/api/cart/add_item/", "{\"product_id\":%R,\"quantity\":1}", {401, P, P, P, P, 403}},
     {"POST", "/api/cart/update_item/", "{\"item_id\":%R,\"quantity\":2}", {401, P, P, P, P, 403}},
+    {"PATCH", "/api/cart/items/%R/", "{\"quantity\":2}", {401, P, P, P, P, 403}},   /* the seed frontend's (issue 15) */
     {"POST", "/api/cart/remove_item/", "{\"item_id\":%R}", {401, P, P, P, P, 403}},
+    {"POST", "/api/cart/add_item/", "{\"product_id\":%R,\"quantity\":1}", {401, P, P, P, P, 403}},
+    {"DELETE", "/api/cart/items/%R/", NULL, {401, P, P, P, P, 403}},                  /* the seed frontend's */
     {"POST", "/api/cart/clear/", "{}", {401, P, P, P, P, 403}},
     {"POST", "/api/orders/checkout/", "{}", {401, P, P, P, P, 403}},
+    {"POST", "/api/orders/", "{}", {401, P, P, P, P, 403}},
     {"GET", "/api/orders/%O/", NULL, {401, P, 404, 404, 404, P}},
     {"POST", "/api/orders/%O/cancel/", "{}", {401, P, 404, 404, 404, 403}},
     /* admin */

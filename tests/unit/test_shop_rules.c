@@ -86,6 +86,42 @@ static void test_slugs_and_pincodes(void **state)
     assert_false(shop_pincode_valid(NULL));
 }
 
+/* Issue 15: the seed frontend's one line of shipping address. */
+static void test_split_address_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line, *city, *state, *pin;   /* city NULL: refused */
+    } cases[] = {
+        {"12 MG Road, Pune, Maharashtra 411001", "Pune", "Maharashtra", "411001"},
+        {"Flat 4, Shanti Apts, MG Road, Pune, Maharashtra, 411001.", "Pune", "Maharashtra", "411001"},
+        {"  7 Ghat Rd ,  Varanasi ,Uttar Pradesh - 221001  ", "Varanasi", "Uttar Pradesh", "221001"},
+        {"near the temple", NULL, NULL, NULL},
+        {"Pune, Maharashtra 411001", NULL, NULL, NULL},            /* no street */
+        {", Pune, Maharashtra 411001", NULL, NULL, NULL},
+        {"12 MG Road, Pune, Maharashtra 011001", NULL, NULL, NULL}, /* not a PIN */
+        {"12 MG Road, Pune, Maharashtra 4110011", NULL, NULL, NULL},
+        {"12 MG Road, Pune, Maharashtra A411001", NULL, NULL, NULL},
+        {"12 MG Road, Pune, 411001", NULL, NULL, NULL},             /* no state */
+        {"12 MG Road, , Maharashtra 411001", NULL, NULL, NULL},     /* empty city */
+        {"411001", NULL, NULL, NULL},
+        {"", NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char city[16] = "x", st[16] = "x", pin[7] = "x";
+        int rc = shop_split_address_line(cases[i].line, city, st, sizeof(city), pin);
+        if (!cases[i].city) {
+            if (rc != -1)
+                fail_msg("\"%s\": accepted as %s / %s / %s", cases[i].line, city, st, pin);
+            continue;
+        }
+        if (rc != 0 || strcmp(city, cases[i].city) || strcmp(st, cases[i].state) || strcmp(pin, cases[i].pin))
+            fail_msg("\"%s\": rc %d, %s / %s / %s", cases[i].line, rc, city, st, pin);
+    }
+    char small[4], st[16], pin[7];   /* a city longer than the buffer is refused, never cut */
+    assert_int_equal(shop_split_address_line("1 Rd, Pune, MH 411001", small, st, sizeof(small), pin), -1);
+}
+
 static void test_kit_available_is_min_floor(void **state)
 {
     (void)state;
@@ -256,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_price_check_never_more_than_shown),
         cmocka_unit_test(test_cart_limits),
         cmocka_unit_test(test_slugs_and_pincodes),
+        cmocka_unit_test(test_split_address_line),
         cmocka_unit_test(test_kit_available_is_min_floor),
         cmocka_unit_test(test_needs_expand_kits_and_sum_with_plain_lines),
         cmocka_unit_test(test_first_short_checks_summed_need),

@@ -190,12 +190,31 @@ static void test_account_fields(void **state)
     assert_null(pk_check_account_field("first_name", big));
 }
 
+/* Issue 15: a booking's address is required; blanks are no address. */
+static void test_address(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value;
+        int ok;
+    } cases[] = {
+        {"12 MG Road, Pune", 1}, {"Flat 4\nShivaji Nagar", 1}, {"", 0}, {" ", 0}, {" \n\t ", 0},
+        {"\xe2\x80\xae" "12 Rd", 0}, {"12\x1b" "Rd", 0}, {" 12 Rd", 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if ((pk_check_address(cases[i].value, 500) == NULL) != cases[i].ok)
+            fail_msg("address \"%s\": want %s", cases[i].value, cases[i].ok ? "accepted" : "refused");
+    assert_string_equal(pk_check_address("", 500), "this field is required");
+    assert_non_null(pk_check_address("123456", 5));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_and_line_table), cmocka_unit_test(test_messages),
         cmocka_unit_test(test_utf8_decode),         cmocka_unit_test(test_list_items),
         cmocka_unit_test(test_phone),               cmocka_unit_test(test_account_fields),
+        cmocka_unit_test(test_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

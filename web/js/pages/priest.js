@@ -25,7 +25,7 @@ function facts(p) {
     'dl',
     { class: 'facts' },
     h('dt', {}, 'Experience'), h('dd', {}, `${p.experience_years} year${p.experience_years === 1 ? '' : 's'}`),
-    h('dt', {}, 'Languages'), h('dd', {}, (p.languages || []).join(', ') || '—'),
+    h('dt', {}, 'Languages'), h('dd', {}, (p.languages_list || []).join(', ') || '—'),
     h('dt', {}, 'Travels up to'), h('dd', {}, `${p.service_radius_km ?? '—'} km`),
   );
 }
@@ -48,7 +48,7 @@ function reviewList(reviews) {
 }
 
 function draw(p) {
-  document.title = `${p.user} — Punyaka`;
+  document.title = `${p.name} — Punyaka`;
   const services = (p.services || []).filter((s) => s.is_active !== false);
   render(
     root,
@@ -56,12 +56,12 @@ function draw(p) {
     h(
       'section',
       { class: 'profile-head', 'aria-labelledby': 'priest-name' },
-      h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(p.user)),
-      h('div', {}, h('h1', { id: 'priest-name' }, p.user), stars(p.average_rating, p.total_ratings), p.is_verified ? h('p', {}, h('span', { class: 'badge badge-verified' }, '✓ Verified priest')) : null),
+      h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(p.name)),
+      h('div', {}, h('h1', { id: 'priest-name' }, p.name), stars(p.average_rating, p.total_ratings), p.is_verified ? h('p', {}, h('span', { class: 'badge badge-verified' }, '✓ Verified priest')) : null),
       h('p', { class: 'jump-book' }, h('a', { class: 'btn', href: '#book' }, 'Check times & book')),
     ),
     p.bio ? h('p', {}, p.bio) : null,
-    tags(p.specializations, 'Specializations'),
+    tags(p.specializations_list, 'Specializations'),
     facts(p),
     h(
       'div',
@@ -82,7 +82,7 @@ function draw(p) {
         h('h2', {}, 'Reviews'),
         reviewList(p.reviews),
       ),
-      h('section', { class: 'card', id: 'book', 'aria-labelledby': 'book-h' }, h('h2', { id: 'book-h' }, `Book ${p.user}`), bookingPanel(p, services)),
+      h('section', { class: 'card', id: 'book', 'aria-labelledby': 'book-h' }, h('h2', { id: 'book-h' }, `Book ${p.name}`), bookingPanel(p, services)),
     ),
   );
 }

@@ -25,22 +25,22 @@ export function priestCard(p, { heading = 'h3' } = {}) {
     h(
       'div',
       { class: 'profile-head' },
-      h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(p.user)),
+      h('div', { class: 'avatar', 'aria-hidden': 'true' }, initials(p.name)),
       h(
         'div',
         {},
-        h(heading, { class: 'card-title' }, h('a', { href: `/priest.html?id=${p.id}` }, p.user)),
+        h(heading, { class: 'card-title' }, h('a', { href: `/priest.html?id=${p.id}` }, p.name)),
         stars(p.average_rating, p.total_ratings),
       ),
     ),
-    tags(p.specializations, 'Specializations'),
+    tags(p.specializations_list, 'Specializations'),
     h('p', { class: 'muted' }, [
       `${p.experience_years} year${p.experience_years === 1 ? '' : 's'} experience`,
-      p.languages && p.languages.length ? ` · ${p.languages.join(', ')}` : '',
+      p.languages_list && p.languages_list.length ? ` · ${p.languages_list.join(', ')}` : '',
     ]),
     // The name starts with the visible label (WCAG 2.5.3): a speech-input
     // user says what they see, "View & book".
-    h('p', { class: 'actions' }, h('a', { class: 'btn btn-small', href: `/priest.html?id=${p.id}`, 'aria-label': `View & book ${p.user}` }, 'View & book')),
+    h('p', { class: 'actions' }, h('a', { class: 'btn btn-small', href: `/priest.html?id=${p.id}`, 'aria-label': `View & book ${p.name}` }, 'View & book')),
   );
 }
 
