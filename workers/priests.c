@@ -24,10 +24,11 @@ typedef struct {
 static int decode(const msgpack_object *p, verify_req *r)
 {
     memset(r, 0, sizeof(*r));
-    return wf_check_keys(p) || wf_id(p, "priest_id", &r->priest) || wf_bool(p, "verified", &r->verified) ||
-                   wf_text(p, "notes", BOOKING_NOTE_MAX, r->notes) == -2
-               ? -1
-               : 0;
+    return wk_field_keys_distinct(p) && wk_field_id(p, "priest_id", &r->priest) == WK_FIELD_SET &&
+                   wk_field_bool(p, "verified", &r->verified) == WK_FIELD_SET &&
+                   wk_field_text(p, "notes", 0, r->notes, sizeof(r->notes)) != WK_FIELD_BAD
+               ? 0
+               : -1;
 }
 
 /* The priest as the API lists it (DESIGN §5 priest fields) plus the
