@@ -13,8 +13,9 @@
  * Every reader answers one wk_field_status (below). A caller that needs
  * the field tests `!= WK_FIELD_SET`; an optional field is malformed only
  * when `== WK_FIELD_BAD`; what nil means is the caller's choice (clears a
- * nullable column, counts as absent, or is malformed). Outputs are written
- * only on WK_FIELD_SET. */
+ * nullable column, counts as absent, or is malformed). An absent or nil
+ * field leaves the output untouched (so a default set before stays); a
+ * bad one may leave a text buffer cleared, never half-written. */
 #ifndef PUNYAKA_WORKER_FIELDS_H
 #define PUNYAKA_WORKER_FIELDS_H
 

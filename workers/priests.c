@@ -1,10 +1,10 @@
 /* priests.c — priest.verify: an admin verifies (or unverifies) a priest.
  *
- * Travels on "accounts" keyed by the priest *profile* id (the API knows it
- * from the URL /api/admin/priests/{id}/verify/, not the username). It
+ * Travels on "accounts" keyed by the priest *profile* id (common/commands.def;
+ * the API knows it from the URL /api/admin/priests/{id}/verify/). It
  * touches only the verification columns, so its order relative to the
- * priest's own profile updates (keyed by username) does not matter; the row
- * lock makes each change atomic.
+ * priest's own profile updates (keyed by the user id) does not matter; the
+ * row lock makes each change atomic.
  *
  * verified_at / verified_by record the latest decision either way (who
  * verified or unverified, and when), for audit. Unverifying hides the
