@@ -189,16 +189,19 @@ static void reply_errors(h2o_req_t *req, json_t *errors)
     api_reply_problem(req, 422, "validation_error", "Invalid request", "some fields are invalid", errors);
 }
 
-static void submit(h2o_req_t *req, const api_match *m, const char *type, const char *key, const msgpack_sbuffer *sb)
+/* ids: the command's identifiers; commands.def picks its key among them. */
+static void submit(h2o_req_t *req, const api_match *m, const char *type, pk_command_key_ids ids,
+                   const msgpack_sbuffer *sb)
 {
-    api_command cmd = {.type = type, .key = key, .actor_id = m->session->user_id,
+    api_command cmd = {.type = type, .key_ids = ids, .actor_id = m->session->user_id,
                        .actor_role = m->session->role, .payload = sb};
     api_command_submit(req, &cmd);
 }
 
-/* Create (id 0, keyed by the slug) or update (keyed by the id) from a rule table. */
-static void submit_fields(h2o_req_t *req, const api_match *m, const char *type, int64_t id, const field_rule *rules,
-                          size_t n, const field_value *vals)
+/* Create (id 0) or update (id: the row's, also in ids) from a rule table;
+ * the slug, when sent, is one more identifier (creates are keyed by it). */
+static void submit_fields(h2o_req_t *req, const api_match *m, const char *type, int64_t id, pk_command_key_ids ids,
+                          const field_rule *rules, size_t n, const field_value *vals)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -208,12 +211,9 @@ static void submit_fields(h2o_req_t *req, const api_match *m, const char *type, 
     if (id > 0)
         pk_mp_kv_i64(&pk, "id", id);
     pack_fields(&pk, rules, n, vals);
-    char key[SHOP_SLUG_MAX + 24];
-    if (id > 0)
-        snprintf(key, sizeof(key), "%lld", (long long)id);
-    else
-        snprintf(key, sizeof(key), "%s", value_of(rules, n, vals, "slug")->s);
-    submit(req, m, type, key, &sb);
+    const field_value *slug = value_of(rules, n, vals, "slug");
+    ids.slug = slug->present && !slug->is_null ? slug->s : NULL;
+    submit(req, m, type, ids, &sb);
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -221,7 +221,7 @@ static void submit_fields(h2o_req_t *req, const api_match *m, const char *type, 
  * then publishes, or answers 422. `extra` adds resource-specific checks. */
 typedef void (*extra_check)(const field_value *vals, int is_create, json_t *errors);
 
-static int write_resource(h2o_req_t *req, const api_match *m, const char *type, int is_create,
+static int write_resource(h2o_req_t *req, const api_match *m, const char *type, int is_create, pk_command_key_ids ids,
                           const field_rule *rules, size_t n, const char *const *required, extra_check extra)
 {
     json_t *body = api_json_body_or_reply(req);
@@ -240,7 +240,7 @@ static int write_resource(h2o_req_t *req, const api_match *m, const char *type, 
         reply_errors(req, errors);
     } else {
         json_decref(errors);
-        submit_fields(req, m, type, is_create ? 0 : api_param_id(m, 0), rules, n, vals);
+        submit_fields(req, m, type, is_create ? 0 : api_param_id(m, 0), ids, rules, n, vals);
     }
     json_decref(body);
     return 0;
@@ -251,12 +251,14 @@ static int write_resource(h2o_req_t *req, const api_match *m, const char *type, 
 int api_admin_categories_create(h2o_req_t *req, const api_match *m)
 {
     static const char *const required[] = {"name", "slug", NULL};
-    return write_resource(req, m, "category.create", 1, CATEGORY_FIELDS, N(CATEGORY_FIELDS), required, NULL);
+    return write_resource(req, m, "category.create", 1, (pk_command_key_ids){0}, CATEGORY_FIELDS, N(CATEGORY_FIELDS),
+                          required, NULL);
 }
 
 int api_admin_categories_update(h2o_req_t *req, const api_match *m)
 {
-    return write_resource(req, m, "category.update", 0, CATEGORY_FIELDS, N(CATEGORY_FIELDS), NULL, NULL);
+    return write_resource(req, m, "category.update", 0, (pk_command_key_ids){.category_id = api_param_id(m, 0)},
+                          CATEGORY_FIELDS, N(CATEGORY_FIELDS), NULL, NULL);
 }
 
 /* ---- products ---- */
@@ -278,12 +280,14 @@ static void product_checks(const field_value *v, int is_create, json_t *errors)
 int api_admin_products_create(h2o_req_t *req, const api_match *m)
 {
     static const char *const required[] = {"slug", "name", "price", NULL};
-    return write_resource(req, m, "product.create", 1, PRODUCT_FIELDS, N(PRODUCT_FIELDS), required, product_checks);
+    return write_resource(req, m, "product.create", 1, (pk_command_key_ids){0}, PRODUCT_FIELDS, N(PRODUCT_FIELDS),
+                          required, product_checks);
 }
 
 int api_admin_products_update(h2o_req_t *req, const api_match *m)
 {
-    return write_resource(req, m, "product.update", 0, PRODUCT_FIELDS, N(PRODUCT_FIELDS), NULL, product_checks);
+    return write_resource(req, m, "product.update", 0, (pk_command_key_ids){.product_id = api_param_id(m, 0)},
+                          PRODUCT_FIELDS, N(PRODUCT_FIELDS), NULL, product_checks);
 }
 
 /* ---- stock.adjust ---- */
@@ -312,9 +316,7 @@ int api_admin_products_stock(h2o_req_t *req, const api_match *m)
         pk_mp_kv_i64(&pk, "product_id", api_param_id(m, 0));
         pk_mp_kv_i64(&pk, "delta", delta);
         pk_mp_kv_str(&pk, "reason", reason);
-        char key[24];
-        snprintf(key, sizeof(key), "%lld", (long long)api_param_id(m, 0));
-        submit(req, m, "stock.adjust", key, &sb);
+        submit(req, m, "stock.adjust", (pk_command_key_ids){.product_id = api_param_id(m, 0)}, &sb);
         msgpack_sbuffer_destroy(&sb);
     }
     json_decref(body);
@@ -375,9 +377,7 @@ int api_admin_products_kit(h2o_req_t *req, const api_match *m)
         pk_mp_kv_i64(&pk, "product_id", json_integer_value(json_object_get(c, "product_id")));
         pk_mp_kv_i64(&pk, "quantity", json_integer_value(json_object_get(c, "quantity")));
     }
-    char key[24];
-    snprintf(key, sizeof(key), "%lld", (long long)api_param_id(m, 0));
-    submit(req, m, "product.set_kit", key, &sb);
+    submit(req, m, "product.set_kit", (pk_command_key_ids){.product_id = api_param_id(m, 0)}, &sb);
     msgpack_sbuffer_destroy(&sb);
     json_decref(body);
     return 0;

@@ -95,9 +95,7 @@ int api_admin_priests_list(h2o_req_t *req, const api_match *m)
 static void submit_priest_command(h2o_req_t *req, const api_match *m, const char *type, const msgpack_sbuffer *sb,
                                   api_applied_hook hook)
 {
-    char key[24];
-    snprintf(key, sizeof(key), "%lld", (long long)api_param_id(m, 0));
-    api_command cmd = {.type = type, .key = key, .actor_id = m->session->user_id,
+    api_command cmd = {.type = type, .key_ids = {.priest_id = api_param_id(m, 0)}, .actor_id = m->session->user_id,
                        .actor_role = m->session->role, .payload = sb, .on_applied = hook};
     api_command_submit(req, &cmd);
 }

@@ -182,8 +182,7 @@ static const char *str_or_empty(json_t *body, const char *name)
     return s ? s : "";
 }
 
-static void pack_payload(msgpack_packer *pk, json_t *body, const api_kyc_set *kyc, const char *hash, char *key,
-                         size_t keycap)
+static void pack_payload(msgpack_packer *pk, json_t *body, const api_kyc_set *kyc, const char *hash)
 {
     const char *role = str_or_empty(body, "role");
     int priest = strcmp(role, "priest") == 0;
@@ -201,9 +200,6 @@ static void pack_payload(msgpack_packer *pk, json_t *body, const api_kyc_set *ky
         pk_mp_kv_i64(pk, "service_radius_km", json_integer_value(json_object_get(body, "service_radius_km")));
         api_kyc_pack(pk, kyc);
     }
-    snprintf(key, keycap, "%s", str_or_empty(body, "username"));
-    for (char *c = key; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
 }
 
 /* A new account is logged in at once, like the seed's register. */
@@ -241,11 +237,11 @@ static void on_hashed(api_hash_job *job, const char *hash)
     } else if (req) {
         msgpack_sbuffer sb;
         msgpack_packer pk;
-        char key[160];
         msgpack_sbuffer_init(&sb);
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        pack_payload(&pk, r->body, &r->kyc, hash, key, sizeof(key));
-        api_command cmd = {.type = "user.register", .key = key, .actor_role = "",
+        pack_payload(&pk, r->body, &r->kyc, hash);
+        api_command cmd = {.type = "user.register", .key_ids = {.username = str_or_empty(r->body, "username")},
+                           .actor_role = "",
                            .payload = &sb, .on_applied = on_registered};
         api_command_submit(req, &cmd);
         msgpack_sbuffer_destroy(&sb);

@@ -184,14 +184,13 @@ static void pack_json(msgpack_packer *pk, json_t *v)
     }
 }
 
-/* Publishes a booking command as the caller, keyed by the booking's priest. */
+/* Publishes a booking command as the caller about the booking's priest
+ * (commands.def keys booking commands by it). */
 static void submit(h2o_req_t *req, const char *type, int64_t priest_id, int64_t actor_id, const char *role,
                    const msgpack_sbuffer *payload)
 {
-    char key[24];
-    snprintf(key, sizeof(key), "%lld", (long long)priest_id);
-    api_command cmd = {.type = type, .key = key, .actor_id = actor_id, .actor_role = role,
-                       .payload = payload};
+    api_command cmd = {.type = type, .key_ids = {.priest_id = priest_id}, .actor_id = actor_id,
+                       .actor_role = role, .payload = payload};
     api_command_submit(req, &cmd);
 }
 

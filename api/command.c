@@ -540,16 +540,22 @@ void api_command_submit(h2o_req_t *req, const api_command *cmd)
 
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    const pk_command *spec = pk_command_find(cmd->type);   /* the topic is the table's, never a handler's */
+    /* The topic and the key are the table's, never a handler's. */
+    const pk_command *spec = pk_command_find(cmd->type);
+    char key[PK_COMMAND_KEY_MAX];
+    bool have_key = pk_command_key(cmd->type, &cmd->key_ids, key, sizeof(key)) == 0;
     snprintf(w->sent.topic, sizeof(w->sent.topic), "%s%s", g_api.cfg.topic_prefix, spec ? spec->topic : "");
     traceparent_for(req, &w->id, w->sent.traceparent);
-    int rc = spec ? pk_envelope_encode(&env, cmd->payload->data, cmd->payload->size, &sb) : -1;
+    int rc = spec && have_key ? pk_envelope_encode(&env, cmd->payload->data, cmd->payload->size, &sb) : -1;
     if (rc == 0)   /* the workers apply only what this key signed (common/command_auth.h) */
         rc = pk_command_sign(&g_api.command_keys, sb.data, sb.size, &sb);
     if (!spec)
         pk_error(w->request_id, "%s is not in common/commands.def", cmd->type);
+    else if (!have_key)
+        pk_error(w->request_id, "%s: the handler gave no %s, its partition key (common/commands.def)", cmd->type,
+                 pk_key_rule_name(spec->key));
     if (rc == 0) {
-        w->sent.key = strdup(cmd->key);
+        w->sent.key = strdup(key);
         w->sent.value = sb.data;   /* the waiter owns the envelope now */
         w->sent.value_len = sb.size;
         if (keyed && cmd->actor_id) {

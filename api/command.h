@@ -9,7 +9,9 @@
  *     step): punyaka:idem:<id> = keyed hash of method, path and body for a
  *     week; another request under the same key ⇒ 422 idempotency_key_reused,
  *     nothing published (the same request ⇒ the same id, as a retry);
- *     envelope (common/envelope.h) ⇒ Kafka topic, keyed for ordering;
+ *     envelope (common/envelope.h) ⇒ Kafka topic and partition key, both
+ *     chosen by common/commands.def from the type and the command's
+ *     identifiers (pk_command_key), never by the handler;
  *     delivery report (this loop) ⇒ not persisted: 503 + Retry-After, nothing happened
  *                                 ⇒ possibly persisted (sent, no confirmation in
  *                                   time): 202 {status: unknown} + Location, and
@@ -29,6 +31,7 @@
 #include <jansson.h>
 #include <msgpack.h>
 #include "api/server.h"
+#include "common/commands.h"
 #include "common/envelope.h"
 
 /* Status marker punyaka:cmd:<id> (a day), what GET /api/commands/{id}
@@ -57,7 +60,10 @@ typedef void (*api_rejected_hook)(h2o_req_t *req, json_t *outcome, void *data);
 
 typedef struct {
     const char *type;         /* "user.register": a row of common/commands.def, which names its topic */
-    const char *key;          /* partition key (ordering scope) as commands.def says, NUL-terminated */
+    /* The command's identifiers (priest id, user id, slug, …): commands.def's
+     * key rule picks the partition key among them (pk_command_key). One the
+     * rule needs missing ⇒ nothing is published (503, logged). */
+    pk_command_key_ids key_ids;
     int64_t actor_id;         /* 0 = anonymous */
     const char *actor_role;   /* "" when anonymous */
     const msgpack_sbuffer *payload;   /* one packed msgpack map */

@@ -123,9 +123,7 @@ static void pack_profile_update(json_t *body, json_t *errors, msgpack_sbuffer *s
 static void submit(h2o_req_t *req, const api_session *s, const char *type, const msgpack_sbuffer *payload,
                    api_applied_hook hook, void *data)
 {
-    char key[24];
-    snprintf(key, sizeof(key), "%lld", (long long)s->user_id);
-    api_command cmd = {.type = type, .key = key, .actor_id = s->user_id,
+    api_command cmd = {.type = type, .key_ids = {.user_id = s->user_id}, .actor_id = s->user_id,
                        .actor_role = s->role, .payload = payload, .on_applied = hook, .hook_data = data};
     api_command_submit(req, &cmd);
 }

@@ -164,12 +164,10 @@ static void on_cart_for_checkout(h2o_req_t *req, const api_cart *cart, void *dat
         api_reply_problem(req, 422, "empty_cart", "Empty cart", "the cart is empty", NULL);
         return;
     }
-    char key[24];
-    snprintf(key, sizeof(key), "%lld", (long long)c->user_id);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     pack_checkout(&sb, cart, c);
-    api_command cmd = {.type = "order.checkout", .key = key, .actor_id = c->user_id,
+    api_command cmd = {.type = "order.checkout", .key_ids = {.order_owner_id = c->user_id}, .actor_id = c->user_id,
                        .actor_role = c->role, .payload = &sb, .intent_key = intent_of(req, cart),
                        .on_applied = on_checkout_applied, .on_rejected = on_checkout_rejected, .hook_data = c,
                        .id_out = c->command_id};
@@ -388,7 +386,7 @@ static void on_order_owner(void *ctx, const PGresult *res, const char *err)
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);
         pack_order_cmd(&sb, o);
-        api_command cmd = {.type = o->type, .key = PQgetvalue(res, 0, 0),
+        api_command cmd = {.type = o->type, .key_ids = {.order_owner_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10)},
                            .actor_id = o->actor_id, .actor_role = o->role, .payload = &sb};
         api_command_submit(req, &cmd);
         msgpack_sbuffer_destroy(&sb);

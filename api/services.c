@@ -165,8 +165,8 @@ static void reply_errors(h2o_req_t *req, json_t *errors)
     api_reply_problem(req, 422, "validation_error", "Invalid request", "some fields are invalid", errors);
 }
 
-static void submit(h2o_req_t *req, const api_match *m, const char *type, const char *key, int64_t id,
-                   const service_fields *f)
+/* id: the service's (update), 0 for a create. */
+static void submit(h2o_req_t *req, const api_match *m, const char *type, int64_t id, const service_fields *f)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
@@ -176,7 +176,7 @@ static void submit(h2o_req_t *req, const api_match *m, const char *type, const c
     if (id > 0)
         pk_mp_kv_i64(&pk, "service_id", id);
     pack_fields(&pk, f);
-    api_command cmd = {.type = type, .key = key, .actor_id = m->session->user_id,
+    api_command cmd = {.type = type, .key_ids = {.service_id = id, .name = f->name}, .actor_id = m->session->user_id,
                        .actor_role = m->session->role, .payload = &sb};
     api_command_submit(req, &cmd);
     msgpack_sbuffer_destroy(&sb);
@@ -199,7 +199,7 @@ int api_admin_services_create(h2o_req_t *req, const api_match *m)
         reply_errors(req, errors);
     else {
         json_decref(errors);
-        submit(req, m, "service.create", f.name, 0, &f);   /* the worker keys creates by name */
+        submit(req, m, "service.create", 0, &f);
     }
     json_decref(body);
     return 0;
@@ -220,9 +220,7 @@ int api_admin_services_update(h2o_req_t *req, const api_match *m)
         reply_errors(req, errors);
     } else {
         json_decref(errors);
-        char key[24];
-        snprintf(key, sizeof(key), "%lld", (long long)api_param_id(m, 0));
-        submit(req, m, "service.update", key, api_param_id(m, 0), &f);
+        submit(req, m, "service.update", api_param_id(m, 0), &f);
     }
     json_decref(body);
     return 0;

@@ -11,6 +11,7 @@
 #include "workers/accounts_profile.h"
 #include "workers/credentials.h"
 #include "workers/db.h"
+#include "workers/fields.h"
 #include "workers/resource.h"
 #include "workers/worker.h"
 
@@ -24,13 +25,13 @@ typedef struct {
     int64_t experience_years, service_radius_km;
 } registration;
 
-/* Optional string: missing ⇒ "", wrong type or too long ⇒ error. */
+/* Optional string: missing or nil ⇒ "", wrong type or too long ⇒ -1. */
 static int opt_str(const msgpack_object *p, const char *key, char *buf, size_t cap)
 {
-    int rc = pk_mp_get_strcpy(p, key, buf, cap);
-    if (rc == -1)
+    wk_field_status s = wk_field_str(p, key, buf, cap);
+    if (s != WK_FIELD_SET)
         buf[0] = 0;
-    return rc == -2 ? -1 : 0;
+    return s == WK_FIELD_BAD ? -1 : 0;
 }
 
 /* msgpack array of strings ⇒ '{"a","b"}' with quotes and backslashes escaped. */
@@ -76,10 +77,10 @@ static char *text_array_literal(const msgpack_object *p, const char *key)
 static int decode(const msgpack_object *p, registration *r)
 {
     memset(r, 0, sizeof(*r));
-    if (pk_mp_get_strcpy(p, "username", r->username, sizeof(r->username)) ||
-        pk_mp_get_strcpy(p, "email", r->email, sizeof(r->email)) ||
+    if (wk_field_str(p, "username", r->username, sizeof(r->username)) != WK_FIELD_SET ||
+        wk_field_str(p, "email", r->email, sizeof(r->email)) != WK_FIELD_SET ||
         wk_password_hash(p, r->password_hash, sizeof(r->password_hash)) ||
-        pk_mp_get_strcpy(p, "role", r->role, sizeof(r->role)))
+        wk_field_str(p, "role", r->role, sizeof(r->role)) != WK_FIELD_SET)
         return -1;
     if (opt_str(p, "first_name", r->first_name, TEXT_MAX) || opt_str(p, "last_name", r->last_name, TEXT_MAX) ||
         opt_str(p, "phone", r->phone, sizeof(r->phone)) || opt_str(p, "address", r->address, TEXT_MAX) ||
@@ -98,9 +99,10 @@ static int decode(const msgpack_object *p, registration *r)
     if (strcmp(r->role, "priest") == 0) {
         r->specializations = text_array_literal(p, "specializations");
         r->languages = text_array_literal(p, "languages");
-        if (!r->specializations || !r->languages || pk_mp_get_i64(p, "experience_years", &r->experience_years) == -2 ||
-            pk_mp_get_i64(p, "service_radius_km", &r->service_radius_km) == -2 || r->experience_years < 0 ||
-            r->experience_years > 80 || r->service_radius_km < 0 || r->service_radius_km > 500)
+        /* Absent or nil: 0, as memset left them. */
+        if (!r->specializations || !r->languages ||
+            wk_field_int(p, "experience_years", 0, 80, &r->experience_years) == WK_FIELD_BAD ||
+            wk_field_int(p, "service_radius_km", 0, 500, &r->service_radius_km) == WK_FIELD_BAD)
             return -1;
     }
     return 0;

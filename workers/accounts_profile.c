@@ -23,6 +23,7 @@
 #include "workers/accounts_profile.h"
 #include "workers/credentials.h"
 #include "workers/db.h"
+#include "workers/fields.h"
 #include "workers/resource.h"
 
 #define NAME_MAX_BYTES 500
@@ -33,15 +34,13 @@
 /* ---- reading payloads ---- */
 
 /* Optional string: 1 present (copied into buf), 0 absent or nil, -1 invalid
- * (wrong type, too long for buf, NUL or control characters, over max). */
-static int opt_text(const msgpack_object *p, const char *key, char *buf, size_t cap, size_t max)
+ * (wrong type, too long for buf, NUL or control characters): wk_field_text. */
+static int opt_text(const msgpack_object *p, const char *key, char *buf, size_t cap)
 {
-    int rc = pk_mp_get_strcpy(p, key, buf, cap);
-    if (rc == -1) {
+    wk_field_status s = wk_field_text(p, key, 0, buf, cap);
+    if (s == WK_FIELD_ABSENT || s == WK_FIELD_NULL)
         buf[0] = 0;
-        return 0;
-    }
-    return rc == 0 && !pk_check_text(buf, max) ? 1 : -1;
+    return s == WK_FIELD_BAD ? -1 : s == WK_FIELD_SET;
 }
 
 /* Optional list of strings ⇒ JSON array text (malloc'd) for
@@ -83,14 +82,11 @@ static int opt_list(const msgpack_object *p, const char *key, char **out)
 static int opt_int(const msgpack_object *p, const char *key, int64_t lo, int64_t hi, char buf[24])
 {
     int64_t v;
-    int rc = pk_mp_get_i64(p, key, &v);
+    wk_field_status s = wk_field_int(p, key, lo, hi, &v);
     buf[0] = 0;
-    if (rc == -1)
-        return 0;
-    if (rc != 0 || v < lo || v > hi)
-        return -1;
-    snprintf(buf, 24, "%lld", (long long)v);
-    return 0;
+    if (s == WK_FIELD_SET)
+        snprintf(buf, 24, "%lld", (long long)v);
+    return s == WK_FIELD_BAD ? -1 : 0;
 }
 
 /* ---- KYC ciphertext ---- */
@@ -272,10 +268,10 @@ wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome
 {
     const msgpack_object *p = cmd->payload;
     char first[NAME_MAX_BYTES + 1], last[NAME_MAX_BYTES + 1], phone[64], address[NAME_MAX_BYTES + 1];
-    int has_first = opt_text(p, "first_name", first, sizeof(first), NAME_MAX_BYTES);
-    int has_last = opt_text(p, "last_name", last, sizeof(last), NAME_MAX_BYTES);
-    int has_phone = opt_text(p, "phone", phone, sizeof(phone), sizeof(phone) - 1);
-    int has_address = opt_text(p, "address", address, sizeof(address), NAME_MAX_BYTES);
+    int has_first = opt_text(p, "first_name", first, sizeof(first));
+    int has_last = opt_text(p, "last_name", last, sizeof(last));
+    int has_phone = opt_text(p, "phone", phone, sizeof(phone));
+    int has_address = opt_text(p, "address", address, sizeof(address));
     if (has_first < 0 || has_last < 0 || has_phone < 0 || has_address < 0 ||
         pk_check_account_field("first_name", first) || pk_check_account_field("last_name", last) ||
         pk_check_account_field("phone", phone) || pk_check_account_field("address", address))
@@ -336,7 +332,7 @@ wk_result wk_priest_update_profile(wk_ctx *ctx, const pk_envelope_decoded *cmd, 
     if (opt_list(p, "specializations", &specializations) || opt_list(p, "languages", &languages) ||
         opt_int(p, "experience_years", 0, 80, years) || opt_int(p, "service_radius_km", 0, 500, radius))
         goto done;
-    int has_bio = opt_text(p, "bio", bio, sizeof(bio), BIO_MAX_BYTES);
+    int has_bio = opt_text(p, "bio", bio, sizeof(bio));
     if (has_bio < 0)
         goto done;
     char uid[24], ts[40];
@@ -412,8 +408,8 @@ wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_o
         return WK_DONE;
     }
     char username[160], email[260], hash[crypto_pwhash_STRBYTES];
-    if (pk_mp_get_strcpy(cmd->payload, "username", username, sizeof(username)) ||
-        pk_mp_get_strcpy(cmd->payload, "email", email, sizeof(email)) ||
+    if (wk_field_str(cmd->payload, "username", username, sizeof(username)) != WK_FIELD_SET ||
+        wk_field_str(cmd->payload, "email", email, sizeof(email)) != WK_FIELD_SET ||
         wk_password_hash(cmd->payload, hash, sizeof(hash)) || pk_check_username(username) || pk_check_email(email))
         return WK_POISON;
     wk_result free_res = wk_check_account_free(ctx, username, email, out);

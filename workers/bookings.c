@@ -49,19 +49,22 @@ static int decode_create(const msgpack_object *p, create_req *r)
     char date[16], time[16];
     double lat, lng;
     memset(r, 0, sizeof(*r));
-    if (wf_check_keys(p) || wf_id(p, "priest", &r->priest) || wf_id(p, "service", &r->service) ||
-        pk_mp_get_strcpy(p, "booking_date", date, sizeof(date)) ||
-        pk_mp_get_strcpy(p, "booking_time", time, sizeof(time)) || booking_parse_date(date, &r->date) ||
+    if (!wk_field_keys_distinct(p) || wk_field_id(p, "priest", &r->priest) != WK_FIELD_SET ||
+        wk_field_id(p, "service", &r->service) != WK_FIELD_SET ||
+        wk_field_str(p, "booking_date", date, sizeof(date)) != WK_FIELD_SET ||
+        wk_field_str(p, "booking_time", time, sizeof(time)) != WK_FIELD_SET || booking_parse_date(date, &r->date) ||
         booking_parse_slot_time(time, &r->minute))
         return -1;
-    int has_lat = wf_number(p, "location_latitude", -90, 90, &lat);
-    int has_lng = wf_number(p, "location_longitude", -180, 180, &lng);
-    if (has_lat == -2 || has_lng == -2 || wf_text(p, "location_address", BOOKING_ADDRESS_MAX, r->address) == -2 ||
-        wf_text(p, "special_instructions", BOOKING_NOTE_MAX, r->instructions) == -2)
+    /* Optional: nil is the same as absent. */
+    wk_field_status has_lat = wk_field_number(p, "location_latitude", -90, 90, &lat);
+    wk_field_status has_lng = wk_field_number(p, "location_longitude", -180, 180, &lng);
+    if (has_lat == WK_FIELD_BAD || has_lng == WK_FIELD_BAD ||
+        wk_field_text(p, "location_address", 0, r->address, sizeof(r->address)) == WK_FIELD_BAD ||
+        wk_field_text(p, "special_instructions", 0, r->instructions, sizeof(r->instructions)) == WK_FIELD_BAD)
         return -1;
-    if (has_lat == 0)
+    if (has_lat == WK_FIELD_SET)
         snprintf(r->lat, sizeof(r->lat), "%.6f", lat);
-    if (has_lng == 0)
+    if (has_lng == WK_FIELD_SET)
         snprintf(r->lng, sizeof(r->lng), "%.6f", lng);
     booking_format_date(r->date, r->date_text);
     booking_format_time(r->minute, r->time_text);
@@ -368,7 +371,7 @@ static wk_result run_action(wk_ctx *ctx, const pk_envelope_decoded *cmd, int64_t
 /* Every action's payload names the booking; extra fields are action-specific. */
 static int decode_booking_id(const msgpack_object *p, int64_t *id)
 {
-    return wf_check_keys(p) || wf_id(p, "booking_id", id) ? -1 : 0;
+    return wk_field_keys_distinct(p) && wk_field_id(p, "booking_id", id) == WK_FIELD_SET ? 0 : -1;
 }
 
 /* ---- booking.confirm ---- */
@@ -467,7 +470,7 @@ wk_result wk_booking_customer_confirm(wk_ctx *ctx, const pk_envelope_decoded *cm
 {
     int64_t id, dakshina = 0;
     if (decode_booking_id(cmd->payload, &id) != 0 ||
-        wf_int(cmd->payload, "dakshina", 0, MONEY_MAX_PAISE, &dakshina) == -2)
+        wk_field_int(cmd->payload, "dakshina", 0, MONEY_MAX_PAISE, &dakshina) == WK_FIELD_BAD)
         return WK_POISON;
     return run_action(ctx, cmd, id, BOOKING_CUSTOMER_CONFIRM, do_customer_confirm, &dakshina, out);
 }
@@ -514,7 +517,7 @@ wk_result wk_booking_cancel(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
 {
     int64_t id;
     char reason[BOOKING_NOTE_MAX + 1] = "";
-    if (decode_booking_id(cmd->payload, &id) != 0 || wf_text(cmd->payload, "reason", BOOKING_NOTE_MAX, reason) == -2)
+    if (decode_booking_id(cmd->payload, &id) != 0 || wk_field_text(cmd->payload, "reason", 0, reason, sizeof(reason)) == WK_FIELD_BAD)
         return WK_POISON;
     return run_action(ctx, cmd, id, BOOKING_CANCEL, do_cancel, reason, out);
 }
@@ -555,8 +558,8 @@ wk_result wk_booking_rate(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcom
 {
     int64_t id;
     rate_req req = {0};
-    if (decode_booking_id(cmd->payload, &id) != 0 || wf_int(cmd->payload, "rating", 1, 5, &req.rating) != 0 ||
-        wf_text(cmd->payload, "feedback", BOOKING_NOTE_MAX, req.feedback) == -2)
+    if (decode_booking_id(cmd->payload, &id) != 0 || wk_field_int(cmd->payload, "rating", 1, 5, &req.rating) != WK_FIELD_SET ||
+        wk_field_text(cmd->payload, "feedback", 0, req.feedback, sizeof(req.feedback)) == WK_FIELD_BAD)
         return WK_POISON;
     return run_action(ctx, cmd, id, BOOKING_RATE, do_rate, &req, out);
 }

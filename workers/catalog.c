@@ -35,20 +35,14 @@
 #define SORT_ORDER_MAX 1000000
 
 /* A present field that is nil where nil means nothing: malformed. */
-static bool bad(wk_field f)
+static bool bad(wk_field_status f)
 {
     return f == WK_FIELD_BAD;
 }
 
-static bool bad_or_null(wk_field f)
+static bool bad_or_null(wk_field_status f)
 {
     return f == WK_FIELD_BAD || f == WK_FIELD_NULL;
-}
-
-static wk_result rejected(wk_outcome *out, const char *code, const char *field, const char *message)
-{
-    wk_reject(out, code, field, message);
-    return WK_DONE;
 }
 
 /* Rejects with slug_taken when a row of `sql` ($1 = slug) exists. */
@@ -85,10 +79,10 @@ typedef struct {
 /* Lays the payload's fields over `c` (defaults or the stored row). */
 static int overlay_category(const msgpack_object *p, category_fields *c)
 {
-    if (wf_check_keys(p) != 0)
+    if (!wk_field_keys_distinct(p))
         return -1;
-    wk_field parent = wk_field_int(p, "parent_id", 1, INT64_MAX, &c->parent_id);
-    wk_field slug = wk_field_text(p, "slug", 1, c->slug, sizeof(c->slug));
+    wk_field_status parent = wk_field_int(p, "parent_id", 1, INT64_MAX, &c->parent_id);
+    wk_field_status slug = wk_field_text(p, "slug", 1, c->slug, sizeof(c->slug));
     if (bad_or_null(wk_field_line(p, "name", 1, c->name, sizeof(c->name))) || bad_or_null(slug) ||
         (slug == WK_FIELD_SET && !shop_slug_valid(c->slug)) ||
         bad_or_null(wk_field_text(p, "description", 0, c->description, sizeof(c->description))) || bad(parent) ||
@@ -259,7 +253,7 @@ static bool product_type_valid(const char *t)
 }
 
 /* Nullable fields: set ⇒ has = true, nil ⇒ has = false, absent ⇒ unchanged. */
-static void nullable(wk_field f, bool *has)
+static void nullable(wk_field_status f, bool *has)
 {
     if (f != WK_FIELD_ABSENT)
         *has = f == WK_FIELD_SET;
@@ -267,13 +261,13 @@ static void nullable(wk_field f, bool *has)
 
 static int overlay_product(const msgpack_object *p, product *x)
 {
-    if (wf_check_keys(p) != 0)
+    if (!wk_field_keys_distinct(p))
         return -1;
-    wk_field slug = wk_field_text(p, "slug", 1, x->slug, sizeof(x->slug));
-    wk_field type = wk_field_text(p, "product_type", 1, x->product_type, sizeof(x->product_type));
-    wk_field category = wk_field_int(p, "category_id", 1, INT64_MAX, &x->category_id);
-    wk_field discount = wk_field_int(p, "discount_price", 0, MONEY_MAX_PAISE, &x->discount);
-    wk_field image = wk_field_line(p, "image", 1, x->image, sizeof(x->image));
+    wk_field_status slug = wk_field_text(p, "slug", 1, x->slug, sizeof(x->slug));
+    wk_field_status type = wk_field_text(p, "product_type", 1, x->product_type, sizeof(x->product_type));
+    wk_field_status category = wk_field_int(p, "category_id", 1, INT64_MAX, &x->category_id);
+    wk_field_status discount = wk_field_int(p, "discount_price", 0, MONEY_MAX_PAISE, &x->discount);
+    wk_field_status image = wk_field_line(p, "image", 1, x->image, sizeof(x->image));
     if (bad_or_null(slug) || (slug == WK_FIELD_SET && !shop_slug_valid(x->slug)) || bad_or_null(type) ||
         (type == WK_FIELD_SET && !product_type_valid(x->product_type)) || bad(category) || bad(discount) ||
         bad(image) || bad_or_null(wk_field_line(p, "name", 1, x->name, sizeof(x->name))) ||
@@ -375,8 +369,10 @@ wk_result wk_product_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
     wk_result res = wf_require_admin_for(ctx, cmd, out, WK_SHOP_ADMIN_ONLY);
     if (res != WK_DONE || wk_rejected(out))
         return res;
-    if (strcmp(x.product_type, "kit") == 0 && stock > 0)
-        return rejected(out, "invalid_kit", "stock", "a kit's stock comes from its components");
+    if (strcmp(x.product_type, "kit") == 0 && stock > 0) {
+        wk_reject(out, "invalid_kit", "stock", "a kit's stock comes from its components");
+        return WK_DONE;
+    }
     res = check_product(ctx, &x, NULL, out);
     if (res != WK_DONE || wk_rejected(out))
         return res;
@@ -475,12 +471,12 @@ static int decode_kit(const msgpack_object *p, kit_cmd *k)
 {
     memset(k, 0, sizeof(*k));
     const msgpack_object *a = pk_mp_get(p, "components");
-    if (wf_check_keys(p) != 0 || wk_field_int(p, "kit_id", 1, INT64_MAX, &k->kit_id) != WK_FIELD_SET || !a ||
+    if (!wk_field_keys_distinct(p) || wk_field_int(p, "kit_id", 1, INT64_MAX, &k->kit_id) != WK_FIELD_SET || !a ||
         a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size > SHOP_KIT_MAX_COMPONENTS)
         return -1;
     for (uint32_t i = 0; i < a->via.array.size; i++) {
         const msgpack_object *c = &a->via.array.ptr[i];
-        if (wf_check_keys(c) != 0 || wk_field_int(c, "product_id", 1, INT64_MAX, &k->ids[i]) != WK_FIELD_SET ||
+        if (!wk_field_keys_distinct(c) || wk_field_int(c, "product_id", 1, INT64_MAX, &k->ids[i]) != WK_FIELD_SET ||
             wk_field_int(c, "quantity", SHOP_QTY_MIN, SHOP_QTY_MAX, &k->qty[i]) != WK_FIELD_SET ||
             k->ids[i] == k->kit_id)
             return -1;
@@ -616,7 +612,7 @@ wk_result wk_stock_adjust(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcom
 {
     int64_t id, delta, stock = 0;
     char reason[256];
-    if (wf_check_keys(cmd->payload) != 0 ||
+    if (!wk_field_keys_distinct(cmd->payload) ||
         wk_field_int(cmd->payload, "product_id", 1, INT64_MAX, &id) != WK_FIELD_SET ||
         wk_field_int(cmd->payload, "delta", -STOCK_DELTA_MAX, STOCK_DELTA_MAX, &delta) != WK_FIELD_SET ||
         delta == 0 || wk_field_text(cmd->payload, "reason", 1, reason, sizeof(reason)) != WK_FIELD_SET)

@@ -1,5 +1,5 @@
-/* fields.c — payload readers and small helpers for bookings.c, priests.c
- * and services.c (see fields.h). */
+/* fields.c — the payload readers and small helpers every command family
+ * shares (see fields.h). */
 #include "workers/fields.h"
 
 #include <math.h>
@@ -14,50 +14,57 @@
 
 /* ---- payload readers ---- */
 
-int wf_check_keys(const msgpack_object *p)
+bool wk_field_keys_distinct(const msgpack_object *p)
 {
     if (!p || p->type != MSGPACK_OBJECT_MAP)
-        return -1;
+        return false;
     const msgpack_object_kv *kv = p->via.map.ptr;
     for (uint32_t i = 0; i < p->via.map.size; i++) {
         if (kv[i].key.type != MSGPACK_OBJECT_STR)
-            return -1;
+            return false;
         for (uint32_t j = 0; j < i; j++)
             if (kv[j].key.via.str.size == kv[i].key.via.str.size &&
                 (kv[i].key.via.str.size == 0 ||   /* two "" keys; their pointers may be NULL */
                  memcmp(kv[j].key.via.str.ptr, kv[i].key.via.str.ptr, kv[i].key.via.str.size) == 0))
-                return -1;
+                return false;
     }
-    return 0;
+    return true;
 }
 
-/* The value of key unless absent or nil. */
-static const msgpack_object *present(const msgpack_object *p, const char *key)
+/* ABSENT or NULL for what is not a value; SET when there is one (*v). */
+static wk_field_status lookup(const msgpack_object *p, const char *key, const msgpack_object **v)
 {
-    const msgpack_object *v = pk_mp_get(p, key);
-    return v && v->type != MSGPACK_OBJECT_NIL ? v : NULL;
+    *v = pk_mp_get(p, key);
+    if (!*v)
+        return WK_FIELD_ABSENT;
+    return (*v)->type == MSGPACK_OBJECT_NIL ? WK_FIELD_NULL : WK_FIELD_SET;
 }
 
-int wf_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, int64_t *out)
+wk_field_status wk_field_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, int64_t *out)
 {
-    int64_t v;
-    int rc = pk_mp_get_i64(p, key, &v);
-    if (rc)
-        return rc;
-    if (v < min || v > max)
-        return -2;
-    *out = v;
-    return 0;
+    const msgpack_object *v;
+    wk_field_status s = lookup(p, key, &v);
+    int64_t x;
+    if (s != WK_FIELD_SET)
+        return s;
+    if (pk_mp_get_i64(p, key, &x) != 0 || x < min || x > max)
+        return WK_FIELD_BAD;
+    *out = x;
+    return WK_FIELD_SET;
 }
 
-int wf_id(const msgpack_object *p, const char *key, int64_t *out)
+wk_field_status wk_field_id(const msgpack_object *p, const char *key, int64_t *out)
 {
-    return wf_int(p, key, 1, INT64_MAX, out);
+    return wk_field_int(p, key, 1, INT64_MAX, out);
 }
 
-int wf_bool(const msgpack_object *p, const char *key, bool *out)
+wk_field_status wk_field_bool(const msgpack_object *p, const char *key, bool *out)
 {
-    return pk_mp_get_bool(p, key, out);
+    const msgpack_object *v;
+    wk_field_status s = lookup(p, key, &v);
+    if (s != WK_FIELD_SET)
+        return s;
+    return pk_mp_get_bool(p, key, out) == 0 ? WK_FIELD_SET : WK_FIELD_BAD;
 }
 
 size_t wf_utf8_len(const unsigned char *s, size_t n)
@@ -65,42 +72,47 @@ size_t wf_utf8_len(const unsigned char *s, size_t n)
     return pk_utf8_decode(s, n, NULL);
 }
 
+wk_field_status wk_field_str(const msgpack_object *p, const char *key, char *buf, size_t cap)
+{
+    const msgpack_object *v;
+    wk_field_status s = lookup(p, key, &v);
+    if (s != WK_FIELD_SET)
+        return s;
+    /* strcpy refuses a NUL inside, which would silently cut the C string. */
+    return pk_mp_get_strcpy(p, key, buf, cap) == 0 ? WK_FIELD_SET : WK_FIELD_BAD;
+}
+
 /* The same rule as the API's for the field (common/validate.h): whatever
  * the API accepts is applied here, and nothing else. */
-static int read_text(const msgpack_object *p, const char *key, size_t max, char *buf,
-                     const char *(*check)(const char *, size_t))
+static wk_field_status read_text(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap,
+                                 const char *(*check)(const char *, size_t))
 {
-    const char *s;
-    size_t n;
-    int rc = pk_mp_get_str(p, key, &s, &n);
-    if (rc)
-        return rc;
-    if (n > max || memchr(s, 0, n))
-        return -2;
-    memcpy(buf, s, n);
-    buf[n] = 0;
-    if (check(buf, max)) {
+    wk_field_status s = wk_field_str(p, key, buf, cap);
+    if (s != WK_FIELD_SET)
+        return s;
+    if (strlen(buf) < min_len || check(buf, cap - 1)) {
         buf[0] = 0;
-        return -2;
+        return WK_FIELD_BAD;
     }
-    return 0;
+    return WK_FIELD_SET;
 }
 
-int wf_text(const msgpack_object *p, const char *key, size_t max, char *buf)
+wk_field_status wk_field_text(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap)
 {
-    return read_text(p, key, max, buf, pk_check_text);
+    return read_text(p, key, min_len, buf, cap, pk_check_text);
 }
 
-int wf_line(const msgpack_object *p, const char *key, size_t max, char *buf)
+wk_field_status wk_field_line(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap)
 {
-    return read_text(p, key, max, buf, pk_check_line);
+    return read_text(p, key, min_len, buf, cap, pk_check_line);
 }
 
-int wf_number(const msgpack_object *p, const char *key, double min, double max, double *out)
+wk_field_status wk_field_number(const msgpack_object *p, const char *key, double min, double max, double *out)
 {
-    const msgpack_object *v = present(p, key);
-    if (!v)
-        return -1;
+    const msgpack_object *v;
+    wk_field_status s = lookup(p, key, &v);
+    if (s != WK_FIELD_SET)
+        return s;
     double d;
     if (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64)
         d = v->via.f64;
@@ -109,11 +121,11 @@ int wf_number(const msgpack_object *p, const char *key, double min, double max, 
     else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && v->via.i64 >= -1000000)
         d = (double)v->via.i64;
     else
-        return -2;
+        return WK_FIELD_BAD;
     if (!isfinite(d) || d < min || d > max)
-        return -2;
+        return WK_FIELD_BAD;
     *out = d;
-    return 0;
+    return WK_FIELD_SET;
 }
 
 /* The bytes of a str object: msgpack-c may leave an empty one's pointer
@@ -125,7 +137,7 @@ static const char *str_bytes(const msgpack_object_str *s)
 
 static json_t *json_from_map(const msgpack_object *o)
 {
-    if (wf_check_keys(o) != 0)
+    if (!wk_field_keys_distinct(o))
         return NULL;
     json_t *j = json_object();
     for (uint32_t i = 0; j && i < o->via.map.size; i++) {

@@ -1,8 +1,7 @@
-/* fields.h — what the command families share: strict payload readers
- * (bookings.c, priests.c, services.c; the shop's wk_field_* readers in
- * shop.h are built on the same checks), UTF-8 validation, the admin check,
- * the platform time zone, id conversions. Statements and their
- * failures: db.h.
+/* fields.h — what the command families share: THE payload readers (every
+ * family reads its payload with wk_field_*), UTF-8 validation, the admin
+ * check, the platform time zone, id conversions. Statements and
+ * their failures: db.h.
  *
  * Payload readers never trust the API. Every field is type- and
  * range-checked again, text must be valid UTF-8 without NUL or control
@@ -11,8 +10,12 @@
  * breaks a rule is poison (WK_POISON ⇒ rejected invalid_command + dlq),
  * because a well-behaved API never sends one.
  *
- * Readers return 0 = set, -1 = absent or nil (outputs untouched), -2 = bad
- * (wrong type, out of range, too long), as common/mp.h does. */
+ * Every reader answers one wk_field_status (below). A caller that needs
+ * the field tests `!= WK_FIELD_SET`; an optional field is malformed only
+ * when `== WK_FIELD_BAD`; what nil means is the caller's choice (clears a
+ * nullable column, counts as absent, or is malformed). An absent or nil
+ * field leaves the output untouched (so a default set before stays); a
+ * bad one may leave a text buffer cleared, never half-written. */
 #ifndef PUNYAKA_WORKER_FIELDS_H
 #define PUNYAKA_WORKER_FIELDS_H
 
@@ -24,9 +27,17 @@
 #include "workers/db.h"
 #include "workers/worker.h"
 
-/* 0 when p is a map whose keys are all distinct str keys, else -1: a
- * duplicate key would let two readers see two different commands. */
-int wf_check_keys(const msgpack_object *p);
+/* What a payload holds for one key. */
+typedef enum {
+    WK_FIELD_BAD = -1,      /* wrong type, out of range, too long, control characters */
+    WK_FIELD_ABSENT = 0,    /* no such key */
+    WK_FIELD_SET = 1,       /* a valid value, written to the output */
+    WK_FIELD_NULL = 2,      /* the key is there with nil */
+} wk_field_status;
+
+/* Whether p is a map whose keys are all distinct str keys: a duplicate key
+ * would let two readers see two different commands. */
+bool wk_field_keys_distinct(const msgpack_object *p);
 
 /* Length of the valid UTF-8 sequence at s (1..4, at most n bytes), 0 when
  * invalid: overlong forms, surrogates and code points above U+10FFFF are
@@ -34,19 +45,23 @@ int wf_check_keys(const msgpack_object *p);
  * transient and be retried forever). */
 size_t wf_utf8_len(const unsigned char *s, size_t n);
 
-/* Integer in [min, max]. */
-int wf_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, int64_t *out);
+/* Integer in [min, max] (floats are the wrong type). */
+wk_field_status wk_field_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, int64_t *out);
 /* Entity id: integer ≥ 1. */
-int wf_id(const msgpack_object *p, const char *key, int64_t *out);
-int wf_bool(const msgpack_object *p, const char *key, bool *out);
-/* Multi-line text of at most max bytes (buf holds max + 1) that passes
- * pk_check_text (common/validate.h: valid UTF-8, no control characters
+wk_field_status wk_field_id(const msgpack_object *p, const char *key, int64_t *out);
+wk_field_status wk_field_bool(const msgpack_object *p, const char *key, bool *out);
+/* A number (msgpack int of at most ±1e6, or finite float) in [min, max]. */
+wk_field_status wk_field_number(const msgpack_object *p, const char *key, double min, double max, double *out);
+/* Multi-line text of min_len..cap-1 bytes that passes pk_check_text
+ * (common/validate.h, the API's rule: valid UTF-8, no control characters
  * other than newline and tab, no format characters). */
-int wf_text(const msgpack_object *p, const char *key, size_t max, char *buf);
-/* Single-line text: pk_check_line. */
-int wf_line(const msgpack_object *p, const char *key, size_t max, char *buf);
-/* A number (msgpack int or finite float) in [min, max]. */
-int wf_number(const msgpack_object *p, const char *key, double min, double max, double *out);
+wk_field_status wk_field_text(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap);
+/* Single-line text: the same with pk_check_line. */
+wk_field_status wk_field_line(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap);
+/* A str of at most cap-1 bytes without NUL, copied as it is: for fields
+ * whose caller applies a stricter rule of its own next (usernames, emails,
+ * dates, sealed hashes). */
+wk_field_status wk_field_str(const msgpack_object *p, const char *key, char *buf, size_t cap);
 
 /* msgpack ⇒ JSON for free-form values (the completion checklist): maps
  * with distinct UTF-8 str keys, arrays, str, int, finite float, bool, nil.

@@ -10,7 +10,7 @@
 wk_result wk_priest_kyc_reveal(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
 {
     int64_t priest_id;
-    if (wf_id(cmd->payload, "priest_id", &priest_id) != 0)
+    if (wk_field_id(cmd->payload, "priest_id", &priest_id) != WK_FIELD_SET)
         return WK_POISON;
     wk_result admin = wf_require_admin(ctx, cmd, out);
     if (admin != WK_DONE || wk_rejected(out))

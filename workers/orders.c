@@ -51,7 +51,7 @@ typedef struct {
 static int decode_line(const msgpack_object *o, checkout_line *l)
 {
     int64_t id, qty, price;
-    if (wf_check_keys(o) != 0 || wk_field_int(o, "product_id", 1, INT64_MAX, &id) != WK_FIELD_SET ||
+    if (!wk_field_keys_distinct(o) || wk_field_int(o, "product_id", 1, INT64_MAX, &id) != WK_FIELD_SET ||
         wk_field_int(o, "quantity", SHOP_QTY_MIN, SHOP_QTY_MAX, &qty) != WK_FIELD_SET ||
         wk_field_int(o, "unit_price", 0, MONEY_MAX_PAISE, &price) != WK_FIELD_SET)
         return -1;
@@ -78,7 +78,7 @@ static int decode_lines(const msgpack_object *p, checkout_cmd *c)
 static int decode_checkout(const msgpack_object *p, checkout_cmd *c)
 {
     memset(c, 0, sizeof(*c));
-    if (wf_check_keys(p) != 0 || decode_lines(p, c) != 0 ||
+    if (!wk_field_keys_distinct(p) || decode_lines(p, c) != 0 ||
         wk_field_text(p, "shipping_address", 1, c->address, sizeof(c->address)) != WK_FIELD_SET ||
         wk_field_line(p, "shipping_city", 1, c->city, sizeof(c->city)) != WK_FIELD_SET ||
         wk_field_line(p, "shipping_state", 1, c->state, sizeof(c->state)) != WK_FIELD_SET ||
@@ -700,7 +700,7 @@ static int decode_order_id(const msgpack_object *p, int64_t *id)
 {
     char reason[520];
     /* reason is optional free text; the journal keeps it with the envelope */
-    return wf_check_keys(p) == 0 && wk_field_int(p, "order_id", 1, INT64_MAX, id) == WK_FIELD_SET &&
+    return wk_field_keys_distinct(p) && wk_field_int(p, "order_id", 1, INT64_MAX, id) == WK_FIELD_SET &&
                    wk_field_text(p, "reason", 0, reason, sizeof(reason)) != WK_FIELD_BAD
                ? 0
                : -1;

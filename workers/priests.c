@@ -1,10 +1,10 @@
 /* priests.c — priest.verify: an admin verifies (or unverifies) a priest.
  *
- * Travels on "accounts" keyed by the priest *profile* id (the API knows it
- * from the URL /api/admin/priests/{id}/verify/, not the username). It
+ * Travels on "accounts" keyed by the priest *profile* id (common/commands.def;
+ * the API knows it from the URL /api/admin/priests/{id}/verify/). It
  * touches only the verification columns, so its order relative to the
- * priest's own profile updates (keyed by username) does not matter; the row
- * lock makes each change atomic.
+ * priest's own profile updates (keyed by the user id) does not matter; the
+ * row lock makes each change atomic.
  *
  * verified_at / verified_by record the latest decision either way (who
  * verified or unverified, and when), for audit. Unverifying hides the
@@ -25,10 +25,11 @@ typedef struct {
 static int decode(const msgpack_object *p, verify_req *r)
 {
     memset(r, 0, sizeof(*r));
-    return wf_check_keys(p) || wf_id(p, "priest_id", &r->priest) || wf_bool(p, "verified", &r->verified) ||
-                   wf_text(p, "notes", BOOKING_NOTE_MAX, r->notes) == -2
-               ? -1
-               : 0;
+    return wk_field_keys_distinct(p) && wk_field_id(p, "priest_id", &r->priest) == WK_FIELD_SET &&
+                   wk_field_bool(p, "verified", &r->verified) == WK_FIELD_SET &&
+                   wk_field_text(p, "notes", 0, r->notes, sizeof(r->notes)) != WK_FIELD_BAD
+               ? 0
+               : -1;
 }
 
 wk_result wk_priest_verify(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)

@@ -38,39 +38,39 @@ static int slug_ok(const char *s)
     return 1;
 }
 
-/* 1 set, 0 absent, -1 bad: one text field into buf, by the API's rule
- * for it (wf_line for the name, wf_text for the description). */
-static int text_field(const msgpack_object *p, const char *key, size_t max, char *buf,
-                      int (*read)(const msgpack_object *, const char *, size_t, char *))
+/* Every field of a service is optional and not nullable: nil keeps the
+ * stored value, like an absent key. */
+static wk_field_status optional(wk_field_status s)
 {
-    int rc = read(p, key, max, buf);
-    return rc == 0 ? 1 : rc == -1 ? 0 : -1;
+    return s == WK_FIELD_NULL ? WK_FIELD_ABSENT : s;
 }
 
-static int int_field(const msgpack_object *p, const char *key, int64_t min, int64_t max, char buf[24])
+static wk_field_status int_field(const msgpack_object *p, const char *key, int64_t min, int64_t max, char buf[24])
 {
     int64_t v;
-    int rc = wf_int(p, key, min, max, &v);
-    if (rc == 0)
+    wk_field_status s = optional(wk_field_int(p, key, min, max, &v));
+    if (s == WK_FIELD_SET)
         wf_itoa(v, buf);
-    return rc == 0 ? 1 : rc == -1 ? 0 : -1;
+    return s;
 }
 
 /* Reads every field that is present; -1 when one is malformed. */
 static int decode_fields(const msgpack_object *p, service_req *r)
 {
     bool active;
-    int name = text_field(p, "name", NAME_MAX_BYTES, r->name, wf_line);
-    int desc = text_field(p, "description", BOOKING_NOTE_MAX, r->description, wf_text);
-    int type = text_field(p, "service_type", TYPE_MAX_BYTES, r->type, wf_line);
-    int dur = int_field(p, "duration_minutes", 1, BOOKING_MAX_DURATION_MIN, r->duration);
-    int price = int_field(p, "base_price", 0, MONEY_MAX_PAISE, r->price);
-    int act = wf_bool(p, "is_active", &active);
-    if (wf_check_keys(p) || name < 0 || desc < 0 || type < 0 || dur < 0 || price < 0 || act == -2 ||
-        (name && !r->name[0]) || (type && !slug_ok(r->type)))
+    /* By the API's rule for each: wk_field_line for the name, wk_field_text for the description. */
+    wk_field_status name = optional(wk_field_line(p, "name", 0, r->name, sizeof(r->name)));
+    wk_field_status desc = optional(wk_field_text(p, "description", 0, r->description, sizeof(r->description)));
+    wk_field_status type = optional(wk_field_line(p, "service_type", 0, r->type, sizeof(r->type)));
+    wk_field_status dur = int_field(p, "duration_minutes", 1, BOOKING_MAX_DURATION_MIN, r->duration);
+    wk_field_status price = int_field(p, "base_price", 0, MONEY_MAX_PAISE, r->price);
+    wk_field_status act = optional(wk_field_bool(p, "is_active", &active));
+    if (!wk_field_keys_distinct(p) || name == WK_FIELD_BAD || desc == WK_FIELD_BAD || type == WK_FIELD_BAD ||
+        dur == WK_FIELD_BAD || price == WK_FIELD_BAD || act == WK_FIELD_BAD ||
+        (name == WK_FIELD_SET && !r->name[0]) || (type == WK_FIELD_SET && !slug_ok(r->type)))
         return -1;
-    r->has_name = name, r->has_description = desc, r->has_type = type;
-    r->is_active = act == 0 ? (active ? "true" : "false") : NULL;
+    r->has_name = name == WK_FIELD_SET, r->has_description = desc == WK_FIELD_SET, r->has_type = type == WK_FIELD_SET;
+    r->is_active = act == WK_FIELD_SET ? (active ? "true" : "false") : NULL;
     return 0;
 }
 
@@ -106,7 +106,7 @@ wk_result wk_service_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
 wk_result wk_service_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
 {
     service_req req = {0};
-    if (wf_id(cmd->payload, "service_id", &req.id) != 0 || decode_fields(cmd->payload, &req) != 0)
+    if (wk_field_id(cmd->payload, "service_id", &req.id) != WK_FIELD_SET || decode_fields(cmd->payload, &req) != 0)
         return WK_POISON;
     wk_result admin = wf_require_admin(ctx, cmd, out);
     if (admin != WK_DONE || wk_rejected(out))

@@ -1,5 +1,4 @@
-/* shop.c — helpers of the shop families (shop.h): nullable payload readers,
- * stock movements, UTF-8 trimming, array literals. */
+/* shop.c — helpers of the shop families (shop.h): stock movements, UTF-8 trimming, array literals. */
 #include "workers/shop.h"
 
 #include <stdio.h>
@@ -7,54 +6,6 @@
 #include <string.h>
 #include "common/mp.h"
 #include "common/validate.h"
-
-/* The API's rule for the field (common/validate.h), so the two agree. */
-static wk_field read_text(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap,
-                          const char *(*check)(const char *, size_t))
-{
-    const msgpack_object *v = pk_mp_get(p, key);
-    if (!v)
-        return WK_FIELD_ABSENT;
-    if (v->type == MSGPACK_OBJECT_NIL)
-        return WK_FIELD_NULL;
-    if (pk_mp_get_strcpy(p, key, buf, cap) != 0 || strlen(buf) < min_len || check(buf, cap - 1))
-        return WK_FIELD_BAD;
-    return WK_FIELD_SET;
-}
-
-wk_field wk_field_text(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap)
-{
-    return read_text(p, key, min_len, buf, cap, pk_check_text);
-}
-
-wk_field wk_field_line(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap)
-{
-    return read_text(p, key, min_len, buf, cap, pk_check_line);
-}
-
-wk_field wk_field_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, int64_t *out)
-{
-    const msgpack_object *v = pk_mp_get(p, key);
-    if (!v)
-        return WK_FIELD_ABSENT;
-    if (v->type == MSGPACK_OBJECT_NIL)
-        return WK_FIELD_NULL;
-    int64_t x;
-    if (pk_mp_get_i64(p, key, &x) != 0 || x < min || x > max)
-        return WK_FIELD_BAD;
-    *out = x;
-    return WK_FIELD_SET;
-}
-
-wk_field wk_field_bool(const msgpack_object *p, const char *key, bool *out)
-{
-    const msgpack_object *v = pk_mp_get(p, key);
-    if (!v)
-        return WK_FIELD_ABSENT;
-    if (v->type == MSGPACK_OBJECT_NIL)
-        return WK_FIELD_NULL;
-    return pk_mp_get_bool(p, key, out) == 0 ? WK_FIELD_SET : WK_FIELD_BAD;
-}
 
 /* The new movements' ids in product order (the ORDER BY of the insert),
  * which is also the order a replay hands the recorded ids out in. */

@@ -1,11 +1,8 @@
 /* shop.h — the shop's command families (orders.c, catalog.c): their apply
- * functions, and what they share beyond fields.h: payload readers with a
- * nullable-field convention, stock changes with their stock_movements rows,
- * and small conversions.
- *
- * Payload readers never trust the API: every field is type- and
- * range-checked again here, and a payload that breaks a rule is poison
- * (WK_POISON), because a well-behaved API never sends one. */
+ * functions, and what they share beyond fields.h (whose wk_field_* readers
+ * they use; nil clears a nullable field such as discount_price and is
+ * malformed elsewhere): stock changes with their stock_movements rows, and
+ * small conversions. */
 #ifndef PUNYAKA_WORKER_SHOP_H
 #define PUNYAKA_WORKER_SHOP_H
 
@@ -16,16 +13,6 @@
 #include "workers/db.h"
 #include "workers/fields.h"
 #include "workers/worker.h"
-
-/* What a payload holds for one key. Nullable fields use WK_FIELD_NULL
- * (e.g. discount_price: nil clears the discount); for the others nil is
- * WK_FIELD_BAD. Absent keys leave the output untouched. */
-typedef enum {
-    WK_FIELD_BAD = -1,      /* wrong type, out of range, too long, control characters */
-    WK_FIELD_ABSENT = 0,
-    WK_FIELD_SET = 1,
-    WK_FIELD_NULL = 2,
-} wk_field;
 
 /* Apply functions (the command table, commands.c, lists them). */
 /* orders.c — topic "orders" */
@@ -39,18 +26,6 @@ wk_result wk_product_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
 wk_result wk_product_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 wk_result wk_product_set_kit(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 wk_result wk_stock_adjust(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-
-/* Multi-line text of min_len..cap-1 bytes that passes pk_check_text
- * (common/validate.h: valid UTF-8 — PostgreSQL refuses anything else, and a
- * refused statement would look transient and be retried forever — no
- * control characters other than newline and tab, no format characters). */
-wk_field wk_field_text(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap);
-/* Single-line text: pk_check_line. */
-wk_field wk_field_line(const msgpack_object *p, const char *key, size_t min_len, char *buf, size_t cap);
-/* Integer in [min, max]. */
-wk_field wk_field_int(const msgpack_object *p, const char *key, int64_t min, int64_t max, int64_t *out);
-wk_field wk_field_bool(const msgpack_object *p, const char *key, bool *out);
-
 
 /* The rejection of a non-admin's catalog or order-status command
  * (wf_require_admin_for). */

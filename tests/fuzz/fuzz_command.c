@@ -11,7 +11,7 @@
  * the first statement fails as a lost connection would (WK_TRANSIENT).
  * A payload the decoders refuse is WK_POISON; nothing may crash, leak or
  * read out of bounds either way. The readers are also run directly on the
- * payload's own keys (wf_json_from_mp, wf_check_keys, wf_text, …). */
+ * payload's own keys (wf_json_from_mp, wk_field_keys_distinct, wk_field_text, …). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,22 +35,22 @@ static void readers(const msgpack_object *p, const char *key)
     bool b;
     double d;
     char text[2049];
-    (void)wf_int(p, key, INT64_MIN, INT64_MAX, &i);
-    (void)wf_id(p, key, &i);
-    (void)wf_bool(p, key, &b);
-    (void)wf_number(p, key, -180.0, 180.0, &d);
-    (void)wf_text(p, key, 2048, text);
-    (void)wf_text(p, key, 8, text);
-    (void)wk_field_text(p, key, 1, text, sizeof(text));
-    (void)wk_field_text(p, key, 0, text, 4);
-    (void)wk_field_int(p, key, 1, 1000, &i);
+    (void)wk_field_int(p, key, INT64_MIN, INT64_MAX, &i);
+    (void)wk_field_id(p, key, &i);
     (void)wk_field_bool(p, key, &b);
+    (void)wk_field_number(p, key, -180.0, 180.0, &d);
+    (void)wk_field_text(p, key, 0, text, sizeof(text));
+    (void)wk_field_text(p, key, 1, text, sizeof(text));
+    (void)wk_field_text(p, key, 0, text, 9);
+    (void)wk_field_line(p, key, 0, text, 4);
+    (void)wk_field_int(p, key, 1, 1000, &i);
+    (void)wk_field_str(p, key, text, 16);
     (void)pk_mp_get_strcpy(p, key, text, 16);
 }
 
 static void run_readers(const msgpack_object *p)
 {
-    (void)wf_check_keys(p);
+    (void)wk_field_keys_distinct(p);
     json_t *j = wf_json_from_mp(p);
     json_decref(j);
     char key[64];

@@ -51,7 +51,7 @@ static void empty_strings_in_free_form_json(void **state)
 }
 
 /* fuzz_command, the same NULL pointer through the typed readers: an empty
- * str read by pk_mp_get_str / wf_text must come back as "" (a valid
+ * str read by pk_mp_get_str / wk_field_text must come back as "" (a valid
  * pointer), not NULL handed on to memcpy. (msgpack-c reuses the previous
  * str's pointer for an empty one, so only an empty str before any other —
  * here the key "" — is NULL.) */
@@ -67,12 +67,12 @@ static void empty_string_readers(void **state)
     assert_non_null(s);
     assert_int_equal(n, 0);
     char buf[8] = "x";
-    assert_int_equal(wf_text(o, "", 4, buf), 0);
+    assert_int_equal(wk_field_text(o, "", 0, buf, 5), WK_FIELD_SET);
     assert_string_equal(buf, "");
     msgpack_unpacked_destroy(&u);
 }
 
-/* fuzz_command, payload {"": 1, "": 2}: wf_check_keys compared the two
+/* fuzz_command, payload {"": 1, "": 2}: the duplicate-key check (wk_field_keys_distinct) compared the two
  * empty keys with memcmp on their NULL pointers (undefined behaviour, an
  * abort in the sanitizer build). Two "" keys are a duplicate. */
 static void duplicate_empty_keys(void **state)
@@ -81,9 +81,9 @@ static void duplicate_empty_keys(void **state)
     static const char dup[] = "\x82\xa0\x01\xa0\x02";       /* {"": 1, "": 2} */
     static const char distinct[] = "\x82\xa0\x01\xa1k\x02"; /* {"": 1, "k": 2} */
     msgpack_unpacked u;
-    assert_int_equal(wf_check_keys(unpack(&u, dup, sizeof(dup) - 1)), -1);
+    assert_false(wk_field_keys_distinct(unpack(&u, dup, sizeof(dup) - 1)));
     msgpack_unpacked_destroy(&u);
-    assert_int_equal(wf_check_keys(unpack(&u, distinct, sizeof(distinct) - 1)), 0);
+    assert_true(wk_field_keys_distinct(unpack(&u, distinct, sizeof(distinct) - 1)));
     msgpack_unpacked_destroy(&u);
 }
 

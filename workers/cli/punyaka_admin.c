@@ -10,8 +10,9 @@
  * the API) and the hash sealed with PUNYAKA_CREDENTIAL_KEY (common/sealed.h,
  * so the log never holds it), and only the sealed hash travels: a
  * `user.create_admin` command with
- * actor {id 0, role "system"} on the accounts topic, keyed by the
- * lower-cased username like user.register, so both serialize per username.
+ * actor {id 0, role "system"} on the accounts topic, keyed (commands.def)
+ * by the lower-cased username like user.register, so both serialize per
+ * username.
  * Then it polls command_outcomes (≤ 30 s) and prints the outcome as one
  * JSON line on stdout.
  *
@@ -23,7 +24,6 @@
  * 1 rejected otherwise, not published, timed out or bad input; 2 usage.
  * Environment: DATABASE_URL, KAFKA_BROKERS, PUNYAKA_TOPIC_PREFIX
  * (common/config.h), PUNYAKA_COMMAND_KEY, PUNYAKA_ADMIN_PASSWORD, PUNYAKA_CREDENTIAL_KEY. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,12 +115,18 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     *(rd_kafka_resp_err_t *)m->_private = m->err;
 }
 
-/* Produces the signed envelope with acks=all (idempotent producer) and
- * waits for the broker's acknowledgement. Returns 0, or -1 with a message
- * in err. */
-static int publish(const pk_config *cfg, const pk_command_keys *keys, const char *key, const pk_envelope *env,
-                   const msgpack_sbuffer *payload, char *err, size_t errcap)
+/* Produces the signed envelope with acks=all (idempotent producer), on the
+ * topic and under the key common/commands.def chooses from the type and
+ * the command's identifiers, and waits for the broker's acknowledgement.
+ * Returns 0, or -1 with a message in err. */
+static int publish(const pk_config *cfg, const pk_command_keys *keys, const pk_command_key_ids *ids,
+                   const pk_envelope *env, const msgpack_sbuffer *payload, char *err, size_t errcap)
 {
+    char key[PK_COMMAND_KEY_MAX];
+    if (pk_command_key(env->type, ids, key, sizeof(key)) != 0) {
+        snprintf(err, errcap, "no partition key for %s", env->type);
+        return -1;
+    }
     msgpack_sbuffer value;
     msgpack_sbuffer_init(&value);
     if (pk_envelope_encode(env, payload->data, payload->size, &value) != 0 ||
@@ -295,15 +301,13 @@ static int create_admin(const char *username, const char *email)
     snprintf(env.type, sizeof(env.type), "user.create_admin");
     snprintf(env.actor_role, sizeof(env.actor_role), "system");
     snprintf(env.request_id, sizeof(env.request_id), "punyaka-admin-%ld", (long)getpid());
-    char command_id[PK_UUID_STR_LEN + 1], key[160];
+    char command_id[PK_UUID_STR_LEN + 1];
     pk_uuid_format(&env.id, command_id);
-    snprintf(key, sizeof(key), "%s", username);
-    for (char *c = key; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
 
     int rc = 1;
     json_t *line = json_pack("{s:s, s:s}", "command_id", command_id, "type", env.type);
-    if (publish(&cfg, &command_keys, key, &env, &payload, err, sizeof(err)) != 0) {
+    const pk_command_key_ids ids = {.username = username};
+    if (publish(&cfg, &command_keys, &ids, &env, &payload, err, sizeof(err)) != 0) {
         json_object_set_new(line, "status", json_string("not_published"));
         json_object_set_new(line, "detail", json_string(err));
         print_line(line);
