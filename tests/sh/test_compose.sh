@@ -184,8 +184,9 @@ for name, s in svc.items():
     e, mounted = env(name), secrets_of(name)
     need(mounted <= set(top), name + ": mounts undeclared secrets %s" % (mounted - set(top)))
     text = yaml.safe_dump({k: s.get(k) for k in ("environment", "command", "entrypoint", "healthcheck")})
-    for used in set(re.findall(r"/run/secrets/([a-z_]+)", text)):
-        need(used in mounted, name + ": reads /run/secrets/%s without mounting it" % used)
+    used = set(re.findall(r"/run/secrets/([a-z_]+)", text))
+    need(used <= mounted, name + ": reads %s without mounting them" % sorted(used - mounted))
+    need(mounted <= used, name + ": mounts %s it never reads" % sorted(mounted - used))
     for k, v in e.items():
         if k.endswith("_FILE") and str(v).startswith("/run/secrets/"):
             if name in ours:
@@ -195,9 +196,10 @@ for name, s in svc.items():
         for n in binary_names:
             need(not e.get(n) or n == "DATABASE_URL", name + ": secret %s is an environment variable, not a file" % n)
         keys = [("PUNYAKA_COMMAND_KEY_FILE", "command_key"), ("PUNYAKA_COMMAND_KEY_PREVIOUS_FILE", "command_key_previous"),
-                ("PUNYAKA_CREDENTIAL_KEY_FILE", "credential_key"), ("PUNYAKA_DATA_KEY_FILE", "data_key")]
+                ("PUNYAKA_CREDENTIAL_KEY_FILE", "credential_key")]
         need(name == "migrate" or all(e.get(k) == "/run/secrets/" + f for k, f in keys),
-             name + ": not given the command, credential and data keys as files")
+             name + ": not given the command and credential keys as files")
+        need(("data_key" in mounted) == (name == "api"), name + ": the KYC data key is the API's alone")
         need("password=" not in e.get("DATABASE_URL", ""), name + ": DATABASE_URL carries a password")
 need(env("postgres").get("POSTGRES_PASSWORD_FILE") == "/run/secrets/postgres_password" and "POSTGRES_PASSWORD" not in env("postgres"),
      "postgres: password not from POSTGRES_PASSWORD_FILE")
