@@ -94,8 +94,10 @@ int pk_secret_file_load(const char *name, char *err, size_t errcap)
     ssize_t n = secret_read(path, buf, sizeof(buf));
     if (n < 0) {
         int e = errno;
-        snprintf(err, errcap, "%s=%s: %s", file_var, path,
-                 e == EFBIG ? "larger than 4096 bytes" : e == EINVAL ? "holds a NUL byte" : strerror(e));
+        if (e == EFBIG)
+            snprintf(err, errcap, "%s=%s: larger than %d bytes", file_var, path, PK_SECRET_FILE_MAX);
+        else
+            snprintf(err, errcap, "%s=%s: %s", file_var, path, e == EINVAL ? "holds a NUL byte" : strerror(e));
         sodium_memzero(buf, sizeof(buf));
         return -1;
     }
