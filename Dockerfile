@@ -16,22 +16,14 @@ RUN apt-get update \
 
 WORKDIR /src
 COPY . .
+# Build and install exactly as tests/sh/test_install.sh checks: the CMake
+# install() rules (CMakeLists.txt) choose what ships — the production
+# programs in /out/bin (not the dev-only mock Kafka, not the tests) and the
+# migrations, web UI and OpenAPI document in /out/share/punyaka.
 RUN cmake -S /src -B /src/build -DCMAKE_BUILD_TYPE=Release \
  && cmake --build /src/build -j"$(nproc)" \
- && ctest --test-dir /src/build -R '^unit\.' --output-on-failure
-
-# Collect what the runtime stage ships: every punyaka-* executable except the
-# dev-only mock Kafka, the SQL migrations, the web UI and the OpenAPI document.
-RUN set -e; \
-    install -d /out/bin /out/share/migrations /out/share/web; \
-    find /src/build -type f -perm -u+x -name 'punyaka-*' ! -name 'punyaka-devkafka' \
-         -exec install -m 0755 {} /out/bin/ \; ; \
-    for b in punyaka-api punyaka-worker punyaka-migrate; do \
-      test -x "/out/bin/$b" || { echo "missing $b" >&2; exit 1; }; \
-    done; \
-    find /src/migrations -maxdepth 1 -type f -name '*.sql' -exec install -m 0644 {} /out/share/migrations/ \; ; \
-    cp -R /src/web/. /out/share/web/; \
-    install -m 0644 /src/schemas/openapi.yaml /out/share/openapi.yaml
+ && ctest --test-dir /src/build -R '^unit\.' --output-on-failure \
+ && cmake --install /src/build --prefix /out --strip
 
 # ---- runtime ---------------------------------------------------------------
 FROM debian:12
@@ -44,9 +36,7 @@ RUN apt-get update \
       --shell /usr/sbin/nologin punyaka
 
 COPY --from=build /out/bin/ /usr/local/bin/
-COPY --from=build /out/share/migrations/ /usr/share/punyaka/migrations/
-COPY --from=build /out/share/web/ /usr/share/punyaka/web/
-COPY --from=build /out/share/openapi.yaml /usr/share/punyaka/openapi.yaml
+COPY --from=build /out/share/punyaka/ /usr/share/punyaka/
 
 # Fail the build, not the first start, if a runtime library is missing.
 RUN ! ldd /usr/local/bin/punyaka-* | grep 'not found'

@@ -48,6 +48,76 @@ static int samesite_load(pk_config *cfg, char *err, size_t errcap)
     return -1;
 }
 
+/* The secrets the binaries read. An explicit list, not "any *_FILE": several
+ * ordinary settings already end in _FILE (PUNYAKA_OPENAPI_FILE,
+ * PUNYAKA_READY_FILE) and must keep meaning a path. */
+static const char *const PK_SECRET_NAMES[] = {
+    "PUNYAKA_COMMAND_KEY", "PUNYAKA_COMMAND_KEY_PREVIOUS", "PUNYAKA_SESSION_KEY", "PUNYAKA_IDEMPOTENCY_KEY",
+    "PUNYAKA_CREDENTIAL_KEY", "PUNYAKA_DATA_KEY", "PUNYAKA_ADMIN_PASSWORD",
+    "PUNYAKA_DB_READER_PASSWORD", "PUNYAKA_DB_WRITER_PASSWORD",
+    "DATABASE_URL", "PGPASSWORD", "REDIS_URL", "KAFKA_SASL_PASSWORD",
+};
+
+/* Reads at most cap-1 bytes of path into buf, NUL-terminated; -1 with errno
+ * set (EFBIG when the file is larger, EINVAL when it holds a NUL byte). */
+static ssize_t secret_read(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    errno = 0;
+    size_t n = fread(buf, 1, cap - 1, f);
+    int too_big = n == cap - 1 && fgetc(f) != EOF;
+    int read_errno = ferror(f) ? (errno ? errno : EIO) : 0;   /* e.g. EISDIR */
+    fclose(f);
+    buf[n] = 0;
+    if (read_errno || too_big || memchr(buf, 0, n)) {
+        errno = read_errno ? read_errno : too_big ? EFBIG : EINVAL;
+        return -1;
+    }
+    return (ssize_t)n;
+}
+
+int pk_secret_file_load(const char *name, char *err, size_t errcap)
+{
+    char file_var[128];
+    snprintf(file_var, sizeof(file_var), "%s_FILE", name);
+    const char *path = getenv(file_var);
+    if (!path || !*path)
+        return 0;
+    const char *direct = getenv(name);
+    if (direct && *direct) {
+        snprintf(err, errcap, "both %s and %s are set: give the secret one way only", name, file_var);
+        return -1;
+    }
+    char buf[PK_SECRET_FILE_MAX + 1];   /* wiped on every path: it held a secret */
+    ssize_t n = secret_read(path, buf, sizeof(buf));
+    if (n < 0) {
+        int e = errno;
+        if (e == EFBIG)
+            snprintf(err, errcap, "%s=%s: larger than %d bytes", file_var, path, PK_SECRET_FILE_MAX);
+        else
+            snprintf(err, errcap, "%s=%s: %s", file_var, path, e == EINVAL ? "holds a NUL byte" : strerror(e));
+        sodium_memzero(buf, sizeof(buf));
+        return -1;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))   /* `echo secret > file` adds one */
+        buf[--n] = 0;
+    int rc = setenv(name, buf, 1) == 0 && unsetenv(file_var) == 0 ? 0 : -1;
+    sodium_memzero(buf, sizeof(buf));
+    if (rc != 0)
+        snprintf(err, errcap, "%s: cannot set %s: %s", file_var, name, strerror(errno));
+    return rc;
+}
+
+int pk_secrets_load(char *err, size_t errcap)
+{
+    for (size_t i = 0; i < sizeof(PK_SECRET_NAMES) / sizeof(PK_SECRET_NAMES[0]); i++)
+        if (pk_secret_file_load(PK_SECRET_NAMES[i], err, errcap) != 0)
+            return -1;
+    return 0;
+}
+
 int pk_config_load(pk_config *cfg, char *err, size_t errcap)
 {
     static char instance[96];
@@ -55,6 +125,8 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap)
     if (cores < 1)
         cores = 1;
     memset(cfg, 0, sizeof(*cfg));
+    if (pk_secrets_load(err, errcap) != 0)
+        return -1;
     cfg->database_url = env_or("DATABASE_URL", "host=127.0.0.1 port=5432 dbname=punyaka user=postgres");
     cfg->redis_url = env_or("REDIS_URL", "redis://127.0.0.1:6379");
     cfg->kafka_brokers = env_or("KAFKA_BROKERS", "127.0.0.1:9092");

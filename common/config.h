@@ -43,10 +43,28 @@ typedef struct {
     int h2_reset_window_s;    /* PUNYAKA_H2_RESET_WINDOW_S, ... per 10 s, then GOAWAY (api/resets.h) */
 } pk_config;
 
-/* Fills cfg from the environment. Returns 0, or -1 with a message in err
+/* Fills cfg from the environment (secrets from files first:
+ * pk_secrets_load). Returns 0, or -1 with a message in err
  * naming the variable that is malformed. Strings point into the environment
  * or static storage and live for the process. */
 int pk_config_load(pk_config *cfg, char *err, size_t errcap);
+
+/* Secrets as files (docker secrets, issue 15). Each variable named in
+ * PK_SECRET_NAMES (config.c: keys, passwords, and the URLs that may carry a
+ * password) may instead be given as NAME_FILE=/run/secrets/...; the file's
+ * content, less its trailing newline(s), becomes NAME in this process's
+ * environment, so every reader — ours and libpq's PGPASSWORD — sees one
+ * value whichever way it came. Refused (-1, message in err): NAME and
+ * NAME_FILE both non-empty, a file that cannot be read, holds a NUL byte or
+ * exceeds PK_SECRET_FILE_MAX bytes. NAME_FILE is then removed, so a second
+ * call, or a child process, does not see both. Call before any thread
+ * starts (setenv). */
+#define PK_SECRET_FILE_MAX 4096
+int pk_secret_file_load(const char *name, char *err, size_t errcap);
+
+/* pk_secret_file_load for every name of PK_SECRET_NAMES; pk_config_load
+ * calls it first, punyaka-migrate (no pk_config) calls it itself. */
+int pk_secrets_load(char *err, size_t errcap);
 
 /* "<prefix><name>" into buf, e.g. pk_topic(cfg, "accounts") ⇒ "punyaka.accounts". */
 const char *pk_topic(const pk_config *cfg, const char *name, char *buf, size_t cap);

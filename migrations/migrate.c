@@ -41,6 +41,7 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
+#include "common/config.h"
 #include "common/log.h"
 
 #ifndef PUNYAKA_MIGRATIONS_DIR
@@ -623,7 +624,13 @@ static int migrate(PGconn *c, migration_set *set, const char *dir)
 int main(int argc, char **argv)
 {
     options o;
+    char err[256];
     pk_log_init("migrate");
+    /* DATABASE_URL, PGPASSWORD and the roles' passwords may come as *_FILE. */
+    if (pk_secrets_load(err, sizeof(err)) != 0) {
+        say_error("configuration: %s", err);
+        return 1;
+    }
     int rc = parse_args(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;

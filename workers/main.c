@@ -35,6 +35,15 @@ static void on_signal(int sig)
     stopping = 1;
 }
 
+/* A file left by an earlier run of this container would make its
+ * healthcheck pass before this run joined the group. */
+static void clear_ready(void)
+{
+    const char *path = getenv("PUNYAKA_READY_FILE");
+    if (path && *path)
+        unlink(path);
+}
+
 static void mark_ready(void)
 {
     const char *path = getenv("PUNYAKA_READY_FILE");
@@ -275,6 +284,7 @@ int main(void)
     pk_config cfg;
     char err[256];
     pk_log_init("worker");
+    clear_ready();
     if (pk_config_load(&cfg, err, sizeof(err)) != 0) {
         pk_error(NULL, "configuration: %s", err);
         return 1;

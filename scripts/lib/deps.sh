@@ -24,6 +24,9 @@ PUNYAKA_PACKAGES_NORECOMMENDS=(docker-compose)
 # promtool (tests/sh/test_metrics_lint.sh) ships only in Debian's prometheus package;
 # its server is never started here; without recommends (node exporter).
 PUNYAKA_PACKAGES_NORECOMMENDS+=(prometheus)
+# h2o, the server: the production profile's TLS front (deploy/tls/) runs it;
+# tests/sh/test_compose.sh serves HTTPS through that very h2o.conf here.
+PUNYAKA_PACKAGES_NORECOMMENDS+=(h2o)
 
 missing_packages() {
   local p

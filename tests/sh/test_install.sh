@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# test_install.sh — the image's file layout comes from the CMake install()
+# rules (issue 15). There is no Docker engine here, so the Dockerfile's own
+# `cmake --install …` line is taken from the Dockerfile and run on this build
+# tree into a temporary prefix (its /src/build and /out replaced), then:
+# exactly the production programs in bin/ (no mock Kafka, no tests), every
+# migration, the web UI and the OpenAPI document in share/punyaka/,
+# identical to the sources; every `COPY --from=build /out/…` source of the
+# runtime stage exists; the installed programs run.
+# Env: PUNYAKA_SOURCE_DIR, PUNYAKA_BUILD_DIR (set by ctest; scripts/test
+# also runs it on the Release build, as the Dockerfile builds).
+set -euo pipefail
+
+: "${PUNYAKA_SOURCE_DIR:?PUNYAKA_SOURCE_DIR must point at the source tree}"
+: "${PUNYAKA_BUILD_DIR:?PUNYAKA_BUILD_DIR must point at a configured and built tree}"
+SRC=$PUNYAKA_SOURCE_DIR
+DOCKERFILE="$SRC/Dockerfile"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/punyaka-install-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+OUT="$TMP/out"
+
+# 1. The Dockerfile installs with CMake, and copies nothing by hand.
+install_line=$(grep -Eo 'cmake --install /src/build --prefix /out[^\\&;]*' "$DOCKERFILE" | head -n1) \
+    || fail "the Dockerfile does not run 'cmake --install /src/build --prefix /out'"
+if grep -En '(^|[^-])\binstall -[dmD]|\bcp -|find /src/build' "$DOCKERFILE"; then
+    fail "the Dockerfile still copies build outputs by hand (lines above)"
+fi
+echo "ok Dockerfile: $install_line"
+
+# 2. The same command, on this build tree, into a temporary prefix.
+cmd=${install_line//\/src\/build/$PUNYAKA_BUILD_DIR}
+cmd=${cmd//\/out/$OUT}
+# shellcheck disable=SC2086
+$cmd >"$TMP/install.log" 2>&1 || { cat "$TMP/install.log" >&2; fail "$cmd"; }
+echo "ok $cmd"
+
+# 3. bin/: exactly the production programs.
+want_bin="punyaka-admin punyaka-api punyaka-migrate punyaka-replay punyaka-worker"
+have_bin=$(ls "$OUT/bin" | tr '\n' ' ' | sed 's/ $//')
+[[ "$have_bin" == "$want_bin" ]] || fail "bin/ holds '$have_bin', expected '$want_bin'"
+for b in $want_bin; do [[ -x "$OUT/bin/$b" ]] || fail "bin/$b is not executable"; done
+echo "ok bin: $have_bin"
+
+# 4. share/punyaka/: migrations, web, openapi.yaml — the sources, byte for byte.
+SHARE="$OUT/share/punyaka"
+diff <(cd "$SRC/migrations" && ls *.sql) <(cd "$SHARE/migrations" && ls) >/dev/null \
+    || fail "share/punyaka/migrations differs from migrations/*.sql: $(ls "$SHARE/migrations" | tr '\n' ' ')"
+for f in "$SRC"/migrations/*.sql; do cmp -s "$f" "$SHARE/migrations/${f##*/}" || fail "${f##*/} differs"; done
+diff -r "$SRC/web" "$SHARE/web" >"$TMP/web.diff" || { head -20 "$TMP/web.diff" >&2; fail "share/punyaka/web differs from web/"; }
+[[ -f "$SHARE/web/index.html" ]] || fail "no web/index.html"
+cmp -s "$SRC/schemas/openapi.yaml" "$SHARE/openapi.yaml" || fail "share/punyaka/openapi.yaml differs"
+n_sql=$(ls "$SHARE/migrations" | wc -l)
+echo "ok share/punyaka: $n_sql migrations, web ($(find "$SHARE/web" -type f | wc -l) files), openapi.yaml"
+
+# 5. Whatever the runtime stage copies from the build stage exists here.
+while read -r from; do
+    [[ -e "$OUT${from#/out}" ]] || fail "the Dockerfile copies $from, which the install does not produce"
+done < <(grep -Eo 'COPY --from=build /out/[^ ]*' "$DOCKERFILE" | awk '{print $3}')
+# …and the ENV paths the runtime image sets are the installed ones.
+for v in PUNYAKA_MIGRATIONS_DIR=/usr/share/punyaka/migrations PUNYAKA_WEB_ROOT=/usr/share/punyaka/web \
+         PUNYAKA_OPENAPI_FILE=/usr/share/punyaka/openapi.yaml; do
+    grep -q "$v" "$DOCKERFILE" || fail "the Dockerfile does not set $v"
+    [[ -e "$SHARE/${v#*=/usr/share/punyaka/}" ]] || fail "$v names nothing installed"
+done
+echo "ok runtime COPY sources and ENV paths"
+
+# 6. The installed programs run: the migrator finds the installed migrations.
+"$OUT/bin/punyaka-migrate" --help >"$TMP/help" 2>&1 || fail "installed punyaka-migrate --help failed"
+grep -q -- "--writer" "$TMP/help" || fail "punyaka-migrate --help printed: $(head -3 "$TMP/help")"
+"$OUT/bin/punyaka-admin" --help | grep -q "create-admin USERNAME EMAIL" || fail "installed punyaka-admin does not run"
+echo "ok installed programs run"
+
+echo "PASS test_install"
