@@ -127,7 +127,9 @@ void api_hasher_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *me
 /* What a handler publishes must be what the workers can read. */
 static void check_published(const api_command *cmd)
 {
-    if (!pk_command_find(cmd->type) || !cmd->key || !cmd->actor_role || !cmd->payload)
+    char key[PK_COMMAND_KEY_MAX];
+    if (!pk_command_find(cmd->type) || !cmd->actor_role || !cmd->payload ||
+        pk_command_key(cmd->type, &cmd->key_ids, key, sizeof(key)) != 0)
         abort();
     size_t end = 0;
     if (pk_mp_scan(cmd->payload->data, cmd->payload->size, PK_ENVELOPE_MAX_DEPTH - 1, &end) != PK_MP_SCAN_OK ||

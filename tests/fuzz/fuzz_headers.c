@@ -57,7 +57,7 @@ static void headers(const uint8_t *data, size_t size)
     if (slot < 0 || slot >= WAIT_SLOTS)
         abort();
     pk_uuid a, b;
-    api_command cmd = {.type = "booking.create", .key = "7", .actor_id = 7, .actor_role = "customer"};
+    api_command cmd = {.type = "booking.create", .key_ids = {.priest_id = 7}, .actor_id = 7, .actor_role = "customer"};
     command_id_for(&req, &cmd, &a);
     cmd.actor_id = 0;
     command_id_for(&req, &cmd, &b);

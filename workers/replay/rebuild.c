@@ -292,7 +292,7 @@ static wk_result apply_one(run *r, const wk_event *e, const pk_envelope_decoded 
         c = NULL;   /* the worker treated it as unknown; so do we */
     wk_ctx ctx = {.db = r->target, .cfg = r->o->cfg, .replay_ids = e->created_ids, .replay_seq = e->seq};
     wk_txn_input in = {.cmd = cmd, .raw = e->envelope, .raw_len = e->envelope_len, .command = c,
-                       .src = {e->src_topic, e->src_partition, e->src_offset}};
+                       .src = {.topic = e->src_topic, .partition = e->src_partition, .offset = e->src_offset}};
     wk_result res = WK_TRANSIENT;
     int own = 0;
     for (int attempt = 0; attempt < ATTEMPTS && res == WK_TRANSIENT; attempt++) {
