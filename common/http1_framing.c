@@ -92,18 +92,18 @@ static pk_framing check_field(const char *line, size_t len, framing_fields *f, p
     if (!colon)
         return PK_FRAMING_OK;
     size_t name_len = (size_t)(colon - line), value_len = len - name_len - 1;
+    if (name_is(line, name_len, "transfer-encoding"))
+        return f->te_lines++ ? bad(scan, "Transfer-Encoding on more than one line") : PK_FRAMING_OK;
+    if (!name_is(line, name_len, "content-length"))
+        return PK_FRAMING_OK;   /* the common case: length first, no copy, no trim */
     const char *value = colon + 1;
+    uint64_t n;
     trim_ows(&value, &value_len);
-    if (name_is(line, name_len, "content-length")) {
-        uint64_t n;
-        if (!parse_length(value, value_len, &n))
-            return bad(scan, "Content-Length is not a single decimal number");
-        if (f->cl_lines++ && n != f->length)
-            return bad(scan, "conflicting Content-Length headers");
-        f->length = n;
-    } else if (name_is(line, name_len, "transfer-encoding") && f->te_lines++) {
-        return bad(scan, "Transfer-Encoding on more than one line");
-    }
+    if (!parse_length(value, value_len, &n))
+        return bad(scan, "Content-Length is not a single decimal number");
+    if (f->cl_lines++ && n != f->length)
+        return bad(scan, "conflicting Content-Length headers");
+    f->length = n;
     return PK_FRAMING_OK;
 }
 
