@@ -89,6 +89,8 @@ static void test_unambiguous_heads_are_ok(void **state)
     assert_ok(same, strlen(same));   /* identical duplicates: one length */
     static const char ows[] = "POST / HTTP/1.1\r\nContent-Length: \t42 \r\n\r\n";
     assert_ok(ows, strlen(ows));
+    static const char tab[] = "POST / HTTP/1.1\r\ncontent-length: 007\r\nCONTENT-LENGTH: 7\t\n\r\n";
+    assert_ok(tab, strlen(tab));   /* whitespace around a value is not part of it */
     static const char te[] = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
     assert_ok(te, strlen(te));
     static const char lf[] = "GET / HTTP/1.0\nHost: x\n\n";
