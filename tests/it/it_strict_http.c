@@ -82,6 +82,8 @@ static void test_head_answers_every_get(void **state)
 
 /* ---- HTTP/1 framing (api/framing.h): raw bytes, answers counted ---- */
 
+static unsigned long api_metric(const char *name);
+
 /* A connection to the API with a 3-s receive timeout. */
 static int raw_connect(void)
 {
@@ -184,6 +186,7 @@ static void expect_single_answer(const char *what, const char *bytes, int status
 static void test_ambiguous_content_length_is_400_and_closed(void **state)
 {
     (void)state;
+    unsigned long refused_before = api_metric("punyaka_http1_framing_refused_total");
     expect_single_answer("two different Content-Length",
                          "GET /api/products/ HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\nhello",
                          400);
@@ -207,6 +210,8 @@ static void test_ambiguous_content_length_is_400_and_closed(void **state)
                          "GET /api/products/ HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nContent-Length: 0\r\n"
                          "Connection: close\r\n\r\n",
                          200);
+    /* operators see them: seven refused connections */
+    assert_int_equal(api_metric("punyaka_http1_framing_refused_total"), refused_before + 7);
 }
 
 /* The attack itself: a front end that frames by the last Content-Length
