@@ -1,5 +1,6 @@
 /* hardening.c — security headers on every response (hardening.h). */
 #include "api/hardening.h"
+#include "api/framing.h"
 
 #include <string.h>
 
@@ -51,4 +52,7 @@ static h2o_headers_command_t *commands(int pages)
 void api_harden_path(h2o_pathconf_t *pc, int pages)
 {
     h2o_headers_register(pc, commands(pages));
+    /* Every path answers requests, so every path keeps the HTTP/1 head
+     * check armed after its answers (api/framing.h). */
+    api_framing_path(pc);
 }

@@ -15,6 +15,7 @@
 #include <sodium.h>
 #include "api/cache.h"
 #include "api/command.h"
+#include "api/framing.h"
 #include "api/hardening.h"
 #include "api/hasher.h"
 #include "api/http.h"
@@ -74,6 +75,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
             break;
         api_resets_accepted(sock);
         h2o_accept(accept_ctx, sock);
+        api_framing_accepted(sock);   /* h2o has armed its reading: stand in front of it */
     }
 }
 

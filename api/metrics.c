@@ -14,6 +14,7 @@
 #include "api/pg.h"
 #include "api/redis.h"
 #include "api/resets.h"
+#include "api/framing.h"
 #include "api/routes.h"
 #include "api/server.h"
 
@@ -270,6 +271,10 @@ static void put_abandoned(text *t)
            " requests (api/resets.h).\n"
            "# TYPE punyaka_http2_connections_reset_guard_total counter\n"
            "punyaka_http2_connections_reset_guard_total %lu\n", api_resets_closed_total());
+    put(t, "# HELP punyaka_http1_framing_refused_total HTTP/1 connections ended for a request head with an ambiguous"
+           " length or over the head bound (api/framing.h).\n"
+           "# TYPE punyaka_http1_framing_refused_total counter\n"
+           "punyaka_http1_framing_refused_total %lu\n", api_framing_refused_total());
 }
 
 static void put_connections(text *t, h2o_req_t *req)

@@ -180,6 +180,16 @@ def main():
         + "\napplication/json\n{\"a\":1}",
         "a=b; punyaka_session=short\nwait=-3\n\n\n\napplication/json; charset=utf-8\n{\"feedback\":\"" + "x" * 40 + "\"}",
         "\nwait=99999999999\n" + "k" * 300 + "\nbad id!\n\ntext/plain\n{}"])
+    # first byte: where fuzz_framing cuts the input into two reads
+    write("fuzz_framing", [
+        "\x20GET /api/priests/ HTTP/1.1\r\nHost: x\r\n\r\n",
+        "\x30POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+        "\x10POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+        "\x05POST / HTTP/1.0\nContent-Length: 0, 5\nX: a\n b\n\n",
+        "\r\nGET / HTTP/1.1\r\ncontent-length: 007\r\nCONTENT-LENGTH: 7\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        " G T//PT \n\n",   # h2o "incomplete" (under 9 bytes after the path), never a head
+        "\r\nGET / HTTP/1.1\r\ncontent-length: 007\r\nCONTENT-LENGTH: 7\t\n\r\nGE1\r\n"])
 
 
 if __name__ == "__main__":
