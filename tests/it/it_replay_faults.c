@@ -350,7 +350,7 @@ static void test_rebuild_from_the_log_alone(void **state)
         fail_msg("rebuild --from-log-only (exit %d):\n%.4000s", r.status, r.out);
     /* On a terminal, progress is a bar redrawn in place (test_replay_progress
      * checks its form). It shows once applying lasts over a second: after
-     * it_replay's load, thousands of commands. */
+     * it_replay_audit's load, thousands of commands. */
     if (strstr(r.out, "punyaka-replay: applying")) {
         assert_non_null(strstr(r.out, "\r\033[Kpunyaka-replay: applying ["));
         assert_non_null(strstr(r.out, ", ETA "));

@@ -17,7 +17,7 @@
 
 char it_reply_to[64];
 
-static int64_t now_us(void)
+int64_t it_now_us(void)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -61,11 +61,11 @@ static int encode(const char *type, int64_t actor_id, const char *actor_role, co
                   const pk_uuid *id, int64_t issued_at_us, char id_out[PK_UUID_STR_LEN + 1], msgpack_sbuffer *out)
 {
     pk_envelope env = {.v = PK_ENVELOPE_VERSION, .actor_id = actor_id};
-    env.issued_at_us = issued_at_us ? issued_at_us : now_us();
+    env.issued_at_us = issued_at_us ? issued_at_us : it_now_us();
     if (id)
         env.id = *id;
     else
-        pk_uuid_v7(&env.id, (uint64_t)(now_us() / 1000));
+        pk_uuid_v7(&env.id, (uint64_t)(it_now_us() / 1000));
     snprintf(env.type, sizeof(env.type), "%s", type);
     snprintf(env.actor_role, sizeof(env.actor_role), "%s", actor_role ? actor_role : "");
     snprintf(env.request_id, sizeof(env.request_id), "it-%s", type);
@@ -258,7 +258,7 @@ int64_t it_book_started(PGconn *db, int64_t customer_user_id, int64_t priest_id,
     if (booking_tz_offset_parse(env, &tz) != 0)
         return 0;
     booking_date d;
-    booking_us_to_local(now_us() - (int64_t)(n + 1) * day, tz, &d, &minute);
+    booking_us_to_local(it_now_us() - (int64_t)(n + 1) * day, tz, &d, &minute);
     int64_t start = booking_local_to_us(d, 10 * 60, tz);
     char date[11], key[24];
     booking_format_date(d, date);

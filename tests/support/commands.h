@@ -60,6 +60,9 @@ int it_producer_send_at(it_producer *p, const char *type, const char *topic, con
 int it_producer_flush(it_producer *p);
 void it_producer_free(it_producer *p);
 
+/* The wall clock in µs since the epoch: what the API puts in issued_at. */
+int64_t it_now_us(void);
+
 /* Polls command_outcomes for `id` up to timeout_ms. */
 it_outcome it_wait_outcome(PGconn *db, const char *id, int timeout_ms);
 void it_outcome_free(it_outcome *o);
