@@ -31,7 +31,8 @@ register() {  # register JSON
 
 priest_id() {  # priest_id USERNAME — profile id from the admin queue
   curl -s -b "$jar" "$api/api/admin/priests/?page_size=100" |
-    grep -o "\"id\":[0-9]*,\"user_id\":[0-9]*,\"username\":\"$1\"" | head -n1 | sed 's/"id":\([0-9]*\).*/\1/'
+    grep -o "\"id\":[0-9]*,\"user_id\":[0-9]*,\"user\":\"[^\"]*\",\"username\":\"$1\"" | head -n1 |
+    sed 's/"id":\([0-9]*\).*/\1/'
 }
 
 password=${PUNYAKA_ADMIN_PASSWORD:-}
