@@ -1,6 +1,6 @@
 /* it_bookings_lifecycle.c — a booking's life through Kafka → worker →
  * PostgreSQL, driven by command envelopes produced straight to Kafka
- * (tests/support/bookings.h; the HTTP endpoints: it_bookings_http): the
+ * (tests/support/bookings.h; the HTTP endpoints: it_bookings_http_*): the
  * happy path with the 25/75 split, the checklist, dakshina and the ledger,
  * an exact average rating, and the refund rule for every kind of
  * cancellation. Races: it_bookings_concurrency; who may do what and

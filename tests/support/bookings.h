@@ -1,7 +1,7 @@
 /* bookings.h — the booking family's worker-level tests
  * (it_bookings_lifecycle, it_bookings_concurrency, it_bookings_rules):
  * command envelopes produced straight to Kafka (the HTTP endpoints are
- * tested by it_bookings_http), applied by the stack's workers, the outcome
+ * tested by it_bookings_http_*), applied by the stack's workers, the outcome
  * read back from PostgreSQL. The helpers keep the short names the tests
  * have always used; include this header only in those files.
  *
