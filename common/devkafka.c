@@ -178,9 +178,12 @@ int bind(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len) {
             g_ports_used < g_port_count) {
             sin.sin_port = htons((uint16_t)g_ports[g_ports_used++]);
             int rc = real_bind(fd, (const struct sockaddr *)&sin, sizeof sin);
-            if (rc != 0)
+            if (rc != 0) {
+                int e = errno;   /* librdkafka reports it too */
                 logj("error", "broker %d: recorded port %d cannot be bound: %s", g_ports_used,
-                     ntohs(sin.sin_port), strerror(errno));
+                     ntohs(sin.sin_port), strerror(e));
+                errno = e;
+            }
             return rc;
         }
     }
