@@ -16,8 +16,8 @@
  *
  * Never Redis alone (issue 11): a signed-in actor's command id carries an
  * owner tag (api/command.h), so when there is no outcome row and the marker
- * is gone (Redis restarted without its AOF, an eviction) or Redis does not
- * answer, the owner still reads {status: "unknown"} — the same answer
+ * is gone (Redis restarted without its AOF, an eviction) or its read fails
+ * (the session was read moments before), the owner still reads {status: "unknown"} — the same answer
  * whether or not the command exists, so it reveals nothing — and anyone
  * else the 404. */
 #include <stdio.h>
