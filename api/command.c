@@ -129,7 +129,7 @@ json_t *api_command_status_doc(const char *id, const char *type, const char *sta
     json_t *links = json_pack("{s:s}", "self", self);
     if (location)
         json_object_set_new(links, "resource", json_string(location));
-    json_t *doc = json_pack("{s:s, s:s, s:s}", "command_id", id, "type", type, "status", status);
+    json_t *doc = json_pack("{s:s, s:s?, s:s}", "command_id", id, "type", type, "status", status);
     json_object_set_new(doc, "code", code ? json_string(code) : json_null());
     json_object_set_new(doc, "resource", resource ? resource : json_null());
     json_object_set_new(doc, "links", links);
@@ -382,6 +382,22 @@ static void keyed_id(pk_uuid *id, const char *scope, const char *key, size_t len
     pk_uuid_from_secret_key(id, idem_secret, sizeof(idem_secret), scope, key, len);
 }
 
+/* The owner tag's name for a signed-in user (common/uuid.h). */
+static void owner_name(int64_t user_id, char out[32])
+{
+    snprintf(out, 32, "user:%lld", (long long)user_id);
+}
+
+bool api_command_id_issued_to(const char *id_str, int64_t user_id)
+{
+    pk_uuid id;
+    char owner[32];
+    if (user_id <= 0 || !id_str || pk_uuid_parse(id_str, strlen(id_str), &id) != 0)
+        return false;
+    owner_name(user_id, owner);
+    return pk_uuid_owner_tagged(&id, idem_secret, sizeof(idem_secret), owner) == 1;
+}
+
 /* Returns true when the id comes from the client's Idempotency-Key. */
 static bool command_id_for(h2o_req_t *req, const api_command *cmd, pk_uuid *id)
 {
@@ -527,6 +543,11 @@ void api_command_submit(h2o_req_t *req, const api_command *cmd)
     w->hook_data = cmd->hook_data;
     w->actor_id = cmd->actor_id;
     bool keyed = command_id_for(req, cmd, &w->id);
+    if (cmd->actor_id) {   /* the status route can tell its owner without Redis */
+        char owner[32];
+        owner_name(cmd->actor_id, owner);
+        pk_uuid_tag_owner(&w->id, idem_secret, sizeof(idem_secret), owner);
+    }
     pk_uuid_format(&w->id, w->id_str);
     if (!cmd->actor_id)
         bind_owner(req, w);

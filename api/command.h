@@ -4,7 +4,10 @@
  *     id   = derived from Idempotency-Key (same key ⇒ same id), else from
  *            the handler's intent key, else UUIDv7; derived ids are a
  *            BLAKE2b keyed with PUNYAKA_IDEMPOTENCY_KEY, so nobody can
- *            compute another user's id offline;
+ *            compute another user's id offline; a signed-in actor's id
+ *            ends in an owner tag (common/uuid.h, keyed with the same
+ *            secret), so GET /api/commands/{id} knows its owner from the
+ *            id alone when Redis lost the marker (api_command_id_issued_to);
  *     a signed-in actor's Idempotency-Key is claimed first (Redis, one Lua
  *     step): punyaka:idem:<id> = keyed hash of method, path and body for a
  *     week; another request under the same key ⇒ 422 idempotency_key_reused,
@@ -27,6 +30,7 @@
 #ifndef PUNYAKA_API_COMMAND_H
 #define PUNYAKA_API_COMMAND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
 #include <msgpack.h>
@@ -42,6 +46,11 @@
  * request has none. */
 #define API_OWNER_COOKIE "punyaka_cmd"
 #define API_MARKER_MAX (PK_TYPE_MAX + 24 + 65 + 10)
+
+/* True when this API (any process sharing PUNYAKA_IDEMPOTENCY_KEY) issued
+ * the command id `id` (text) to the signed-in user `user_id`: its owner tag
+ * checks. Says nothing about whether the command was recorded. */
+bool api_command_id_issued_to(const char *id, int64_t user_id);
 
 /* Loads PUNYAKA_IDEMPOTENCY_KEY (64 hex characters). The API refuses to
  * start without it: -1 with the reason in err. */
@@ -80,6 +89,12 @@ typedef struct {
      * key's command is this one or its first use. */
     char *id_out;                     /* PK_UUID_STR_LEN + 1 bytes */
 } api_command;
+
+/* The detail of a command of the caller's with no outcome and no marker
+ * (Redis lost it, or is down). */
+#define API_UNRECORDED_DETAIL                                                                           \
+    "No decision on this command yet, and no note of it at hand: it may still be applied. Poll the " \
+    "Location; if its request was answered 503 it was not recorded and never will be"
 
 /* The detail of a command whose fate Kafka did not confirm. */
 #define API_UNKNOWN_DETAIL                                                                             \

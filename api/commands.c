@@ -12,7 +12,14 @@
  * the client holding the owner cookie whose token hash the marker keeps
  * (api/command.h); once the marker is gone (a day) only admins read it.
  * Anyone else signed in gets the 404 of an unknown id, so existence is not
- * revealed; a caller with neither session nor owner cookie gets 401. */
+ * revealed; a caller with neither session nor owner cookie gets 401.
+ *
+ * Never Redis alone (issue 11): a signed-in actor's command id carries an
+ * owner tag (api/command.h), so when there is no outcome row and the marker
+ * is gone (Redis restarted without its AOF, an eviction) or its read fails
+ * (the session was read moments before), the owner still reads {status: "unknown"} — the same answer
+ * whether or not the command exists, so it reveals nothing — and anyone
+ * else the 404. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +90,14 @@ static void reply_marker(h2o_req_t *req, const char *id, const marker *m)
     api_reply_json(req, 200, doc);
 }
 
+/* No outcome, no marker, but the id is the caller's own (its owner tag). */
+static void reply_unrecorded(h2o_req_t *req, const char *id)
+{
+    json_t *doc = api_command_status_doc(id, NULL, "unknown", NULL, NULL, NULL);
+    json_object_set_new(doc, "detail", json_string(API_UNRECORDED_DETAIL));
+    api_reply_json(req, 200, doc);
+}
+
 static void on_marker(redisAsyncContext *ac, void *reply, void *privdata)
 {
     lookup *l = privdata;
@@ -92,7 +107,10 @@ static void on_marker(redisAsyncContext *ac, void *reply, void *privdata)
         marker m;
         bool found = r && r->type == REDIS_REPLY_STRING && parse_marker(r->str, &m);
         bool mine = found && may_read(l, m.actor, m.owner);
-        if (!r)
+        bool tagged = !l->decided && api_command_id_issued_to(l->id, l->caller);
+        if (!found && tagged)
+            reply_unrecorded(l->async.req, l->id);
+        else if (!r)
             api_reply_problem(l->async.req, 503, "redis_unavailable", "Service unavailable", NULL, NULL);
         else if (mine && l->decided)
             api_reply_json(l->async.req, 200, json_incref(l->decided));
@@ -109,10 +127,8 @@ static void read_marker(lookup *l)
     char key[64];
     snprintf(key, sizeof(key), "punyaka:cmd:%s", l->id);
     const char *argv[] = {"GET", key};
-    if (api_redis_argv(api_thread_of(l->async.req)->redis, on_marker, l, 2, argv, NULL) != 0) {
-        api_reply_problem(l->async.req, 503, "redis_unavailable", "Service unavailable", NULL, NULL);
-        finish(l);
-    }
+    if (api_redis_argv(api_thread_of(l->async.req)->redis, on_marker, l, 2, argv, NULL) != 0)
+        on_marker(NULL, NULL, l);   /* Redis unreachable: as a failed reply */
 }
 
 static json_t *outcome_doc(const lookup *l, const PGresult *res)

@@ -9,6 +9,14 @@
  * or whether it was sent and the answer did not come in time — possibly
  * persisted, a worker may still apply it (rd_kafka_message_status()).
  *
+ * A producer that hits a fatal error (librdkafka: the instance can never
+ * produce again, e.g. an idempotent producer whose sequence the cluster does
+ * not know: a cluster rebuilt empty, like a restarted dev Kafka) is replaced
+ * by a new one before the next produce, on the loop thread; the old one's
+ * messages get their reports (not persisted / possibly persisted, so the
+ * waiters answer 503 or re-send to the new producer) and it is destroyed
+ * once the health probe is not using it. No process restart is needed.
+ *
  * The local queue is bounded (queue.buffering.max.kbytes = 64 MiB): past
  * that a produce is refused at once, so a Kafka outage costs bounded memory. */
 #ifndef PUNYAKA_API_KAFKA_H

@@ -1,5 +1,8 @@
-/* me.c — the caller's own account: PATCH /api/auth/me/ (user.update, and for
- * priests priest.update_profile) and POST /api/auth/change_password/
+/* me.c — the caller's own account: PATCH /api/auth/me/ (user.update; for a
+ * priest sending profile fields, priest.update_account: account and profile
+ * in one command, so one transaction applies all of it or none, and the
+ * answer — 200, 4xx, 503 or 202 — is about the whole request) and
+ * POST /api/auth/change_password/
  * (user.change_password). Both are commands on the accounts topic keyed by
  * the caller's id; the worker acts on the envelope's actor, never on an id
  * from the body, so nobody can edit someone else's account. */
@@ -28,7 +31,7 @@ static const char *const PROFILE_FIELDS[] = {"specializations", "languages", "ex
 typedef struct {
     api_session session;      /* copy: the hooks run after the handler returned */
     msgpack_sbuffer user;     /* user.update's payload */
-    msgpack_sbuffer profile;  /* priest.update_profile's, when there is one */
+    msgpack_sbuffer profile;  /* the profile part, when there is one */
     int has_profile;
 } patch_ctx;
 
@@ -135,18 +138,17 @@ static void on_user_updated(h2o_req_t *req, json_t *resource, int status, void *
     api_reply_me_applied(req, c->session.user_id, c->session.csrf, resource);   /* the pool's dispose frees c's buffers */
 }
 
-/* The profile part is applied first: it is the one a worker may still
- * refuse for a reason the API cannot see (no profile row, a KYC rule),
- * and then nothing at all has changed. user.update follows; it checks
- * nothing the profile command did not (the actor), and both payloads were
- * validated completely, with the worker's own rules, before either was
- * published — so a request is applied whole or answered 4xx untouched. */
-static void on_profile_updated(h2o_req_t *req, json_t *resource, int status, void *data)
+/* priest.update_account's payload: {user: <user.update's map>, profile:
+ * <priest.update_profile's map>}, both packed and validated already. */
+static void pack_account_update(const patch_ctx *c, msgpack_sbuffer *sb)
 {
-    patch_ctx *c = data;
-    (void)resource;
-    (void)status;
-    submit(req, &c->session, "user.update", &c->user, on_user_updated, c);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    pk_mp_pack_cstr(&pk, "user");
+    msgpack_sbuffer_write(sb, c->user.data, c->user.size);
+    pk_mp_pack_cstr(&pk, "profile");
+    msgpack_sbuffer_write(sb, c->profile.data, c->profile.size);
 }
 
 static void free_buffers(void *p)
@@ -178,9 +180,13 @@ int api_auth_me_update(h2o_req_t *req, const api_match *m)
         api_reply_problem(req, 422, "validation_error", "Invalid profile", "some fields are invalid", errors);
     else {
         json_decref(errors);
-        if (c->has_profile)
-            submit(req, m->session, "priest.update_profile", &c->profile, on_profile_updated, c);
-        else
+        if (c->has_profile) {
+            msgpack_sbuffer account;
+            msgpack_sbuffer_init(&account);
+            pack_account_update(c, &account);
+            submit(req, m->session, "priest.update_account", &account, on_user_updated, c);
+            msgpack_sbuffer_destroy(&account);   /* the submit copied it into the envelope */
+        } else
             submit(req, m->session, "user.update", &c->user, on_user_updated, c);
     }
     json_decref(body);

@@ -14,7 +14,24 @@
  *   - transactions "succeed" but read_committed isolation is not enforced;
  *   - it auto-creates unknown topics (4 partitions) on first use, unlike the
  *     production cluster, which has auto-create disabled;
- *   - brokers listen on 127.0.0.1 only, on random ports chosen at start.
+ *   - brokers listen on 127.0.0.1 only, on random ports chosen at first start.
+ *
+ * Ports that survive a restart: with --ports-file PATH (the stack passes
+ * DIR/kafka.ports, its data folder) the first start records the brokers'
+ * bootstrap string there, and a later start makes its brokers listen on those
+ * same ports again, so the API and the workers, whose KAFKA_BROKERS did not
+ * change, reconnect by themselves. librdkafka 2.0.2's mock has no port API:
+ * each broker's listener is bound to 127.0.0.1 port 0, one broker after the
+ * other (ids 1..N) inside rd_kafka_mock_cluster_new() on the calling thread.
+ * This executable therefore defines bind(), which preempts libc's for
+ * librdkafka's calls, and gives the n-th such port-0 bind the n-th recorded
+ * port while the cluster is being created; every other bind (the control
+ * socket, a broker set up again, which re-binds its own port) goes to libc
+ * unchanged. The mock sets SO_REUSEADDR, so connections of the killed process
+ * still in TIME_WAIT do not block the port. A recorded port another process
+ * took meanwhile fails the start (logged); the supervisor retries later. The
+ * data itself is NOT kept: a restarted cluster is empty (topics are created
+ * again, messages not yet consumed when it died are gone).
  *
  * Because the ports are random, the bootstrap string is published: always as
  * {"bootstraps":"127.0.0.1:N,..."} on stdout, and with --bootstrap-file PATH
@@ -47,6 +64,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dlfcn.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -66,6 +85,13 @@ static const struct {
 #define MAX_BROKERS 16
 
 static volatile sig_atomic_t g_stop;
+
+/* Ports the brokers must listen on (from --ports-file), handed out in order
+ * to the mock's port-0 binds while g_ports_armed is set (main thread, during
+ * rd_kafka_mock_cluster_new only). */
+static int g_ports[MAX_BROKERS];
+static int g_port_count, g_ports_used;
+static int g_ports_armed;
 
 static void on_signal(int sig) {
     (void)sig;
@@ -126,8 +152,88 @@ static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, con
     logj(lv, "rdkafka %s: %s", fac, buf);
 }
 
+/* glibc declares bind() with a transparent union argument under _GNU_SOURCE. */
+#if defined(__USE_GNU) && defined(__GNUC__)
+#define SOCKADDR_OF(a) ((a).__sockaddr__)
+#else
+#define SOCKADDR_OF(a) (a)
+#endif
+
+typedef int (*bind_fn)(int, const struct sockaddr *, socklen_t);
+
+/* See the header: the mock's listeners get the recorded ports. */
+int bind(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len) {
+    static bind_fn real_bind;
+    if (!real_bind)
+        real_bind = (bind_fn)dlsym(RTLD_NEXT, "bind");
+    if (!real_bind) {
+        errno = ENOSYS;
+        return -1;
+    }
+    const struct sockaddr *sa = SOCKADDR_OF(addr);
+    if (g_ports_armed && sa && sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        struct sockaddr_in sin;
+        memcpy(&sin, sa, sizeof sin);
+        if (sin.sin_port == 0 && sin.sin_addr.s_addr == htonl(INADDR_LOOPBACK) &&
+            g_ports_used < g_port_count) {
+            sin.sin_port = htons((uint16_t)g_ports[g_ports_used++]);
+            int rc = real_bind(fd, (const struct sockaddr *)&sin, sizeof sin);
+            if (rc != 0) {
+                int e = errno;   /* librdkafka reports it too */
+                logj("error", "broker %d: recorded port %d cannot be bound: %s", g_ports_used,
+                     ntohs(sin.sin_port), strerror(e));
+                errno = e;
+            }
+            return rc;
+        }
+    }
+    return real_bind(fd, sa, len);
+}
+
+/* Parses "127.0.0.1:P1,127.0.0.1:P2,..." into g_ports. Returns the number of
+ * ports, or -1 when the text is not such a list. */
+static int parse_ports(const char *text) {
+    int n = 0;
+    const char *p = text;
+    while (*p && *p != '\n') {
+        if (strncmp(p, "127.0.0.1:", 10) != 0 || n == MAX_BROKERS)
+            return -1;
+        char *end;
+        long port = strtol(p + 10, &end, 10);
+        if (end == p + 10 || port < 1 || port > 65535)
+            return -1;
+        g_ports[n++] = (int)port;
+        p = end;
+        if (*p == ',')
+            p++;
+        else if (*p && *p != '\n')
+            return -1;
+    }
+    return n;
+}
+
+/* Loads the ports recorded by an earlier start. 0 = none recorded (first
+ * start) or recorded for another broker count (then new ones are chosen);
+ * -1 = the file exists but cannot be read or understood. */
+static int load_ports(const char *path, int brokers) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return errno == ENOENT ? 0 : -1;
+    char line[MAX_BROKERS * 24];
+    int n = fgets(line, sizeof line, f) ? parse_ports(line) : -1;
+    fclose(f);
+    if (n < 0)
+        return -1;
+    if (n != brokers) {
+        logj("warn", "%s records %d broker ports, %d brokers wanted: choosing new ports", path, n, brokers);
+        return 0;
+    }
+    g_port_count = n;
+    return 0;
+}
+
 static void usage(FILE *f) {
-    fputs("usage: punyaka-devkafka [--bootstrap-file PATH] [--control PATH] [--help]\n"
+    fputs("usage: punyaka-devkafka [--bootstrap-file PATH] [--ports-file PATH] [--control PATH] [--help]\n"
           "       punyaka-devkafka ctl PATH COMMAND...\n"
           "\n"
           "Runs librdkafka's in-memory MOCK Kafka cluster for development and tests.\n"
@@ -138,6 +244,8 @@ static void usage(FILE *f) {
           "\n"
           "  --bootstrap-file PATH  also write the bootstrap string to PATH\n"
           "                         (atomically, once the topics exist)\n"
+          "  --ports-file PATH      listen on the ports recorded in PATH, or record\n"
+          "                         them there at the first start (kept across restarts)\n"
           "  --control PATH         accept fault commands on a Unix socket at PATH\n"
           "                         (down|up ID|all, rtt ID|all MS, errors APIKEY N ERR, ping)\n"
           "  --help                 this text\n"
@@ -335,7 +443,7 @@ static void serve(rd_kafka_t *rk, rd_kafka_mock_cluster_t *mc, int brokers, int 
 }
 
 int main(int argc, char **argv) {
-    const char *bootstrap_file = NULL, *control_path = NULL;
+    const char *bootstrap_file = NULL, *control_path = NULL, *ports_file = NULL;
 
     if (argc > 1 && !strcmp(argv[1], "ctl"))
         return control_client(argc, argv);
@@ -347,6 +455,8 @@ int main(int argc, char **argv) {
             bootstrap_file = argv[++i];
         } else if (!strncmp(argv[i], "--bootstrap-file=", 17) && argv[i][17]) {
             bootstrap_file = argv[i] + 17;
+        } else if (!strcmp(argv[i], "--ports-file") && i + 1 < argc) {
+            ports_file = argv[++i];
         } else if (!strcmp(argv[i], "--control") && i + 1 < argc) {
             control_path = argv[++i];
         } else {
@@ -396,9 +506,23 @@ int main(int argc, char **argv) {
     }
 
     int rc = 1, control_fd = -1;
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, brokers);
+    rd_kafka_mock_cluster_t *mc = NULL;
+    errno = 0;
+    if (ports_file && load_ports(ports_file, brokers) != 0) {
+        logj("error", "%s: cannot read the recorded broker ports (%s)", ports_file,
+             errno ? strerror(errno) : "not 127.0.0.1:PORT,...");
+        goto out;
+    }
+    g_ports_armed = 1;
+    mc = rd_kafka_mock_cluster_new(rk, brokers);
+    g_ports_armed = 0;
     if (!mc) {
         logj("error", "rd_kafka_mock_cluster_new(%d) failed", brokers);
+        goto out;
+    }
+    if (g_ports_used != g_port_count) {   /* a librdkafka whose mock binds differently */
+        logj("error", "%d of %d recorded ports were used: this librdkafka's mock cannot keep its ports",
+             g_ports_used, g_port_count);
         goto out;
     }
 
@@ -424,6 +548,12 @@ int main(int argc, char **argv) {
         goto out;
     }
     const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+    /* Recorded before the bootstrap file appears, so whoever reads that
+     * file can rely on the ports file too. */
+    if (ports_file && g_port_count == 0 && write_atomic(ports_file, boot) != 0) {
+        logj("error", "write %s: %s", ports_file, strerror(errno));
+        goto out;
+    }
     if (bootstrap_file && write_atomic(bootstrap_file, boot) != 0) {
         logj("error", "write %s: %s", bootstrap_file, strerror(errno));
         goto out;
@@ -433,8 +563,8 @@ int main(int argc, char **argv) {
     fflush(stdout);
     logj("info",
          "mock Kafka up (librdkafka %s mock cluster, NOT for production): brokers=%d "
-         "bootstraps=%s",
-         rd_kafka_version_str(), brokers, boot);
+         "bootstraps=%s%s",
+         rd_kafka_version_str(), brokers, boot, g_port_count ? " (recorded ports, empty cluster)" : "");
 
     serve(rk, mc, brokers, control_fd);
 

@@ -65,6 +65,36 @@ void pk_uuid_from_secret_key(pk_uuid *out, const unsigned char *secret, size_t s
     set_version_variant(out, 8);
 }
 
+static void owner_tag(const pk_uuid *id, const unsigned char *secret, size_t secret_len, const char *owner,
+                      uint8_t out[PK_UUID_TAG_OCTETS])
+{
+    static const unsigned char separator = 0;
+    unsigned char h[crypto_generichash_BYTES_MIN];   /* BLAKE2b's shortest output, truncated below */
+    crypto_generichash_state st;
+    pthread_once(&sodium_once, sodium_start);
+    /* "owner" keeps these hashes apart from the derived ids made with the
+     * same secret (whose input starts with a scope such as "user:"). */
+    crypto_generichash_init(&st, secret, secret_len, sizeof(h));
+    crypto_generichash_update(&st, (const unsigned char *)"owner", 6);
+    crypto_generichash_update(&st, (const unsigned char *)owner, strlen(owner));
+    crypto_generichash_update(&st, &separator, 1);
+    crypto_generichash_update(&st, id->b, sizeof(id->b) - PK_UUID_TAG_OCTETS);
+    crypto_generichash_final(&st, h, sizeof(h));
+    memcpy(out, h, PK_UUID_TAG_OCTETS);
+}
+
+void pk_uuid_tag_owner(pk_uuid *id, const unsigned char *secret, size_t secret_len, const char *owner)
+{
+    owner_tag(id, secret, secret_len, owner, id->b + sizeof(id->b) - PK_UUID_TAG_OCTETS);
+}
+
+int pk_uuid_owner_tagged(const pk_uuid *id, const unsigned char *secret, size_t secret_len, const char *owner)
+{
+    uint8_t want[PK_UUID_TAG_OCTETS];
+    owner_tag(id, secret, secret_len, owner, want);
+    return sodium_memcmp(want, id->b + sizeof(id->b) - PK_UUID_TAG_OCTETS, PK_UUID_TAG_OCTETS) == 0;
+}
+
 /* Octet index after which the text form has a hyphen. */
 static int hyphen_after(int octet)
 {

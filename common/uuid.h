@@ -26,6 +26,17 @@ void pk_uuid_from_key(pk_uuid *out, const char *scope, const char *key, size_t k
 void pk_uuid_from_secret_key(pk_uuid *out, const unsigned char *secret, size_t secret_len, const char *scope,
                              const char *key, size_t key_len);
 
+/* Owner tags (issue 11: a command's status never depends on Redis alone).
+ * The last 4 octets of an id become BLAKE2b-32 keyed by `secret` over
+ * "owner", `owner` and octets 0..11, so whoever holds the secret can tell,
+ * from the id alone, that it issued the id to `owner` — a forged or another
+ * owner's id passes with probability 2^-32. Version and variant bits (octets
+ * 6 and 8) are untouched; a v7 id keeps 48 time bits and 42 random bits. */
+#define PK_UUID_TAG_OCTETS 4
+void pk_uuid_tag_owner(pk_uuid *id, const unsigned char *secret, size_t secret_len, const char *owner);
+/* Constant-time check of that tag: 1 = tagged for `owner`, 0 = not. */
+int pk_uuid_owner_tagged(const pk_uuid *id, const unsigned char *secret, size_t secret_len, const char *owner);
+
 /* Lower-case 8-4-4-4-12 text plus NUL into out[PK_UUID_STR_LEN + 1]. */
 void pk_uuid_format(const pk_uuid *u, char out[PK_UUID_STR_LEN + 1]);
 

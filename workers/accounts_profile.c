@@ -264,26 +264,39 @@ static wk_result applied_user(wk_ctx *ctx, const char *uid, int http_status, wk_
 
 /* ---- user.update ---- */
 
-wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
-{
-    const msgpack_object *p = cmd->payload;
+/* The user.update fields of a payload, checked with the API's rules
+ * (common/validate.h): a payload that breaks them is not from the API. */
+typedef struct {
     char first[NAME_MAX_BYTES + 1], last[NAME_MAX_BYTES + 1], phone[64], address[NAME_MAX_BYTES + 1];
-    int has_first = opt_text(p, "first_name", first, sizeof(first));
-    int has_last = opt_text(p, "last_name", last, sizeof(last));
-    int has_phone = opt_text(p, "phone", phone, sizeof(phone));
-    int has_address = opt_text(p, "address", address, sizeof(address));
-    if (has_first < 0 || has_last < 0 || has_phone < 0 || has_address < 0 ||
-        pk_check_account_field("first_name", first) || pk_check_account_field("last_name", last) ||
-        pk_check_account_field("phone", phone) || pk_check_account_field("address", address))
-        return WK_POISON;   /* the API's rules (common/validate.h): a payload that breaks them is not from the API */
+    int has_first, has_last;
+} user_fields;
+
+static int read_user_fields(const msgpack_object *p, user_fields *f)
+{
+    f->has_first = opt_text(p, "first_name", f->first, sizeof(f->first));
+    f->has_last = opt_text(p, "last_name", f->last, sizeof(f->last));
+    int has_phone = opt_text(p, "phone", f->phone, sizeof(f->phone));
+    int has_address = opt_text(p, "address", f->address, sizeof(f->address));
+    if (f->has_first < 0 || f->has_last < 0 || has_phone < 0 || has_address < 0 ||
+        pk_check_account_field("first_name", f->first) || pk_check_account_field("last_name", f->last) ||
+        pk_check_account_field("phone", f->phone) || pk_check_account_field("address", f->address))
+        return -1;
+    return 0;
+}
+
+/* The user.update fields of payload p, applied to user uid (the caller checked
+ * the actor). WK_POISON when a field breaks the rules. */
+static wk_result update_user_fields(wk_ctx *ctx, const msgpack_object *p, const char *uid, int64_t issued_at_us)
+{
+    user_fields f;
+    if (read_user_fields(p, &f) != 0)
+        return WK_POISON;
+    int has_first = f.has_first, has_last = f.has_last;
+    const char *first = f.first, *last = f.last, *phone = f.phone, *address = f.address;
     /* phone/address: a key sent as nil or "" clears the field; a missing key keeps it. */
     int set_phone = pk_mp_get(p, "phone") != NULL, set_address = pk_mp_get(p, "address") != NULL;
-    char uid[24], ts[40];
-    int ok;
-    wk_result r = check_actor(ctx, &cmd->env, NULL, uid, out, &ok);
-    if (r != WK_DONE || !ok)
-        return r;
-    wk_timestamp(cmd->env.issued_at_us, ts);
+    char ts[40];
+    wk_timestamp(issued_at_us, ts);
     const char *params[] = {uid, has_first ? first : NULL, has_last ? last : NULL, set_phone ? "t" : "f",
                             *phone ? phone : NULL, set_address ? "t" : "f", *address ? address : NULL, ts};
     PGresult *res = wk_exec(ctx,
@@ -295,7 +308,18 @@ wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         return wk_db_failure(ctx, res, "user.update");
     PQclear(res);
-    return applied_user(ctx, uid, 200, out);
+    return WK_DONE;
+}
+
+wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    char uid[24];
+    int ok;
+    wk_result r = check_actor(ctx, &cmd->env, NULL, uid, out, &ok);
+    if (r != WK_DONE || !ok)
+        return r;
+    r = update_user_fields(ctx, cmd->payload, uid, cmd->env.issued_at_us);
+    return r == WK_DONE ? applied_user(ctx, uid, 200, out) : r;
 }
 
 /* ---- user.change_password ---- */
@@ -379,6 +403,31 @@ done:
     free(specializations);
     free(languages);
     return r;
+}
+
+/* ---- priest.update_account ---- */
+
+/* The profile part first: it is the one that may be refused (no profile
+ * row, a KYC rule), and a refusal is the whole command's — the transaction
+ * then commits only the rejection, so the user fields are not applied
+ * either. Poison anywhere (either part) rolls back both. */
+wk_result wk_priest_update_account(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
+{
+    const msgpack_object *user = pk_mp_get(cmd->payload, "user");
+    const msgpack_object *profile = pk_mp_get(cmd->payload, "profile");
+    user_fields checked;   /* before anything is written */
+    if (!user || user->type != MSGPACK_OBJECT_MAP || !profile || profile->type != MSGPACK_OBJECT_MAP ||
+        read_user_fields(user, &checked) != 0)
+        return WK_POISON;
+    pk_envelope_decoded part = *cmd;
+    part.payload = profile;
+    wk_result r = wk_priest_update_profile(ctx, &part, out);
+    if (r != WK_DONE || wk_rejected(out))
+        return r;
+    char uid[24];
+    snprintf(uid, sizeof(uid), "%lld", (long long)cmd->env.actor_id);   /* the actor check_actor accepted */
+    r = update_user_fields(ctx, user, uid, cmd->env.issued_at_us);
+    return r == WK_DONE ? applied_user(ctx, uid, 200, out) : r;
 }
 
 /* ---- user.create_admin ---- */

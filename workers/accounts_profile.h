@@ -4,6 +4,7 @@
  *   user.update            actor edits their own name, phone, address
  *   user.change_password   actor replaces their own Argon2id hash
  *   priest.update_profile  a priest edits their profile and KYC ciphertext
+ *   priest.update_account  both of the above at once, in one transaction
  *   user.create_admin      punyaka-admin (actor role "system") adds an admin
  *
  * All are applied inside the command's transaction (worker.h) and read time
@@ -17,6 +18,10 @@
 wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 wk_result wk_user_change_password(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 wk_result wk_priest_update_profile(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+/* priest.update_account {user: <user.update payload>, profile: <priest.update_profile
+ * payload>}: a priest's PATCH of both in one command, so one transaction applies
+ * both or neither (issue 11); the outcome's resource is the user, as user.update's. */
+wk_result wk_priest_update_account(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 
 /* Stores the sealed KYC blobs the payload carries (aadhaar_enc, pan_enc,

@@ -14,6 +14,7 @@ static const wk_command COMMANDS[] = {
     {"user.update", wk_user_update},
     {"user.change_password", wk_user_change_password},
     {"priest.update_profile", wk_priest_update_profile},
+    {"priest.update_account", wk_priest_update_account},
     {"user.create_admin", wk_user_create_admin},
     {"order.checkout", wk_order_checkout},
     {"order.cancel", wk_order_cancel},

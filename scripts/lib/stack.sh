@@ -7,7 +7,7 @@
 #   stack.sh down DIR              stop everything started in DIR, in order (below);
 #                                  every step is tolerant: it never stops half-way, and is idempotent
 #   stack.sh restart DIR NAME      stop (if alive) and start again one of: api, worker-N,
-#                                  redis, postgres — on the ports it had (scripts/run's supervisor)
+#                                  redis, postgres, devkafka — on the ports it had (scripts/run's supervisor)
 #   stack.sh worker-start DIR N    (re)start worker N
 #   stack.sh worker-stop DIR N [SIGNAL]   signal worker N (default TERM) and wait for it
 #   stack.sh worker-signal DIR N SIGNAL   only send the signal (e.g. STOP)
@@ -162,10 +162,15 @@ start_redis() {  # start_redis [PORT]
   REDIS_URL="redis://default:$pass@127.0.0.1:$port"   # `default`: the requirepass user (redis-cli -u needs a name)
 }
 
+# The dev Kafka records its brokers' ports in DIR/kafka.ports at the first
+# start and listens on them again after a restart (common/devkafka.c), so the
+# API and the workers reconnect by themselves. Its data is in memory only: a
+# restarted one is empty, with the topics created again.
 start_kafka() {
   rm -f "$DIR/kafka.bootstrap"
   # kafka.ctl: fault commands for tests (punyaka-devkafka ctl DIR/kafka.ctl down all)
-  start devkafka "$BUILD/common/punyaka-devkafka" --bootstrap-file "$DIR/kafka.bootstrap" --control "$DIR/kafka.ctl"
+  start devkafka "$BUILD/common/punyaka-devkafka" --bootstrap-file "$DIR/kafka.bootstrap" \
+    --ports-file "$DIR/kafka.ports" --control "$DIR/kafka.ctl"
   wait_for "dev kafka" test -s "$DIR/kafka.bootstrap"
   KAFKA_BROKERS=$(cat "$DIR/kafka.bootstrap")
 }
@@ -199,7 +204,9 @@ up() {
   local ext_pg=${DATABASE_URL:-} ext_redis=${REDIS_URL:-} ext_kafka=${KAFKA_BROKERS:-}
   [ -n "$ext_pg" ] || start_postgres
   [ -n "$ext_redis" ] || start_redis
-  [ -n "$ext_kafka" ] || start_kafka
+  # A new stack's dev Kafka chooses new ports (an old record may name a port
+  # taken since); only `restart devkafka` reuses them.
+  [ -n "$ext_kafka" ] || { rm -f "$DIR/kafka.ports"; start_kafka; }
   # Migrations as the owner; the services as roles that own nothing (issue 13).
   local owner_url=$DATABASE_URL api_url=$DATABASE_URL worker_url=$DATABASE_URL roles=()
   if [ -z "$ext_pg" ]; then
@@ -289,7 +296,11 @@ restart() {
     postgres)
       [ -f "$DIR/pg.port" ] || die "postgres was not started by this stack"
       stop_postgres; start_postgres "$(cat "$DIR/pg.port")" ;;
-    devkafka) die "the dev Kafka keeps its data in memory only and comes back on new ports: restart the whole stack" ;;
+    devkafka)
+      [ -f "$DIR/kafka.ports" ] || die "the dev Kafka was not started by this stack"
+      stop devkafka; start_kafka
+      [ "$KAFKA_BROKERS" = "$(env_get KAFKA_BROKERS)" ] \
+        || die "the dev Kafka came back on $KAFKA_BROKERS, not $(env_get KAFKA_BROKERS)" ;;
     *) die "restart: unknown process $name" ;;
   esac
   log "restarted $name"

@@ -352,6 +352,66 @@ static void test_patch_me_and_change_password(void **state)
     it_response_free(&r);
 }
 
+/* A priest's PATCH of account and profile fields is one command (issue 11):
+ * both parts are applied in one worker transaction, or neither. It used to
+ * be two (priest.update_profile, then user.update from the first one's
+ * answer): with Prefer: respond-async, or a wait that ran out, the second
+ * was never sent — the client read 202 and then "applied", and its name
+ * change was silently lost; a 503 for the second after the first was
+ * applied was not exact either. */
+static void test_priest_patch_is_one_command(void **state)
+{
+    (void)state;
+    char user[64], body[512], headers[640], id[64], path[96];
+    name(user, sizeof(user), "onepriest");
+    snprintf(body, sizeof(body),
+             "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"" PASSWORD "\",\"role\":\"priest\"}",
+             user, user);
+    it_response r = it_post_json("/api/auth/register/", body, NULL);
+    assert_int_equal(r.status, 201);
+    it_response_free(&r);
+    login_session s = login_ok(user);
+    snprintf(headers, sizeof(headers), "%sContent-Type: application/json\r\nPrefer: respond-async\r\n", s.headers);
+    const char *edit = "{\"first_name\":\"Pandit\",\"phone\":\"+91 98450 22222\",\"bio\":\"Vedic scholar\"}";
+    r = it_http("PATCH", "/api/auth/me/", headers, edit, strlen(edit));
+    assert_int_equal(r.status, 202);
+    assert_non_null(it_header(&r, "x-command-id", id, sizeof(id)));
+    it_response_free(&r);
+    snprintf(path, sizeof(path), "/api/commands/%s", id);
+    const char *status = "";
+    for (int i = 0; i < 100; i++) {   /* decided within 10 s */
+        r = it_http("GET", path, s.headers, NULL, 0);
+        assert_int_equal(r.status, 200);
+        status = it_str(r.json, "status");
+        if (strcmp(status, "applied") == 0)
+            break;
+        it_response_free(&r);
+        usleep(100 * 1000);
+    }
+    assert_string_equal(status, "applied");
+    /* "applied" means all of it, in the command's one transaction: nothing
+     * follows later (before, the name and phone were never sent). */
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM users u JOIN priest_profiles p ON p.user_id = u.id"
+                                      " WHERE u.username = $1 AND u.first_name = 'Pandit'"
+                                      " AND u.phone = '+91 98450 22222' AND p.bio = 'Vedic scholar'", user, NULL), 1);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM journal j JOIN users u ON u.id = j.actor_id"
+                                      " WHERE u.username = $1", user, NULL), 1);
+    assert_string_equal(it_str(r.json, "type"), "priest.update_account");
+    it_response_free(&r);
+
+    /* Waiting (the default), the answer is the account as applied. */
+    snprintf(headers, sizeof(headers), "%sContent-Type: application/json\r\nPrefer: wait=10\r\n", s.headers);
+    const char *again = "{\"last_name\":\"Shastri\",\"experience_years\":12}";
+    r = it_http("PATCH", "/api/auth/me/", headers, again, strlen(again));
+    assert_int_equal(r.status, 200);
+    assert_string_equal(it_str(r.json, "last_name"), "Shastri");
+    assert_string_equal(it_str(r.json, "first_name"), "Pandit");
+    it_response_free(&r);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM users u JOIN priest_profiles p ON p.user_id = u.id"
+                                      " WHERE u.username = $1 AND u.last_name = 'Shastri' AND p.experience_years = 12",
+                                  user, NULL), 1);
+}
+
 static void test_priest_kyc_validated_and_encrypted(void **state)
 {
     (void)state;
@@ -529,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_cors_only_for_listed_origins),
         cmocka_unit_test(test_bad_login_input_names_the_field),
         cmocka_unit_test(test_patch_me_and_change_password),
+        cmocka_unit_test(test_priest_patch_is_one_command),
         cmocka_unit_test(test_priest_kyc_validated_and_encrypted),
         cmocka_unit_test(test_admin_priest_queue_masked_and_reveal_audited),
         cmocka_unit_test(test_no_plaintext_password_in_logs_topics_or_db),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_supervise.sh — scripts/run supervises what it started. kill -9 of a
-# worker, of the API and of Redis: each comes back on its port (the worker
+# worker, of the API, of Redis and of the dev Kafka: each comes back on its port (the worker
 # joins its group again, the API answers /readyz), the restart is logged in
 # data/logs/stack.log and counted in data/restarts/NAME, a second crash soon
 # after waits a longer backoff, writes work again, and SIGTERM still stops
@@ -70,6 +70,23 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH "$api/api/auth/me/" -b "$
 [ "$code" = 200 ] || fail "PATCH me after the restarts answered $code"
 for p in worker-2 devkafka postgres; do [ "$(restarts "$p")" = 0 ] || fail "$p was restarted: $(restarts "$p")"; done
 echo "ok writes applied after the restarts; nothing else was restarted"
+
+# The dev Kafka too (issue 11): back on the ports in data/kafka.ports, empty,
+# and the API and the workers (not restarted) reconnect by themselves.
+brokers=$(env_of KAFKA_BROKERS)
+crash devkafka
+[ "$(restarts devkafka)" = 1 ] || fail "restart counter of the dev Kafka: $(restarts devkafka)"
+[ "$(cat "$dir/kafka.ports")" = "$brokers" ] || fail "the dev Kafka's recorded ports changed: $(cat "$dir/kafka.ports") (was $brokers)"
+wait_until 15 test -s "$dir/kafka.bootstrap" || fail_run "the restarted dev Kafka did not come up"
+[ "$(cat "$dir/kafka.bootstrap")" = "$brokers" ] || fail "the restarted dev Kafka listens on $(cat "$dir/kafka.bootstrap"), not $brokers"
+for _ in $(seq 1 30); do   # 503 (not recorded) or 202 while the clients reconnect: the same key again
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH "$api/api/auth/me/" -b "$work/jar" -H 'content-type: application/json' \
+    -H "X-CSRF-Token: $csrf" -H 'Prefer: wait=5' -H "Idempotency-Key: sup-kafka-$$" -d '{"first_name":"Reconnected"}')
+  [ "$code" = 200 ] && break
+  sleep 1
+done
+[ "$code" = 200 ] || fail_run "PATCH me after the dev Kafka restart answered $code"
+echo "ok kill -9 devkafka: restarted on its ports, writes applied again"
 
 kill -TERM "$run_pid"
 for _ in $(seq 1 600); do running "$run_pid" || break; sleep 0.1; done

@@ -226,9 +226,60 @@ static void test_parse_rejects_bad_input(void **state)
     assert_int_equal(pk_uuid_parse("00112233-4455-6677-8899-aabbccddeeff", 35, &u), -1);
 }
 
+/* Owner tags: made for one owner, checked for that owner only; any other
+ * owner, secret or changed octet fails; version, variant and the v7
+ * timestamp survive. */
+static void test_owner_tag(void **state)
+{
+    (void)state;
+    static const unsigned char secret[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    static const unsigned char other_secret[32] = {9, 9, 9};
+    const uint64_t ms = 1764094297123ULL;
+    int passed_other = 0;
+    for (int i = 0; i < 200; i++) {
+        pk_uuid u, v;
+        pk_uuid_v7(&u, ms);
+        pk_uuid_tag_owner(&u, secret, sizeof(secret), "user:42");
+        assert_int_equal(version_of(&u), 7);
+        assert_int_equal(variant_bits(&u), 2);
+        assert_true(timestamp_of(&u) == ms);
+        assert_int_equal(pk_uuid_owner_tagged(&u, secret, sizeof(secret), "user:42"), 1);
+        passed_other += pk_uuid_owner_tagged(&u, secret, sizeof(secret), "user:43");
+        passed_other += pk_uuid_owner_tagged(&u, secret, sizeof(secret), "user:4");
+        passed_other += pk_uuid_owner_tagged(&u, other_secret, sizeof(other_secret), "user:42");
+        v = u;
+        v.b[i % 12] ^= 0x01;   /* any octet the tag covers */
+        passed_other += pk_uuid_owner_tagged(&v, secret, sizeof(secret), "user:42");
+    }
+    assert_int_equal(passed_other, 0);
+
+    /* Deterministic (a derived id stays the same id), and a derived id keeps
+     * version 8. */
+    pk_uuid a, b;
+    pk_uuid_from_secret_key(&a, secret, sizeof(secret), "user:42:user.update", "k1", 2);
+    b = a;
+    pk_uuid_tag_owner(&a, secret, sizeof(secret), "user:42");
+    pk_uuid_tag_owner(&b, secret, sizeof(secret), "user:42");
+    assert_memory_equal(a.b, b.b, 16);
+    assert_int_equal(version_of(&a), 8);
+    assert_int_equal(variant_bits(&a), 2);
+    assert_int_equal(pk_uuid_owner_tagged(&a, secret, sizeof(secret), "user:42"), 1);
+
+    /* An untagged id (an older release's) is nobody's. */
+    pk_uuid plain;
+    pk_uuid_v7(&plain, ms);
+    int untagged = 0;
+    for (int i = 0; i < 50; i++) {
+        pk_uuid_v7(&plain, ms + (uint64_t)i);
+        untagged += pk_uuid_owner_tagged(&plain, secret, sizeof(secret), "user:42");
+    }
+    assert_int_equal(untagged, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_owner_tag),
         cmocka_unit_test(test_v7_layout),
         cmocka_unit_test(test_v7_timestamp_is_48_bits),
         cmocka_unit_test(test_v7_random_part_differs),
