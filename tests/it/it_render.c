@@ -162,7 +162,7 @@ static void test_me(void **state)
     json_decref(status);
 }
 
-/* priest.update_profile (the priest's own view: me's priest_profile) and
+/* priest.update_account (the priest's own view: me's priest_profile) and
  * priest.verify (the admin's view: an admin list item). */
 static void test_priest(void **state)
 {
@@ -174,15 +174,15 @@ static void test_priest(void **state)
     it_response r = it_call("PATCH", "/api/auth/me/", &p, "{\"bio\":\"Vedic scholar\",\"experience_years\":9}");
     it_expect_status(&r, 200);
     char id[64], path[128];
-    assert_non_null(it_header(&r, "x-command-id", id, sizeof(id)));   /* the first: priest.update_profile */
+    assert_non_null(it_header(&r, "x-command-id", id, sizeof(id)));   /* one command: priest.update_account */
     it_response_free(&r);
     snprintf(path, sizeof(path), "/api/commands/%s", id);
     json_t *status = get_ok(path, &p);
-    assert_string_equal(it_str(status, "type"), "priest.update_profile");
+    assert_string_equal(it_str(status, "type"), "priest.update_account");
     json_t *me = get_ok("/api/auth/me/", &p);
-    json_t *outcome = json_object_get(status, "resource");
+    json_t *outcome = json_object_get(json_object_get(status, "resource"), "priest_profile");
     assert_string_equal(it_str(outcome, "bio"), "Vedic scholar");
-    assert_true(expect_same("priest.update_profile", outcome, json_object_get(me, "priest_profile"), NULL) >= 5);
+    assert_true(expect_same("priest.update_account", outcome, json_object_get(me, "priest_profile"), NULL) >= 5);
     json_decref(me);
     json_decref(status);
 

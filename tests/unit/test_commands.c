@@ -57,7 +57,8 @@ static const struct {
     const char *type, *key;
 } DOCUMENTED[] = {
     {"user.register", "ravi.shastri"},  {"user.update", "11"},          {"user.change_password", "11"},
-    {"user.create_admin", "ravi.shastri"}, {"priest.update_profile", "11"}, {"priest.verify", "22"},
+    {"user.create_admin", "ravi.shastri"}, {"priest.update_profile", "11"}, {"priest.update_account", "11"},
+    {"priest.verify", "22"},
     {"priest.kyc_reveal", "22"},        {"booking.create", "22"},       {"booking.confirm", "22"},
     {"booking.complete", "22"},         {"booking.customer_confirm", "22"}, {"booking.cancel", "22"},
     {"booking.rate", "22"},             {"order.checkout", "33"},       {"order.cancel", "33"},
