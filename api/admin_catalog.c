@@ -205,9 +205,7 @@ static void submit_fields(h2o_req_t *req, const api_match *m, const char *type, 
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, count_present(vals, n) + (id > 0));
+    pk_mp_start_map(&sb, &pk, count_present(vals, n) + (id > 0));
     if (id > 0)
         pk_mp_kv_i64(&pk, "id", id);
     pack_fields(&pk, rules, n, vals);
@@ -310,9 +308,7 @@ int api_admin_products_stock(h2o_req_t *req, const api_match *m)
         json_decref(errors);
         msgpack_sbuffer sb;
         msgpack_packer pk;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 3);
+        pk_mp_start_map(&sb, &pk, 3);
         pk_mp_kv_i64(&pk, "product_id", api_param_id(m, 0));
         pk_mp_kv_i64(&pk, "delta", delta);
         pk_mp_kv_str(&pk, "reason", reason);
@@ -364,9 +360,7 @@ int api_admin_products_kit(h2o_req_t *req, const api_match *m)
     }
     msgpack_sbuffer sb;
     msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 2);
+    pk_mp_start_map(&sb, &pk, 2);
     pk_mp_kv_i64(&pk, "kit_id", api_param_id(m, 0));
     pk_mp_pack_cstr(&pk, "components");
     msgpack_pack_array(&pk, json_array_size(components));

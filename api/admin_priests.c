@@ -114,9 +114,7 @@ int api_admin_priest_verify(h2o_req_t *req, const api_match *m)
     } else {
         msgpack_sbuffer sb;
         msgpack_packer pk;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 3);
+        pk_mp_start_map(&sb, &pk, 3);
         pk_mp_kv_i64(&pk, "priest_id", api_param_id(m, 0));
         pk_mp_kv_bool(&pk, "verified", json_is_true(verified));
         pk_mp_kv_str(&pk, "notes", json_is_string(notes) ? json_string_value(notes) : "");
@@ -170,9 +168,7 @@ int api_admin_priest_kyc(h2o_req_t *req, const api_match *m)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 1);
+    pk_mp_start_map(&sb, &pk, 1);
     pk_mp_kv_i64(&pk, "priest_id", api_param_id(m, 0));
     submit_priest_command(req, m, "priest.kyc_reveal", &sb, on_reveal_recorded);
     msgpack_sbuffer_destroy(&sb);

@@ -299,9 +299,7 @@ static void publish_create(h2o_req_t *req, const create_ctx *c)
     booking_format_time(c->minute, time);
     msgpack_sbuffer sb;
     msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 6 + c->has_lat + c->has_lng);
+    pk_mp_start_map(&sb, &pk, 6 + c->has_lat + c->has_lng);
     pk_mp_kv_i64(&pk, "priest", c->priest);
     pk_mp_kv_i64(&pk, "service", c->service);
     pk_mp_kv_str(&pk, "booking_date", date);
@@ -476,9 +474,7 @@ static void publish_action(h2o_req_t *req, const action_ctx *a, int64_t priest_i
     msgpack_packer pk;
     const char *key;
     json_t *v;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 1 + json_object_size(a->extras));
+    pk_mp_start_map(&sb, &pk, 1 + json_object_size(a->extras));
     pk_mp_kv_i64(&pk, "booking_id", a->booking);
     json_object_foreach(a->extras, key, v) {
         pk_mp_pack_cstr(&pk, key);

@@ -240,9 +240,7 @@ static void on_new_hash(api_hash_job *job, const char *hash)
     } else if (req) {
         msgpack_sbuffer sb;
         msgpack_packer pk;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 1);
+        pk_mp_start_map(&sb, &pk, 1);
         pk_mp_kv_str(&pk, "password_hash", hash);
         api_session *s = h2o_mem_alloc_pool(&req->pool, sizeof(*s));
         *s = p->session;

@@ -170,9 +170,7 @@ static void submit(h2o_req_t *req, const api_match *m, const char *type, int64_t
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, f->n + (id > 0));
+    pk_mp_start_map(&sb, &pk, f->n + (id > 0));
     if (id > 0)
         pk_mp_kv_i64(&pk, "service_id", id);
     pack_fields(&pk, f);

@@ -177,13 +177,7 @@ int pk_kyc_open(const unsigned char key[crypto_secretbox_KEYBYTES], const unsign
         out[0] = 0;
     if (len < PK_KYC_BLOB_MIN || len > PK_KYC_BLOB_MAX || cap == 0)
         return -1;
-    long n = pk_box_open(key, blob, len, (unsigned char *)out, cap - 1);
-    if (n < 0 || memchr(out, 0, (size_t)n)) {
-        sodium_memzero(out, cap);
-        return -1;
-    }
-    out[n] = 0;
-    return (int)n;
+    return pk_box_open_text(key, blob, len, out, cap);
 }
 
 /* ---- re-verification after a change ---- */

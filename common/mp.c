@@ -234,6 +234,13 @@ void pk_mp_pack_strn(msgpack_packer *pk, const char *s, size_t len)
     msgpack_pack_str_body(pk, s, len);
 }
 
+void pk_mp_start_map(msgpack_sbuffer *sb, msgpack_packer *pk, uint32_t n)
+{
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(pk, n);
+}
+
 void pk_mp_pack_cstr(msgpack_packer *pk, const char *s)
 {
     pk_mp_pack_strn(pk, s, s ? strlen(s) : 0);

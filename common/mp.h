@@ -48,6 +48,10 @@ int pk_mp_get_bool(const msgpack_object *map, const char *key, bool *out);
 /* Packing shorthands: a key followed by its value. A NULL string packs nil.
  * Errors of the underlying writer (out of memory) are not reported here;
  * msgpack_sbuffer_write only fails when realloc does. */
+/* Starts a payload: sb initialised, pk packing into it, a map of n
+ * entries opened. The caller packs the n entries, then
+ * msgpack_sbuffer_destroy(sb). */
+void pk_mp_start_map(msgpack_sbuffer *sb, msgpack_packer *pk, uint32_t n);
 void pk_mp_pack_cstr(msgpack_packer *pk, const char *s);
 void pk_mp_pack_strn(msgpack_packer *pk, const char *s, size_t len);
 void pk_mp_kv_str(msgpack_packer *pk, const char *key, const char *val);

@@ -57,6 +57,20 @@ long pk_box_open(const unsigned char key[crypto_secretbox_KEYBYTES], const unsig
     return (long)n;
 }
 
+int pk_box_open_text(const unsigned char key[crypto_secretbox_KEYBYTES], const unsigned char *blob, size_t len,
+                     char *out, size_t cap)
+{
+    if (cap == 0)
+        return -1;
+    long n = pk_box_open(key, blob, len, (unsigned char *)out, cap - 1);
+    if (n < 0 || memchr(out, 0, (size_t)n)) {
+        sodium_memzero(out, cap);
+        return -1;
+    }
+    out[n] = 0;
+    return (int)n;
+}
+
 int pk_is_sealed(const char *s)
 {
     return s && strncmp(s, PK_SEALED_PREFIX, sizeof(PK_SEALED_PREFIX) - 1) == 0;
@@ -98,13 +112,7 @@ int pk_open_text(const unsigned char key[crypto_secretbox_KEYBYTES], const char 
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         *b64_end != 0)
         return -1;
-    long n = pk_box_open(key, blob, blob_len, (unsigned char *)out, cap - 1);
-    if (n < 0 || memchr(out, 0, (size_t)n)) {
-        sodium_memzero(out, cap);
-        return -1;
-    }
-    out[n] = 0;
-    return (int)n;
+    return pk_box_open_text(key, blob, blob_len, out, cap);
 }
 
 int pk_password_hash_open(const unsigned char key[crypto_secretbox_KEYBYTES], const char *sealed, char *out,

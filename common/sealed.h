@@ -68,6 +68,12 @@ unsigned char *pk_box_seal(const unsigned char key[crypto_secretbox_KEYBYTES], c
 long pk_box_open(const unsigned char key[crypto_secretbox_KEYBYTES], const unsigned char *blob, size_t len,
                  unsigned char *out, size_t cap);
 
+/* pk_box_open for text: out[cap] gets a NUL-terminated string (cap ≥ 1).
+ * Returns its length, or -1 (out wiped to "") when the blob does not open,
+ * does not fit in cap - 1 bytes, or the plaintext holds a NUL byte. */
+int pk_box_open_text(const unsigned char key[crypto_secretbox_KEYBYTES], const unsigned char *blob, size_t len,
+                     char *out, size_t cap);
+
 /* ---- sealed text: "sealed:v1:<base64>" ---- */
 
 /* 1 when s starts with the current version's prefix. Says nothing about

@@ -289,9 +289,7 @@ static int create_admin(const char *username, const char *email)
 
     msgpack_sbuffer payload;
     msgpack_packer pk;
-    msgpack_sbuffer_init(&payload);
-    msgpack_packer_init(&pk, &payload, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
+    pk_mp_start_map(&payload, &pk, 3);
     pk_mp_kv_str(&pk, "username", username);
     pk_mp_kv_str(&pk, "email", email);
     pk_mp_kv_str(&pk, "password_hash", sealed);
