@@ -163,13 +163,13 @@ start_redis() {  # start_redis [PORT]
 }
 
 # The dev Kafka records its brokers' ports in DIR/kafka.ports at the first
-# start and listens on them again after a restart (common/devkafka.c), so the
+# start and listens on them again after a restart (tools/devkafka/devkafka.c), so the
 # API and the workers reconnect by themselves. Its data is in memory only: a
 # restarted one is empty, with the topics created again.
 start_kafka() {
   rm -f "$DIR/kafka.bootstrap"
   # kafka.ctl: fault commands for tests (punyaka-devkafka ctl DIR/kafka.ctl down all)
-  start devkafka "$BUILD/common/punyaka-devkafka" --bootstrap-file "$DIR/kafka.bootstrap" \
+  start devkafka "$BUILD/tools/devkafka/punyaka-devkafka" --bootstrap-file "$DIR/kafka.bootstrap" \
     --ports-file "$DIR/kafka.ports" --control "$DIR/kafka.ctl"
   wait_for "dev kafka" test -s "$DIR/kafka.bootstrap"
   KAFKA_BROKERS=$(cat "$DIR/kafka.bootstrap")

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 : "${PUNYAKA_BUILD_DIR:?PUNYAKA_BUILD_DIR must point at the build directory}"
-BIN="$PUNYAKA_BUILD_DIR/common/punyaka-devkafka"
+BIN="$PUNYAKA_BUILD_DIR/tools/devkafka/punyaka-devkafka"
 [[ -x "$BIN" ]] || { echo "FAIL: $BIN not built" >&2; exit 1; }
 command -v kcat >/dev/null || { echo "FAIL: kcat not installed (apt-get install kcat)" >&2; exit 1; }
 

@@ -75,7 +75,7 @@ echo "ok a new command applied $((SECONDS - t0)) s after the restart"
 # second's pause first: the injected error is for the next Produce of any
 # client, and the worker's relay publishes the last command's event.)
 sleep 1
-"$PUNYAKA_BUILD_DIR/common/punyaka-devkafka" ctl "$dir/kafka.ctl" errors 0 1 45 >/dev/null || fail "ctl errors"
+"$PUNYAKA_BUILD_DIR/tools/devkafka/punyaka-devkafka" ctl "$dir/kafka.ctl" errors 0 1 45 >/dev/null || fail "ctl errors"
 code=$(patch_me Fatal)
 [ "$code" = 200 ] || fail "PATCH me after the producer's fatal error answered $code: $(cat "$work/me.json")"
 grep -q 'FATAL.*out of order sequence' "$dir/logs/api.log" || fail "the API's producer did not hit the injected fatal error"

@@ -24,7 +24,7 @@ pid_t it_stack_pid(const char *name);
 /* The pid on the first line of a pid file, or 0. */
 pid_t it_pid_file(const char *path);
 
-/* One command to the dev Kafka's control socket (common/devkafka.c:
+/* One command to the dev Kafka's control socket (tools/devkafka/devkafka.c:
  * "down all", "up 1", "rtt all 3000", "errors 0 3 6"). 0 when it answered
  * "ok". Needs PUNYAKA_DEVKAFKA_CONTROL (set by the stack unless Kafka is
  * external). */
