@@ -432,20 +432,42 @@ wk_result wk_priest_update_account(wk_ctx *ctx, const pk_envelope_decoded *cmd, 
 
 /* ---- user.create_admin ---- */
 
+/* The one wording of a taken username or email, whether the pre-check or
+ * the unique index found it. */
+static void reject_taken(wk_outcome *out, bool by_email)
+{
+    if (by_email)
+        wk_reject(out, "email_taken", "email", "a user with that email already exists");
+    else
+        wk_reject(out, "username_taken", "username", "a user with that username already exists");
+}
+
 wk_result wk_check_account_free(wk_ctx *ctx, const char *username, const char *email, wk_outcome *out)
 {
     bool taken = false;
     wk_result res = wk_row_exists(ctx, "username check", "SELECT 1 FROM users WHERE lower(username) = lower($1)",
                                   username, &taken);
     if (res == WK_DONE && taken) {
-        wk_reject(out, "username_taken", "username", "a user with that username already exists");
+        reject_taken(out, false);
         return WK_DONE;
     }
     if (res == WK_DONE)
         res = wk_row_exists(ctx, "email check", "SELECT 1 FROM users WHERE lower(email) = lower($1)", email, &taken);
     if (res == WK_DONE && taken)
-        wk_reject(out, "email_taken", "email", "a user with that email already exists");
+        reject_taken(out, true);
     return res;
+}
+
+wk_result wk_user_insert_failed(wk_ctx *ctx, PGresult *res, const char *what, wk_outcome *out)
+{
+    if (!wk_sqlstate_is(res, "23505"))
+        return wk_db_failure(ctx, res, what);
+    /* Should the partition order ever be bypassed, the index still decides. */
+    const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+    bool by_email = constraint && strstr(constraint, "email");
+    PQclear(res);
+    reject_taken(out, by_email);
+    return WK_DONE;
 }
 
 wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
@@ -471,17 +493,8 @@ wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_o
                             "INSERT INTO users (id, username, email, password_hash, role, created_at, updated_at)"
                             " VALUES (" WK_NEW_ID("$5", "users") ", $1, $2, $3, 'admin', $4, $4) RETURNING id",
                             5, params);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        if (!wk_sqlstate_is(res, "23505"))
-            return wk_db_failure(ctx, res, "user.create_admin");
-        /* Should the partition order ever be bypassed, the index still decides. */
-        const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-        int by_email = constraint && strstr(constraint, "email");
-        PQclear(res);
-        wk_reject(out, by_email ? "email_taken" : "username_taken", by_email ? "email" : "username",
-                  by_email ? "a user with that email already exists" : "a user with that username already exists");
-        return WK_DONE;
-    }
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return wk_user_insert_failed(ctx, res, "user.create_admin", out);
     char uid[24];
     snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
