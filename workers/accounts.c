@@ -153,11 +153,10 @@ static wk_result insert_user(wk_ctx *ctx, const registration *r, const char *ts,
                             " VALUES (" WK_NEW_ID("$13", "users") ", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
                             " $12, $12) RETURNING id",
                             13, params);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return wk_user_insert_failed(ctx, res, "insert user", out);
     char uid[24];
-    snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    wk_result inserted = wk_user_inserted(ctx, res, "insert user", out, uid);
+    if (inserted != WK_DONE || wk_rejected(out))
+        return inserted;
     int64_t id = strtoll(uid, NULL, 10), profile_id = 0;
     if (strcmp(r->role, "priest") == 0) {
         wk_result profile = insert_priest_profile(ctx, r, uid, ts, &profile_id);

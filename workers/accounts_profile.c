@@ -458,8 +458,14 @@ wk_result wk_check_account_free(wk_ctx *ctx, const char *username, const char *e
     return res;
 }
 
-wk_result wk_user_insert_failed(wk_ctx *ctx, PGresult *res, const char *what, wk_outcome *out)
+wk_result wk_user_inserted(wk_ctx *ctx, PGresult *res, const char *what, wk_outcome *out, char uid[24])
 {
+    uid[0] = '\0';
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        snprintf(uid, 24, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return WK_DONE;
+    }
     if (!wk_sqlstate_is(res, "23505"))
         return wk_db_failure(ctx, res, what);
     /* Should the partition order ever be bypassed, the index still decides. */
@@ -493,11 +499,10 @@ wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_o
                             "INSERT INTO users (id, username, email, password_hash, role, created_at, updated_at)"
                             " VALUES (" WK_NEW_ID("$5", "users") ", $1, $2, $3, 'admin', $4, $4) RETURNING id",
                             5, params);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return wk_user_insert_failed(ctx, res, "user.create_admin", out);
     char uid[24];
-    snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    wk_result inserted = wk_user_inserted(ctx, res, "user.create_admin", out, uid);
+    if (inserted != WK_DONE || wk_rejected(out))
+        return inserted;
     wk_created(out, "user", strtoll(uid, NULL, 10));
     return applied_user(ctx, uid, 201, out);
 }

@@ -48,10 +48,11 @@ wk_result wk_priest_kyc_store(wk_ctx *ctx, const msgpack_object *payload, int64_
  * user.register and user.create_admin. */
 wk_result wk_check_account_free(wk_ctx *ctx, const char *username, const char *email, wk_outcome *out);
 
-/* The answer to a failed user INSERT (res, which it clears): a unique
- * violation rejects username_taken / email_taken, by the index that refused
- * it, and returns WK_DONE; any other error is wk_db_failure(ctx, res, what).
- * Shared by user.register and user.create_admin. */
-wk_result wk_user_insert_failed(wk_ctx *ctx, PGresult *res, const char *what, wk_outcome *out);
+/* Reads (and clears) res, the answer of a user INSERT ... RETURNING id:
+ * the new id as text into uid and WK_DONE; or, uid empty, a unique
+ * violation rejects username_taken / email_taken by the index that refused
+ * it (WK_DONE, wk_rejected) and any other error is wk_db_failure(ctx, res,
+ * what). Shared by user.register and user.create_admin. */
+wk_result wk_user_inserted(wk_ctx *ctx, PGresult *res, const char *what, wk_outcome *out, char uid[24]);
 
 #endif
