@@ -299,16 +299,12 @@ static wk_result update_user_fields(wk_ctx *ctx, const msgpack_object *p, const 
     wk_timestamp(issued_at_us, ts);
     const char *params[] = {uid, has_first ? first : NULL, has_last ? last : NULL, set_phone ? "t" : "f",
                             *phone ? phone : NULL, set_address ? "t" : "f", *address ? address : NULL, ts};
-    PGresult *res = wk_exec(ctx,
-                            "UPDATE users SET first_name = coalesce($2, first_name), last_name = coalesce($3, last_name),"
-                            " phone = CASE WHEN $4::boolean THEN $5 ELSE phone END,"
-                            " address = CASE WHEN $6::boolean THEN $7 ELSE address END,"
-                            " updated_at = greatest(updated_at, $8::timestamptz) WHERE id = $1",
-                            8, params);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return wk_db_failure(ctx, res, "user.update");
-    PQclear(res);
-    return WK_DONE;
+    return wk_write(ctx, "user.update",
+                    "UPDATE users SET first_name = coalesce($2, first_name), last_name = coalesce($3, last_name),"
+                    " phone = CASE WHEN $4::boolean THEN $5 ELSE phone END,"
+                    " address = CASE WHEN $6::boolean THEN $7 ELSE address END,"
+                    " updated_at = greatest(updated_at, $8::timestamptz) WHERE id = $1",
+                    8, params);
 }
 
 wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
@@ -336,13 +332,11 @@ wk_result wk_user_change_password(wk_ctx *ctx, const pk_envelope_decoded *cmd, w
         return r;
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {uid, hash, ts};
-    PGresult *res = wk_exec(ctx,
-                            "UPDATE users SET password_hash = $2, updated_at = greatest(updated_at, $3::timestamptz)"
-                            " WHERE id = $1",
-                            3, params);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return wk_db_failure(ctx, res, "user.change_password");
-    PQclear(res);
+    r = wk_write(ctx, "user.change_password",
+                 "UPDATE users SET password_hash = $2, updated_at = greatest(updated_at, $3::timestamptz) WHERE id = $1",
+                 3, params);
+    if (r != WK_DONE)
+        return r;
     return applied_user(ctx, uid, 200, out);
 }
 
