@@ -137,13 +137,14 @@ static wk_result kyc_recheck(wk_ctx *ctx, const char *uid, const msgpack_object 
 {
     const char *params[] = {uid};
     *unverify = 0;
-    PGresult *res = wk_exec(ctx,
-                            "SELECT is_verified, encode(aadhaar_fp, 'hex'), encode(pan_fp, 'hex'),"
-                            " encode(bank_account_fp, 'hex'), encode(bank_ifsc_fp, 'hex')"
-                            " FROM priest_profiles WHERE user_id = $1 FOR UPDATE",
-                            1, params);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return wk_db_failure(ctx, res, "loading KYC fingerprints");
+    wk_result fail = WK_DONE;
+    PGresult *res = wk_query(ctx, "loading KYC fingerprints",
+                             "SELECT is_verified, encode(aadhaar_fp, 'hex'), encode(pan_fp, 'hex'),"
+                             " encode(bank_account_fp, 'hex'), encode(bank_ifsc_fp, 'hex')"
+                             " FROM priest_profiles WHERE user_id = $1 FOR UPDATE",
+                             1, params, &fail);
+    if (!res)
+        return fail;
     const char *changed[KYC_N];
     size_t n = 0;
     if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
