@@ -14,6 +14,7 @@
 #include "api/kyc.h"
 #include "api/pg.h"
 #include "api/query.h"
+#include "api/reads.h"
 #include "api/routes.h"
 #include "api/users.h"
 #include "common/mp.h"
@@ -39,6 +40,18 @@ static void open_kyc(json_t *kyc, bool masked)
     }
 }
 
+/* Both queries here answer in one row (the list: count and page; the
+ * reveal: the blobs). Whether res is that row; when not, the waiting
+ * request is answered 503. */
+static bool one_row_or_503(h2o_req_t *req, const PGresult *res, const char *err)
+{
+    if (err || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        api_reply_db_unavailable(req);
+        return false;
+    }
+    return true;
+}
+
 typedef struct {
     api_async async;
     api_page page;
@@ -48,9 +61,7 @@ static void on_list(void *ctx, const PGresult *res, const char *err)
 {
     list_ctx *l = ctx;
     h2o_req_t *req = l->async.req;
-    if (req && (err || PQresultStatus(res) != PGRES_TUPLES_OK)) {
-        api_reply_problem(req, 503, "database_unavailable", "Service unavailable", NULL, NULL);
-    } else if (req) {
+    if (req && one_row_or_503(req, res, err)) {
         json_error_t e;
         json_t *results = json_loads(PQgetvalue(res, 0, 1), 0, &e);
         size_t i;
@@ -136,9 +147,7 @@ static void on_blobs(void *ctx, const PGresult *res, const char *err)
 {
     reveal_ctx *r = ctx;
     h2o_req_t *req = r->async.req;
-    if (req && (err || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)) {
-        api_reply_problem(req, 503, "database_unavailable", "Service unavailable", NULL, NULL);
-    } else if (req) {
+    if (req && one_row_or_503(req, res, err)) {
         json_error_t e;
         json_t *kyc = json_loads(PQgetvalue(res, 0, 0), 0, &e);
         open_kyc(kyc, false);

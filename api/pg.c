@@ -279,20 +279,31 @@ static void connect_poll(pg_conn *c)
     }
 }
 
+/* What readiness in either direction does first: a socket error ends the
+ * connection (CONN_DOWN), and while connecting either one advances the
+ * handshake. Whether it did either; if not, the connection is up and the
+ * event is the caller's own direction's work. */
+static bool took_error_or_handshake(pg_conn *c, const char *err)
+{
+    if (err)
+        conn_fail(c, err);
+    else if (c->state == CONN_CONNECTING)
+        connect_poll(c);
+    else
+        return false;
+    return true;
+}
+
 static void on_io(h2o_socket_t *sock, const char *err)
 {
     pg_conn *c = sock->data;
-    if (err) {
-        conn_fail(c, err);
-        return;
+    if (!took_error_or_handshake(c, err)) {
+        if (c->state == CONN_BUSY)
+            read_results(c);
+        else if (!PQconsumeInput(c->conn))   /* idle: only notices or a server goodbye */
+            conn_fail(c, PQerrorMessage(c->conn));
     }
-    if (c->state == CONN_CONNECTING)
-        connect_poll(c);
-    else if (c->state == CONN_BUSY)
-        read_results(c);
-    else if (!PQconsumeInput(c->conn))   /* idle: only notices or a server goodbye */
-        conn_fail(c, PQerrorMessage(c->conn));
-    if (c->state == CONN_IDLE)
+    if (c->state == CONN_IDLE)   /* never after a failure: that leaves it CONN_DOWN */
         dispatch(c->pool);
 }
 
@@ -300,13 +311,7 @@ static void on_writable(h2o_socket_t *sock, const char *err)
 {
     pg_conn *c = sock->data;
     c->write_pending = false;
-    if (err) {
-        conn_fail(c, err);
-        return;
-    }
-    if (c->state == CONN_CONNECTING)
-        connect_poll(c);
-    else if (c->state == CONN_BUSY)
+    if (!took_error_or_handshake(c, err) && c->state == CONN_BUSY)
         flush_or_wait(c);
 }
 

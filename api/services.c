@@ -180,7 +180,28 @@ static void submit(h2o_req_t *req, const api_match *m, const char *type, int64_t
     msgpack_sbuffer_destroy(&sb);
 }
 
-int api_admin_services_create(h2o_req_t *req, const api_match *m)
+/* A create names every field but description and is_active. */
+static void require_create_fields(const service_fields *f, json_t *errors)
+{
+    const char *const required[] = {f->name ? NULL : "name", f->type ? NULL : "service_type",
+                                    f->has_duration ? NULL : "duration_minutes", f->has_price ? NULL : "base_price"};
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+        if (required[i] && !json_object_get(errors, required[i]))
+            api_field_error(errors, required[i], "this field is required");
+}
+
+/* An update changes at least one field. */
+static void require_some_field(const service_fields *f, json_t *errors)
+{
+    if (!json_object_size(errors) && f->n == 0)
+        api_field_error(errors, "non_field_errors", "send at least one of name, description, service_type,"
+                                              " duration_minutes, base_price, is_active");
+}
+
+/* Create and update read, check and answer alike; only which fields they
+ * demand (require) differs. id: the service's (update), 0 for a create. */
+static int write_service(h2o_req_t *req, const api_match *m, const char *type, int64_t id,
+                         void (*require)(const service_fields *, json_t *))
 {
     json_t *body = api_json_body_or_reply(req);
     if (!body)
@@ -188,38 +209,23 @@ int api_admin_services_create(h2o_req_t *req, const api_match *m)
     json_t *errors = json_object();
     service_fields f;
     read_fields(body, errors, &f);
-    const char *const required[] = {f.name ? NULL : "name", f.type ? NULL : "service_type",
-                                    f.has_duration ? NULL : "duration_minutes", f.has_price ? NULL : "base_price"};
-    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
-        if (required[i] && !json_object_get(errors, required[i]))
-            api_field_error(errors, required[i], "this field is required");
-    if (json_object_size(errors))
+    require(&f, errors);
+    if (json_object_size(errors)) {
         reply_errors(req, errors);
-    else {
+    } else {
         json_decref(errors);
-        submit(req, m, "service.create", 0, &f);
+        submit(req, m, type, id, &f);
     }
     json_decref(body);
     return 0;
 }
 
+int api_admin_services_create(h2o_req_t *req, const api_match *m)
+{
+    return write_service(req, m, "service.create", 0, require_create_fields);
+}
+
 int api_admin_services_update(h2o_req_t *req, const api_match *m)
 {
-    json_t *body = api_json_body_or_reply(req);
-    if (!body)
-        return 0;
-    json_t *errors = json_object();
-    service_fields f;
-    read_fields(body, errors, &f);
-    if (!json_object_size(errors) && f.n == 0)
-        api_field_error(errors, "non_field_errors", "send at least one of name, description, service_type,"
-                                              " duration_minutes, base_price, is_active");
-    if (json_object_size(errors)) {
-        reply_errors(req, errors);
-    } else {
-        json_decref(errors);
-        submit(req, m, "service.update", api_param_id(m, 0), &f);
-    }
-    json_decref(body);
-    return 0;
+    return write_service(req, m, "service.update", api_param_id(m, 0), require_some_field);
 }

@@ -153,20 +153,10 @@ static wk_result insert_user(wk_ctx *ctx, const registration *r, const char *ts,
                             " VALUES (" WK_NEW_ID("$13", "users") ", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
                             " $12, $12) RETURNING id",
                             13, params);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        /* Should the partition order ever be bypassed, the index still decides. */
-        if (!wk_sqlstate_is(res, "23505"))
-            return wk_db_failure(ctx, res, "insert user");
-        const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-        int email = constraint && strstr(constraint, "email");
-        PQclear(res);
-        wk_reject(out, email ? "email_taken" : "username_taken", email ? "email" : "username",
-                  email ? "a user with that email already exists" : "a user with that username already exists");
-        return WK_DONE;
-    }
     char uid[24];
-    snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    wk_result inserted = wk_user_inserted(ctx, res, "insert user", out, uid);
+    if (inserted != WK_DONE || wk_rejected(out))
+        return inserted;
     int64_t id = strtoll(uid, NULL, 10), profile_id = 0;
     if (strcmp(r->role, "priest") == 0) {
         wk_result profile = insert_priest_profile(ctx, r, uid, ts, &profile_id);

@@ -137,13 +137,14 @@ static wk_result kyc_recheck(wk_ctx *ctx, const char *uid, const msgpack_object 
 {
     const char *params[] = {uid};
     *unverify = 0;
-    PGresult *res = wk_exec(ctx,
-                            "SELECT is_verified, encode(aadhaar_fp, 'hex'), encode(pan_fp, 'hex'),"
-                            " encode(bank_account_fp, 'hex'), encode(bank_ifsc_fp, 'hex')"
-                            " FROM priest_profiles WHERE user_id = $1 FOR UPDATE",
-                            1, params);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return wk_db_failure(ctx, res, "loading KYC fingerprints");
+    wk_result fail = WK_DONE;
+    PGresult *res = wk_query(ctx, "loading KYC fingerprints",
+                             "SELECT is_verified, encode(aadhaar_fp, 'hex'), encode(pan_fp, 'hex'),"
+                             " encode(bank_account_fp, 'hex'), encode(bank_ifsc_fp, 'hex')"
+                             " FROM priest_profiles WHERE user_id = $1 FOR UPDATE",
+                             1, params, &fail);
+    if (!res)
+        return fail;
     const char *changed[KYC_N];
     size_t n = 0;
     if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
@@ -299,16 +300,12 @@ static wk_result update_user_fields(wk_ctx *ctx, const msgpack_object *p, const 
     wk_timestamp(issued_at_us, ts);
     const char *params[] = {uid, has_first ? first : NULL, has_last ? last : NULL, set_phone ? "t" : "f",
                             *phone ? phone : NULL, set_address ? "t" : "f", *address ? address : NULL, ts};
-    PGresult *res = wk_exec(ctx,
-                            "UPDATE users SET first_name = coalesce($2, first_name), last_name = coalesce($3, last_name),"
-                            " phone = CASE WHEN $4::boolean THEN $5 ELSE phone END,"
-                            " address = CASE WHEN $6::boolean THEN $7 ELSE address END,"
-                            " updated_at = greatest(updated_at, $8::timestamptz) WHERE id = $1",
-                            8, params);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return wk_db_failure(ctx, res, "user.update");
-    PQclear(res);
-    return WK_DONE;
+    return wk_write(ctx, "user.update",
+                    "UPDATE users SET first_name = coalesce($2, first_name), last_name = coalesce($3, last_name),"
+                    " phone = CASE WHEN $4::boolean THEN $5 ELSE phone END,"
+                    " address = CASE WHEN $6::boolean THEN $7 ELSE address END,"
+                    " updated_at = greatest(updated_at, $8::timestamptz) WHERE id = $1",
+                    8, params);
 }
 
 wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
@@ -336,13 +333,11 @@ wk_result wk_user_change_password(wk_ctx *ctx, const pk_envelope_decoded *cmd, w
         return r;
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {uid, hash, ts};
-    PGresult *res = wk_exec(ctx,
-                            "UPDATE users SET password_hash = $2, updated_at = greatest(updated_at, $3::timestamptz)"
-                            " WHERE id = $1",
-                            3, params);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return wk_db_failure(ctx, res, "user.change_password");
-    PQclear(res);
+    r = wk_write(ctx, "user.change_password",
+                 "UPDATE users SET password_hash = $2, updated_at = greatest(updated_at, $3::timestamptz) WHERE id = $1",
+                 3, params);
+    if (r != WK_DONE)
+        return r;
     return applied_user(ctx, uid, 200, out);
 }
 
@@ -432,20 +427,48 @@ wk_result wk_priest_update_account(wk_ctx *ctx, const pk_envelope_decoded *cmd, 
 
 /* ---- user.create_admin ---- */
 
+/* The one wording of a taken username or email, whether the pre-check or
+ * the unique index found it. */
+static void reject_taken(wk_outcome *out, bool by_email)
+{
+    if (by_email)
+        wk_reject(out, "email_taken", "email", "a user with that email already exists");
+    else
+        wk_reject(out, "username_taken", "username", "a user with that username already exists");
+}
+
 wk_result wk_check_account_free(wk_ctx *ctx, const char *username, const char *email, wk_outcome *out)
 {
     bool taken = false;
     wk_result res = wk_row_exists(ctx, "username check", "SELECT 1 FROM users WHERE lower(username) = lower($1)",
                                   username, &taken);
     if (res == WK_DONE && taken) {
-        wk_reject(out, "username_taken", "username", "a user with that username already exists");
+        reject_taken(out, false);
         return WK_DONE;
     }
     if (res == WK_DONE)
         res = wk_row_exists(ctx, "email check", "SELECT 1 FROM users WHERE lower(email) = lower($1)", email, &taken);
     if (res == WK_DONE && taken)
-        wk_reject(out, "email_taken", "email", "a user with that email already exists");
+        reject_taken(out, true);
     return res;
+}
+
+wk_result wk_user_inserted(wk_ctx *ctx, PGresult *res, const char *what, wk_outcome *out, char uid[24])
+{
+    uid[0] = '\0';
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        snprintf(uid, 24, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        return WK_DONE;
+    }
+    if (!wk_sqlstate_is(res, "23505"))
+        return wk_db_failure(ctx, res, what);
+    /* Should the partition order ever be bypassed, the index still decides. */
+    const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+    bool by_email = constraint && strstr(constraint, "email");
+    PQclear(res);
+    reject_taken(out, by_email);
+    return WK_DONE;
 }
 
 wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
@@ -471,20 +494,10 @@ wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_o
                             "INSERT INTO users (id, username, email, password_hash, role, created_at, updated_at)"
                             " VALUES (" WK_NEW_ID("$5", "users") ", $1, $2, $3, 'admin', $4, $4) RETURNING id",
                             5, params);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        if (!wk_sqlstate_is(res, "23505"))
-            return wk_db_failure(ctx, res, "user.create_admin");
-        /* Should the partition order ever be bypassed, the index still decides. */
-        const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-        int by_email = constraint && strstr(constraint, "email");
-        PQclear(res);
-        wk_reject(out, by_email ? "email_taken" : "username_taken", by_email ? "email" : "username",
-                  by_email ? "a user with that email already exists" : "a user with that username already exists");
-        return WK_DONE;
-    }
     char uid[24];
-    snprintf(uid, sizeof(uid), "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    wk_result inserted = wk_user_inserted(ctx, res, "user.create_admin", out, uid);
+    if (inserted != WK_DONE || wk_rejected(out))
+        return inserted;
     wk_created(out, "user", strtoll(uid, NULL, 10));
     return applied_user(ctx, uid, 201, out);
 }

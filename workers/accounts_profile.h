@@ -13,6 +13,7 @@
 #define PUNYAKA_WORKER_ACCOUNTS_PROFILE_H
 
 #include <msgpack.h>
+#include <libpq-fe.h>
 #include "workers/worker.h"
 
 wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
@@ -46,5 +47,12 @@ wk_result wk_priest_kyc_store(wk_ctx *ctx, const msgpack_object *payload, int64_
  * in use; WK_DONE, or a failed statement's class (db.h). Shared by
  * user.register and user.create_admin. */
 wk_result wk_check_account_free(wk_ctx *ctx, const char *username, const char *email, wk_outcome *out);
+
+/* Reads (and clears) res, the answer of a user INSERT ... RETURNING id:
+ * the new id as text into uid and WK_DONE; or, uid empty, a unique
+ * violation rejects username_taken / email_taken by the index that refused
+ * it (WK_DONE, wk_rejected) and any other error is wk_db_failure(ctx, res,
+ * what). Shared by user.register and user.create_admin. */
+wk_result wk_user_inserted(wk_ctx *ctx, PGresult *res, const char *what, wk_outcome *out, char uid[24]);
 
 #endif

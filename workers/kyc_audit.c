@@ -3,6 +3,7 @@
  * when, and for which priest (outcome + journal), and only once that record is
  * committed does the API decrypt and answer. So every full view is audited. */
 #include <stdio.h>
+#include "workers/bookings.h"
 #include "workers/db.h"
 #include "workers/fields.h"
 #include "workers/kyc_audit.h"
@@ -22,12 +23,8 @@ wk_result wk_priest_kyc_reveal(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_o
     PGresult *r = wk_query(ctx, "kyc reveal", "SELECT id FROM priest_profiles WHERE id = $1", 1, params, &fail);
     if (!r)
         return fail;
-    int found = PQntuples(r) == 1;
-    PQclear(r);
-    if (!found) {
-        wk_reject(out, "not_found", "priest_id", "no such priest");
+    if (!wk_priest_row_found(r, out))
         return WK_DONE;
-    }
     wk_applied(out, 200, "priest", priest_id,
                json_pack("{s:I, s:I}", "priest_id", (json_int_t)priest_id, "revealed_by", (json_int_t)cmd->env.actor_id));
     return WK_DONE;

@@ -32,6 +32,15 @@ static int decode(const msgpack_object *p, verify_req *r)
                : -1;
 }
 
+bool wk_priest_row_found(PGresult *r, wk_outcome *out)
+{
+    bool found = PQntuples(r) == 1;
+    PQclear(r);
+    if (!found)
+        wk_reject(out, "not_found", "priest_id", "no such priest");
+    return found;
+}
+
 wk_result wk_priest_verify(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
 {
     verify_req req;
@@ -52,12 +61,8 @@ wk_result wk_priest_verify(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outco
                            5, params, &fail);
     if (!r)
         return fail;
-    int found = PQntuples(r) == 1;
-    PQclear(r);
-    if (!found) {
-        wk_reject(out, "not_found", "priest_id", "no such priest");
+    if (!wk_priest_row_found(r, out))
         return WK_DONE;
-    }
     /* The admin's view of the priest: a GET /api/admin/priests/ item (no kyc). */
     return wk_applied_resource(ctx, out, 200, WK_RES_PRIEST_ADMIN, req.priest, req.priest);
 }
