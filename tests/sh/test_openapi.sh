@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # test_openapi.sh — the API's contract is a valid OpenAPI document and the
 # API serves it (issue 15).
+#   0. schemas/openapi.yaml (OpenAPI 3.1) passes `redocly lint` (@redocly/cli,
+#      pinned in tests/browser/package.json) under the repository's
+#      redocly.yaml, which names each rule it turns off and why.
 #   1. schemas/openapi.yaml passes @apidevtools/swagger-parser's validate
 #      (pinned in tests/browser/package.json; tests/browser/lib/validate-openapi.mjs):
 #      it used to be rejected (unquoted commas in flow mappings splitting keys,
@@ -13,10 +16,19 @@ tests="$PUNYAKA_SOURCE_DIR/tests/browser"
 spec="$PUNYAKA_SOURCE_DIR/schemas/openapi.yaml"
 command -v node >/dev/null || fail "node is not installed (scripts/lib/deps.sh installs it)"
 
-if [ ! -d "$tests/node_modules/@apidevtools/swagger-parser" ]; then
+# Reinstall when a pinned package is missing (a node_modules from before it was added).
+if [ ! -d "$tests/node_modules/@apidevtools/swagger-parser" ] || [ ! -x "$tests/node_modules/.bin/redocly" ] ||
+   [ ! -d "$tests/node_modules/ajv-formats" ]; then
   echo "installing tests/browser's npm packages (npm ci, no browser download)"
   (cd "$tests" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
+# No telemetry, no update check: the test must not need the network.
+out=$(REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+      "$tests/node_modules/.bin/redocly" lint --config "$PUNYAKA_SOURCE_DIR/redocly.yaml" --format=stylish "$spec" 2>&1) ||
+  fail "redocly lint rejects $spec: $(printf '%s\n' "$out" | grep -v '[║╔╚]')"
+# A warning fails too: the rules we accept are the ones redocly.yaml keeps.
+if printf '%s\n' "$out" | grep -q ' warning '; then fail "redocly lint warns about $spec: $out"; fi
+echo "ok redocly lint: no errors, no warnings"
 out=$(cd "$tests" && node lib/validate-openapi.mjs "$spec" 2>&1) || fail "swagger-parser rejects $spec: $out"
 echo "ok $out"
 
