@@ -10,6 +10,11 @@
 #      two identical path templates for products, nullable without a type).
 #   2. GET /api/openapi.yaml on a throwaway stack answers 200, application/yaml,
 #      and exactly the bytes of schemas/openapi.yaml (it used to be a 404).
+#   3. GET /api/openapi.json answers 200, application/json, the same document
+#      (the build's rendering, scripts/lib/openapi_json.py); /api/docs/ is the
+#      docs page (HTML under the pages' CSP, its script a file: no inline
+#      script), /api/docs redirects to it. tests/browser/tests/70-api-docs
+#      renders it in Chromium.
 set -euo pipefail
 . "$(dirname "$0")/support.sh"
 tests="$PUNYAKA_SOURCE_DIR/tests/browser"
@@ -47,8 +52,30 @@ cmp -s "$work/served.yaml" "$spec" || fail "the served document differs from sch
 grep -qi '^x-content-type-options: nosniff' "$work/headers" || fail "the served document lacks the hardening headers"
 echo "ok GET /api/openapi.yaml: 200, application/yaml, the same $(wc -c < "$spec") bytes"
 
+code=$(curl -s -D "$work/jheaders" -o "$work/served.json" -w '%{http_code}' "$api/api/openapi.json")
+[ "$code" = 200 ] || fail "GET /api/openapi.json answered $code"
+grep -qi '^content-type: application/json' "$work/jheaders" ||
+  fail "GET /api/openapi.json is not application/json: $(grep -i '^content-type' "$work/jheaders")"
+python3 - "$work/served.json" "$spec" <<'PY' || fail "GET /api/openapi.json is not schemas/openapi.yaml as JSON"
+import json, sys, yaml
+sys.exit(0 if json.load(open(sys.argv[1])) == yaml.safe_load(open(sys.argv[2])) else 1)
+PY
+echo "ok GET /api/openapi.json: 200, application/json, the same document"
+
+code=$(curl -s -D "$work/dheaders" -o "$work/docs.html" -w '%{http_code}' "$api/api/docs/")
+[ "$code" = 200 ] || fail "GET /api/docs/ answered $code"
+grep -qi '^content-type: text/html' "$work/dheaders" || fail "/api/docs/ is not HTML"
+grep -qi "^content-security-policy: default-src 'self'; script-src 'self'" "$work/dheaders" ||
+  fail "/api/docs/ lacks the pages' CSP: $(grep -i '^content-security-policy' "$work/dheaders")"
+grep -q '<script type="module" src="docs.js"></script>' "$work/docs.html" || fail "/api/docs/ does not load docs.js"
+if grep -q '<script>' "$work/docs.html"; then fail "/api/docs/ has an inline script, which its CSP refuses"; fi
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$api/api/docs/docs.js")" = 200 ] || fail "/api/docs/docs.js is missing"
+code=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$api/api/docs")
+case "$code" in 30[12]" $api/api/docs/") ;; *) fail "/api/docs does not redirect to /api/docs/: $code" ;; esac
+echo "ok /api/docs/: the docs page, under the pages' CSP"
+
 # The dispatcher still owns the rest of /api.
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$api/api/openapi.json")" = 404 ] || fail "/api/openapi.json is not a 404"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$api/api/openapi.xml")" = 404 ] || fail "/api/openapi.xml is not a 404"
 
 # down exits non-zero when a sanitizer reported anything in the stack's logs.
 "$STACK" down "$dir" 2> "$work/down.log" || { cat "$work/down.log" >&2; fail "stack down"; }
