@@ -12,6 +12,7 @@ RUN apt-get update \
       build-essential cmake pkg-config \
       librdkafka-dev libpq-dev libhiredis-dev libh2o-evloop-dev libh2o-dev-common \
       libmsgpack-dev libcmocka-dev libsodium-dev libjansson-dev \
+      python3 python3-yaml \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -31,7 +32,8 @@ RUN set -e; \
     done; \
     find /src/migrations -maxdepth 1 -type f -name '*.sql' -exec install -m 0644 {} /out/share/migrations/ \; ; \
     cp -R /src/web/. /out/share/web/; \
-    install -m 0644 /src/schemas/openapi.yaml /out/share/openapi.yaml
+    install -m 0644 /src/schemas/openapi.yaml /out/share/openapi.yaml; \
+    install -m 0644 /src/build/openapi.json /out/share/openapi.json
 
 # ---- runtime ---------------------------------------------------------------
 FROM debian:12
@@ -46,7 +48,7 @@ RUN apt-get update \
 COPY --from=build /out/bin/ /usr/local/bin/
 COPY --from=build /out/share/migrations/ /usr/share/punyaka/migrations/
 COPY --from=build /out/share/web/ /usr/share/punyaka/web/
-COPY --from=build /out/share/openapi.yaml /usr/share/punyaka/openapi.yaml
+COPY --from=build /out/share/openapi.yaml /out/share/openapi.json /usr/share/punyaka/
 
 # Fail the build, not the first start, if a runtime library is missing.
 RUN ! ldd /usr/local/bin/punyaka-* | grep 'not found'
