@@ -10,6 +10,11 @@
 #      two identical path templates for products, nullable without a type).
 #   2. GET /api/openapi.yaml on a throwaway stack answers 200, application/yaml,
 #      and exactly the bytes of schemas/openapi.yaml (it used to be a 404).
+#   2b. the response checker run after the suite (lib/validate-responses.mjs,
+#      tests/support/check_responses.sh) passes conforming answers and names
+#      each kind of nonconforming one: an undocumented status, a body that
+#      misses a required field, an unknown problem code, an undocumented
+#      Content-Type, a path outside every operation answering 200.
 #   3. GET /api/openapi.json answers 200, application/json, the same document
 #      (the build's rendering, scripts/lib/openapi_json.py); /api/docs/ is the
 #      docs page (HTML under the pages' CSP, its script a file: no inline
@@ -39,6 +44,32 @@ echo "ok $out"
 
 work=$(new_work); dir="$work/stack"
 trap 'cleanup_stack; rm -rf "$work"' EXIT
+
+check_log() { (cd "$tests" && node lib/validate-responses.mjs "$spec" "$1" 2>&1); }
+good='{"source":"t","method":"GET","path":"/api/auth/csrf/","status":200,"content_type":"application/json","body":"{\"csrfToken\":\"x\"}"}
+{"source":"t","method":"POST","path":"/api/bookings/","status":409,"content_type":"application/problem+json","body":"{\"type\":\"https://punyaka.dev/problems/slot-taken\",\"title\":\"Slot taken\",\"status\":409,\"code\":\"slot_taken\",\"detail\":null,\"errors\":{}}"}
+{"source":"t","method":"GET","path":"/api/nothing/?x=1","status":404,"content_type":"application/problem+json","body":"{\"type\":\"https://punyaka.dev/problems/not-found\",\"title\":\"Not found\",\"status\":404,\"code\":\"not_found\",\"detail\":\"no such endpoint\",\"errors\":{}}"}
+{"source":"t","method":"OPTIONS","path":"/api/auth/login/","status":204,"content_type":null,"body":""}
+{"source":"t","method":"GET","path":"/login.html","status":200,"content_type":"text/html","body":"<html>"}'
+printf '%s\n' "$good" > "$work/good.ndjson"
+out=$(check_log "$work/good.ndjson") || fail "conforming responses were refused: $out"
+case "$out" in *"4 responses"*"every response conforms"*) ;; *) fail "unexpected checker output: $out" ;; esac
+bad='{"source":"t","method":"GET","path":"/api/priests/","status":409,"content_type":"application/problem+json","body":"{}"}
+{"source":"t","method":"GET","path":"/api/auth/csrf/","status":200,"content_type":"application/json","body":"{\"token\":\"x\"}"}
+{"source":"t","method":"POST","path":"/api/bookings/","status":409,"content_type":"application/problem+json","body":"{\"type\":\"https://punyaka.dev/problems/made-up\",\"title\":\"t\",\"status\":409,\"code\":\"made_up\",\"detail\":null,\"errors\":{}}"}
+{"source":"t","method":"GET","path":"/api/orders/1/","status":200,"content_type":"text/html","body":"<p>"}
+{"source":"t","method":"GET","path":"/api/nothing/","status":200,"content_type":"application/json","body":"{}"}'
+printf '%s\n' "$bad" > "$work/bad.ndjson"
+if out=$(check_log "$work/bad.ndjson"); then fail "the checker passed nonconforming responses: $out"; fi
+for want in "GET /api/priests/ 409 (1×): status 409 is not documented" \
+            "GET /api/auth/csrf/ 200 (1×): the body does not match the schema: / must have required property 'csrfToken'" \
+            "POST /api/bookings/ 409 (1×): the body does not match the schema: /code must be equal to one of the allowed values" \
+            "GET /api/orders/{id}/ 200 (1×): Content-Type text/html is not documented" \
+            "GET /api/nothing/ 200 (1×): no operation has this path" \
+            "5 kinds of nonconforming responses"; do
+  printf '%s\n' "$out" | grep -qF "$want" || fail "the checker did not report \"$want\": $out"
+done
+echo "ok the response checker passes conforming answers and names each kind of nonconforming one"
 PUNYAKA_STACK_FRESH=1 PUNYAKA_STACK_FAST=1 "$STACK" up "$dir" "$PUNYAKA_BUILD_DIR" 2> "$work/up.log" ||
   { tail -n 20 "$work/up.log" >&2; fail "stack up"; }
 remember_pids
