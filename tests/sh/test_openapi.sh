@@ -87,7 +87,7 @@ code=$(curl -s -D "$work/jheaders" -o "$work/served.json" -w '%{http_code}' "$ap
 [ "$code" = 200 ] || fail "GET /api/openapi.json answered $code"
 grep -qi '^content-type: application/json' "$work/jheaders" ||
   fail "GET /api/openapi.json is not application/json: $(grep -i '^content-type' "$work/jheaders")"
-python3 - "$work/served.json" "$spec" <<'PY' || fail "GET /api/openapi.json is not schemas/openapi.yaml as JSON"
+python3 - "$work/served.json" "$spec" <<'PY' || fail "GET /api/openapi.json is not schemas/openapi.yaml as JSON (the build renders it: rebuild after editing the YAML)"
 import json, sys, yaml
 sys.exit(0 if json.load(open(sys.argv[1])) == yaml.safe_load(open(sys.argv[2])) else 1)
 PY

@@ -142,7 +142,7 @@ function main() {
         continue;
       }
       const key = `${r.method} ${match.template} ${r.status}`;
-      covered.add(`${r.method} ${match.template}`);
+      covered.add(op);
       const resp = op.responses[String(r.status)] || op.responses[`${String(r.status)[0]}XX`] || op.responses.default;
       if (!resp) {
         fail(key, r, `status ${r.status} is not documented for this operation (documented: ${Object.keys(op.responses).join(', ')})`);
