@@ -11,7 +11,7 @@ const SOURCE = `browser:${process.argv[1] ? process.argv[1].split('/').pop() : '
 
 // A body read can wait forever once its page has navigated away (the
 // browser drops it): give up after this long, the test must not hang on it.
-const BODY_WAIT_MS = 3000;
+const BODY_WAIT_MS = 1500;
 const within = (promise, ms) => {
   let timer;
   const late = new Promise((_, reject) => {
