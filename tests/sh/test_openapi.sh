@@ -3,7 +3,9 @@
 # API serves it (issue 15).
 #   0. schemas/openapi.yaml (OpenAPI 3.1) passes `redocly lint` (@redocly/cli,
 #      pinned in tests/browser/package.json) under the repository's
-#      redocly.yaml, which names each rule it turns off and why.
+#      redocly.yaml, which names each rule it turns off and why
+#      (.redocly.lint-ignore.yaml beside it lists the one exception kept at
+#      a single location, with its reason).
 #   1. schemas/openapi.yaml passes @apidevtools/swagger-parser's validate
 #      (pinned in tests/browser/package.json; tests/browser/lib/validate-openapi.mjs):
 #      it used to be rejected (unquoted commas in flow mappings splitting keys,
