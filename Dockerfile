@@ -12,6 +12,7 @@ RUN apt-get update \
       build-essential cmake pkg-config \
       librdkafka-dev libpq-dev libhiredis-dev libh2o-evloop-dev libh2o-dev-common \
       libmsgpack-dev libcmocka-dev libsodium-dev libjansson-dev \
+      python3 python3-yaml \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src

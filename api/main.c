@@ -274,7 +274,7 @@ int main(void)
      * handler answers problem+json itself (http.c). */
     g_api.h2o.max_request_entity_size = api_body_read_limit();
     h2o_hostconf_t *host = h2o_config_register_host(&g_api.h2o, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    api_routes_register(host, g_api.cfg.web_root, g_api.cfg.openapi_file);
+    api_routes_register(host, g_api.cfg.web_root, g_api.cfg.openapi_file, g_api.cfg.openapi_json_file);
     h2o_config_init(&g_api.metrics_h2o);
     api_metrics_register(&g_api.metrics_h2o);
 

@@ -280,30 +280,46 @@ static void register_dispatcher(h2o_hostconf_t *host, const char *prefix)
     api_harden_path(pc, 0);
 }
 
-/* The API's contract, schemas/openapi.yaml, served as the file it is (h2o's
- * file handler: ETag, conditional GET, HEAD) so what clients read is exactly
- * what tests/sh/test_openapi.sh validates. YAML, not JSON: converting at
- * build time would need a YAML library for one document. Registered before
- * /api: h2o takes the first path that matches. */
-static void register_openapi(h2o_hostconf_t *host, const char *openapi_file)
+/* One file at one path with h2o's file handler (ETag, conditional GET, HEAD).
+ * Registered before /api: h2o takes the first path that matches. */
+static void register_document(h2o_hostconf_t *host, const char *path, const char *file, const char *ext,
+                              const char *mime)
 {
-    h2o_pathconf_t *pc = h2o_config_register_path(host, "/api/openapi.yaml", 0);
+    h2o_pathconf_t *pc = h2o_config_register_path(host, path, 0);
     h2o_mimemap_t *types = h2o_mimemap_create();
-    h2o_mimemap_define_mimetype(types, "yaml", "application/yaml", NULL);
-    h2o_file_register_file(pc, openapi_file, h2o_mimemap_get_type_by_extension(types, h2o_iovec_init(H2O_STRLIT("yaml"))),
-                           0);
+    h2o_mimemap_define_mimetype(types, ext, mime, NULL);
+    h2o_file_register_file(pc, file, h2o_mimemap_get_type_by_extension(types, h2o_iovec_init(ext, strlen(ext))), 0);
     h2o_mem_release_shared(types);   /* the handler holds its own reference to the type */
     api_harden_path(pc, 0);
 }
 
-void api_routes_register(h2o_hostconf_t *host, const char *web_root, const char *openapi_file)
+/* The API's contract, schemas/openapi.yaml, served as the file it is so what
+ * clients read is exactly what tests/sh/test_openapi.sh validates, and its
+ * JSON rendering (made at build time: the API has no YAML parser;
+ * scripts/lib/openapi_json.py). The docs page at /api/docs/ is a page of the
+ * web UI (web/api-docs/, the pages' CSP: no inline script) that renders the
+ * JSON; h2o redirects /api/docs to /api/docs/. */
+static void register_openapi(h2o_hostconf_t *host, const char *web_root, const char *openapi_file,
+                             const char *openapi_json_file)
+{
+    register_document(host, "/api/openapi.yaml", openapi_file, "yaml", "application/yaml");
+    register_document(host, "/api/openapi.json", openapi_json_file, "json", "application/json");
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/api-docs", web_root);
+    h2o_pathconf_t *docs = h2o_config_register_path(host, "/api/docs", 0);
+    h2o_file_register(docs, dir, NULL, NULL, 0);
+    api_harden_path(docs, 1);
+}
+
+void api_routes_register(h2o_hostconf_t *host, const char *web_root, const char *openapi_file,
+                         const char *openapi_json_file)
 {
     static const char *patterns[NROUTES];
     for (size_t i = 0; i < NROUTES; i++)
         patterns[i] = ROUTES[i].pattern;
     api_metrics_set_route_names(patterns, (int)NROUTES);
     /* GET /metrics is not here: it has a port of its own (metrics.h). */
-    register_openapi(host, openapi_file);
+    register_openapi(host, web_root, openapi_file, openapi_json_file);
     register_dispatcher(host, "/api");
     register_dispatcher(host, "/healthz");
     register_dispatcher(host, "/readyz");

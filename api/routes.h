@@ -44,9 +44,12 @@ typedef struct {
     int auth;   /* AUTH_PUBLIC or a set of ROLE_* bits */
 } api_route;
 
-/* Registers the dispatcher on /api, /healthz, /readyz, the static web UI
- * and GET /api/openapi.yaml (the file openapi_file, byte for byte). */
-void api_routes_register(h2o_hostconf_t *host, const char *web_root, const char *openapi_file);
+/* Registers the dispatcher on /api, /healthz, /readyz, the static web UI,
+ * GET /api/openapi.yaml (the file openapi_file, byte for byte),
+ * GET /api/openapi.json (openapi_json_file, its JSON rendering) and the
+ * docs page /api/docs/ (web_root/api-docs/). */
+void api_routes_register(h2o_hostconf_t *host, const char *web_root, const char *openapi_file,
+                         const char *openapi_json_file);
 
 /* Handlers, one file per resource. */
 int api_healthz(h2o_req_t *req, const api_match *m);

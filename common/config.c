@@ -15,6 +15,19 @@ static const char *env_or(const char *name, const char *def)
     return (v && *v) ? v : def;
 }
 
+/* The default of PUNYAKA_OPENAPI_JSON_FILE: the YAML's path with ".json" for
+ * ".yaml", since an installation keeps the two side by side. Static: the
+ * configuration is loaded once per process and keeps pointers to it. */
+static const char *json_beside(const char *yaml_path)
+{
+    static char path[4096];
+    size_t n = strlen(yaml_path);
+    if (n > 5 && strcmp(yaml_path + n - 5, ".yaml") == 0)
+        n -= 5;
+    snprintf(path, sizeof(path), "%.*s.json", (int)n, yaml_path);
+    return path;
+}
+
 static int env_int(const char *name, int def, int min, int max, int *out, char *err, size_t errcap)
 {
     const char *v = getenv(name);
@@ -133,6 +146,9 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap)
     cfg->topic_prefix = env_or("PUNYAKA_TOPIC_PREFIX", "punyaka.");
     cfg->web_root = env_or("PUNYAKA_WEB_ROOT", "web");
     cfg->openapi_file = env_or("PUNYAKA_OPENAPI_FILE", "schemas/openapi.yaml");
+    cfg->openapi_json_file = getenv("PUNYAKA_OPENAPI_JSON_FILE");
+    if (!cfg->openapi_json_file || !*cfg->openapi_json_file)
+        cfg->openapi_json_file = json_beside(cfg->openapi_file);
     cfg->group_id = env_or("PUNYAKA_GROUP_ID", "punyaka-workers");
     cfg->cors_origins = env_or("PUNYAKA_CORS_ORIGINS", "");
     cfg->instance_id = getenv("PUNYAKA_INSTANCE_ID");

@@ -15,6 +15,7 @@ typedef struct {
     const char *topic_prefix; /* PUNYAKA_TOPIC_PREFIX, "punyaka." */
     const char *web_root;     /* PUNYAKA_WEB_ROOT, "web" */
     const char *openapi_file; /* PUNYAKA_OPENAPI_FILE, "schemas/openapi.yaml": served as GET /api/openapi.yaml */
+    const char *openapi_json_file; /* PUNYAKA_OPENAPI_JSON_FILE, the YAML's path ending .json: GET /api/openapi.json */
     const char *instance_id;  /* PUNYAKA_INSTANCE_ID, hostname-pid */
     const char *group_id;     /* PUNYAKA_GROUP_ID, "punyaka-workers" */
     int wait_default_ms;      /* PUNYAKA_WAIT_DEFAULT_MS, 5000 */

@@ -10,6 +10,8 @@ PUNYAKA_PACKAGES=(
   postgresql postgresql-contrib redis-server
   kcat curl wrk nghttp2-client iproute2 procps
 )
+# The build renders schemas/openapi.yaml as JSON (scripts/lib/openapi_json.py).
+PUNYAKA_PACKAGES+=(python3 python3-yaml)
 # Fuzzers (tests/fuzz, scripts/lib/fuzz.sh): Debian's clang and its libFuzzer runtime.
 PUNYAKA_PACKAGES+=(clang libclang-rt-dev)
 # Browser tests (tests/browser): Debian's Chromium, driven by playwright-core from npm.

@@ -165,21 +165,17 @@ static char *ids_of(const load *l, load_verdict v)
 static long long worker_lag(void)
 {
     long long total = 0;
-    const char *api_port = getenv("PUNYAKA_HTTP_PORT");
-    char saved[16];
-    snprintf(saved, sizeof(saved), "%s", api_port ? api_port : "");
     for (int n = 1; n <= 2; n++) {
         char var[64];
         snprintf(var, sizeof(var), "PUNYAKA_WORKER_%d_METRICS_PORT", n);
-        setenv("PUNYAKA_HTTP_PORT", it_env(var), 1);   /* it_http's target; the load is stopped */
-        it_response r = it_http("GET", "/metrics", NULL, NULL, 0);
+        /* it_http_port: a worker's port, not the API (the load is stopped) */
+        it_response r = it_http_port(it_env(var), "GET", "/metrics", NULL);
         if (r.status != 200)
             total += 1000000;   /* not answering: not caught up */
         for (const char *p = r.body; p && (p = strstr(p, "\npunyaka_worker_consumer_lag{")); p++)
             total += atoll(strchr(p, '}') + 1);
         it_response_free(&r);
     }
-    setenv("PUNYAKA_HTTP_PORT", saved, 1);
     return total;
 }
 

@@ -51,6 +51,7 @@ for f in "$SRC"/migrations/*.sql; do cmp -s "$f" "$SHARE/migrations/${f##*/}" ||
 diff -r "$SRC/web" "$SHARE/web" >"$TMP/web.diff" || { head -20 "$TMP/web.diff" >&2; fail "share/punyaka/web differs from web/"; }
 [[ -f "$SHARE/web/index.html" ]] || fail "no web/index.html"
 cmp -s "$SRC/schemas/openapi.yaml" "$SHARE/openapi.yaml" || fail "share/punyaka/openapi.yaml differs"
+[ -s "$SHARE/openapi.json" ] || fail "share/punyaka/openapi.json (built from the YAML) is missing"
 n_sql=$(ls "$SHARE/migrations" | wc -l)
 echo "ok share/punyaka: $n_sql migrations, web ($(find "$SHARE/web" -type f | wc -l) files), openapi.yaml"
 

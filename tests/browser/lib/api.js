@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASE, DEMO_PASSWORD } from './browser.js';
+import { logApiResponse } from './responses.js';
 
 export function adminPassword() {
   if (process.env.PUNYAKA_ADMIN_PASSWORD) return process.env.PUNYAKA_ADMIN_PASSWORD;
@@ -15,11 +16,13 @@ export function adminPassword() {
 export async function client(username, password = DEMO_PASSWORD) {
   const ctx = await request.newContext({ baseURL: BASE, extraHTTPHeaders: { Prefer: 'wait=10' } });
   const res = await ctx.post('/api/auth/login/', { data: { username, password } });
+  logApiResponse('POST', res, await res.text());
   if (!res.ok()) throw new Error(`login ${username}: ${res.status()} ${await res.text()}`);
   const { csrf_token: csrf } = await res.json();
   const call = async (method, path, body) => {
     const r = await ctx.fetch(path, { method, data: body, headers: { 'X-CSRF-Token': csrf } });
     const text = await r.text();
+    logApiResponse(method, r, text);
     if (r.status() >= 400) throw new Error(`${method} ${path}: ${r.status()} ${text}`);
     if (r.status() === 202) throw new Error(`${method} ${path}: still 202 after waiting: ${text}`);
     return text ? JSON.parse(text) : null;
@@ -37,6 +40,7 @@ export async function registerUser(fields) {
   const ctx = await request.newContext({ baseURL: BASE });
   const r = await ctx.post('/api/auth/register/', { data: { password: DEMO_PASSWORD, ...fields }, headers: { Prefer: 'wait=10' } });
   const text = await r.text();
+  logApiResponse('POST', r, text);
   await ctx.dispose();
   if (r.status() !== 201) throw new Error(`register ${fields.username}: ${r.status()} ${text}`);
   return JSON.parse(text);

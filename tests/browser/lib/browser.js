@@ -4,6 +4,7 @@ import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { logContextResponses } from './responses.js';
 
 export const BASE = process.env.PUNYAKA_API_URL || 'http://127.0.0.1:8080';
 export const SHOTS = process.env.PUNYAKA_SCREENSHOTS_DIR || '';
@@ -36,11 +37,19 @@ export async function launch() {
     args: ARGS,
   });
   const errors = [];
+  const logs = [];   // each context's response log, flushed before it closes
   return {
     browser,
     errors,
     async newContext(opts = {}) {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: BASE, ...opts });
+      const log = logContextResponses(ctx);
+      logs.push(log);
+      const close = ctx.close.bind(ctx);
+      ctx.close = async (...args) => {
+        await log.flush();
+        return close(...args);
+      };
       await ctx.addInitScript(() => {
         document.addEventListener('securitypolicyviolation', (e) =>
           console.error(`CSP violation: ${e.violatedDirective} refused ${e.blockedURI || 'inline'} in ${e.sourceFile || e.documentURI}`),
@@ -59,6 +68,7 @@ export async function launch() {
       return ctx.newPage();
     },
     async close() {
+      await Promise.all(logs.map((l) => l.flush()));
       await browser.close().catch(() => {});
     },
   };
