@@ -89,14 +89,14 @@ void api_framing_accepted(h2o_socket_t *sock)
 static int format_answer(char *out, size_t cap, pk_framing verdict, const char *why)
 {
     int too_large = verdict == PK_FRAMING_TOO_LARGE;
-    char body[512];
+    const char *detail = too_large ? "the request's head exceeds 24 KiB" : why;   /* also `message` (seed dialect) */
+    char body[640];
     int n = snprintf(body, sizeof(body),
                      "{\"type\":\"https://punyaka.dev/problems/%s\",\"title\":\"%s\",\"status\":%d,\"code\":\"%s\","
-                     "\"detail\":\"%s\",\"errors\":{}}",
+                     "\"detail\":\"%s\",\"message\":\"%s\",\"errors\":{}}",
                      too_large ? "headers-too-large" : "malformed-framing",
                      too_large ? "Request header fields too large" : "Malformed request framing", too_large ? 431 : 400,
-                     too_large ? "headers_too_large" : "malformed_framing",
-                     too_large ? "the request's head exceeds 24 KiB" : why);
+                     too_large ? "headers_too_large" : "malformed_framing", detail, detail);
     return snprintf(out, cap,
                     "HTTP/1.1 %s\r\nContent-Type: application/problem+json\r\nContent-Length: %d\r\n"
                     "Connection: close\r\nServer: punyaka\r\nCache-Control: no-store\r\n"

@@ -172,8 +172,9 @@ static void expect_single_answer(const char *what, const char *bytes, int status
         if (!r->closed)
             fail_msg("%s: the connection stayed open after the 400", what);
         if (!strstr(r->buf, "Content-Type: application/problem+json") || !strstr(r->buf, "Connection: close") ||
-            !strstr(r->buf, "\"code\":\"malformed_framing\""))
-            fail_msg("%s: not a problem+json 400 with Connection: close:\n%s", what, r->buf);
+            !strstr(r->buf, "\"code\":\"malformed_framing\"") || !strstr(r->buf, "\"message\":\""))
+            fail_msg("%s: not a problem+json 400 (with message, as every problem) and Connection: close:\n%s", what,
+                     r->buf);
     }
     free(r);
 }
