@@ -498,6 +498,42 @@ static void test_status_without_marker(void **state)
     }
 }
 
+/* The same for an anonymous command: undecided (workers paused), marker
+ * lost, its owner cookie still names it: "unknown", then the outcome. */
+static void test_anonymous_status_without_marker(void **state)
+{
+    (void)state;
+    char body[512], name[64], id[64], value[400], owner[512], other_id[64], other[512];
+    register_anonymously("anonpeer", NULL, other_id, other);
+    it_worker("worker-signal", 1, "STOP");
+    it_worker("worker-signal", 2, "STOP");
+    snprintf(name, sizeof(name), "paused%s", tag);
+    snprintf(body, sizeof(body),
+             "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"%s\",\"password_confirm\":\"%s\","
+             "\"role\":\"customer\"}",
+             name, name, PASSWORD, PASSWORD);
+    it_response r = it_post_json("/api/auth/register/", body, "Prefer: respond-async\r\n");
+    it_expect_status(&r, 202);
+    assert_non_null(it_header(&r, "x-command-id", id, sizeof(id)));
+    assert_non_null(it_cookie(&r, "punyaka_cmd", value, sizeof(value), NULL, 0));
+    it_response_free(&r);
+    snprintf(owner, sizeof(owner), "Cookie: punyaka_cmd=%s\r\n", value);
+    lose_marker(id);
+
+    assert_int_equal(status_as(NULL, owner, id, &r), 200);
+    assert_string_equal(it_str(r.json, "command_id"), id);
+    assert_string_equal(it_str(r.json, "status"), "unknown");
+    assert_true(json_is_null(json_object_get(r.json, "resource")));
+    it_response_free(&r);
+    assert_int_equal(status_as(NULL, other, id, NULL), 404);   /* another client's valid cookie */
+    expect_private(id);
+    resume_workers(NULL);
+    json_t *user = expect_readable(NULL, owner, id);
+    assert_string_equal(it_str(user, "username"), name);
+    json_decref(user);
+    assert_int_equal(status_as(NULL, other, id, NULL), 404);
+}
+
 /* Two requests with one key and different bodies at the same instant:
  * exactly one is a command, the other 422; with the same body, both are
  * the same command. */
@@ -661,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_expired_marker),
         cmocka_unit_test(test_anonymous_owner_without_marker),
         cmocka_unit_test_teardown(test_status_without_marker, resume_workers),
+        cmocka_unit_test_teardown(test_anonymous_status_without_marker, resume_workers),
         cmocka_unit_test(test_concurrent_reuse_is_one_command),
         cmocka_unit_test(test_same_key_same_id_in_another_api_process),
         cmocka_unit_test(test_api_refuses_to_start_without_key),
