@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sodium.h>
 #include "api/cache.h"
 #include "api/http.h"
@@ -14,6 +15,7 @@
 #include "common/envelope.h"
 #include "common/kyc.h"
 #include "common/log.h"
+#include "common/owner_list.h"
 #include "common/uuid.h"
 
 #define WAITER_BUCKETS 1024
@@ -28,6 +30,8 @@
 /* PUNYAKA_IDEMPOTENCY_KEY: keys the BLAKE2b that derives command ids from
  * Idempotency-Keys and intents, and the request hash kept with a key. */
 static unsigned char idem_secret[crypto_secretbox_KEYBYTES];
+/* Its subkey that signs the anonymous owner cookie (common/owner_list.h). */
+static unsigned char owner_key[PK_OWNER_LIST_KEYBYTES];
 
 /* The produced message, exactly, so a command whose fate is unknown can be
  * sent again under the same id: workers dedupe on the id, so a second copy
@@ -52,8 +56,7 @@ typedef struct waiter {
     char id_str[PK_UUID_STR_LEN + 1];
     char type[PK_TYPE_MAX];
     char request_id[PK_REQUEST_ID_MAX];   /* a copy: the request may go before the report comes */
-    int64_t actor_id;         /* who may read the status (0: anonymous, then `owner`) */
-    char owner[API_HASH_HEX]; /* anonymous: hash of the submitter's owner cookie token */
+    int64_t actor_id;         /* who may read the status (0: anonymous, then the owner cookie's list) */
     int wait_slot;
     api_applied_hook on_applied;
     api_rejected_hook on_rejected;
@@ -210,8 +213,8 @@ void api_waiters_on_outcome(void *thread, const char *msg, size_t len)
         if (memcmp(w->id.b, id.b, 16) == 0 && !(w->respond_async && !w->dr_done)) {
             /* The outcome outran the delivery report, whose remember() will
              * find the waiter finished: write the marker now, before the
-             * answer, or an anonymous owner's next read finds no marker
-             * naming its cookie (401). A decided command is in the log. */
+             * answer (a decided command is in the log), so the note of it
+             * is there as for any other. */
             if (!w->dr_done)
                 remember(w);
             if (w->async.req)
@@ -239,7 +242,9 @@ static void remember(waiter *w)
 {
     char key[64], value[API_MARKER_MAX];
     snprintf(key, sizeof(key), "punyaka:cmd:%s", w->id_str);
-    snprintf(value, sizeof(value), "%s %lld %s %s", w->type, (long long)w->actor_id, w->owner[0] ? w->owner : "-",
+    /* The owner field is "-": the owner cookie proves an anonymous owner
+     * now (an older release wrote its token's hash there). */
+    snprintf(value, sizeof(value), "%s %lld - %s", w->type, (long long)w->actor_id,
              w->sent.unknown ? "unknown" : "accepted");
     const char *argv[] = {"SET", key, value, "EX", MARKER_TTL_S};
     api_redis_argv(w->thread->redis, NULL, NULL, 5, argv, NULL);
@@ -371,6 +376,7 @@ int api_command_keys_load(char *err, size_t cap)
         snprintf(err, cap, "PUNYAKA_IDEMPOTENCY_KEY must be exactly 64 hexadecimal characters, not all zero");
         return -1;
     }
+    pk_owner_list_key(idem_secret, owner_key);
     return 0;
 }
 
@@ -497,17 +503,34 @@ static int claim_then_publish(h2o_req_t *req, waiter *w)
 /* ---- the owner of an anonymous command ---- */
 
 /* An anonymous command's status is readable by the client that sent it
- * only: it holds a random token in the HttpOnly owner cookie (one token for
- * all its anonymous commands), the marker holds the token's hash. */
-static void bind_owner(h2o_req_t *req, waiter *w)
+ * only, and must stay so without Redis (issue 11): its owner cookie is a
+ * signed list of its latest anonymous command ids (common/owner_list.h),
+ * renewed with each one for a day. The id itself does not depend on the
+ * cookie: an Idempotency-Key retry without it is the same command, and its
+ * answer lists it again. A cookie of the old shape (a random token) or one
+ * that does not verify starts a new list. */
+static void bind_owner(h2o_req_t *req, const waiter *w)
 {
-    char fresh[API_TOKEN_CHARS];
-    h2o_iovec_t token = api_cookie_token(req, API_OWNER_COOKIE);
-    if (!token.len) {
-        api_token_cookie_set(req, API_OWNER_COOKIE, atoi(MARKER_TTL_S), fresh);
-        token = h2o_iovec_init(fresh, strlen(fresh));
-    }
-    api_session_hash(token.base, token.len, w->owner);
+    pk_owner_list list;
+    uint32_t now = (uint32_t)time(NULL);
+    h2o_iovec_t given = api_cookie_value(req, API_OWNER_COOKIE, 1, PK_OWNER_LIST_CHARS);
+    pk_owner_list_decode(given.base, given.len, owner_key, now, &list);   /* empty unless it verifies */
+    pk_owner_list_add(&list, &w->id);
+    list.expires = now + (uint32_t)atoi(MARKER_TTL_S);
+    char value[PK_OWNER_LIST_CHARS + 1];
+    if (pk_owner_list_encode(&list, owner_key, value, sizeof(value)) == 0)
+        api_cookie_set(req, API_OWNER_COOKIE, value, atoi(MARKER_TTL_S));
+}
+
+api_owner_proof api_command_owner_proof(h2o_req_t *req, const char *id_str)
+{
+    pk_owner_list list;
+    pk_uuid id;
+    h2o_iovec_t given = api_cookie_value(req, API_OWNER_COOKIE, 1, PK_OWNER_LIST_CHARS);
+    if (pk_owner_list_decode(given.base, given.len, owner_key, (uint32_t)time(NULL), &list) != 0)
+        return API_OWNER_NONE;
+    bool listed = pk_uuid_parse(id_str, strlen(id_str), &id) == 0 && pk_owner_list_has(&list, &id);
+    return listed ? API_OWNER_LISTED : API_OWNER_OTHER;
 }
 
 static void traceparent_for(h2o_req_t *req, const pk_uuid *id, char out[56])

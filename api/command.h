@@ -8,6 +8,8 @@
  *            ends in an owner tag (common/uuid.h, keyed with the same
  *            secret), so GET /api/commands/{id} knows its owner from the
  *            id alone when Redis lost the marker (api_command_id_issued_to);
+ *            an anonymous submit instead adds the id to the client's signed
+ *            owner cookie (API_OWNER_COOKIE), which the id does not depend on;
  *     a signed-in actor's Idempotency-Key is claimed first (Redis, one Lua
  *     step): punyaka:idem:<id> = keyed hash of method, path and body for a
  *     week; another request under the same key ⇒ 422 idempotency_key_reused,
@@ -39,13 +41,24 @@
 #include "common/envelope.h"
 
 /* Status marker punyaka:cmd:<id> (a day), what GET /api/commands/{id}
- * reads until the outcome row exists:
+ * reads until the outcome row exists, for the command's type and whether
+ * Kafka confirmed it:
  *   "<type> <actor_id> <owner token hash | -> <accepted | unknown>"
- * An anonymous command (actor 0) belongs to the client holding the token
- * of the HttpOnly cookie API_OWNER_COOKIE, which the submit sets when the
- * request has none. */
+ * This release writes "-" as the owner: an anonymous command (actor 0)
+ * belongs to the client whose HttpOnly cookie API_OWNER_COOKIE lists its id,
+ * signed (common/owner_list.h), which every anonymous submit renews, so
+ * the owner is known without Redis. An older release's marker names the
+ * hash of a random token cookie instead; that token still reads its
+ * command while the marker lasts (a day at most), until the client's next
+ * anonymous command replaces the token with a list. */
 #define API_OWNER_COOKIE "punyaka_cmd"
 #define API_MARKER_MAX (PK_TYPE_MAX + 24 + 65 + 10)
+
+/* What the request's owner cookie proves about the command `id`: nothing
+ * (none, the old token shape, altered, expired, another key), that the
+ * client is the anonymous owner of other commands, or of this one. */
+typedef enum { API_OWNER_NONE, API_OWNER_OTHER, API_OWNER_LISTED } api_owner_proof;
+api_owner_proof api_command_owner_proof(h2o_req_t *req, const char *id);
 
 /* True when this API (any process sharing PUNYAKA_IDEMPOTENCY_KEY) issued
  * the command id `id` (text) to the signed-in user `user_id`: its owner tag

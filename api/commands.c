@@ -9,13 +9,17 @@
  * command's actor and admins only. The actor is the journal row's actor_id
  * once the command is decided (same transaction as the outcome row), the
  * marker's before. An anonymous command (registration, actor 0) belongs to
- * the client holding the owner cookie whose token hash the marker keeps
- * (api/command.h); once the marker is gone (a day) only admins read it.
- * Anyone else signed in gets the 404 of an unknown id, so existence is not
- * revealed; a caller with neither session nor owner cookie gets 401.
+ * the client whose owner cookie, a signed list of its command ids
+ * (api/command.h, common/owner_list.h), names it: no Redis needed. An older
+ * release's random-token cookie reads its command while the marker naming
+ * its hash lasts. Anyone else signed in, or holding a valid owner cookie
+ * that does not list the id, gets the 404 of an unknown id, so existence
+ * is not revealed; a caller with neither a session nor a valid owner cookie
+ * gets 401.
  *
  * Never Redis alone (issue 11): a signed-in actor's command id carries an
- * owner tag (api/command.h), so when there is no outcome row and the marker
+ * owner tag (api/command.h), an anonymous one is in its owner's signed
+ * cookie, so when there is no outcome row and the marker
  * is gone (Redis restarted without its AOF, an eviction) or its read fails
  * (the session was read moments before), the owner still reads {status: "unknown"} — the same answer
  * whether or not the command exists, so it reveals nothing — and anyone
@@ -39,7 +43,8 @@ typedef struct {
     char id[PK_UUID_STR_LEN + 1];
     int64_t caller;                /* the signed-in user, 0: none */
     bool admin;
-    char owner[API_HASH_HEX];      /* hash of the caller's owner cookie token, "": none */
+    char owner[API_HASH_HEX];      /* hash of the caller's old-shape owner token, "": none */
+    api_owner_proof proof;         /* what the caller's signed owner cookie says of this id */
     json_t *decided;               /* an anonymous actor's outcome, shown once the marker names its owner */
 } lookup;
 
@@ -52,7 +57,7 @@ static void finish(lookup *l)
 /* Not the caller's (or no such command): one answer for both. */
 static void deny(lookup *l)
 {
-    if (l->caller)
+    if (l->caller || l->proof != API_OWNER_NONE)   /* someone known: as for an unknown id */
         api_reply_problem(l->async.req, 404, "not_found", "Not found", "no such command", NULL);
     else
         api_reply_problem(l->async.req, 401, "not_authenticated", "Authentication required", "log in first", NULL);
@@ -61,6 +66,8 @@ static void deny(lookup *l)
 static bool may_read(const lookup *l, int64_t actor, const char *owner_hash)
 {
     if (l->admin || (l->caller > 0 && actor == l->caller))
+        return true;
+    if (actor == 0 && l->proof == API_OWNER_LISTED)
         return true;
     return actor == 0 && l->owner[0] && owner_hash && strlen(owner_hash) == API_HASH_HEX - 1 &&
            sodium_memcmp(owner_hash, l->owner, API_HASH_HEX - 1) == 0;
@@ -90,7 +97,8 @@ static void reply_marker(h2o_req_t *req, const char *id, const marker *m)
     api_reply_json(req, 200, doc);
 }
 
-/* No outcome, no marker, but the id is the caller's own (its owner tag). */
+/* No outcome, no marker, but the id is the caller's own (its owner tag, or
+ * its signed owner cookie lists it). */
 static void reply_unrecorded(h2o_req_t *req, const char *id)
 {
     json_t *doc = api_command_status_doc(id, NULL, "unknown", NULL, NULL, NULL);
@@ -107,7 +115,7 @@ static void on_marker(redisAsyncContext *ac, void *reply, void *privdata)
         marker m;
         bool found = r && r->type == REDIS_REPLY_STRING && parse_marker(r->str, &m);
         bool mine = found && may_read(l, m.actor, m.owner);
-        bool tagged = !l->decided && api_command_id_issued_to(l->id, l->caller);
+        bool tagged = !l->decided && (api_command_id_issued_to(l->id, l->caller) || l->proof == API_OWNER_LISTED);
         if (!found && tagged)
             reply_unrecorded(l->async.req, l->id);
         else if (!r)
@@ -169,7 +177,7 @@ static void on_outcome_row(void *ctx, const PGresult *res, const char *err)
     if (may_read(l, actor, NULL)) {
         api_reply_json(req, 200, outcome_doc(l, res));
     } else if (actor == 0 && l->owner[0]) {
-        l->decided = outcome_doc(l, res);   /* anonymous: the owner is in the marker */
+        l->decided = outcome_doc(l, res);   /* an old-shape token: its owner is in the marker */
         read_marker(l);
         return;
     } else {
@@ -182,14 +190,19 @@ int api_commands_show(h2o_req_t *req, const api_match *m)
 {
     const api_session *s = m->session;
     h2o_iovec_t token = api_cookie_token(req, API_OWNER_COOKIE);
-    if ((!s || s->user_id <= 0) && !token.len) {
+    char id[PK_UUID_STR_LEN + 1];
+    memcpy(id, m->params[0].base, PK_UUID_STR_LEN);
+    id[PK_UUID_STR_LEN] = 0;
+    for (char *c = id; *c; c++)
+        *c = (char)(*c >= 'A' && *c <= 'F' ? *c + 32 : *c);
+    api_owner_proof proof = api_command_owner_proof(req, id);
+    if ((!s || s->user_id <= 0) && !token.len && proof == API_OWNER_NONE) {
         api_reply_problem(req, 401, "not_authenticated", "Authentication required", "log in first", NULL);
         return 0;
     }
     lookup *l = api_async_new(req, sizeof(*l));
-    memcpy(l->id, m->params[0].base, PK_UUID_STR_LEN);
-    for (char *c = l->id; *c; c++)
-        *c = (char)(*c >= 'A' && *c <= 'F' ? *c + 32 : *c);
+    memcpy(l->id, id, sizeof(id));
+    l->proof = proof;
     l->caller = s && s->user_id > 0 ? s->user_id : 0;
     l->admin = l->caller && strcmp(s->role, "admin") == 0;
     if (token.len)

@@ -66,6 +66,11 @@ h2o_iovec_t api_session_cookie(h2o_req_t *req)
 
 h2o_iovec_t api_cookie_token(h2o_req_t *req, const char *cookie)
 {
+    return api_cookie_value(req, cookie, API_TOKEN_CHARS - 1, API_TOKEN_CHARS - 1);
+}
+
+h2o_iovec_t api_cookie_value(h2o_req_t *req, const char *cookie, size_t min, size_t max)
+{
     char name[64];
     size_t nlen = (size_t)snprintf(name, sizeof(name), "%s=", cookie);
     ssize_t i = -1;
@@ -76,7 +81,7 @@ h2o_iovec_t api_cookie_token(h2o_req_t *req, const char *cookie)
                 size_t start = p + nlen, end = start;
                 while (end < v.len && v.base[end] != ';')
                     end++;
-                if (end - start == API_TOKEN_CHARS - 1)
+                if (end - start >= min && end - start <= max)
                     return h2o_iovec_init(v.base + start, end - start);
             }
         }
@@ -86,7 +91,7 @@ h2o_iovec_t api_cookie_token(h2o_req_t *req, const char *cookie)
 
 static void add_cookie(h2o_req_t *req, const char *name, const char *value, int max_age, bool http_only)
 {
-    char buf[256];
+    char buf[512];   /* the command owner's list is 200 characters (common/owner_list.h) */
     /* SameSite=None (a frontend on another site) is refused by browsers
      * without Secure, so it implies Secure. */
     const char *samesite = g_api.cfg.cookie_samesite;
@@ -120,6 +125,11 @@ static void random_token(char out[API_TOKEN_CHARS])
     unsigned char raw[32];
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2base64(out, API_TOKEN_CHARS, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+void api_cookie_set(h2o_req_t *req, const char *cookie, const char *value, int max_age)
+{
+    add_cookie(req, cookie, value, max_age, true);
 }
 
 void api_token_cookie_set(h2o_req_t *req, const char *cookie, int max_age, char token[API_TOKEN_CHARS])

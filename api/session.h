@@ -67,6 +67,12 @@ bool api_session_csrf_ok(h2o_req_t *req, const api_session *s);
 /* Another random token cookie (e.g. api/command.c's command owner): the
  * value of `cookie` when it has a token's shape, else an empty iovec. */
 h2o_iovec_t api_cookie_token(h2o_req_t *req, const char *cookie);
+/* The value of `cookie` when it is min..max characters long, else an empty
+ * iovec (an oversized value is nobody's). */
+h2o_iovec_t api_cookie_value(h2o_req_t *req, const char *cookie, size_t min, size_t max);
+/* Sets the HttpOnly cookie `cookie` to `value` (at most 400 characters),
+ * with the session cookie's attributes, for max_age seconds. */
+void api_cookie_set(h2o_req_t *req, const char *cookie, const char *value, int max_age);
 /* Draws a new token into `token` and sets it as the HttpOnly cookie `cookie`
  * (the session cookie's attributes) for max_age seconds. */
 void api_token_cookie_set(h2o_req_t *req, const char *cookie, int max_age, char token[API_TOKEN_CHARS]);

@@ -356,9 +356,76 @@ static void test_expired_marker(void **state)
     snprintf(owner, sizeof(owner), "Cookie: punyaka_cmd=%s\r\n", token);
     json_decref(expect_readable(NULL, owner, id));
     expire_marker(id);
-    assert_int_equal(status_as(NULL, owner, id, NULL), 401);
+    json_decref(expect_readable(NULL, owner, id));   /* the cookie itself proves it (issue 11) */
     expect_private(id);
     json_decref(expect_readable(&admin, NULL, id));
+}
+
+/* An anonymous registration, its answer's owner cookie as a "Cookie:" line.
+ * `cookie` (NULL: none) is sent with it, as a browser would. */
+static void register_anonymously(const char *prefix, const char *cookie, char id[64], char owner[512])
+{
+    static int n;
+    char body[512], name[64], value[400], headers[600];
+    snprintf(name, sizeof(name), "%s%s%d", prefix, tag, ++n);
+    snprintf(body, sizeof(body),
+             "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"%s\",\"password_confirm\":\"%s\","
+             "\"role\":\"customer\"}",
+             name, name, PASSWORD, PASSWORD);
+    snprintf(headers, sizeof(headers), "Content-Type: application/json\r\nPrefer: wait=10\r\n%s", cookie ? cookie : "");
+    it_response r = it_http("POST", "/api/auth/register/", headers, body, strlen(body));
+    it_expect_status(&r, 201);
+    assert_non_null(it_header(&r, "x-command-id", id, 64));
+    assert_non_null(it_cookie(&r, "punyaka_cmd", value, sizeof(value), NULL, 0));
+    it_response_free(&r);
+    snprintf(owner, 512, "Cookie: punyaka_cmd=%s\r\n", value);
+}
+
+/* Issue 11 for anonymous commands: the owner cookie is a signed list of
+ * the client's command ids, so its proof needs no Redis. The registrant
+ * reads its applied command after the marker is gone; a cookie altered in
+ * one byte proves nothing (401, or a signed-in stranger's 404); another
+ * client's valid cookie does not list the id (404); a second command from
+ * the same client keeps the first one readable. */
+static void test_anonymous_owner_without_marker(void **state)
+{
+    (void)state;
+    char first[64], owner[512], other_id[64], other[512], second[64], both[512];
+    register_anonymously("anon", NULL, first, owner);
+    json_decref(expect_readable(NULL, owner, first));
+    expire_marker(first);
+    json_t *user = expect_readable(NULL, owner, first);
+    assert_non_null(strstr(json_string_value(json_object_get(user, "username")), "anon"));
+    json_decref(user);
+    expect_private(first);
+
+    /* One byte of the value flipped (the value starts after "punyaka_cmd="). */
+    char flipped[512];
+    snprintf(flipped, sizeof(flipped), "%s", owner);
+    char *c = flipped + strlen("Cookie: punyaka_cmd=") + 10;
+    *c = *c == 'A' ? 'B' : 'A';
+    assert_string_not_equal(flipped, owner);
+    assert_int_equal(status_as(NULL, flipped, first, NULL), 401);
+    assert_int_equal(status_as(&stranger, flipped, first, NULL), 404);
+
+    /* Another anonymous client: its cookie is valid, but not for `first`. */
+    register_anonymously("anonother", NULL, other_id, other);
+    it_response r;
+    assert_int_equal(status_as(NULL, other, first, &r), 404);
+    assert_string_equal(it_str(r.json, "code"), "not_found");
+    assert_null(strstr(r.body, "email"));
+    it_response_free(&r);
+    json_decref(expect_readable(NULL, other, other_id));
+    assert_int_equal(status_as(NULL, owner, other_id, NULL), 404);
+
+    /* The same client again: the new cookie lists both commands. */
+    register_anonymously("anonagain", owner, second, both);
+    assert_string_not_equal(both, owner);
+    json_decref(expect_readable(NULL, both, second));
+    expire_marker(second);
+    json_decref(expect_readable(NULL, both, second));
+    json_decref(expect_readable(NULL, both, first));
+    assert_int_equal(status_as(NULL, both, other_id, NULL), 404);
 }
 
 /* Redis loses an undecided command's marker (a restart without its AOF, an
@@ -429,6 +496,42 @@ static void test_status_without_marker(void **state)
         json_decref(user);
         expect_private(ids[k]);
     }
+}
+
+/* The same for an anonymous command: undecided (workers paused), marker
+ * lost, its owner cookie still names it: "unknown", then the outcome. */
+static void test_anonymous_status_without_marker(void **state)
+{
+    (void)state;
+    char body[512], name[64], id[64], value[400], owner[512], other_id[64], other[512];
+    register_anonymously("anonpeer", NULL, other_id, other);
+    it_worker("worker-signal", 1, "STOP");
+    it_worker("worker-signal", 2, "STOP");
+    snprintf(name, sizeof(name), "paused%s", tag);
+    snprintf(body, sizeof(body),
+             "{\"username\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"%s\",\"password_confirm\":\"%s\","
+             "\"role\":\"customer\"}",
+             name, name, PASSWORD, PASSWORD);
+    it_response r = it_post_json("/api/auth/register/", body, "Prefer: respond-async\r\n");
+    it_expect_status(&r, 202);
+    assert_non_null(it_header(&r, "x-command-id", id, sizeof(id)));
+    assert_non_null(it_cookie(&r, "punyaka_cmd", value, sizeof(value), NULL, 0));
+    it_response_free(&r);
+    snprintf(owner, sizeof(owner), "Cookie: punyaka_cmd=%s\r\n", value);
+    lose_marker(id);
+
+    assert_int_equal(status_as(NULL, owner, id, &r), 200);
+    assert_string_equal(it_str(r.json, "command_id"), id);
+    assert_string_equal(it_str(r.json, "status"), "unknown");
+    assert_true(json_is_null(json_object_get(r.json, "resource")));
+    it_response_free(&r);
+    assert_int_equal(status_as(NULL, other, id, NULL), 404);   /* another client's valid cookie */
+    expect_private(id);
+    resume_workers(NULL);
+    json_t *user = expect_readable(NULL, owner, id);
+    assert_string_equal(it_str(user, "username"), name);
+    json_decref(user);
+    assert_int_equal(status_as(NULL, other, id, NULL), 404);
 }
 
 /* Two requests with one key and different bodies at the same instant:
@@ -592,7 +695,9 @@ int main(void)
         cmocka_unit_test(test_registration_status_is_the_registrants),
         cmocka_unit_test(test_booking_status_is_the_customers),
         cmocka_unit_test(test_expired_marker),
+        cmocka_unit_test(test_anonymous_owner_without_marker),
         cmocka_unit_test_teardown(test_status_without_marker, resume_workers),
+        cmocka_unit_test_teardown(test_anonymous_status_without_marker, resume_workers),
         cmocka_unit_test(test_concurrent_reuse_is_one_command),
         cmocka_unit_test(test_same_key_same_id_in_another_api_process),
         cmocka_unit_test(test_api_refuses_to_start_without_key),
