@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include "api/compress.h"
 #include "api/cors.h"
 #include "api/hardening.h"
 #include "api/http.h"
@@ -277,6 +278,7 @@ static void register_dispatcher(h2o_hostconf_t *host, const char *prefix)
     h2o_pathconf_t *pc = h2o_config_register_path(host, prefix, 0);
     h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h));
     h->on_req = dispatch;
+    api_compress_path(pc);
     api_harden_path(pc, 0);
 }
 
@@ -325,7 +327,9 @@ void api_routes_register(h2o_hostconf_t *host, const char *web_root, const char 
     register_dispatcher(host, "/readyz");
     api_seed_register_admin_link(host);
     h2o_pathconf_t *web = h2o_config_register_path(host, "/", 0);
-    h2o_file_register(web, web_root, NULL, NULL, 0);
+    /* The `.gz` beside a file is served for Accept-Encoding: gzip, with
+     * Vary on every answer (the build makes them, compress.h). */
+    h2o_file_register(web, web_root, NULL, NULL, H2O_FILE_FLAG_SEND_COMPRESSED);
     /* Pages and modules change with each deploy: browsers revalidate them
      * (ETag ⇒ 304, cheap) instead of running a stale module for hours. */
     static h2o_headers_command_t web_headers[2];

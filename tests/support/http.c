@@ -71,6 +71,28 @@ static char *read_all(int fd, size_t *len)
     return buf;
 }
 
+/* A chunked body (a compressed answer, whose length h2o cannot know in
+ * advance) decoded in place: hex size line, data, CRLF, … up to the 0
+ * chunk. Returns the data's length; a malformed framing ends it there. */
+static size_t dechunk(char *body, size_t len)
+{
+    size_t in = 0, out = 0;
+    while (in < len) {
+        char *eol = memchr(body + in, '\n', len - in);
+        if (!eol)
+            break;
+        size_t n = strtoul(body + in, NULL, 16);
+        in = (size_t)(eol - body) + 1;
+        if (n == 0 || n > len - in)
+            break;
+        memmove(body + out, body + in, n);
+        out += n;
+        in += n + 2;   /* the data's CRLF */
+    }
+    body[out] = 0;
+    return out;
+}
+
 static void parse_response(it_response *res, char *raw, size_t len)
 {
     char *end = strstr(raw, "\r\n\r\n");
@@ -94,6 +116,9 @@ static void parse_response(it_response *res, char *raw, size_t len)
     res->body = malloc(res->body_len + 1);
     memcpy(res->body, end + 4, res->body_len);
     res->body[res->body_len] = 0;
+    char te[32];
+    if (it_header(res, "transfer-encoding", te, sizeof(te)) && strcasecmp(te, "chunked") == 0)
+        res->body_len = dechunk(res->body, res->body_len);
     json_error_t e;
     res->json = json_loadb(res->body, res->body_len, 0, &e);
 }
