@@ -1,7 +1,48 @@
 /* compress.c — compressed answers (compress.h). */
 #include "api/compress.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
+#include "api/cache.h"
+#include "api/http.h"
+
+char *api_gzip(const char *in, size_t len, int level, size_t *out_len)
+{
+    z_stream z = {0};
+    if (deflateInit2(&z, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)   /* 16+: gzip framing */
+        return NULL;
+    size_t cap = deflateBound(&z, len);
+    char *out = malloc(cap);
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)cap;
+    int rc = out ? deflate(&z, Z_FINISH) : Z_MEM_ERROR;
+    *out_len = z.total_out;
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Where h2o's filter would compress: a GET (not HEAD) of HTTP/1.1 or later,
+ * big enough, from a client that accepts gzip. */
+static int wants_gzip(h2o_req_t *req, size_t len)
+{
+    return len >= API_COMPRESS_MIN_SIZE && req->version >= 0x101 &&
+           h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
+           (h2o_get_compressible_types(&req->headers) & H2O_COMPRESSIBLE_GZIP);
+}
+
+void api_compress_reply_cached(h2o_req_t *req, const char *body, size_t len)
+{
+    size_t gz_len = 0;
+    const char *gz = wants_gzip(req, len) ? api_cache_get_gzip(req->path, &gz_len) : NULL;
+    api_reply_json_etag_gzip(req, body, len, gz, gz_len);
+}
 
 /* W/"…" for the ETag of an answer to a gzip client (compress.h says why). */
 static void weaken_etag(h2o_req_t *req)

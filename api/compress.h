@@ -1,11 +1,16 @@
 /* compress.h — compressed answers (issue 16): gzip for the API's JSON and
  * the web UI, when the client says Accept-Encoding: gzip.
  *
- *   - API answers are compressed on the fly by h2o's compress filter: only
- *     200s of a compressible type (application/json; never problem+json)
- *     of at least API_COMPRESS_MIN_SIZE bytes, never HEAD (h2o skips
- *     those). A compressed answer's length is unknown until it is sent: it
- *     goes chunked (HTTP/1.1) or as DATA frames (HTTP/2), no Content-Length.
+ *   - Public catalog answers (the cached ones, api/cache.h) are gzipped
+ *     once per cache entry, at API_COMPRESS_STORED_LEVEL, and sent as they
+ *     are (api_compress_reply_cached): the hot lists cost no more CPU
+ *     compressed than not, and keep a Content-Length.
+ *   - Other API answers are compressed on the fly by h2o's compress filter:
+ *     only 200s of a compressible type (application/json; never
+ *     problem+json) of at least API_COMPRESS_MIN_SIZE bytes, never HEAD (h2o
+ *     skips those, and so does the cached path). Such an answer's length is
+ *     unknown until it is sent: it goes chunked (HTTP/1.1) or as DATA frames
+ *     (HTTP/2), without Content-Length.
  *   - Its ETag is made weak (W/"…") for every request that accepts gzip,
  *     compressed or not, 200 or 304: the gzip bytes are not the identity
  *     bytes, so they may not share a strong validator, and one request must
@@ -34,9 +39,18 @@
 /* Below this an answer is sent as it is: gzip's frame and the chunked
  * framing eat most of the gain, and the CPU is spent for nothing. */
 #define API_COMPRESS_MIN_SIZE 1024
-/* zlib level for on-the-fly compression; chosen by measurement on the
- * 2-core box (docs/performance.md, "Compressed answers"). */
+/* zlib level for on-the-fly compression, paid on every answer: 1, the
+ * cheapest; measured on the 2-core box (bench/README.md, "Compressed
+ * answers"). Stored gzip (cached answers) is made once: the best ratio. */
 #define API_COMPRESS_GZIP_LEVEL 1
+#define API_COMPRESS_STORED_LEVEL 9
+
+/* `in` as one gzip member at zlib `level` (malloc'd, *out_len bytes), or NULL. */
+char *api_gzip(const char *in, size_t len, int level, size_t *out_len);
+
+/* Answers a public (cached: api/cache.h) JSON text with api_reply_json_etag,
+ * as the cache's stored gzip when the client accepts gzip and it is worth it. */
+void api_compress_reply_cached(h2o_req_t *req, const char *body, size_t len);
 
 /* Compress this path's compressible answers, weaken their ETags for gzip
  * clients and add Vary: Accept-Encoding to all of them. */
