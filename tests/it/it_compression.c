@@ -263,7 +263,7 @@ static void expect_h2_gzip(const char *path)
     char *heads = nghttp("-v -n", path, &hlen);
     if (!strstr(heads, ":status: 200") || !strstr(heads, "content-encoding: gzip") ||
         !strstr(heads, "vary: accept-encoding"))
-        fail_msg("HTTP/2 %s: not a gzip 200 with Vary:\n%s", path, heads);
+        fail_msg("HTTP/2 %s: not a gzip 200 with Vary:\n%.1500s", path, heads);
     char *body = nghttp("", path, &blen);
     it_response id = it_http("GET", path, NULL, NULL, 0);
     if (blen != id.body_len || memcmp(body, id.body, blen) != 0)
