@@ -282,7 +282,9 @@ static void register_dispatcher(h2o_hostconf_t *host, const char *prefix)
     api_harden_path(pc, 0);
 }
 
-/* One file at one path with h2o's file handler (ETag, conditional GET, HEAD).
+/* One file at one path with h2o's file handler (ETag, conditional GET, HEAD),
+ * and FILE.gz for gzip clients where the build made one (openapi.json:
+ * api/CMakeLists.txt), with Vary on every answer (api/compress.h).
  * Registered before /api: h2o takes the first path that matches. */
 static void register_document(h2o_hostconf_t *host, const char *path, const char *file, const char *ext,
                               const char *mime)
@@ -290,7 +292,8 @@ static void register_document(h2o_hostconf_t *host, const char *path, const char
     h2o_pathconf_t *pc = h2o_config_register_path(host, path, 0);
     h2o_mimemap_t *types = h2o_mimemap_create();
     h2o_mimemap_define_mimetype(types, ext, mime, NULL);
-    h2o_file_register_file(pc, file, h2o_mimemap_get_type_by_extension(types, h2o_iovec_init(ext, strlen(ext))), 0);
+    h2o_file_register_file(pc, file, h2o_mimemap_get_type_by_extension(types, h2o_iovec_init(ext, strlen(ext))),
+                           H2O_FILE_FLAG_SEND_COMPRESSED);
     h2o_mem_release_shared(types);   /* the handler holds its own reference to the type */
     api_harden_path(pc, 0);
 }

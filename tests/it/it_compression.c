@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include "tests/support/http.h"
 #include "tests/support/stack_env.h"
 
@@ -24,28 +23,6 @@
 
 static char list_path[128];   /* this test's category's product list, > 1 KiB */
 static char one_path[128];    /* one of its products, < 1 KiB */
-
-/* The gzip member in `in`, inflated; its length in *out_len. NULL if it is
- * not exactly one valid gzip stream. */
-static char *gunzip(const char *in, size_t len, size_t *out_len)
-{
-    z_stream z = {0};
-    size_t cap = 1 << 20;
-    char *out = malloc(cap);
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-        return free(out), NULL;
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)len;
-    z.next_out = (Bytef *)out;
-    z.avail_out = (uInt)cap;
-    int rc = inflate(&z, Z_FINISH);
-    *out_len = z.total_out;
-    int whole = rc == Z_STREAM_END && z.avail_in == 0;
-    inflateEnd(&z);
-    if (!whole)
-        return free(out), NULL;
-    return out;
-}
 
 static void expect_header(const it_response *r, const char *name, const char *value, const char *what)
 {
@@ -76,7 +53,7 @@ static void expect_gzip_of(const it_response *r, const it_response *identity, co
     expect_header(r, "content-encoding", "gzip", what);
     expect_header(r, "vary", "accept-encoding", what);
     size_t n = 0;
-    char *plain = gunzip(r->body, r->body_len, &n);
+    char *plain = it_gunzip(r->body, r->body_len, &n);
     if (!plain)
         fail_msg("%s: the body (%zu bytes) is not one gzip stream", what, r->body_len);
     if (n != identity->body_len || memcmp(plain, identity->body, n) != 0)
@@ -219,6 +196,28 @@ static void test_static_file(void **state)
     it_response_free(&id);
 }
 
+/* The contract's JSON rendering (138 KB): its build-time .gz, with a
+ * Content-Length; the YAML has none, so identity, but Vary all the same. */
+static void test_openapi_documents(void **state)
+{
+    (void)state;
+    char v[64];
+    it_response id = it_http("GET", "/api/openapi.json", NULL, NULL, 0);
+    it_expect_status(&id, 200);
+    expect_identity(&id, "openapi.json, no Accept-Encoding");
+    it_response gz = it_http("GET", "/api/openapi.json", GZIP, NULL, 0);
+    it_expect_status(&gz, 200);
+    expect_gzip_of(&gz, &id, "openapi.json, gzip");
+    snprintf(v, sizeof(v), "%zu", gz.body_len);
+    expect_header(&gz, "content-length", v, "openapi.json, gzip");
+    it_response yaml = it_http("GET", "/api/openapi.yaml", GZIP, NULL, 0);
+    it_expect_status(&yaml, 200);
+    expect_identity(&yaml, "openapi.yaml, gzip");
+    it_response_free(&yaml);
+    it_response_free(&gz);
+    it_response_free(&id);
+}
+
 static void test_static_not_compressed(void **state)
 {
     (void)state;
@@ -232,7 +231,7 @@ static void test_static_not_compressed(void **state)
     it_expect_status(&gz, 200);
     expect_no_header(&gz, "content-encoding", "a .gz file, gzip");
     size_t n = 0;
-    char *plain = gunzip(gz.body, gz.body_len, &n);
+    char *plain = it_gunzip(gz.body, gz.body_len, &n);
     assert_non_null(plain);
     free(plain);
     it_response_free(&gz);
@@ -302,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_json_on_the_fly),
         cmocka_unit_test(test_small_json),
         cmocka_unit_test(test_static_file),
+        cmocka_unit_test(test_openapi_documents),
         cmocka_unit_test(test_static_not_compressed),
         cmocka_unit_test(test_http2),
     };

@@ -72,6 +72,8 @@ n_all_gz=$(find "$SHARE/web" -name '*.gz' | wc -l)
 echo "ok share/punyaka/web: the sources and $n_gz precompressed .gz"
 cmp -s "$SRC/schemas/openapi.yaml" "$SHARE/openapi.yaml" || fail "share/punyaka/openapi.yaml differs"
 [ -s "$SHARE/openapi.json" ] || fail "share/punyaka/openapi.json (built from the YAML) is missing"
+gzip -dc "$SHARE/openapi.json.gz" 2>/dev/null | cmp -s - "$SHARE/openapi.json" \
+    || fail "share/punyaka/openapi.json.gz is missing or does not gunzip to openapi.json"
 n_sql=$(ls "$SHARE/migrations" | wc -l)
 echo "ok share/punyaka: $n_sql migrations, web ($(find "$SHARE/web" -type f | wc -l) files), openapi.yaml"
 
