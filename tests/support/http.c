@@ -155,7 +155,7 @@ char *it_gunzip(const char *in, size_t len, size_t *out_len)
 static json_t *body_value(const it_response *r)
 {
     char enc[32];
-    if (r->body && it_header(r, "content-encoding", enc, sizeof(enc)) && strcasecmp(enc, "gzip") == 0) {
+    if (r->body_len && it_header(r, "content-encoding", enc, sizeof(enc)) && strcasecmp(enc, "gzip") == 0) {
         size_t n;
         char *plain = it_gunzip(r->body, r->body_len, &n);
         json_t *s = plain ? json_stringn(plain, n) : NULL;
