@@ -11,7 +11,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       librdkafka-dev libpq-dev libhiredis-dev libh2o-evloop-dev libh2o-dev-common \
-      libmsgpack-dev libcmocka-dev libsodium-dev libjansson-dev \
+      libmsgpack-dev libcmocka-dev libsodium-dev libjansson-dev zlib1g-dev \
       python3 python3-yaml \
  && rm -rf /var/lib/apt/lists/*
 

@@ -1,4 +1,5 @@
 #include "api/cache.h"
+#include "api/compress.h"
 #include "common/clock.h"
 
 #include <stdatomic.h>
@@ -15,6 +16,8 @@ typedef struct {
     size_t key_len;
     char *body;
     size_t body_len;
+    char *gz;   /* the body gzipped, once asked for (api_cache_get_gzip) */
+    size_t gz_len;
     int64_t expires_ms;   /* pk_monotonic_ms() */
     uint64_t generation;
 } entry;
@@ -51,20 +54,40 @@ static entry *slot_of(h2o_iovec_t key)
     return &table[h % SLOTS];
 }
 
-const char *api_cache_get(h2o_iovec_t key, size_t *len)
+static entry *fresh(h2o_iovec_t key)
 {
     entry *e = slot_of(key);
     if (!e->key || e->key_len != key.len || memcmp(e->key, key.base, key.len) != 0 || pk_monotonic_ms() >= e->expires_ms ||
         e->generation != api_cache_generation())
         return NULL;
+    return e;
+}
+
+const char *api_cache_get(h2o_iovec_t key, size_t *len)
+{
+    entry *e = fresh(key);
+    if (!e)
+        return NULL;
     *len = e->body_len;
     return e->body;
+}
+
+const char *api_cache_get_gzip(h2o_iovec_t key, size_t *len)
+{
+    entry *e = fresh(key);
+    if (!e)
+        return NULL;
+    if (!e->gz)
+        e->gz = api_gzip(e->body, e->body_len, API_COMPRESS_STORED_LEVEL, &e->gz_len);
+    *len = e->gz_len;
+    return e->gz;
 }
 
 static void drop(entry *e)
 {
     free(e->key);
     free(e->body);
+    free(e->gz);
     memset(e, 0, sizeof(*e));
 }
 

@@ -23,6 +23,10 @@ void api_cache_invalidate(void);
 
 /* The fresh body for key, or NULL. Valid until the next put on this thread. */
 const char *api_cache_get(h2o_iovec_t key, size_t *len);
+/* The gzip of key's fresh body (gzip -9, made on the first call for this
+ * entry and kept with it: once per entry per TTL instead of once per
+ * answer), or NULL. Valid until the next put on this thread. */
+const char *api_cache_get_gzip(h2o_iovec_t key, size_t *len);
 /* `generation`: api_cache_generation() read BEFORE the query that produced
  * body, so an answer that raced with a write is never kept as current. */
 void api_cache_put(h2o_iovec_t key, const char *body, size_t len, uint64_t generation);

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "api/cache.h"
+#include "api/compress.h"
 #include "api/http.h"
 #include "api/pg.h"
 #include "api/routes.h"
@@ -86,7 +87,7 @@ static void reply_tree(h2o_req_t *req, const char *flat_text, uint64_t generatio
     if (text) {
         if (public_read) {
             api_cache_put(req->path, text, strlen(text), generation);   /* the same for everyone */
-            api_reply_json_etag(req, text, strlen(text));
+            api_compress_reply_cached(req, text, strlen(text));
         } else {
             api_reply_raw(req, 200, "application/json", text, strlen(text));
         }
@@ -118,7 +119,7 @@ static void list_categories(h2o_req_t *req, const char *sql, bool public_read)
     size_t len;
     const char *cached = public_read ? api_cache_get(req->path, &len) : NULL;
     if (cached) {
-        api_reply_json_etag(req, cached, len);
+        api_compress_reply_cached(req, cached, len);
         return;
     }
     categories_ctx *c = api_async_new(req, sizeof(*c));

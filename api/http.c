@@ -48,6 +48,11 @@ void api_reply_raw(h2o_req_t *req, int status, const char *content_type, const c
 
 void api_reply_json_etag(h2o_req_t *req, const char *body, size_t len)
 {
+    api_reply_json_etag_gzip(req, body, len, NULL, 0);
+}
+
+void api_reply_json_etag_gzip(h2o_req_t *req, const char *body, size_t len, const char *gz, size_t gz_len)
+{
     unsigned char h[16];
     char hex[33], etag[40];
     crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
@@ -68,6 +73,11 @@ void api_reply_json_etag(h2o_req_t *req, const char *body, size_t len)
     req->res.reason = "OK";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+    if (gz) {   /* h2o's compress filter leaves an answer that has a Content-Encoding alone */
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_ENCODING, NULL, H2O_STRLIT("gzip"));
+        body = gz;
+        len = gz_len;
+    }
     h2o_iovec_t copy = h2o_strdup(&req->pool, body, len);
     req->res.content_length = len;
     h2o_send_inline(req, copy.base, copy.len);

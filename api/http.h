@@ -17,6 +17,10 @@ void api_reply_raw(h2o_req_t *req, int status, const char *content_type, const c
  * `Cache-Control: no-cache` (clients revalidate every time, so a catalog
  * change shows at once); a matching If-None-Match gets 304 and no body. */
 void api_reply_json_etag(h2o_req_t *req, const char *body, size_t len);
+/* The same, sending `gz` (the gzip of body, made once and kept: api/cache.h)
+ * as the 200's body with Content-Encoding: gzip when gz is not NULL. The
+ * ETag and the 304 are body's (api/compress.h weakens it for gzip clients). */
+void api_reply_json_etag_gzip(h2o_req_t *req, const char *body, size_t len, const char *gz, size_t gz_len);
 
 /* problem+json: {type, title, status, detail, message, code, errors}
  * (message = detail, or the title when there is no detail: the seed

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <jansson.h>
 #include "api/cache.h"
+#include "api/compress.h"
 #include "api/http.h"
 #include "api/pg.h"
 
@@ -32,7 +33,7 @@ static void reply_text(h2o_req_t *req, const read_ctx *r, const char *text)
     bool etag = r->etag;
     if (etag) {
         api_cache_put(req->path, text, strlen(text), r->generation);   /* public: the same for every caller */
-        api_reply_json_etag(req, text, strlen(text));
+        api_compress_reply_cached(req, text, strlen(text));
     } else {
         api_reply_raw(req, 200, "application/json", text, strlen(text));
     }
@@ -44,7 +45,7 @@ static bool from_cache(h2o_req_t *req, bool etag)
     size_t len;
     const char *body = etag ? api_cache_get(req->path, &len) : NULL;
     if (body)
-        api_reply_json_etag(req, body, len);
+        api_compress_reply_cached(req, body, len);
     return body != NULL;
 }
 

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include "api/compress.h"
 #include "api/cors.h"
 #include "api/hardening.h"
 #include "api/http.h"
@@ -277,10 +278,13 @@ static void register_dispatcher(h2o_hostconf_t *host, const char *prefix)
     h2o_pathconf_t *pc = h2o_config_register_path(host, prefix, 0);
     h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h));
     h->on_req = dispatch;
+    api_compress_path(pc);
     api_harden_path(pc, 0);
 }
 
-/* One file at one path with h2o's file handler (ETag, conditional GET, HEAD).
+/* One file at one path with h2o's file handler (ETag, conditional GET, HEAD),
+ * and FILE.gz for gzip clients where the build made one (openapi.json:
+ * api/CMakeLists.txt), with Vary on every answer (api/compress.h).
  * Registered before /api: h2o takes the first path that matches. */
 static void register_document(h2o_hostconf_t *host, const char *path, const char *file, const char *ext,
                               const char *mime)
@@ -288,7 +292,8 @@ static void register_document(h2o_hostconf_t *host, const char *path, const char
     h2o_pathconf_t *pc = h2o_config_register_path(host, path, 0);
     h2o_mimemap_t *types = h2o_mimemap_create();
     h2o_mimemap_define_mimetype(types, ext, mime, NULL);
-    h2o_file_register_file(pc, file, h2o_mimemap_get_type_by_extension(types, h2o_iovec_init(ext, strlen(ext))), 0);
+    h2o_file_register_file(pc, file, h2o_mimemap_get_type_by_extension(types, h2o_iovec_init(ext, strlen(ext))),
+                           H2O_FILE_FLAG_SEND_COMPRESSED);
     h2o_mem_release_shared(types);   /* the handler holds its own reference to the type */
     api_harden_path(pc, 0);
 }
@@ -325,7 +330,9 @@ void api_routes_register(h2o_hostconf_t *host, const char *web_root, const char 
     register_dispatcher(host, "/readyz");
     api_seed_register_admin_link(host);
     h2o_pathconf_t *web = h2o_config_register_path(host, "/", 0);
-    h2o_file_register(web, web_root, NULL, NULL, 0);
+    /* The `.gz` beside a file is served for Accept-Encoding: gzip, with
+     * Vary on every answer (the build makes them, compress.h). */
+    h2o_file_register(web, web_root, NULL, NULL, H2O_FILE_FLAG_SEND_COMPRESSED);
     /* Pages and modules change with each deploy: browsers revalidate them
      * (ETag ⇒ 304, cheap) instead of running a stale module for hours. */
     static h2o_headers_command_t web_headers[2];

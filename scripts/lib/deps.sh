@@ -6,7 +6,7 @@ set -euo pipefail
 PUNYAKA_PACKAGES=(
   build-essential cmake pkg-config
   librdkafka-dev libpq-dev libhiredis-dev libh2o-evloop-dev libh2o-dev-common
-  libmsgpack-dev libcmocka-dev libsodium-dev libjansson-dev
+  libmsgpack-dev libcmocka-dev libsodium-dev libjansson-dev zlib1g-dev
   postgresql postgresql-contrib redis-server
   kcat curl wrk nghttp2-client iproute2 procps
 )

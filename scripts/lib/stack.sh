@@ -244,6 +244,9 @@ up() {
   # real clients; it_throttle tests them on an API of its own.
   local register_max=20 hash_per_client=4
   [ "${PUNYAKA_STACK_FAST:-0}" = 1 ] && register_max=1000000 hash_per_client=32
+  # The build's web/ carries the precompressed `.gz` files (CMakeLists.txt,
+  # api/compress.h); a build without it (older) gets the sources.
+  local web_root="$BUILD/web"; [ -d "$web_root" ] || web_root="$SRC/web"
   local session_key; session_key=$(secret "$DIR/session.key" "${PUNYAKA_SESSION_KEY:-}")
   rm -f "$DIR/env"; (umask 077; : > "$DIR/env")   # it holds the keys: owner only
   cat > "$DIR/env" <<ENV
@@ -256,7 +259,7 @@ KAFKA_BROKERS=$KAFKA_BROKERS
 PUNYAKA_HTTP_PORT=$port
 PUNYAKA_API_URL=http://127.0.0.1:$port
 PUNYAKA_TOPIC_PREFIX=${PUNYAKA_TOPIC_PREFIX:-punyaka.}
-PUNYAKA_WEB_ROOT=${PUNYAKA_WEB_ROOT:-$SRC/web}
+PUNYAKA_WEB_ROOT=${PUNYAKA_WEB_ROOT:-$web_root}
 PUNYAKA_OPENAPI_FILE=${PUNYAKA_OPENAPI_FILE:-$SRC/schemas/openapi.yaml}
 PUNYAKA_OPENAPI_JSON_FILE=${PUNYAKA_OPENAPI_JSON_FILE:-$BUILD/openapi.json}
 PUNYAKA_CORS_ORIGINS=${PUNYAKA_CORS_ORIGINS:-http://localhost:3000}

@@ -4,8 +4,8 @@
 # `cmake --install …` line is taken from the Dockerfile and run on this build
 # tree into a temporary prefix (its /src/build and /out replaced), then:
 # exactly the production programs in bin/ (no mock Kafka, no tests), every
-# migration, the web UI and the OpenAPI document in share/punyaka/,
-# identical to the sources; every `COPY --from=build /out/…` source of the
+# migration, the web UI (with its precompressed .gz) and the OpenAPI
+# document in share/punyaka/, identical to the sources; every `COPY --from=build /out/…` source of the
 # runtime stage exists; the installed programs run.
 # Env: PUNYAKA_SOURCE_DIR, PUNYAKA_BUILD_DIR (set by ctest; scripts/test
 # also runs it on the Release build, as the Dockerfile builds).
@@ -48,10 +48,32 @@ SHARE="$OUT/share/punyaka"
 diff <(cd "$SRC/migrations" && ls *.sql) <(cd "$SHARE/migrations" && ls) >/dev/null \
     || fail "share/punyaka/migrations differs from migrations/*.sql: $(ls "$SHARE/migrations" | tr '\n' ' ')"
 for f in "$SRC"/migrations/*.sql; do cmp -s "$f" "$SHARE/migrations/${f##*/}" || fail "${f##*/} differs"; done
-diff -r "$SRC/web" "$SHARE/web" >"$TMP/web.diff" || { head -20 "$TMP/web.diff" >&2; fail "share/punyaka/web differs from web/"; }
+# web/: the sources byte for byte, plus the build's precompressed `.gz`
+# (issue 16, scripts/lib/precompress.sh): one beside every compressible
+# source of 1 KiB or more, none beside anything else, each gunzipping to
+# exactly its source.
+diff -r -x '*.gz' "$SRC/web" "$SHARE/web" >"$TMP/web.diff" || { head -20 "$TMP/web.diff" >&2; fail "share/punyaka/web differs from web/"; }
 [[ -f "$SHARE/web/index.html" ]] || fail "no web/index.html"
+n_gz=0
+while IFS= read -r -d '' f; do
+    rel=${f#"$SRC/web/"} size=$(stat -c %s "$f")
+    case "$rel" in *.html|*.css|*.js|*.mjs|*.json|*.svg|*.txt|*.map|*.webmanifest) text=1 ;; *) text=0 ;; esac
+    if [[ $text == 1 && $size -ge 1024 ]]; then
+        [[ -f "$SHARE/web/$rel.gz" ]] || fail "no share/punyaka/web/$rel.gz ($size bytes of text)"
+        gzip -dc "$SHARE/web/$rel.gz" | cmp -s - "$f" || fail "share/punyaka/web/$rel.gz does not gunzip to web/$rel"
+        n_gz=$((n_gz + 1))
+    else
+        [[ ! -e "$SHARE/web/$rel.gz" ]] || fail "share/punyaka/web/$rel.gz exists ($size bytes, text=$text)"
+    fi
+done < <(find "$SRC/web" -type f -print0)
+n_all_gz=$(find "$SHARE/web" -name '*.gz' | wc -l)
+[[ $n_all_gz == "$n_gz" ]] || fail "share/punyaka/web has $n_all_gz .gz files, $n_gz expected"
+[[ $n_gz -gt 0 ]] || fail "no precompressed file in share/punyaka/web"
+echo "ok share/punyaka/web: the sources and $n_gz precompressed .gz"
 cmp -s "$SRC/schemas/openapi.yaml" "$SHARE/openapi.yaml" || fail "share/punyaka/openapi.yaml differs"
 [ -s "$SHARE/openapi.json" ] || fail "share/punyaka/openapi.json (built from the YAML) is missing"
+gzip -dc "$SHARE/openapi.json.gz" 2>/dev/null | cmp -s - "$SHARE/openapi.json" \
+    || fail "share/punyaka/openapi.json.gz is missing or does not gunzip to openapi.json"
 n_sql=$(ls "$SHARE/migrations" | wc -l)
 echo "ok share/punyaka: $n_sql migrations, web ($(find "$SHARE/web" -type f | wc -l) files), openapi.yaml"
 

@@ -29,6 +29,9 @@ const char *it_header(const it_response *r, const char *name, char *buf, size_t 
  * that header: "; Path=/; Max-Age=…"), or NULL. */
 const char *it_cookie(const it_response *r, const char *name, char *buf, size_t cap, char *attrs, size_t attrcap);
 void it_response_free(it_response *r);
+/* A gzip body (Content-Encoding: gzip) inflated, NUL-terminated, malloc'd;
+ * NULL unless `in` is exactly one valid gzip member. */
+char *it_gunzip(const char *in, size_t len, size_t *out_len);
 /* Requests from this thread leave from `ipv4` (e.g. "127.0.0.7": loopback
  * answers every 127.x address), so the API sees another client address;
  * NULL or "" goes back to the default. */
