@@ -55,14 +55,15 @@ static long long metric_sum(const char *name)
     return sum;
 }
 
-static void send_registration(it_producer *p, const char *key, int i, char id[PK_UUID_STR_LEN + 1])
+static void send_registration(it_producer *p, const char *key, const char *prefix, int i, int poison,
+                              char id[PK_UUID_STR_LEN + 1])
 {
     char username[64], email[96];
-    snprintf(username, sizeof(username), "bat%s_%d", tag, i);
+    snprintf(username, sizeof(username), "%s%s_%d", prefix, tag, i);
     snprintf(email, sizeof(email), "%s@example.com", username);
     it_payload pl;
     it_payload_init(&pl);
-    if (i == POISON) {   /* no username: the rule refuses the payload (WK_POISON) */
+    if (i == poison) {   /* no username: the rule refuses the payload (WK_POISON) */
         msgpack_pack_map(&pl.pk, 1);
         pk_mp_kv_str(&pl.pk, "role", "customer");
     } else {
@@ -76,6 +77,24 @@ static void send_registration(it_producer *p, const char *key, int i, char id[PK
     it_payload_free(&pl);
 }
 
+/* N registrations to one key while both workers are frozen (they stay
+ * frozen: the caller lets them go). */
+static void frozen_burst(const char *key, const char *prefix, int poison, char ids[N][PK_UUID_STR_LEN + 1])
+{
+    it_worker("worker-signal", 1, "STOP");
+    it_worker("worker-signal", 2, "STOP");
+    it_producer *p = it_producer_new();
+    for (int i = 0; i < N; i++)
+        send_registration(p, key, prefix, i, poison, ids[i]);
+    int flushed = it_producer_flush(p);
+    it_producer_free(p);
+    if (flushed != 0) {
+        it_worker("worker-signal", 1, "CONT");
+        it_worker("worker-signal", 2, "CONT");
+    }
+    assert_int_equal(flushed, 0);
+}
+
 static void test_burst_is_batched_and_poison_rejected_alone(void **state)
 {
     (void)state;
@@ -84,16 +103,9 @@ static void test_burst_is_batched_and_poison_rejected_alone(void **state)
     snprintf(key, sizeof(key), "batch-%s", tag);   /* one key: one partition, one order */
     long long txns = metric_sum("punyaka_worker_transactions_total");
     long long msgs = metric_sum("punyaka_worker_transaction_commands_total");
-    it_worker("worker-signal", 1, "STOP");
-    it_worker("worker-signal", 2, "STOP");
-    it_producer *p = it_producer_new();
-    for (int i = 0; i < N; i++)
-        send_registration(p, key, i, ids[i]);
-    int flushed = it_producer_flush(p);
-    it_producer_free(p);
+    frozen_burst(key, "bat", POISON, ids);
     it_worker("worker-signal", 1, "CONT");
     it_worker("worker-signal", 2, "CONT");
-    assert_int_equal(flushed, 0);
 
     for (int i = 0; i < N; i++) {
         it_outcome o = it_wait_outcome(db, ids[i], 30000);
@@ -128,6 +140,55 @@ static void test_burst_is_batched_and_poison_rejected_alone(void **state)
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM users WHERE username LIKE $1", like, NULL), N - 1);
 }
 
+#define WAITING_ON_DEDUPE                                                                                    \
+    " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"                \
+    " AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO processed_commands%'"
+
+/* A transient error in the middle of a batch: the command at BLOCKED waits
+ * on a processed_commands row this test holds uncommitted, and while it
+ * waits none of the batch is visible (the commands before it are written
+ * but not committed); then the worker's connection is cut (a failover,
+ * class 08). The whole batch rolls back and is applied again one by one:
+ * every command exactly once, none rejected. */
+static void test_transient_error_rolls_back_the_whole_batch(void **state)
+{
+    (void)state;
+    enum { BLOCKED = 20 };
+    static char ids[N][PK_UUID_STR_LEN + 1];
+    char key[32], like[48];
+    snprintf(key, sizeof(key), "batch-t-%s", tag);
+    snprintf(like, sizeof(like), "tra%s\\_%%", tag);
+    long long retries = metric_sum("punyaka_worker_retries_total");
+    frozen_burst(key, "tra", -1, ids);
+    PGconn *blocker = it_db();
+    PQclear(PQexec(blocker, "BEGIN"));
+    const char *params[] = {ids[BLOCKED]};
+    PGresult *r = PQexecParams(blocker, "INSERT INTO processed_commands (command_id, type, topic, kafka_partition,"
+                                        " kafka_offset, issued_at) VALUES ($1, 'user.register', 'it-blocker', 0, 0, now())",
+                               1, NULL, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    it_worker("worker-signal", 1, "CONT");
+    it_worker("worker-signal", 2, "CONT");
+
+    assert_int_equal(it_db_wait_for(db, 1, 20000, "SELECT count(*)" WAITING_ON_DEDUPE, NULL), 1);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM users WHERE username LIKE $1", like, NULL), 0);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM (SELECT pg_terminate_backend(pid)" WAITING_ON_DEDUPE ") t",
+                                  NULL), 1);
+    PQclear(PQexec(blocker, "ROLLBACK"));
+    PQfinish(blocker);
+
+    for (int i = 0; i < N; i++) {
+        it_outcome o = it_wait_outcome(db, ids[i], 30000);
+        assert_string_equal(o.status, "applied");
+        it_outcome_free(&o);
+    }
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM users WHERE username LIKE $1", like, NULL), N);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM journal j JOIN command_outcomes o USING (command_id)"
+                                      " WHERE o.resource->>'username' LIKE $1", like, NULL), N);
+    assert_true(metric_sum("punyaka_worker_retries_total") > retries);
+}
+
 int main(void)
 {
     if (it_start(tag, sizeof(tag)) != 0)
@@ -135,6 +196,7 @@ int main(void)
     db = it_db();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_burst_is_batched_and_poison_rejected_alone),
+        cmocka_unit_test(test_transient_error_rolls_back_the_whole_batch),
     };
     int failed = cmocka_run_group_tests_name("worker_batch", tests, NULL, NULL);
     PQfinish(db);
