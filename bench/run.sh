@@ -22,7 +22,8 @@ report() {  # report LABEL — wrk's output on stdin ⇒ one line
   printf '%-50s %10s req/s  p50 %-8s p99 %-8s %s\n' "$1" "$rps" "$p50" "$p99" "$errors"
 }
 
-for path in /healthz /api/priests/ "/api/priests/?ordering=-rating&language=Sanskrit" /api/products/ /api/categories/ /api/services/; do
+# BENCH_READS=0 skips the read endpoints (a write-path run).
+[ "${BENCH_READS:-1}" = 1 ] && for path in /healthz /api/priests/ "/api/priests/?ordering=-rating&language=Sanskrit" /api/products/ /api/categories/ /api/services/; do
   if [ "$(curl -s -o /dev/null -w '%{http_code}' "$PUNYAKA_API_URL$path")" != 200 ]; then
     echo "skip $path (not 200)"; continue
   fi
@@ -57,3 +58,16 @@ for c in 1 16 64; do
     wrk -t1 -c$c -d"${duration}s" --latency -s "$src/bench/write.lua" "$PUNYAKA_API_URL/api/auth/me/" |
     report "PATCH /api/auth/me/ (command, -c$c)"
 done
+
+# The database's own pace, for reference: pgbench TPC-B (8 clients) on the
+# same PostgreSQL, in a database of its own. BENCH_PGBENCH=0 skips it.
+if [ "${BENCH_PGBENCH:-1}" = 1 ] && command -v pgbench >/dev/null; then
+  pgdir=$(cat "$dir/pgdir")
+  pgport=$(echo "$DATABASE_URL" | sed -n 's|.*@[^:/]*:\([0-9]*\)/.*|\1|p')
+  as_pg() { runuser -u postgres -- "$@"; }
+  as_pg psql -q -h "$pgdir" -p "$pgport" -d postgres -c 'CREATE DATABASE bench_pgbench' >/dev/null
+  as_pg pgbench -q -i -s 8 -h "$pgdir" -p "$pgport" bench_pgbench >/dev/null 2>&1
+  tps=$(as_pg pgbench -c 8 -j 2 -T "$duration" -h "$pgdir" -p "$pgport" bench_pgbench 2>/dev/null |
+    awk '/^tps/ {print $3; exit}')
+  printf '%-50s %10s tps\n' "pgbench TPC-B (-c8, same PostgreSQL)" "$tps"
+fi

@@ -2,7 +2,7 @@
  *
  * Offsets: enable.auto.offset.store=false, and an offset is stored only after
  * its message's transaction committed and, for a dead letter, the dlq topic
- * acknowledged it (process.c); librdkafka auto-commits
+ * acknowledged it (process.c, batch.h); librdkafka auto-commits
  * stored offsets, and we commit synchronously when partitions are revoked
  * and at shutdown. A crash therefore redelivers, and the processed-commands
  * table turns the redelivery into a no-op.
@@ -20,6 +20,7 @@
 #include "common/config.h"
 #include "common/kafka_util.h"
 #include "common/log.h"
+#include "workers/batch.h"
 #include "workers/credentials.h"
 #include "workers/dead_letters.h"
 #include "workers/fields.h"
@@ -28,6 +29,10 @@
 #include "common/clock.h"
 
 static volatile sig_atomic_t stopping;
+/* Bumped by every revocation (on_rebalance, which runs inside
+ * rd_kafka_consumer_poll): take_batch then drops what it holds of
+ * partitions no longer ours. */
+static unsigned revocations;
 
 static void on_signal(int sig)
 {
@@ -93,6 +98,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
          * member starts. Lost partitions (session timed out) may already be
          * someone else's: nothing of ours to commit there. */
         int lost = rd_kafka_assignment_lost(rk);
+        revocations++;
         if (!lost)
             rd_kafka_commit(rk, NULL, 0);
         if (cooperative)
@@ -214,43 +220,6 @@ static PGconn *connect_db(const char *dsn)
     return NULL;
 }
 
-static void store_offset(rd_kafka_t *rk, const rd_kafka_message_t *m)
-{
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition)->offset = m->offset + 1;
-    rd_kafka_offsets_store(rk, l);
-    rd_kafka_topic_partition_list_destroy(l);
-}
-
-/* Applies one message, retrying transient failures with backoff until done
- * or asked to stop (then the offset is not stored: the message comes again).
- * The first attempt is made even when SIGTERM has just arrived: the message
- * in hand is finished, not dropped (DESIGN §3, worker rule 4). */
-static int handle(wk_worker *w, const rd_kafka_message_t *m)
-{
-    for (int attempt = 0, backoff = 50; attempt == 0 || !stopping;
-         attempt++, backoff = backoff < 5000 ? backoff * 2 : 5000) {
-        if (PQstatus(w->ctx.db) != CONNECTION_OK) {
-            PQreset(w->ctx.db);
-            if (PQstatus(w->ctx.db) != CONNECTION_OK) {
-                usleep((useconds_t)backoff * 1000);
-                continue;
-            }
-        }
-        wk_result res = wk_process(w, m);
-        wk_metrics_postgres_up(w->metrics, PQstatus(w->ctx.db) == CONNECTION_OK);
-        if (res == WK_DONE) {
-            store_offset(w->consumer, m);
-            return 0;
-        }
-        wk_metrics_retry(w->metrics);
-        pk_warn(NULL, "transient failure on %s[%d]@%lld, retrying in %d ms", rd_kafka_topic_name(m->rkt),
-                (int)m->partition, (long long)m->offset, backoff);
-        usleep((useconds_t)backoff * 1000);
-    }
-    return -1;
-}
-
 /* Every few seconds, even when idle: the connection gauges stay true. */
 static void health_tick(wk_worker *w, int64_t *next)
 {
@@ -262,20 +231,66 @@ static void health_tick(wk_worker *w, int64_t *next)
     wk_metrics_postgres_up(w->metrics, PQstatus(w->ctx.db) == CONNECTION_OK);
 }
 
-static void run(wk_worker *w)
+/* Messages of partitions revoked while a batch was being taken are handed
+ * back (not applied): the new owner starts from the committed offset. */
+static size_t keep_assigned(rd_kafka_t *rk, rd_kafka_message_t **msgs, size_t n)
 {
-    int64_t next_tick = 0;
-    while (!stopping) {
-        health_tick(w, &next_tick);
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 200);
-        rd_kafka_poll(w->producer, 0);
-        if (!m)
-            continue;
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-            handle(w, m);
-        else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+    rd_kafka_topic_partition_list_t *now = NULL;
+    size_t kept = 0;
+    if (rd_kafka_assignment(rk, &now) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        now = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (now && rd_kafka_topic_partition_list_find(now, rd_kafka_topic_name(msgs[i]->rkt), msgs[i]->partition))
+            msgs[kept++] = msgs[i];
+        else
+            rd_kafka_message_destroy(msgs[i]);
+    }
+    if (now)
+        rd_kafka_topic_partition_list_destroy(now);
+    return kept;
+}
+
+/* A message to apply, or NULL (none within wait_ms; errors are logged). */
+static rd_kafka_message_t *next_message(rd_kafka_t *rk, int wait_ms)
+{
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, wait_ms);
+    if (m && m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
             pk_warn(NULL, "consume: %s", rd_kafka_message_errstr(m));
         rd_kafka_message_destroy(m);
+        m = NULL;
+    }
+    return m;
+}
+
+/* The batch (batch.h): the message waited for, then only what is already
+ * buffered (a zero wait), so a lone command is applied as soon as it
+ * arrives. */
+static size_t take_batch(wk_worker *w, rd_kafka_message_t **msgs, size_t max)
+{
+    unsigned revoked = revocations;
+    size_t n = 0;
+    rd_kafka_message_t *m = next_message(w->consumer, 200);
+    if (m)
+        msgs[n++] = m;
+    while (n > 0 && n < max && (m = next_message(w->consumer, 0)) != NULL)
+        msgs[n++] = m;
+    return revoked == revocations ? n : keep_assigned(w->consumer, msgs, n);
+}
+
+static void run(wk_worker *w)
+{
+    size_t max = (size_t)wk_batch_max();
+    rd_kafka_message_t *msgs[WK_BATCH_MAX_LIMIT];
+    int64_t next_tick = 0;
+    pk_info(NULL, "batches of up to %zu commands (PUNYAKA_WORKER_BATCH_MAX)", max);
+    while (!stopping) {
+        health_tick(w, &next_tick);
+        size_t n = take_batch(w, msgs, max);
+        rd_kafka_poll(w->producer, 0);
+        wk_batch_apply(w, msgs, n, &stopping);
+        for (size_t i = 0; i < n; i++)
+            rd_kafka_message_destroy(msgs[i]);
     }
 }
 

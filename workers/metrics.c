@@ -24,6 +24,7 @@ static const char *const OUTCOME_NAMES[WK_M_OUTCOMES] = {"applied", "rejected", 
 struct wk_metrics {
     atomic_ullong commands[MAX_TYPES][WK_M_OUTCOMES];
     atomic_ullong retries, published;
+    atomic_ullong batches, batched, batch_max;   /* wk_metrics_batch */
     atomic_int postgres_up, redis_up;
     /* the HTTP thread */
     pthread_t thread;
@@ -82,6 +83,17 @@ void wk_metrics_retry(wk_metrics *m)
 {
     if (m)
         atomic_fetch_add_explicit(&m->retries, 1, memory_order_relaxed);
+}
+
+void wk_metrics_batch(wk_metrics *m, unsigned n)
+{
+    if (!m)
+        return;
+    atomic_fetch_add_explicit(&m->batches, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->batched, n, memory_order_relaxed);
+    unsigned long long seen = atomic_load_explicit(&m->batch_max, memory_order_relaxed);
+    while (n > seen && !atomic_compare_exchange_weak(&m->batch_max, &seen, n))
+        ;
 }
 
 void wk_metrics_published(wk_metrics *m, unsigned n)
@@ -169,6 +181,12 @@ char *wk_metrics_render(wk_metrics *m, rd_kafka_t *consumer)
     render_commands(f, m);
     header(f, "punyaka_worker_retries_total", "counter", "Transient failures retried with backoff.");
     fprintf(f, "punyaka_worker_retries_total %llu\n", atomic_load(&m->retries));
+    header(f, "punyaka_worker_transactions_total", "counter", "Command transactions committed (batch.h).");
+    fprintf(f, "punyaka_worker_transactions_total %llu\n", atomic_load(&m->batches));
+    header(f, "punyaka_worker_transaction_commands_total", "counter", "Messages finished by those transactions.");
+    fprintf(f, "punyaka_worker_transaction_commands_total %llu\n", atomic_load(&m->batched));
+    header(f, "punyaka_worker_batch_size_max", "gauge", "The most commands one transaction has held.");
+    fprintf(f, "punyaka_worker_batch_size_max %llu\n", atomic_load(&m->batch_max));
     header(f, "punyaka_worker_events_published_total", "counter", "Journal rows this worker's relay published.");
     fprintf(f, "punyaka_worker_events_published_total %llu\n", atomic_load(&m->published));
     render_lag(f, consumer);

@@ -7,6 +7,10 @@
  *       messages that are no envelope: client-made strings never become
  *       label values, so the series stay bounded.
  *   punyaka_worker_retries_total                  counter; transient failures retried
+ *   punyaka_worker_transactions_total            counter; command transactions committed
+ *   punyaka_worker_transaction_commands_total    counter; messages they finished (the
+ *       ratio is the mean batch size, batch.h)
+ *   punyaka_worker_batch_size_max                gauge; the most commands one transaction held
  *   punyaka_worker_events_published_total        counter; journal rows the relay published
  *   punyaka_worker_consumer_lag{topic,partition}  gauge; high watermark − position
  *   punyaka_worker_postgres_up, punyaka_worker_redis_up   gauges, 1 | 0
@@ -40,6 +44,8 @@ void wk_metrics_destroy(wk_metrics *m);
 void wk_metrics_command(wk_metrics *m, const char *type, wk_metric_outcome o);
 void wk_metrics_retry(wk_metrics *m);
 void wk_metrics_published(wk_metrics *m, unsigned n);
+/* A transaction of the consumer loop committed with n messages (batch.h). */
+void wk_metrics_batch(wk_metrics *m, unsigned n);
 void wk_metrics_postgres_up(wk_metrics *m, int up);
 void wk_metrics_redis_up(wk_metrics *m, int up);
 

@@ -153,28 +153,46 @@ static void trace_id_of(const rd_kafka_message_t *m, char out[33])
     out[32] = 0;
 }
 
-/* After the commit: log and count the decision, confirm a poison
- * command's dead letter (its row committed with the rejection), tell the
- * waiting API loop. An unconfirmed dead letter is retried: the redelivery
- * path sends it again, and notifies then. */
-static wk_result finish(wk_worker *w, message_ctx *mc, const wk_outcome *o, const wk_txn_info *info)
+/* After the commit, what must be confirmed before the offset is stored: a
+ * poison command's dead letter (its row committed with the rejection), or,
+ * for a duplicate, the stored outcome re-published (with its dead letter
+ * re-sent). An unconfirmed dead letter is retried: the redelivery path
+ * sends it again, and notifies then. */
+static wk_result confirm(wk_worker *w, message_ctx *mc, const wk_txn_info *info)
 {
     if (info->duplicate)
         return republish_stored(w, mc);
-    wk_relay_kick(w->relay);
+    if (info->poison && send_dead_letter(w, mc->m, info->reason) != WK_DONE)
+        return WK_TRANSIENT;
+    return WK_DONE;
+}
+
+/* Then: log and count the decision, tell the waiting API loop (best
+ * effort). A duplicate was announced by confirm. */
+static void announce(wk_worker *w, message_ctx *mc, const wk_outcome *o, const wk_txn_info *info)
+{
+    if (info->duplicate)
+        return;
     pk_info(mc->cmd->env.request_id, "%s %s %s%s%s (seq %lld)", mc->cmd->env.type, mc->id,
             o->applied ? "applied" : "rejected", o->applied ? "" : ": ", o->applied ? "" : o->code,
             (long long)info->seq);
     wk_metrics_command(w->metrics, mc->cmd->env.type,
                        info->poison ? WK_M_DEAD_LETTERED : o->applied ? WK_M_APPLIED : WK_M_REJECTED);
-    if (info->poison && send_dead_letter(w, mc->m, info->reason) != WK_DONE)
-        return WK_TRANSIENT;
     json_t *msg = outcome_message(mc->id, mc->cmd->env.type, o->applied ? "applied" : "rejected", o->http_status,
                                   o->applied ? NULL : o->code, o->detail[0] ? o->detail : NULL, o->errors,
                                   o->resource, o->entity_type[0] ? o->entity_type : NULL, o->entity_id);
     notify(w, mc->cmd->env.reply_to, msg);
     json_decref(msg);
-    return WK_DONE;
+}
+
+static wk_result finish(wk_worker *w, message_ctx *mc, const wk_outcome *o, const wk_txn_info *info)
+{
+    if (!info->duplicate)
+        wk_relay_kick(w->relay);
+    wk_result res = confirm(w, mc, info);
+    if (res == WK_DONE)
+        announce(w, mc, o, info);
+    return res;
 }
 
 /* A type no worker knows — the rolling-deploy case, an API newer than the
@@ -269,4 +287,68 @@ wk_result wk_process(wk_worker *w, const rd_kafka_message_t *m)
     }
     pk_log_context(NULL, NULL);
     return res;
+}
+
+/* ---- batches (batch.h) ---- */
+
+static message_ctx batch_ctx(const wk_message *msg)
+{
+    message_ctx mc = {.m = msg->m, .cmd = &msg->cmd, .src = source_of(msg->m)};
+    pk_uuid_format(&msg->cmd.env.id, mc.id);
+    return mc;
+}
+
+bool wk_message_prepare(wk_worker *w, const rd_kafka_message_t *m, wk_message *msg)
+{
+    size_t envelope_len = 0;
+    char err[128], topic[128];
+    memset(msg, 0, sizeof(*msg));
+    msg->m = m;
+    if (pk_command_verify(w->keys, m->payload, m->len, &envelope_len, NULL) != PK_AUTH_OK ||
+        pk_envelope_decode(m->payload, envelope_len, &msg->cmd, err, sizeof(err)) != 0)
+        return false;   /* the decode failed: nothing to free */
+    msg->command = wk_command_find(msg->cmd.env.type);
+    if (!msg->command ||
+        strcmp(rd_kafka_topic_name(m->rkt), pk_topic(w->ctx.cfg, wk_command_topic(msg->command), topic, sizeof(topic))) != 0) {
+        pk_envelope_decoded_free(&msg->cmd);
+        return false;
+    }
+    trace_id_of(m, msg->trace);
+    wk_outcome_init(&msg->out);
+    return true;
+}
+
+void wk_message_free(wk_message *msg)
+{
+    wk_outcome_free(&msg->out);
+    pk_envelope_decoded_free(&msg->cmd);
+}
+
+wk_result wk_message_rows(wk_worker *w, wk_message *msg)
+{
+    wk_txn_input in = {.cmd = &msg->cmd, .raw = msg->m->payload, .raw_len = msg->m->len, .command = msg->command,
+                       .src = source_of(msg->m), .dead_letters = true};
+    pk_log_context(msg->cmd.env.request_id, msg->trace);
+    wk_outcome_free(&msg->out);   /* a retried batch starts each command afresh */
+    wk_outcome_init(&msg->out);
+    wk_result res = wk_txn_command(&w->ctx, &in, &msg->out, &msg->info);
+    pk_log_context(NULL, NULL);
+    return res;
+}
+
+wk_result wk_message_confirm(wk_worker *w, wk_message *msg)
+{
+    message_ctx mc = batch_ctx(msg);
+    pk_log_context(msg->cmd.env.request_id, msg->trace);
+    wk_result res = confirm(w, &mc, &msg->info);
+    pk_log_context(NULL, NULL);
+    return res;
+}
+
+void wk_message_announce(wk_worker *w, wk_message *msg)
+{
+    message_ctx mc = batch_ctx(msg);
+    pk_log_context(msg->cmd.env.request_id, msg->trace);
+    announce(w, &mc, &msg->out, &msg->info);
+    pk_log_context(NULL, NULL);
 }

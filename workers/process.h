@@ -31,6 +31,7 @@
 #include "workers/metrics.h"
 #include "workers/notifier.h"
 #include "workers/relay.h"
+#include "workers/txn.h"
 #include "workers/worker.h"
 
 typedef struct {
@@ -46,5 +47,30 @@ typedef struct {
 /* WK_DONE when the message is finished with (its offset may be stored),
  * else WK_TRANSIENT. */
 wk_result wk_process(wk_worker *w, const rd_kafka_message_t *m);
+
+/* The same steps, split for a batch (batch.h), which runs several
+ * messages' rows in one transaction. */
+typedef struct {
+    const rd_kafka_message_t *m;
+    pk_envelope_decoded cmd;
+    const wk_command *command;
+    char trace[33];
+    wk_outcome out;
+    wk_txn_info info;
+} wk_message;
+
+/* true when m is a command a batch may take — signed, decodable, of a
+ * known type on its own topic — and decoded into msg (free it with
+ * wk_message_free). false: nothing to free; wk_process handles m alone
+ * (its dead letter is written and confirmed on its own). */
+bool wk_message_prepare(wk_worker *w, const rd_kafka_message_t *m, wk_message *msg);
+void wk_message_free(wk_message *msg);
+/* Its rows inside the open transaction (wk_txn_command). */
+wk_result wk_message_rows(wk_worker *w, wk_message *msg);
+/* After the COMMIT, before its offset is stored: a poison command's dead
+ * letter confirmed; a duplicate's stored outcome re-published. */
+wk_result wk_message_confirm(wk_worker *w, wk_message *msg);
+/* Then: logged, counted, its outcome notified (never blocks). */
+void wk_message_announce(wk_worker *w, wk_message *msg);
 
 #endif

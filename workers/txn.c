@@ -46,58 +46,46 @@ static char *json_text_or_null(json_t *j)
     return j ? json_dumps(j, JSON_COMPACT) : NULL;
 }
 
-/* The journal row, written last: its seq is drawn after every row lock the
+/* The journal row and the outcome in one statement (one round trip): the
+ * journal row is still the command's last write after every row lock the
  * apply took, so seq order is the order conflicting commands serialized in.
  * It takes no lock of the relay's: the relay waits on holes in seq order by
  * itself (relay_order.h). A replay writes the recorded seq again. */
-static int insert_journal(wk_ctx *ctx, const txn_ctx *t, const wk_outcome *o, const char *created, char seq[24])
-{
-    const pk_envelope *env = &t->in->cmd->env;
-    char actor[24], entity_id[24], replay_seq[24];
-    snprintf(actor, sizeof(actor), "%lld", (long long)env->actor_id);
-    snprintf(entity_id, sizeof(entity_id), "%lld", (long long)o->entity_id);
-    snprintf(replay_seq, sizeof(replay_seq), "%lld", (long long)ctx->replay_seq);
-    const char *jp[] = {t->id, env->type, o->entity_type[0] ? o->entity_type : NULL, o->entity_id ? entity_id : NULL,
-                        t->issued_at, actor, env->actor_role, NULL, o->applied ? "applied" : "rejected",
-                        o->applied ? NULL : o->code, created, ctx->replay_seq > 0 ? replay_seq : NULL};
-    int lengths[12] = {0}, formats[12] = {0};
-    jp[7] = t->in->raw;
-    lengths[7] = (int)t->in->raw_len;
-    formats[7] = 1;
-    PGresult *r = wk_exec_db(ctx->db,
-                             "INSERT INTO journal (seq, command_id, type, entity_type, entity_id, issued_at,"
-                             " actor_id, actor_role, envelope, status, code, created_ids)"
-                             " VALUES (coalesce($12::bigint, nextval(pg_get_serial_sequence('journal', 'seq'))),"
-                             " $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq",
-                             12, jp, lengths, formats);
-    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-    if (ok)
-        snprintf(seq, 24, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return ok ? 0 : -1;
-}
+#define JOURNAL_AND_OUTCOME_SQL                                                                                  \
+    "WITH j AS (INSERT INTO journal (seq, command_id, type, entity_type, entity_id, issued_at, actor_id,"      \
+    " actor_role, envelope, status, code, created_ids)"                                                         \
+    " VALUES (coalesce($12::bigint, nextval(pg_get_serial_sequence('journal', 'seq'))),"                       \
+    " $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq)"                                             \
+    " INSERT INTO command_outcomes (command_id, type, status, code, detail, http_status, errors, resource,"      \
+    " entity_type, entity_id, created_ids, journal_seq)"                                                        \
+    " SELECT $1::uuid, $2::text, $9::text, $10::text, $13::text, $14::int, $15::jsonb, $16::jsonb, $3::text,"     \
+    " $4::bigint, $11::jsonb, j.seq FROM j RETURNING journal_seq"
 
 static int record_outcome(wk_ctx *ctx, const txn_ctx *t, const wk_outcome *o, int64_t *seq_out)
 {
-    char http[8], entity_id[24], seq[24];
-    snprintf(http, sizeof(http), "%d", o->http_status);
+    const pk_envelope *env = &t->in->cmd->env;
+    char actor[24], entity_id[24], replay_seq[24], http[8];
+    snprintf(actor, sizeof(actor), "%lld", (long long)env->actor_id);
     snprintf(entity_id, sizeof(entity_id), "%lld", (long long)o->entity_id);
+    snprintf(replay_seq, sizeof(replay_seq), "%lld", (long long)ctx->replay_seq);
+    snprintf(http, sizeof(http), "%d", o->http_status);
     char *created = json_dumps(o->created_ids, JSON_COMPACT);
     char *errors = json_text_or_null(o->errors), *resource = json_text_or_null(o->resource);
-    int ok = insert_journal(ctx, t, o, created, seq) == 0;
-    if (ok) {
-        const char *op[] = {t->id, t->in->cmd->env.type, o->applied ? "applied" : "rejected",
-                            o->applied ? NULL : o->code, o->detail[0] ? o->detail : NULL, http, errors, resource,
-                            o->entity_type[0] ? o->entity_type : NULL, o->entity_id ? entity_id : NULL, created, seq};
-        PGresult *r = wk_exec(ctx,
-                              "INSERT INTO command_outcomes (command_id, type, status, code, detail, http_status,"
-                              " errors, resource, entity_type, entity_id, created_ids, journal_seq)"
-                              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                              12, op);
-        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        PQclear(r);
-        *seq_out = strtoll(seq, NULL, 10);
-    }
+    const char *p[] = {t->id, env->type, o->entity_type[0] ? o->entity_type : NULL, o->entity_id ? entity_id : NULL,
+                       t->issued_at, actor, env->actor_role, t->in->raw, o->applied ? "applied" : "rejected",
+                       o->applied ? NULL : o->code, created, ctx->replay_seq > 0 ? replay_seq : NULL,
+                       o->detail[0] ? o->detail : NULL, http, errors, resource};
+    int lengths[16] = {0}, formats[16] = {0};
+    lengths[7] = (int)t->in->raw_len;   /* the envelope's bytes, as received */
+    formats[7] = 1;
+    PGresult *r = wk_exec_db(ctx->db, JOURNAL_AND_OUTCOME_SQL, 16, p, lengths, formats);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok)
+        *seq_out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else if (PQstatus(ctx->db) == CONNECTION_OK)
+        pk_warn(NULL, "journal/outcome of %s failed (%s): %s", t->id, wk_sqlstate(r),
+                r ? PQresultErrorMessage(r) : "no result");
+    PQclear(r);
     free(created);
     free(errors);
     free(resource);
@@ -121,6 +109,11 @@ static void reject_poison(wk_ctx *ctx, const wk_command *c, wk_outcome *o, wk_tx
     snprintf(info->reason, sizeof(info->reason), "%s", ctx->db_error[0] ? ctx->db_error : o->code);
 }
 
+/* The savepoint is released once the apply is settled, so the rows after
+ * it (dead letter, journal, outcome) belong to the transaction itself: a
+ * batch of N commands then holds at most N subtransactions at a time, not
+ * 2N nested ones (PostgreSQL caches only 64 per backend; past that every
+ * snapshot taken elsewhere gets slower). */
 static wk_result apply_in_savepoint(wk_ctx *ctx, const txn_ctx *t, wk_outcome *o, wk_txn_info *info)
 {
     const wk_command *c = t->in->command;
@@ -128,8 +121,8 @@ static wk_result apply_in_savepoint(wk_ctx *ctx, const txn_ctx *t, wk_outcome *o
         return WK_TRANSIENT;
     wk_result res = c ? c->apply(ctx, t->in->cmd, o) : WK_POISON;
     if (res == WK_DONE && o->applied)
-        return WK_DONE;
-    if (!exec_ok(ctx, "ROLLBACK TO SAVEPOINT apply"))
+        return exec_ok(ctx, "RELEASE SAVEPOINT apply") ? WK_DONE : WK_TRANSIENT;
+    if (!exec_ok(ctx, "ROLLBACK TO SAVEPOINT apply; RELEASE SAVEPOINT apply"))
         return WK_TRANSIENT;
     if (res == WK_POISON)
         reject_poison(ctx, c, o, info);
@@ -145,33 +138,57 @@ static wk_result record_dead_letter(wk_ctx *ctx, const txn_ctx *t, const wk_txn_
     return wk_dead_letter_record(ctx, &d);
 }
 
-static wk_result run(wk_ctx *ctx, const txn_ctx *t, wk_outcome *o, wk_txn_info *info)
+/* One command's rows inside the open transaction. A duplicate writes
+ * nothing (its processed_commands insert did nothing). */
+static wk_result command_rows(wk_ctx *ctx, const txn_ctx *t, wk_outcome *o, wk_txn_info *info)
 {
-    if (!exec_ok(ctx, "BEGIN") || record_processed(ctx, t, &info->duplicate) != 0)
+    if (record_processed(ctx, t, &info->duplicate) != 0)
         return WK_TRANSIENT;
-    if (info->duplicate) {
-        exec_ok(ctx, "ROLLBACK");
+    if (info->duplicate)
         return WK_DONE;
-    }
     wk_result res = apply_in_savepoint(ctx, t, o, info);
     if (res == WK_TRANSIENT)
         return WK_TRANSIENT;
     info->poison = res == WK_POISON;
-    if (record_dead_letter(ctx, t, info) != WK_DONE || record_outcome(ctx, t, o, &info->seq) != 0 ||
-        !exec_ok(ctx, "COMMIT"))
+    if (record_dead_letter(ctx, t, info) != WK_DONE || record_outcome(ctx, t, o, &info->seq) != 0)
         return WK_TRANSIENT;
     return WK_DONE;
 }
 
-wk_result wk_txn_run(wk_ctx *ctx, const wk_txn_input *in, wk_outcome *out, wk_txn_info *info)
+wk_result wk_txn_begin(wk_ctx *ctx)
+{
+    return exec_ok(ctx, "BEGIN") ? WK_DONE : WK_TRANSIENT;
+}
+
+wk_result wk_txn_command(wk_ctx *ctx, const wk_txn_input *in, wk_outcome *out, wk_txn_info *info)
 {
     txn_ctx t = {.in = in};
     memset(info, 0, sizeof(*info));
-    ctx->db_error[0] = 0;   /* a failure of an earlier attempt says nothing about this one */
+    ctx->db_error[0] = 0;   /* a failure of an earlier command or attempt says nothing about this one */
     pk_uuid_format(&in->cmd->env.id, t.id);
     wk_timestamp(in->cmd->env.issued_at_us, t.issued_at);
-    wk_result res = run(ctx, &t, out, info);
-    if (res == WK_TRANSIENT)
-        exec_ok(ctx, "ROLLBACK");   /* whatever state the session is in; a no-op outside a transaction */
+    return command_rows(ctx, &t, out, info);
+}
+
+wk_result wk_txn_commit(wk_ctx *ctx)
+{
+    return exec_ok(ctx, "COMMIT") ? WK_DONE : WK_TRANSIENT;
+}
+
+void wk_txn_rollback(wk_ctx *ctx)
+{
+    exec_ok(ctx, "ROLLBACK");   /* whatever state the session is in; a no-op outside a transaction */
+}
+
+wk_result wk_txn_run(wk_ctx *ctx, const wk_txn_input *in, wk_outcome *out, wk_txn_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    wk_result res = wk_txn_begin(ctx);
+    if (res == WK_DONE)
+        res = wk_txn_command(ctx, in, out, info);
+    if (res == WK_DONE && !info->duplicate)
+        res = wk_txn_commit(ctx);
+    if (res == WK_TRANSIENT || info->duplicate)
+        wk_txn_rollback(ctx);   /* a duplicate wrote nothing: ending it is all that is left */
     return res;
 }

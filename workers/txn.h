@@ -4,15 +4,18 @@
  * the code the live system ran (DESIGN §3):
  *
  *   BEGIN
- *     INSERT processed_commands (id)   ─ conflict ⇒ ROLLBACK, info.duplicate
+ *     INSERT processed_commands (id)   ─ conflict ⇒ nothing more, info.duplicate
  *     SAVEPOINT apply; apply the rule  ─ rejected ⇒ ROLLBACK TO SAVEPOINT
- *                                      ─ poison ⇒ also INSERT dead_letters
+ *     RELEASE SAVEPOINT apply          ─ poison ⇒ also INSERT dead_letters
  *                                        (live only), so the rejection and
  *                                        its dead letter commit together
- *     relay barrier (shared advisory lock, relay.h explains it)
- *     INSERT journal (the last write: its seq orders conflicting commands)
- *     INSERT command_outcomes
+ *     INSERT journal + command_outcomes (one statement; the journal row is
+ *       the last write: its seq orders conflicting commands)
  *   COMMIT
+ *
+ * The part between BEGIN and COMMIT is wk_txn_command, so a batch
+ * (batch.h) can put several commands in one transaction, each with its own
+ * rows and savepoint; wk_txn_run is the one-command transaction.
  *
  * Poison is a payload the rule refuses (WK_POISON from the apply function)
  * or a statement that fails deterministically (db.h): the rejection is
@@ -69,5 +72,17 @@ typedef struct {
  * back; the caller retries the same command later. Never WK_POISON: a
  * poison command is committed as rejected with info->poison set. */
 wk_result wk_txn_run(wk_ctx *ctx, const wk_txn_input *in, wk_outcome *out, wk_txn_info *info);
+
+/* The pieces, for a batch. wk_txn_command runs inside an open transaction:
+ * WK_DONE with `out`/`info` as above (a duplicate wrote nothing), or
+ * WK_TRANSIENT, after which the transaction can only be rolled back —
+ * every command in it goes back. wk_txn_commit: WK_TRANSIENT when COMMIT
+ * failed (then whether it committed is unknown: the caller applies the same
+ * messages again, and those that did commit come back as duplicates).
+ * wk_txn_rollback ends whatever is open, and is harmless when nothing is. */
+wk_result wk_txn_begin(wk_ctx *ctx);
+wk_result wk_txn_command(wk_ctx *ctx, const wk_txn_input *in, wk_outcome *out, wk_txn_info *info);
+wk_result wk_txn_commit(wk_ctx *ctx);
+void wk_txn_rollback(wk_ctx *ctx);
 
 #endif
