@@ -121,6 +121,13 @@ static void header(FILE *f, const char *name, const char *type, const char *help
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric without labels: its HELP/TYPE header and its one sample. */
+static void single(FILE *f, const char *name, const char *type, const char *help, unsigned long long value)
+{
+    header(f, name, type, help);
+    fprintf(f, "%s %llu\n", name, value);
+}
+
 static void render_commands(FILE *f, wk_metrics *m)
 {
     header(f, "punyaka_worker_commands_total", "counter", "Commands this worker finished, by type and outcome.");
@@ -179,21 +186,21 @@ char *wk_metrics_render(wk_metrics *m, rd_kafka_t *consumer)
     if (!f)
         return NULL;
     render_commands(f, m);
-    header(f, "punyaka_worker_retries_total", "counter", "Transient failures retried with backoff.");
-    fprintf(f, "punyaka_worker_retries_total %llu\n", atomic_load(&m->retries));
-    header(f, "punyaka_worker_transactions_total", "counter", "Command transactions committed (batch.h).");
-    fprintf(f, "punyaka_worker_transactions_total %llu\n", atomic_load(&m->batches));
-    header(f, "punyaka_worker_transaction_commands_total", "counter", "Messages finished by those transactions.");
-    fprintf(f, "punyaka_worker_transaction_commands_total %llu\n", atomic_load(&m->batched));
-    header(f, "punyaka_worker_batch_size_max", "gauge", "The most commands one transaction has held.");
-    fprintf(f, "punyaka_worker_batch_size_max %llu\n", atomic_load(&m->batch_max));
-    header(f, "punyaka_worker_events_published_total", "counter", "Journal rows this worker's relay published.");
-    fprintf(f, "punyaka_worker_events_published_total %llu\n", atomic_load(&m->published));
+    single(f, "punyaka_worker_retries_total", "counter", "Transient failures retried with backoff.",
+           atomic_load(&m->retries));
+    single(f, "punyaka_worker_transactions_total", "counter", "Command transactions committed (batch.h).",
+           atomic_load(&m->batches));
+    single(f, "punyaka_worker_transaction_commands_total", "counter", "Messages finished by those transactions.",
+           atomic_load(&m->batched));
+    single(f, "punyaka_worker_batch_size_max", "gauge", "The most commands one transaction has held.",
+           atomic_load(&m->batch_max));
+    single(f, "punyaka_worker_events_published_total", "counter", "Journal rows this worker's relay published.",
+           atomic_load(&m->published));
     render_lag(f, consumer);
-    header(f, "punyaka_worker_postgres_up", "gauge", "1 when the worker's PostgreSQL connection is usable.");
-    fprintf(f, "punyaka_worker_postgres_up %d\n", atomic_load(&m->postgres_up));
-    header(f, "punyaka_worker_redis_up", "gauge", "1 when the worker's Redis connection is usable.");
-    fprintf(f, "punyaka_worker_redis_up %d\n", atomic_load(&m->redis_up));
+    single(f, "punyaka_worker_postgres_up", "gauge", "1 when the worker's PostgreSQL connection is usable.",
+           (unsigned long long)atomic_load(&m->postgres_up));
+    single(f, "punyaka_worker_redis_up", "gauge", "1 when the worker's Redis connection is usable.",
+           (unsigned long long)atomic_load(&m->redis_up));
     /* PUNYAKA_VERSION and PUNYAKA_REVISION: compile definitions (CMakeLists.txt). */
     header(f, "punyaka_build_info", "gauge", "The running build: project version and git revision at configure time.");
     fprintf(f, "punyaka_build_info{version=\"%s\",revision=\"%s\"} 1\n", PUNYAKA_VERSION, PUNYAKA_REVISION);
