@@ -1,6 +1,5 @@
 /* process.c — one Kafka message through the command transaction, then the
- * confirmed dead letter, the outcome notification and the relay kick
- * (process.h). */
+ * confirmed dead letter and the outcome notification (process.h). */
 #include "workers/process.h"
 
 #include <ctype.h>
@@ -161,7 +160,6 @@ static wk_result finish(wk_worker *w, message_ctx *mc, const wk_outcome *o, cons
 {
     if (info->duplicate)
         return republish_stored(w, mc);
-    wk_relay_kick(w->relay);
     pk_info(mc->cmd->env.request_id, "%s %s %s%s%s (seq %lld)", mc->cmd->env.type, mc->id,
             o->applied ? "applied" : "rejected", o->applied ? "" : ": ", o->applied ? "" : o->code,
             (long long)info->seq);
