@@ -23,7 +23,7 @@
 #define BATCH 200                 /* rows per SELECT */
 #define ROUNDS 50                 /* batches per wake-up: bounded even under a flood */
 #define FINAL_ROUNDS 5            /* at shutdown */
-#define SAFETY_MS 5000            /* the slow poll behind LISTEN: bounds a lost wake-up, costs one cheap statement */
+#define SAFETY_MS 10000           /* the slow poll behind LISTEN: bounds a lost wake-up, costs one cheap statement */
 #define SHORT_MS 250              /* while a seq hole is open or a round failed: nothing will notify us */
 #define FLUSH_MS 15000            /* > message.timeout.ms: every delivery report has arrived by then */
 #define RECONNECT_MAX_MS 5000

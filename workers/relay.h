@@ -38,8 +38,8 @@
  *    with a full round before it sleeps;
  *  - anything else (a notification lost with a session, a killed relay that
  *    held the lock): the safety poll, one statement (is any row unpublished?)
- *    per SAFETY_MS (5 s) per worker, a full round only when one is.
- * Idle cost: 2 workers ⇒ 0.4 statements a second (was ≈ 45: seven
+ *    per SAFETY_MS (10 s) per worker, a full round only when one is.
+ * Idle cost: 2 workers ⇒ 0.2 statements a second (was ≈ 45: seven
  * statements per round every 250 ms in each worker). */
 #ifndef PUNYAKA_WORKER_RELAY_H
 #define PUNYAKA_WORKER_RELAY_H
