@@ -402,7 +402,8 @@ static int sleep_until_woken(wk_relay *r)
     int ms = sleep_ms(r);
     if (ms == 0)
         return 0;
-    struct pollfd fds[2] = {{.fd = r->wake[0], .events = POLLIN}, {.fd = r->db ? PQsocket(r->db) : -1, .events = POLLIN}};
+    struct pollfd fds[2] = {{.fd = r->wake[0], .events = POLLIN},
+                            {.fd = r->db ? PQsocket(r->db) : -1, .events = POLLIN}};
     int ready = poll(fds, 2, ms);
     if (ready < 0 && errno != EINTR)
         pk_warn(NULL, "relay: poll: %s", strerror(errno));

@@ -7,8 +7,9 @@
  * the test's own read excluded. SETTLE_S because a backend that flushed its
  * statistics less than a second before going idle flushes the rest only
  * after 10 s idle (PostgreSQL 15's PGSTAT_IDLE_INTERVAL): without it the
- * previous test's statements would be counted in the window. Before issue 16 each worker's outbox relay polled the journal
- * every 250 ms: ≈ 22 transactions (45 statements) a second with 2 workers.
+ * previous test's statements would be counted in the window. Before issue
+ * 16 each worker's outbox relay polled the journal every 250 ms: ≈ 24
+ * transactions (≈ 45 statements) a second with 2 workers; now ≤ 0.2.
  * A window in which autovacuum worked on a table is measured again (its
  * transactions are PostgreSQL's own, not the stack's).
  *
