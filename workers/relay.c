@@ -24,6 +24,7 @@
 #define ROUNDS 50                 /* batches per wake-up: bounded even under a flood */
 #define FINAL_ROUNDS 5            /* at shutdown */
 #define SAFETY_MS 10000           /* the slow poll behind LISTEN: bounds a lost wake-up, costs one cheap statement */
+#define COALESCE_MS 10            /* after a wake-up, before the round: commits arriving together share one round */
 #define SHORT_MS 250              /* while a seq hole is open or a round failed: nothing will notify us */
 #define FLUSH_MS 15000            /* > message.timeout.ms: every delivery report has arrived by then */
 #define RECONNECT_MAX_MS 5000
@@ -429,6 +430,8 @@ static void *run(void *arg)
         }
         if (timed_out && !r->due)
             r->due = !r->db || r->short_wait || rows_pending(r);
+        else if (!timed_out && r->due)
+            poll(&(struct pollfd){.fd = r->wake[0], .events = POLLIN}, 1, COALESCE_MS);
         if (r->due)
             drain(r, ROUNDS);
     }
