@@ -26,7 +26,8 @@
  * a trigger on the journal insert NOTIFYs (migration 0006); PostgreSQL
  * delivers that at the command's commit, to every worker's relay. The
  * thread sleeps in poll() on the session's socket and runs a round when
- * notified. Notifications heard during a round (libpq keeps them) make
+ * notified, COALESCE_MS (10 ms) later so that commits arriving together
+ * share one round. Notifications heard during a round (libpq keeps them) make
  * another round, so a commit after a round's snapshot is never left
  * behind; a relay that finds the publisher lock taken skips, because the
  * holder hears of the same commit. Three cases hear nothing, and are timed:
@@ -40,7 +41,10 @@
  *    held the lock): the safety poll, one statement (is any row unpublished?)
  *    per SAFETY_MS (10 s) per worker, a full round only when one is.
  * Idle cost: 2 workers ⇒ 0.2 statements a second (was ≈ 45: seven
- * statements per round every 250 ms in each worker). */
+ * statements per round every 250 ms in each worker). Busy cost: every
+ * command transaction now NOTIFYs, and PostgreSQL serializes the commits
+ * of notifying transactions (a database-wide lock in PreCommit_Notify);
+ * bench/README.md has the A/B figures. */
 #ifndef PUNYAKA_WORKER_RELAY_H
 #define PUNYAKA_WORKER_RELAY_H
 
