@@ -103,7 +103,6 @@ static size_t apply_run(wk_worker *w, rd_kafka_message_t *const *msgs, wk_messag
 {
     size_t done = 0;
     if (connected(w) && transaction(w, items, n) == WK_DONE) {
-        wk_relay_kick(w->relay);
         wk_metrics_batch(w->metrics, (unsigned)n);
         done = after_commit(w, items, n);
     } else {

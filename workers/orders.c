@@ -392,7 +392,13 @@ static wk_result next_order_id(wk_ctx *ctx, int64_t *id)
     return WK_DONE;
 }
 
-/* The id is drawn first because the order number is derived from it. */
+/* The id is drawn first because the order number is derived from it.
+ * The row is written once, with its final status: pending (the shop has
+ * yet to confirm it) and paid. That is no guess (payments.h): capture()
+ * writes the ledger row in this same transaction, and if it fails the
+ * whole command rolls back, so no committed order is paid without its
+ * capture. (It was inserted payment `pending` and updated `paid` after the
+ * capture: two writes of one row, the same state at commit — issue 16.) */
 static wk_result insert_order(wk_ctx *ctx, const pk_envelope_decoded *cmd, const checkout_cmd *c, order_totals *t)
 {
     wk_result res = next_order_id(ctx, &t->id);
@@ -412,7 +418,7 @@ static wk_result insert_order(wk_ctx *ctx, const pk_envelope_decoded *cmd, const
                     "INSERT INTO orders (id, user_id, order_number, status, payment_status, subtotal_paise,"
                     " shipping_paise, total_paise, shipping_address, shipping_city, shipping_state,"
                     " shipping_pincode, shipping_phone, created_at, updated_at)"
-                    " VALUES ($1, $2, $3, 'pending', 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+                    " VALUES ($1, $2, $3, 'pending', 'paid', $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
                     12, params);
 }
 
@@ -481,19 +487,15 @@ static wk_result take_stock(wk_ctx *ctx, const pk_envelope_decoded *cmd, const s
     return res;
 }
 
-/* Captures the total through the gateway seam; the status follows the ledger. */
+/* Captures the total through the gateway seam, after the order row (the
+ * ledger row references it), which insert_order wrote already paid. */
 static wk_result capture(wk_ctx *ctx, const pk_envelope_decoded *cmd, const order_totals *t, wk_outcome *out)
 {
-    char command_id[40], ts[40], id[24];
+    char command_id[40], ts[40];
     wf_command_id(cmd, command_id);
     wk_timestamp(cmd->env.issued_at_us, ts);
     wk_payment pay = {PAY_ORDER, t->id, "order", t->total, command_id, ts, out};
-    wk_result res = wk_gateway_current()->capture(ctx, &pay);
-    if (res != WK_DONE)
-        return res;
-    wf_itoa(t->id, id);
-    const char *params[] = {id};
-    return wk_write(ctx, "order paid", "UPDATE orders SET payment_status = 'paid' WHERE id = $1", 1, params);
+    return wk_gateway_current()->capture(ctx, &pay);
 }
 
 static void compute_totals(const checkout_cmd *c, const int64_t *charge, order_totals *t)

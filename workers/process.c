@@ -1,6 +1,5 @@
 /* process.c — one Kafka message through the command transaction, then the
- * confirmed dead letter, the outcome notification and the relay kick
- * (process.h). */
+ * confirmed dead letter and the outcome notification (process.h). */
 #include "workers/process.h"
 
 #include <ctype.h>
@@ -187,8 +186,7 @@ static void announce(wk_worker *w, message_ctx *mc, const wk_outcome *o, const w
 
 static wk_result finish(wk_worker *w, message_ctx *mc, const wk_outcome *o, const wk_txn_info *info)
 {
-    if (!info->duplicate)
-        wk_relay_kick(w->relay);
+    /* The relays hear of the commit from PostgreSQL (the journal trigger's NOTIFY). */
     wk_result res = confirm(w, mc, info);
     if (res == WK_DONE)
         announce(w, mc, o, info);

@@ -16,7 +16,8 @@
  *                                   ─ poison ⇒ rejected, its dead_letters row
  *                                     in the same transaction
  *   then the dlq message, confirmed (dead_letters.h), the outcome
- *   notification queued (never blocks, notifier.h), the relay kick; only
+ *   notification queued (never blocks, notifier.h) — the relays hear of the
+ *   commit itself (LISTEN/NOTIFY, relay.h); only
  *   then may the caller store the Kafka offset.
  * Transient failures — the database's (db.h) or an unconfirmed dead letter
  * — return WK_TRANSIENT: the caller backs off and retries the same message;

@@ -1,11 +1,15 @@
 /* relay.c — the outbox relay thread (relay.h explains the locking). */
 #include "workers/relay.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 #include <libpq-fe.h>
 #include "common/kafka_util.h"
 #include "common/log.h"
@@ -19,7 +23,9 @@
 #define BATCH 200                 /* rows per SELECT */
 #define ROUNDS 50                 /* batches per wake-up: bounded even under a flood */
 #define FINAL_ROUNDS 5            /* at shutdown */
-#define INTERVAL_MS 250           /* the timer: rows another worker committed are seen this late at most */
+#define SAFETY_MS 10000           /* the slow poll behind LISTEN: bounds a lost wake-up, costs one cheap statement */
+#define COALESCE_MS 10            /* after a wake-up, before the round: commits arriving together share one round */
+#define SHORT_MS 250              /* while a seq hole is open or a round failed: nothing will notify us */
 #define FLUSH_MS 15000            /* > message.timeout.ms: every delivery report has arrived by then */
 #define RECONNECT_MAX_MS 5000
 
@@ -27,14 +33,16 @@ struct wk_relay {
     const pk_config *cfg;
     wk_metrics *metrics;
     rd_kafka_t *producer;
+    rd_kafka_topic_t *events;     /* held so the topic's metadata is fetched at start, not at the first event */
     char topic[128];
     PGconn *db;
     int64_t retry_at_ms;          /* no reconnect before (monotonic ms) */
     int backoff_ms;
     pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int kicked, stopping;
+    int wake[2];                  /* self-pipe: wk_relay_stop wakes the thread out of poll() */
+    _Atomic int stopping;
+    int due;                      /* a full round is owed: notified, reconnected, or work left over */
+    int short_wait;               /* the next sleep is SHORT_MS: a hole is open or the last round failed */
     int delivered[BATCH];         /* delivery reports of the batch: 1 ok, -1 failed, 0 pending */
     wk_relay_hole hole;           /* the seq hole publication waits on (relay_order.h) */
 };
@@ -88,6 +96,11 @@ static void drop_db(wk_relay *r)
     r->backoff_ms = r->backoff_ms < RECONNECT_MAX_MS / 2 ? r->backoff_ms * 2 : RECONNECT_MAX_MS;
 }
 
+/* A fresh session LISTENs before its first round, so a commit after that
+ * round's snapshot is heard of; the round right after (drain) catches up
+ * on whatever committed while there was no session. */
+static int listen_journal(wk_relay *r);
+
 static int ensure_db(wk_relay *r)
 {
     if (r->db && PQstatus(r->db) == CONNECTION_OK)
@@ -99,7 +112,7 @@ static int ensure_db(wk_relay *r)
     pk_pg_params params;
     pk_pg_params_init(&params, r->cfg->database_url, PK_PG_WORKER);
     r->db = PQconnectdbParams(params.keys, params.values, 1);
-    if (PQstatus(r->db) != CONNECTION_OK) {
+    if (PQstatus(r->db) != CONNECTION_OK || listen_journal(r) != 0) {
         pk_warn(NULL, "relay: postgres: %s", PQerrorMessage(r->db));
         drop_db(r);
         return -1;
@@ -119,6 +132,38 @@ static int exec_flag(wk_relay *r, const char *sql)
         pk_warn(NULL, "relay: %s: %s", sql, PQresultErrorMessage(res));
     PQclear(res);
     return ok;
+}
+
+static int listen_journal(wk_relay *r)
+{
+    return exec_flag(r, "LISTEN " WK_RELAY_CHANNEL) ? 0 : -1;
+}
+
+/* Takes what the session has heard (notifications arrive during a round's
+ * statements too, and libpq keeps them): how many, or -1 when the session
+ * is gone. A notification is only a wake-up: the round reads the journal. */
+static int take_notifications(wk_relay *r)
+{
+    if (!r->db || !PQconsumeInput(r->db))
+        return -1;
+    int n = 0;
+    PGnotify *note;
+    while ((note = PQnotifies(r->db)) != NULL) {
+        PQfreemem(note);
+        n++;
+    }
+    return n;
+}
+
+/* The safety poll's one statement: is anything left to publish? (An
+ * index-only probe of journal_unpublished_idx.) Errors answer yes, so the
+ * round that follows deals with the session. */
+static int rows_pending(wk_relay *r)
+{
+    PGresult *res = PQexec(r->db, "SELECT EXISTS (SELECT 1 FROM journal WHERE published_at IS NULL)");
+    int yes = PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 'f';
+    PQclear(res);
+    return yes;
 }
 
 #define UNPUBLISHED_SQL                                                                                          \
@@ -292,12 +337,18 @@ static int publish_rows(wk_relay *r, const PGresult *res, int n)
     return ok == n ? n : -1;
 }
 
-/* One batch under the publisher lock; the number published, -1 when this
- * relay should stop for now (another relay publishes, or trouble). */
+#define BUSY (-2)   /* batch(): another relay holds the publisher lock */
+
+/* One batch under the publisher lock; the number published, BUSY when
+ * another relay publishes (it hears of every commit too, so it publishes
+ * what we skip), -1 on trouble. */
 static int batch(wk_relay *r)
 {
-    if (!exec_flag(r, "SELECT pg_try_advisory_lock(" WK_RELAY_PUBLISHER_LOCK ")"))
-        return -1;
+    if (!exec_flag(r, "SELECT pg_try_advisory_lock(" WK_RELAY_PUBLISHER_LOCK ")")) {
+        if (PQstatus(r->db) != CONNECTION_OK)
+            drop_db(r);
+        return r->db ? BUSY : -1;
+    }
     int publishable = 0;
     PGresult *res = select_unpublished(r, &publishable);
     int n = res ? publish_rows(r, res, publishable) : -1;
@@ -308,35 +359,81 @@ static int batch(wk_relay *r)
     return n;
 }
 
+/* Up to `rounds` batches; then decides how soon the next round is owed:
+ * at once when batches were cut by the bound (more rows), soon when a seq
+ * hole is open or a round failed (no notification will come for those),
+ * else only when notified or by the safety poll. */
 static void drain(wk_relay *r, int rounds)
 {
+    int n = -1;
     for (int i = 0; i < rounds; i++) {
-        if (ensure_db(r) != 0 || batch(r) < BATCH)
-            return;
+        n = ensure_db(r) == 0 ? batch(r) : -1;
+        if (n < BATCH)
+            break;
     }
+    r->due = n == BATCH;
+    r->short_wait = n == -1 || r->hole.seq != 0;
 }
 
 /* ---- the thread ---- */
 
+/* How long the thread may sleep: not at all when a round is owed; until
+ * the reconnect backoff ends without a session; else SHORT_MS or the
+ * safety poll. */
+static int sleep_ms(const wk_relay *r)
+{
+    if (r->due)
+        return 0;
+    if (!r->db) {
+        int64_t left = r->retry_at_ms - pk_monotonic_ms();
+        return left <= 0 ? 0 : left < SAFETY_MS ? (int)left : SAFETY_MS;
+    }
+    return r->short_wait ? SHORT_MS : SAFETY_MS;
+}
+
+/* Sleeps in poll() on the session's socket and the stop pipe. A
+ * notification (already held by libpq, or arriving) makes a round due;
+ * so does a lost session (reconnect, LISTEN, catch up). Returns 1 when it
+ * slept the whole time out. */
+static int sleep_until_woken(wk_relay *r)
+{
+    int heard = take_notifications(r);
+    if (heard != 0 && r->db)
+        r->due = 1;   /* heard > 0, or consuming input failed on a live handle */
+    int ms = sleep_ms(r);
+    if (ms == 0)
+        return 0;
+    struct pollfd fds[2] = {{.fd = r->wake[0], .events = POLLIN},
+                            {.fd = r->db ? PQsocket(r->db) : -1, .events = POLLIN}};
+    int ready = poll(fds, 2, ms);
+    if (ready < 0 && errno != EINTR)
+        pk_warn(NULL, "relay: poll: %s", strerror(errno));
+    if (fds[0].revents) {
+        char buf[16];
+        while (read(r->wake[0], buf, sizeof(buf)) > 0) {
+        }
+    }
+    if (fds[1].revents && take_notifications(r) != 0)
+        r->due = 1;
+    return ready == 0;
+}
+
 static void *run(void *arg)
 {
     wk_relay *r = arg;
+    r->due = 1;   /* the first round catches up on what committed while we were down */
     for (;;) {
-        pthread_mutex_lock(&r->lock);
-        if (!r->kicked && !r->stopping) {
-            struct timespec until;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_nsec += (long)INTERVAL_MS * 1000000L;
-            until.tv_sec += until.tv_nsec / 1000000000L;
-            until.tv_nsec %= 1000000000L;
-            pthread_cond_timedwait(&r->cond, &r->lock, &until);
-        }
-        int stopping = r->stopping;
-        r->kicked = 0;
-        pthread_mutex_unlock(&r->lock);
-        drain(r, stopping ? FINAL_ROUNDS : ROUNDS);
-        if (stopping)
+        int timed_out = sleep_until_woken(r);
+        if (atomic_load(&r->stopping)) {
+            drain(r, FINAL_ROUNDS);
             return NULL;
+        }
+        if (timed_out && !r->due)
+            r->due = !r->db || r->short_wait || rows_pending(r);
+        else if (!timed_out && r->due)
+            poll(&(struct pollfd){.fd = r->wake[0], .events = POLLIN}, 1, COALESCE_MS);
+        if (r->due)
+            drain(r, ROUNDS);
     }
 }
 
@@ -346,48 +443,39 @@ wk_relay *wk_relay_start(const pk_config *cfg, wk_metrics *metrics)
     r->cfg = cfg;
     r->metrics = metrics;
     r->backoff_ms = 100;
+    r->wake[0] = r->wake[1] = -1;
     pk_topic(cfg, "events", r->topic, sizeof(r->topic));
     r->producer = make_producer(cfg);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&r->lock, NULL);
-    if (!r->producer || pthread_create(&r->thread, NULL, run, r) != 0) {
+    r->events = r->producer ? rd_kafka_topic_new(r->producer, r->topic, NULL) : NULL;
+    if (!r->producer || pipe2(r->wake, O_CLOEXEC | O_NONBLOCK) != 0 || pthread_create(&r->thread, NULL, run, r) != 0) {
+        if (r->events)
+            rd_kafka_topic_destroy(r->events);
         if (r->producer)
             rd_kafka_destroy(r->producer);
-        pthread_cond_destroy(&r->cond);
-        pthread_mutex_destroy(&r->lock);
+        if (r->wake[0] >= 0) {
+            close(r->wake[0]);
+            close(r->wake[1]);
+        }
         free(r);
         return NULL;
     }
     return r;
 }
 
-void wk_relay_kick(wk_relay *r)
-{
-    if (!r)
-        return;
-    pthread_mutex_lock(&r->lock);
-    r->kicked = 1;
-    pthread_cond_signal(&r->cond);
-    pthread_mutex_unlock(&r->lock);
-}
-
 void wk_relay_stop(wk_relay *r)
 {
     if (!r)
         return;
-    pthread_mutex_lock(&r->lock);
-    r->stopping = 1;
-    pthread_cond_signal(&r->cond);
-    pthread_mutex_unlock(&r->lock);
+    atomic_store(&r->stopping, 1);
+    if (write(r->wake[1], "s", 1) < 0)
+        pk_warn(NULL, "relay: waking the thread: %s", strerror(errno));
     pthread_join(r->thread, NULL);
     rd_kafka_flush(r->producer, 5000);
+    if (r->events)
+        rd_kafka_topic_destroy(r->events);
     rd_kafka_destroy(r->producer);
     PQfinish(r->db);
-    pthread_cond_destroy(&r->cond);
-    pthread_mutex_destroy(&r->lock);
+    close(r->wake[0]);
+    close(r->wake[1]);
     free(r);
 }

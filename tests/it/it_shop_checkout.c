@@ -266,6 +266,33 @@ static void test_totals_exact_and_free_shipping_from_500(void **state)
     json_decref(o);
 }
 
+/* Issue 16 "one write for an order": the row is inserted with its final
+ * status (pending, paid), not inserted pending and then updated paid. The
+ * live row version tells: one written by the INSERT is older, within the
+ * command's transaction (cmin, the command counter), than the ledger row
+ * the capture writes after it; an UPDATE after the capture would have made
+ * a newer version. The ledger and the answer are as before. */
+static void test_checkout_writes_the_order_once(void **state)
+{
+    (void)state;
+    long long user = customer("onewrite");
+    long long item = product("camphor", "samagri", 2500, 10);
+    line l = {item, 2, 2500};
+    json_t *o = expect_applied(checkout(user, &l, 1));
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "pending");
+    assert_string_equal(json_string_value(json_object_get(o, "payment_status")), "paid");
+    char t[24];
+    long long id = id_of(o);
+    text(t, id);
+    assert_int_equal(ledger_net(id), 5000 + 5000);   /* 50.00 of goods + 50.00 shipping */
+    assert_int_equal(it_db_scalar(db,
+                                  "SELECT count(*) FROM orders o JOIN payments p ON p.order_id = o.id"
+                                  " WHERE o.id = $1 AND p.xmin = o.xmin"   /* one transaction */
+                                  " AND o.cmin::text::int < p.cmin::text::int",
+                                  t, NULL),
+                     1);
+}
+
 static void test_same_command_twice_one_order(void **state)
 {
     (void)state;
@@ -435,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_last_line_short_changes_nothing),
         cmocka_unit_test(test_price_raised_rejects_lowered_charges_less),
         cmocka_unit_test(test_totals_exact_and_free_shipping_from_500),
+        cmocka_unit_test(test_checkout_writes_the_order_once),
         cmocka_unit_test(test_same_command_twice_one_order),
         cmocka_unit_test(test_inactive_unknown_and_empty),
         cmocka_unit_test(test_malformed_checkout_is_poison),
