@@ -68,7 +68,7 @@ static it_response call_with(const char *method, const char *path, const it_acto
 
 static int status_as(const it_actor *who, const char *extra, const char *id, it_response *out)
 {
-    char path[160], headers[512];
+    char path[160], headers[1024];
     snprintf(path, sizeof(path), "/api/commands/%s", id);
     snprintf(headers, sizeof(headers), "%s%s", who ? who->headers : "", extra ? extra : "");
     it_response r = it_http("GET", path, headers, NULL, 0);
