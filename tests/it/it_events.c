@@ -31,14 +31,7 @@ static char tag[16];
 
 static void registration(it_payload *pl, const char *username)
 {
-    char email[128];
-    snprintf(email, sizeof(email), "%s@example.com", username);
-    it_payload_init(pl);
-    msgpack_pack_map(&pl->pk, 4);
-    pk_mp_kv_str(&pl->pk, "username", username);
-    pk_mp_kv_str(&pl->pk, "email", email);
-    it_pack_password_hash(&pl->pk, HASH);
-    pk_mp_kv_str(&pl->pk, "role", "customer");
+    it_customer_registration(pl, username, HASH);
 }
 
 /* Sends one registration; the command id goes to id_out. */

@@ -110,14 +110,7 @@ static void verify_payload(it_payload *pl, int64_t priest_id)
 
 static void register_payload(it_payload *pl, const char *username)
 {
-    char email[96];
-    snprintf(email, sizeof(email), "%s@example.com", username);
-    it_payload_init(pl);
-    msgpack_pack_map(&pl->pk, 4);
-    pk_mp_kv_str(&pl->pk, "username", username);
-    pk_mp_kv_str(&pl->pk, "email", email);
-    it_pack_password_hash(&pl->pk, IT_PASSWORD_HASH);   /* sealed, as the API sends it */
-    pk_mp_kv_str(&pl->pk, "role", "customer");
+    it_customer_registration(pl, username, IT_PASSWORD_HASH);   /* sealed, as the API sends it */
 }
 
 static int login_status(const char *username, const char *password)

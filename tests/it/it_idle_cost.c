@@ -94,14 +94,7 @@ static void test_idle_stack_runs_almost_no_statements(void **state)
 
 static void registration(it_payload *pl, const char *username)
 {
-    char email[128];
-    snprintf(email, sizeof(email), "%s@example.com", username);
-    it_payload_init(pl);
-    msgpack_pack_map(&pl->pk, 4);
-    pk_mp_kv_str(&pl->pk, "username", username);
-    pk_mp_kv_str(&pl->pk, "email", email);
-    it_pack_password_hash(&pl->pk, IT_PASSWORD_HASH);
-    pk_mp_kv_str(&pl->pk, "role", "customer");
+    it_customer_registration(pl, username, IT_PASSWORD_HASH);
 }
 
 /* Polls `sql` (one boolean of the command id) every 5 ms until true; the

@@ -32,15 +32,8 @@ static char tag[16];
  * issued_at in *env, kept for a second encoding of the same command). */
 static void registration_envelope(pk_envelope *env, const char *type, const char *user, msgpack_sbuffer *out)
 {
-    char email[96];
-    snprintf(email, sizeof(email), "%s@example.com", user);
     it_payload pl;
-    it_payload_init(&pl);
-    msgpack_pack_map(&pl.pk, 4);
-    pk_mp_kv_str(&pl.pk, "username", user);
-    pk_mp_kv_str(&pl.pk, "email", email);
-    it_pack_password_hash(&pl.pk, HASH);
-    pk_mp_kv_str(&pl.pk, "role", "customer");
+    it_customer_registration(&pl, user, HASH);
     snprintf(env->type, sizeof(env->type), "%s", type);
     msgpack_sbuffer_init(out);
     assert_int_equal(pk_envelope_encode(env, pl.sb.data, pl.sb.size, out), 0);

@@ -97,16 +97,10 @@ static void customers(long long *ids, int n, const char *base)
 {
     char (*cmd)[PK_UUID_STR_LEN + 1] = calloc((size_t)n, sizeof(*cmd));
     for (int i = 0; i < n; i++) {
-        char name[64], email[96];
+        char name[64];
         snprintf(name, sizeof(name), "%s_%s_%d", base, shop_tag, i);
-        snprintf(email, sizeof(email), "%s@example.com", name);
         it_payload p;
-        it_payload_init(&p);
-        msgpack_pack_map(&p.pk, 4);
-        pk_mp_kv_str(&p.pk, "username", name);
-        pk_mp_kv_str(&p.pk, "email", email);
-        it_pack_password_hash(&p.pk, HASH);
-        pk_mp_kv_str(&p.pk, "role", "customer");
+        it_customer_registration(&p, name, HASH);
         enqueue("user.register", "accounts", name, 0, "", &p, NULL, cmd[i]);
         it_payload_free(&p);
     }

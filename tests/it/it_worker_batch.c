@@ -58,20 +58,15 @@ static long long metric_sum(const char *name)
 static void send_registration(it_producer *p, const char *key, const char *prefix, int i, int poison,
                               char id[PK_UUID_STR_LEN + 1])
 {
-    char username[64], email[96];
+    char username[64];
     snprintf(username, sizeof(username), "%s%s_%d", prefix, tag, i);
-    snprintf(email, sizeof(email), "%s@example.com", username);
     it_payload pl;
-    it_payload_init(&pl);
     if (i == poison) {   /* no username: the rule refuses the payload (WK_POISON) */
+        it_payload_init(&pl);
         msgpack_pack_map(&pl.pk, 1);
         pk_mp_kv_str(&pl.pk, "role", "customer");
     } else {
-        msgpack_pack_map(&pl.pk, 4);
-        pk_mp_kv_str(&pl.pk, "username", username);
-        pk_mp_kv_str(&pl.pk, "email", email);
-        it_pack_password_hash(&pl.pk, IT_PASSWORD_HASH);
-        pk_mp_kv_str(&pl.pk, "role", "customer");
+        it_customer_registration(&pl, username, IT_PASSWORD_HASH);
     }
     assert_int_equal(it_producer_send(p, "user.register", "accounts", key, 0, "", &pl, id), 0);
     it_payload_free(&pl);

@@ -213,15 +213,8 @@ static double total(const char *series)
 
 static void send_registration(const char *username, char id[PK_UUID_STR_LEN + 1])
 {
-    char email[128];
-    snprintf(email, sizeof(email), "%s@example.com", username);
     it_payload pl;
-    it_payload_init(&pl);
-    msgpack_pack_map(&pl.pk, 4);
-    pk_mp_kv_str(&pl.pk, "username", username);
-    pk_mp_kv_str(&pl.pk, "email", email);
-    it_pack_password_hash(&pl.pk, HASH);
-    pk_mp_kv_str(&pl.pk, "role", "customer");
+    it_customer_registration(&pl, username, HASH);
     assert_int_equal(it_send_command("user.register", "accounts", username, 0, "", &pl, NULL, 0, id), 0);
     it_payload_free(&pl);
 }

@@ -133,6 +133,18 @@ void it_pack_password_hash(msgpack_packer *pk, const char *hash)
     pk_mp_kv_str(pk, "password_hash", sealed);
 }
 
+void it_customer_registration(it_payload *pl, const char *username, const char *hash)
+{
+    char email[256];
+    snprintf(email, sizeof(email), "%s@example.com", username);
+    it_payload_init(pl);
+    msgpack_pack_map(&pl->pk, 4);
+    pk_mp_kv_str(&pl->pk, "username", username);
+    pk_mp_kv_str(&pl->pk, "email", email);
+    it_pack_password_hash(&pl->pk, hash);
+    pk_mp_kv_str(&pl->pk, "role", "customer");
+}
+
 void it_forged_password_hash(const char *password, char out[128])
 {
     static const unsigned char salt[crypto_pwhash_SALTBYTES] = "forged-unsealed!";

@@ -76,6 +76,11 @@ void it_outcome_free(it_outcome *o);
  * the key is missing or sealing fails. */
 void it_pack_password_hash(msgpack_packer *pk, const char *hash);
 
+/* A user.register payload for a customer: `username`, the e-mail
+ * <username>@example.com, `hash` sealed (it_pack_password_hash). pl is
+ * initialised here; the caller frees it. */
+void it_customer_registration(it_payload *pl, const char *username, const char *hash);
+
 /* Hashes a forger puts in the clear into commands he makes himself: their
  * salt begins "forged-unsealed" (IT_FORGED_SALT in base64), so
  * it_no_credentials, scanning every topic for `$argon2`, tells a forger's

@@ -126,19 +126,13 @@ void unique(char *buf, size_t cap, const char *base)
 
 long long customer(const char *base)
 {
-    char name[64], email[96];
+    char name[64];
     unique(name, sizeof(name), base);
     for (char *c = name; *c; c++)
         if (*c == '-')
             *c = '_';
-    snprintf(email, sizeof(email), "%s@example.com", name);
     it_payload p;
-    it_payload_init(&p);
-    msgpack_pack_map(&p.pk, 4);
-    pk_mp_kv_str(&p.pk, "username", name);
-    pk_mp_kv_str(&p.pk, "email", email);
-    it_pack_password_hash(&p.pk, IT_PASSWORD_HASH);
-    pk_mp_kv_str(&p.pk, "role", "customer");
+    it_customer_registration(&p, name, IT_PASSWORD_HASH);
     it_outcome o = run("user.register", "accounts", name, 0, "", &p);
     assert_string_equal(o.status, "applied");
     long long id = o.entity_id;
