@@ -15,15 +15,7 @@
 #include <msgpack.h>
 #include <libpq-fe.h>
 #include "workers/worker.h"
-
-wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_user_change_password(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_priest_update_profile(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-/* priest.update_account {user: <user.update payload>, profile: <priest.update_profile
- * payload>}: a priest's PATCH of both in one command, so one transaction applies
- * both or neither (issue 11); the outcome's resource is the user, as user.update's. */
-wk_result wk_priest_update_account(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_user_create_admin(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+#include "workers/apply.h"   /* this family's apply functions */
 
 /* Stores the sealed KYC blobs the payload carries (aadhaar_enc, pan_enc,
  * bank_account_enc, bank_ifsc_enc: msgpack bin, nonce || ciphertext from

@@ -15,22 +15,12 @@
 #include <stdbool.h>
 #include <libpq-fe.h>
 #include "workers/worker.h"
+#include "workers/apply.h"   /* this family's apply functions */
 
-wk_result wk_booking_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_booking_confirm(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_booking_complete(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_booking_customer_confirm(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_booking_cancel(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_booking_rate(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-
-wk_result wk_priest_verify(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 /* Clears r, the answer of a statement on one priest_profiles row by id,
  * and rejects not_found (field priest_id) when it named no row; returns
  * whether it did. Shared by priest.verify and priest.kyc_reveal
  * (kyc_audit.c), which answer a missing priest alike. */
 bool wk_priest_row_found(PGresult *r, wk_outcome *out);
-
-wk_result wk_service_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_service_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 
 #endif

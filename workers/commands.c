@@ -4,10 +4,7 @@
 #include <string.h>
 #include "common/commands.h"
 #include "workers/worker.h"
-#include "workers/bookings.h"
-#include "workers/shop.h"
-#include "workers/accounts_profile.h"
-#include "workers/kyc_audit.h"
+#include "workers/apply.h"
 
 static const wk_command COMMANDS[] = {
     {"user.register", wk_user_register},

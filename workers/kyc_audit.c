@@ -6,7 +6,7 @@
 #include "workers/bookings.h"
 #include "workers/db.h"
 #include "workers/fields.h"
-#include "workers/kyc_audit.h"
+#include "workers/apply.h"
 
 wk_result wk_priest_kyc_reveal(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)
 {

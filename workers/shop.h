@@ -13,19 +13,7 @@
 #include "workers/db.h"
 #include "workers/fields.h"
 #include "workers/worker.h"
-
-/* Apply functions (the command table, commands.c, lists them). */
-/* orders.c — topic "orders" */
-wk_result wk_order_checkout(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_order_cancel(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_order_set_status(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-/* catalog.c — topic "catalog" */
-wk_result wk_category_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_category_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_product_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_product_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_product_set_kit(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-wk_result wk_stock_adjust(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+#include "workers/apply.h"   /* this family's apply functions */
 
 /* The rejection of a non-admin's catalog or order-status command
  * (wf_require_admin_for). */

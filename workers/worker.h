@@ -104,7 +104,4 @@ void wk_created_append(wk_outcome *o, const char *key, int64_t id);
 /* issued_at as an ISO timestamp PostgreSQL accepts (UTC). */
 void wk_timestamp(int64_t us, char out[40]);
 
-/* accounts.c */
-wk_result wk_user_register(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
-
 #endif
