@@ -1,4 +1,5 @@
 #include "api/metrics.h"
+#include "common/process_metrics.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -309,6 +310,9 @@ static void serve(h2o_req_t *req)
     put_abandoned(&t);
     put_connections(&t, req);
     put_build_info(&t);
+    char process[1536];
+    if (pk_process_metrics(process, sizeof(process)))
+        put(&t, "%s", process);
     api_reply_raw(req, 200, "text/plain; version=0.0.4", t.buf, t.len);
     free(t.buf);
 }

@@ -1,5 +1,6 @@
 /* metrics.c — counters and the /metrics HTTP thread (metrics.h). */
 #include "workers/metrics.h"
+#include "common/process_metrics.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -204,6 +205,9 @@ char *wk_metrics_render(wk_metrics *m, rd_kafka_t *consumer)
     /* PUNYAKA_VERSION and PUNYAKA_REVISION: compile definitions (CMakeLists.txt). */
     header(f, "punyaka_build_info", "gauge", "The running build: project version and git revision at configure time.");
     fprintf(f, "punyaka_build_info{version=\"%s\",revision=\"%s\"} 1\n", PUNYAKA_VERSION, PUNYAKA_REVISION);
+    char process[1536];
+    if (pk_process_metrics(process, sizeof(process)))
+        fputs(process, f);
     fclose(f);
     return text;
 }

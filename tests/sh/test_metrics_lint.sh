@@ -9,7 +9,7 @@
 #   - label the unknown-route PUT method="PUT" (not "other") and the 431 by
 #     its code (not "other0"), and never say status="other…",
 #   - have a duration bucket at 10 s (Prefer: wait allows 10 s),
-#   - carry punyaka_build_info{version=…};
+#   - carry punyaka_build_info{version=…} and the process_* metrics;
 # and each worker's page must lint clean and carry punyaka_build_info too.
 set -euo pipefail
 . "$(dirname "$0")/support.sh"
@@ -38,7 +38,11 @@ lint() {
   out=$(promtool check metrics < "$work/$name.txt" 2>&1) || fail "promtool on $name: $out"
   grep -Eq '^punyaka_build_info\{version="[^"]+"[^}]*\} 1$' "$work/$name.txt" ||
     fail "$name has no punyaka_build_info{version=...} 1"
-  echo "ok $name: promtool clean, build_info present"
+  for m in process_cpu_seconds_total process_resident_memory_bytes process_open_fds process_start_time_seconds; do
+    grep -Eq "^$m [0-9.]+$" "$work/$name.txt" || fail "$name has no $m sample"
+  done
+  grep -Eq '^process_resident_memory_bytes [1-9][0-9]*$' "$work/$name.txt" || fail "$name reports no resident memory"
+  echo "ok $name: promtool clean, build_info and process metrics present"
 }
 
 lint api "$(env_of PUNYAKA_API_METRICS_PORT)"

@@ -1,0 +1,16 @@
+/* process_metrics.h — the standard process_* metrics of the Prometheus
+ * exposition format (the names every client library exports), for the
+ * API's and the workers' /metrics: CPU seconds, resident and virtual
+ * memory, open and maximum file descriptors, start time. Read from procfs
+ * (Linux): a handful of small reads per scrape, never on a request loop. */
+#ifndef PUNYAKA_PROCESS_METRICS_H
+#define PUNYAKA_PROCESS_METRICS_H
+
+#include <stddef.h>
+
+/* Writes the metrics (HELP, TYPE and sample lines) into out[cap], NUL
+ * terminated. Returns the length, or 0 when procfs could not be read
+ * (then out is ""). 1 KiB is enough. */
+size_t pk_process_metrics(char *out, size_t cap);
+
+#endif
