@@ -2,7 +2,9 @@
  * exposition format (the names every client library exports), for the
  * API's and the workers' /metrics: CPU seconds, resident and virtual
  * memory, open and maximum file descriptors, start time. Read from procfs
- * (Linux): a handful of small reads per scrape, never on a request loop. */
+ * (Linux) at each scrape: a handful of small reads of in-memory files,
+ * which never wait on a disk. The API serves its metrics port on thread 0's
+ * loop, so a scrape costs that loop those few microseconds. */
 #ifndef PUNYAKA_PROCESS_METRICS_H
 #define PUNYAKA_PROCESS_METRICS_H
 
