@@ -140,6 +140,12 @@ static wk_result insert_priest_profile(wk_ctx *ctx, const registration *r, const
     return WK_DONE;
 }
 
+/* $13 is the id a replay must reuse (WK_NEW_ID). */
+#define INSERT_USER_SQL                                                                                         \
+    "INSERT INTO users (id, username, email, password_hash, first_name, last_name, role, phone, address,"    \
+    " date_of_birth, time_of_birth, place_of_birth, created_at, updated_at) VALUES ("                         \
+    WK_NEW_ID("$13", "users") ", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id"
+
 /* Inserts the user (and a priest's profile); *user_id stays 0 when rejected. */
 static wk_result insert_user(wk_ctx *ctx, const registration *r, const char *ts, wk_outcome *out, int64_t *user_id)
 {
@@ -147,12 +153,7 @@ static wk_result insert_user(wk_ctx *ctx, const registration *r, const char *ts,
     const char *params[] = {r->username, r->email, r->password_hash, r->first_name, r->last_name, r->role,
                             or_null(r->phone), or_null(r->address), or_null(r->date_of_birth),
                             or_null(r->time_of_birth), or_null(r->place_of_birth), ts, wk_new_id(ctx, "user", replay)};
-    PGresult *res = wk_exec(ctx,
-                            "INSERT INTO users (id, username, email, password_hash, first_name, last_name, role, phone,"
-                            " address, date_of_birth, time_of_birth, place_of_birth, created_at, updated_at)"
-                            " VALUES (" WK_NEW_ID("$13", "users") ", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-                            " $12, $12) RETURNING id",
-                            13, params);
+    PGresult *res = wk_exec(ctx, INSERT_USER_SQL, 13, params);
     char uid[24];
     wk_result inserted = wk_user_inserted(ctx, res, "insert user", out, uid);
     if (inserted != WK_DONE || wk_rejected(out))

@@ -129,6 +129,13 @@ static int kyc_submitted(const msgpack_object *payload, const msgpack_object *bl
     return 0;
 }
 
+/* The profile's verification flag and KYC fingerprints, locked: a
+ * concurrent verification waits for this command's decision. */
+#define LOCK_KYC_FINGERPRINTS_SQL                                                                               \
+    "SELECT is_verified, encode(aadhaar_fp, 'hex'), encode(pan_fp, 'hex'),"                                  \
+    " encode(bank_account_fp, 'hex'), encode(bank_ifsc_fp, 'hex')"                                           \
+    " FROM priest_profiles WHERE user_id = $1 FOR UPDATE"
+
 /* Locks the profile and decides: when it is verified and a submitted field
  * differs from the one on file (pk_kyc_changed), *note names the changed
  * fields and *unverify = 1. */
@@ -138,11 +145,7 @@ static wk_result kyc_recheck(wk_ctx *ctx, const char *uid, const msgpack_object 
     const char *params[] = {uid};
     *unverify = 0;
     wk_result fail = WK_DONE;
-    PGresult *res = wk_query(ctx, "loading KYC fingerprints",
-                             "SELECT is_verified, encode(aadhaar_fp, 'hex'), encode(pan_fp, 'hex'),"
-                             " encode(bank_account_fp, 'hex'), encode(bank_ifsc_fp, 'hex')"
-                             " FROM priest_profiles WHERE user_id = $1 FOR UPDATE",
-                             1, params, &fail);
+    PGresult *res = wk_query(ctx, "loading KYC fingerprints", LOCK_KYC_FINGERPRINTS_SQL, 1, params, &fail);
     if (!res)
         return fail;
     const char *changed[KYC_N];

@@ -325,6 +325,13 @@ static wk_result applied_product(wk_ctx *ctx, int64_t id, int http_status, wk_ou
 
 /* ---- product.create ---- */
 
+/* $12 is the id a replay must reuse (WK_NEW_ID); the opening stock is 0
+ * and arrives as a movement. */
+#define INSERT_PRODUCT_SQL                                                                                      \
+    "INSERT INTO products (id, slug, name, description, product_type, category_id, price_paise,"             \
+    " discount_price_paise, stock, is_active, is_featured, image, created_at, updated_at) VALUES ("          \
+    WK_NEW_ID("$12", "products") ", $1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $11) RETURNING id"
+
 static wk_result insert_product(wk_ctx *ctx, const pk_envelope_decoded *cmd, const product *x, int64_t stock,
                                 wk_outcome *out)
 {
@@ -337,12 +344,7 @@ static wk_result insert_product(wk_ctx *ctx, const pk_envelope_decoded *cmd, con
                             price, x->has_discount ? discount : NULL, x->is_active ? "true" : "false",
                             x->is_featured ? "true" : "false", x->has_image ? x->image : NULL, ts,
                             wk_new_id(ctx, "product", replay)};
-    PGresult *r = wk_exec(ctx,
-                          "INSERT INTO products (id, slug, name, description, product_type, category_id,"
-                          " price_paise, discount_price_paise, stock, is_active, is_featured, image, created_at,"
-                          " updated_at) VALUES (" WK_NEW_ID("$12", "products") ", $1, $2, $3, $4, $5, $6, $7, 0,"
-                          " $8, $9, $10, $11, $11) RETURNING id",
-                          12, params);
+    PGresult *r = wk_exec(ctx, INSERT_PRODUCT_SQL, 12, params);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         return write_failed(ctx, r, "insert product", out);
     int64_t id = wf_col_i64(r, 0, 0);
@@ -381,6 +383,10 @@ wk_result wk_product_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
 
 /* ---- product.update ---- */
 
+#define LOCK_PRODUCT_SQL                                                                                        \
+    "SELECT slug, name, description, product_type, category_id, price_paise, discount_price_paise,"          \
+    " is_active, is_featured, image FROM products WHERE id = $1 FOR UPDATE"
+
 /* Locks the row and loads it into `x`; rejects not_found when missing. */
 static wk_result lock_product(wk_ctx *ctx, int64_t id, product *x, wk_outcome *out)
 {
@@ -388,11 +394,7 @@ static wk_result lock_product(wk_ctx *ctx, int64_t id, product *x, wk_outcome *o
     wf_itoa(id, text);
     const char *params[] = {text};
     wk_result fail = WK_DONE;
-    PGresult *r = wk_query(ctx, "lock product",
-                           "SELECT slug, name, description, product_type, category_id, price_paise,"
-                           " discount_price_paise, is_active, is_featured, image"
-                           " FROM products WHERE id = $1 FOR UPDATE",
-                           1, params, &fail);
+    PGresult *r = wk_query(ctx, "lock product", LOCK_PRODUCT_SQL, 1, params, &fail);
     if (!r)
         return fail;
     if (PQntuples(r) != 1) {
