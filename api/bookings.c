@@ -156,9 +156,7 @@ static int optional_text(json_t *body, json_t *errors, const char *key, size_t m
     return 0;
 }
 
-/* JSON value ⇒ msgpack (checklist and the extras of an action). Depth is
- * bounded by the parser (PK_JSON_MAX_DEPTH). */
-static void pack_json(msgpack_packer *pk, json_t *v)
+void api_pack_json(msgpack_packer *pk, json_t *v)
 {
     const char *key;
     json_t *item;
@@ -168,12 +166,12 @@ static void pack_json(msgpack_packer *pk, json_t *v)
         msgpack_pack_map(pk, json_object_size(v));
         json_object_foreach(v, key, item) {
             pk_mp_pack_cstr(pk, key);
-            pack_json(pk, item);
+            api_pack_json(pk, item);
         }
         break;
     case JSON_ARRAY:
         msgpack_pack_array(pk, json_array_size(v));
-        json_array_foreach(v, i, item) pack_json(pk, item);
+        json_array_foreach(v, i, item) api_pack_json(pk, item);
         break;
     case JSON_STRING: pk_mp_pack_strn(pk, json_string_value(v), json_string_length(v)); break;
     case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(v)); break;
@@ -478,7 +476,7 @@ static void publish_action(h2o_req_t *req, const action_ctx *a, int64_t priest_i
     pk_mp_kv_i64(&pk, "booking_id", a->booking);
     json_object_foreach(a->extras, key, v) {
         pk_mp_pack_cstr(&pk, key);
-        pack_json(&pk, v);
+        api_pack_json(&pk, v);
     }
     submit(req, a->type, priest_id, a->actor_id, a->role, &sb);
     msgpack_sbuffer_destroy(&sb);

@@ -9,6 +9,9 @@
 #include "api/reads.h"
 #include "api/users.h"
 
+#include <jansson.h>
+#include <msgpack.h>
+
 /* Minutes east of UTC of the platform's local time (PUNYAKA_TZ_OFFSET_MINUTES,
  * default +330, read the way the worker reads it: common/booking_rules.h).
  * The API must agree with the worker, or it would accept a start the worker
@@ -16,5 +19,10 @@
  * A malformed value falls back to the default here; the worker refuses to
  * start with it, so such a deployment never runs. */
 int api_tz_offset(void);
+
+/* JSON value ⇒ msgpack: a payload part that was validated as JSON (a
+ * completion checklist, the extras of an action, a priest's week of
+ * hours). Depth is bounded by the parser (PK_JSON_MAX_DEPTH). */
+void api_pack_json(msgpack_packer *pk, json_t *v);
 
 #endif

@@ -2,7 +2,9 @@
  *   GET /api/priests/                      verified priests; filters, ordering, pages
  *   GET /api/priests/{id}/                 one verified priest + active services + 10 latest reviews
  *   GET /api/priests/{id}/availability/?date=YYYY-MM-DD&service={id}
- *                                          free start times of that local day
+ *                                          free start times of that local day,
+ *                                          within the priest's own hours and
+ *                                          outside his blocks (issue 17)
  * All three are public and answered with an ETag (If-None-Match ⇒ 304).
  * Only verified priests with an active account exist here: anyone else is
  * 404, exactly like an id that was never used. Never shown: KYC columns,
@@ -17,6 +19,7 @@
 #include "api/routes.h"
 #include "common/booking_rules.h"
 #include "common/money.h"
+#include "common/schedule_rules.h"
 
 #define FILTER_MAX 100   /* bytes of a text filter */
 
@@ -188,16 +191,37 @@ static booking_range *busy_ranges(const char *json, size_t *n)
     return r;
 }
 
-static void reply_slots(h2o_req_t *req, const avail_ctx *a, int duration, const char *busy_json)
+/* The priest's week: his stored hours (NULL: the default). -1 when the
+ * stored text does not parse (the worker wrote it validated: never). */
+static int week_of(const char *hours_text, schedule_week *w)
 {
-    size_t nbusy;
-    booking_range *busy = busy_ranges(busy_json, &nbusy);
+    char field[16];
+    if (!hours_text) {
+        schedule_week_default(w);
+        return 0;
+    }
+    json_t *doc = json_loads(hours_text, 0, NULL);
+    const char *why = doc ? schedule_week_parse(doc, w, field) : "not JSON";
+    json_decref(doc);
+    return why ? -1 : 0;
+}
+
+/* busy_json: his live bookings near the day; blocks_json: his blocks near it. */
+static void reply_slots(h2o_req_t *req, const avail_ctx *a, int duration, const char *busy_json,
+                        const char *hours_text, const char *blocks_json)
+{
+    size_t nbusy, nblocks;
+    schedule_week week;
+    booking_range *busy = busy_ranges(busy_json, &nbusy), *blocks = busy_ranges(blocks_json, &nblocks);
     booking_day_query q = {.date = a->date, .tz_offset_min = api_tz_offset(), .open_min = BOOKING_OPEN_MIN,
                            .close_min = BOOKING_CLOSE_MIN, .duration_min = duration, .now_us = a->now_us,
                            .busy = busy, .busy_count = nbusy};
     int starts[BOOKING_SLOTS_PER_DAY];
-    int n = busy ? booking_free_starts(&q, starts, BOOKING_SLOTS_PER_DAY) : -1;
+    int n = busy && blocks && week_of(hours_text, &week) == 0
+                ? schedule_free_starts(&q, &week, blocks, nblocks, starts, BOOKING_SLOTS_PER_DAY)
+                : -1;
     free(busy);
+    free(blocks);
     if (n < 0) {
         api_reply_overloaded(req);
         return;
@@ -217,7 +241,8 @@ static void reply_slots(h2o_req_t *req, const avail_ctx *a, int duration, const 
     free(text);
 }
 
-/* Row: priest listed?, service duration (-1 retired, NULL unknown), busy ranges. */
+/* Row: priest listed?, service duration (-1 retired, NULL unknown), busy
+ * ranges, his hours (NULL: the default), his blocked ranges. */
 static void on_availability(void *ctx, const PGresult *res, const char *err)
 {
     avail_ctx *a = ctx;
@@ -233,7 +258,8 @@ static void on_availability(void *ctx, const PGresult *res, const char *err)
     } else if (booking_check_duration(atoi(PQgetvalue(res, 0, 1)))) {   /* -1: retired */
         api_reply_field_error(req, "service", "this service is not offered at the moment");
     } else {
-        reply_slots(req, a, atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2));
+        reply_slots(req, a, atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2),
+                    PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
     }
     api_async_free(&a->async);
 }
@@ -285,6 +311,13 @@ int api_priests_availability(h2o_req_t *req, const api_match *m)
                      "  (extract(epoch FROM upper(occupied)) * 1000000)::bigint))"
                      "  FROM bookings WHERE priest_id = $1 AND status <> 'cancelled'"
                      "  AND occupied && tstzrange(to_timestamp($3::bigint), to_timestamp($4::bigint), '[)')),"
+                     " '[]')::text,"
+                     " (SELECT hours FROM priest_schedules WHERE priest_id = $1),"
+                     " coalesce((SELECT json_agg(json_build_array("
+                     "  (extract(epoch FROM lower(period)) * 1000000)::bigint,"
+                     "  (extract(epoch FROM upper(period)) * 1000000)::bigint))"
+                     "  FROM priest_blocks WHERE priest_id = $1"
+                     "  AND period && tstzrange(to_timestamp($3::bigint), to_timestamp($4::bigint), '[)')),"
                      " '[]')::text",
                      4, params, on_availability, a) != 0) {
         api_reply_overloaded(req);

@@ -31,6 +31,12 @@ static const api_route ROUTES[] = {
     {"GET", "/api/priests/", api_priests_list, AUTH_PUBLIC},
     {"GET", "/api/priests/{id}/", api_priests_show, AUTH_PUBLIC},
     {"GET", "/api/priests/{id}/availability/", api_priests_availability, AUTH_PUBLIC},
+    /* a priest's own schedule (api/schedule.c, issue 17) */
+    {"GET", "/api/priest/schedule/", api_priest_schedule_show, ROLE_PRIEST},
+    {"PUT", "/api/priest/schedule/", api_priest_schedule_put, ROLE_PRIEST},
+    {"GET", "/api/priest/blocks/", api_priest_blocks_list, ROLE_PRIEST},
+    {"POST", "/api/priest/blocks/", api_priest_blocks_create, ROLE_PRIEST},
+    {"DELETE", "/api/priest/blocks/{id}/", api_priest_blocks_delete, ROLE_PRIEST},
     {"GET", "/api/services/", api_services_list, AUTH_PUBLIC},
     {"GET", "/api/services/{id}/", api_services_show, AUTH_PUBLIC},
     {"GET", "/api/admin/services/", api_admin_services_list, ROLE_ADMIN},

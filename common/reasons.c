@@ -34,6 +34,9 @@ static const pk_reason REASONS[] = {
     {"not_started", 409, "Booking not started"},
     {"already_rated", 409, "Booking already rated"},
     {"already_confirmed_by_customer", 409, "Booking already confirmed by the customer"},
+    /* priest schedules (workers/schedules.c, common/schedule_rules.h) */
+    {"priest_unavailable", 409, "Priest unavailable"},
+    {"too_many_blocks", 422, "Too many blocked periods"},
 };
 
 const pk_reason *pk_reason_find(const char *code)

@@ -25,6 +25,8 @@
 #ifndef PUNYAKA_SHAPES_H
 #define PUNYAKA_SHAPES_H
 
+#include "common/schedule_rules.h"
+
 /* ---- values ---- */
 
 /* A timestamptz column: "2026-12-01T04:00:00.000000Z" (the worker's
@@ -191,5 +193,28 @@
     " 'priest_profile', CASE WHEN p.id IS NULL THEN NULL ELSE " PK_PRIEST_OWN_JSON("p") " END)"
 
 #define PK_USER_JOINS " LEFT JOIN priest_profiles p ON p.user_id = u.id"
+
+/* ---- a priest's schedule (issue 17; common/schedule_rules.h) ---- */
+
+/* The week of priest profile p (GET/PUT /api/priest/schedule/, the
+ * priest.set_hours outcome); s is its priest_schedules row, NULL when the
+ * priest never set hours: then the default week and is_default true. */
+#define PK_SCHEDULE_JSON(p, s)                                                                                  \
+    "json_build_object('priest', " p ".id, 'hours', coalesce(" s ".hours, '" SCHEDULE_DEFAULT_HOURS_JSON "')::json," \
+    " 'is_default', " s ".priest_id IS NULL, 'updated_at', " PK_SQL_TIMESTAMP(s ".updated_at") ")"
+#define PK_SCHEDULE_FROM " FROM priest_profiles p LEFT JOIN priest_schedules s ON s.priest_id = p.id"
+
+/* One blocked period k (GET/POST /api/priest/blocks/, the priest.block and
+ * priest.unblock outcomes). conflicting_bookings: the ids of the priest's
+ * pending or confirmed bookings whose occupancy (service + buffer)
+ * intersects the block — the ones he must still deal with, since a block
+ * never cancels anything — earliest first. */
+#define PK_PRIEST_BLOCK_JSON(k)                                                                                 \
+    "json_build_object('id', " k ".id, 'priest', " k ".priest_id,"                                              \
+    " 'start', " PK_SQL_TIMESTAMP("lower(" k ".period)") ", 'end', " PK_SQL_TIMESTAMP("upper(" k ".period)") ","  \
+    " 'reason', " k ".reason, 'created_at', " PK_SQL_TIMESTAMP(k ".created_at") ","                               \
+    " 'conflicting_bookings', coalesce((SELECT json_agg(cb.id ORDER BY cb.starts_at, cb.id) FROM bookings cb"    \
+    " WHERE cb.priest_id = " k ".priest_id AND cb.status IN ('pending', 'confirmed')"                            \
+    " AND cb.occupied && " k ".period), '[]'::json))"
 
 #endif

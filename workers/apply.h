@@ -30,6 +30,11 @@ wk_result wk_booking_customer_confirm(wk_ctx *ctx, const pk_envelope_decoded *cm
 wk_result wk_booking_cancel(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 wk_result wk_booking_rate(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 
+/* schedules.c — topic "bookings", keyed by the priest like his bookings (issue 17) */
+wk_result wk_priest_set_hours(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_priest_block(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_priest_unblock(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+
 /* orders.c — topic "orders" */
 wk_result wk_order_checkout(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 wk_result wk_order_cancel(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);

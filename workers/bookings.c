@@ -22,6 +22,7 @@
 #include "common/booking_rules.h"
 #include "common/money.h"
 #include "common/mp.h"
+#include "common/schedule_rules.h"
 #include "workers/db.h"
 #include "workers/fields.h"
 #include "workers/payments.h"
@@ -165,6 +166,46 @@ static wk_result check_free(wk_ctx *ctx, const char *priest, const char *from,
     return WK_DONE;
 }
 
+static void priest_unavailable(wk_outcome *out, const char *message)
+{
+    wk_reject(out, "priest_unavailable", "booking_time", message);
+}
+
+/* The priest's own schedule (issue 17, common/schedule_rules.h): the
+ * service inside one of his working intervals that weekday (no row: the
+ * default week), its occupancy [from, to) clear of his blocked periods.
+ * Read under the profile lock, so a priest.block or priest.set_hours of
+ * his is wholly before or wholly after this booking. */
+static wk_result check_schedule(wk_ctx *ctx, const char *priest, const create_req *req, int duration,
+                                const char *from, const char *to, wk_outcome *out)
+{
+    const char *params[] = {priest, from, to};
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, "schedule",
+                           "SELECT (SELECT hours FROM priest_schedules WHERE priest_id = $1),"
+                           " EXISTS (SELECT 1 FROM priest_blocks WHERE priest_id = $1"
+                           "  AND period && tstzrange($2::timestamptz, $3::timestamptz, '[)'))",
+                           3, params, &fail);
+    if (!r)
+        return fail;
+    schedule_week week;
+    char field[16];
+    json_t *hours = PQgetisnull(r, 0, 0) ? NULL : json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+    const char *bad = hours ? schedule_week_parse(hours, &week, field) : NULL;
+    bool blocked = wf_col_bool(r, 0, 1), stored = !PQgetisnull(r, 0, 0);
+    json_decref(hours);
+    PQclear(r);
+    if (stored && (!hours || bad))   /* priest.set_hours validated it: a bad row is a bug, not weather */
+        return WK_POISON;
+    if (!stored)
+        schedule_week_default(&week);
+    if (schedule_check_hours(&week, req->date, req->minute, duration))
+        priest_unavailable(out, "outside the priest's working hours that day");
+    else if (blocked)
+        priest_unavailable(out, "the priest is not available then (a blocked period)");
+    return WK_DONE;
+}
+
 typedef struct {
     const create_req *req;
     char customer[24], priest[24], service[24], from[40], to[40], ts[40];
@@ -252,7 +293,9 @@ wk_result wk_booking_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
     booking_range occ = booking_occupancy(start, duration);
     wk_timestamp(occ.start_us, nb.from);
     wk_timestamp(occ.end_us, nb.to);
-    res = check_free(ctx, nb.priest, nb.from, nb.to, out);
+    res = check_schedule(ctx, nb.priest, &req, duration, nb.from, nb.to, out);
+    if (res == WK_DONE && !wk_rejected(out))
+        res = check_free(ctx, nb.priest, nb.from, nb.to, out);
     if (res != WK_DONE || wk_rejected(out))
         return res;
     return create_booking(ctx, cmd, &nb, out);

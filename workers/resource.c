@@ -29,6 +29,10 @@ static const resource_def RESOURCES[] = {
     [WK_RES_PRIEST_ADMIN] = {"priest", "priest resource",
                              "SELECT " PK_PRIEST_ADMIN_JSON("p", "u") "::text FROM priest_profiles p"
                              " JOIN users u ON u.id = p.user_id WHERE p.id = $1"},
+    [WK_RES_SCHEDULE] = {"priest", "schedule resource",
+                         "SELECT " PK_SCHEDULE_JSON("p", "s") "::text" PK_SCHEDULE_FROM " WHERE p.id = $1"},
+    [WK_RES_PRIEST_BLOCK] = {"priest_block", "priest block resource",
+                             "SELECT " PK_PRIEST_BLOCK_JSON("k") "::text FROM priest_blocks k WHERE k.id = $1"},
 };
 
 json_t *wk_resource(wk_ctx *ctx, wk_resource_kind kind, int64_t key, wk_result *fail)

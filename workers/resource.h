@@ -24,6 +24,8 @@ typedef enum {
     WK_RES_USER,           /* key: user id (GET /api/auth/me/ without csrf_token) */
     WK_RES_PRIEST_OWN,     /* key: the priest's *user* id (me's priest_profile) */
     WK_RES_PRIEST_ADMIN,   /* key: priest profile id (an admin list item without kyc) */
+    WK_RES_SCHEDULE,       /* key: priest profile id (his week of hours) */
+    WK_RES_PRIEST_BLOCK,   /* key: block id (with its conflicting bookings) */
 } wk_resource_kind;
 
 /* The resource, or NULL with *fail set: a failed statement's class

@@ -217,6 +217,8 @@ static const endpoint ENDPOINTS[] = {
     {api_admin_products_update, "admin"},
     {api_admin_products_stock, "admin"},
     {api_admin_products_kit, "admin"},
+    {api_priest_schedule_put, "priest"},
+    {api_priest_blocks_create, "priest"},
 };
 #define N_ENDPOINTS (sizeof(ENDPOINTS) / sizeof(ENDPOINTS[0]))
 

@@ -147,6 +147,9 @@ BODIES = [  # (endpoint index in fuzz_api_bodies.c's table, body)
     (23, {"price": 450, "is_featured": True}),
     (24, {"delta": -2, "reason": "damaged"}),
     (25, {"components": [{"product_id": 3, "quantity": 1}]}),
+    (26, {"hours": {"mon": [["09:00", "13:00"], ["16:00", "20:00"]], "tue": [], "wed": [["06:00", "21:00"]],
+                    "thu": [], "fri": [], "sat": [["10:30", "12:00"]], "sun": []}}),
+    (27, {"start": "2026-12-24T00:00", "end": "2026-12-25T09:30:00+05:30", "reason": "family wedding"}),
 ]
 
 

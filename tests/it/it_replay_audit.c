@@ -3,7 +3,8 @@
  * thousands in flight so both workers apply them concurrently
  * (registrations, bookings with slot_taken rejections, confirmations,
  * completions, cancellations with refunds, customer confirmations, ratings,
- * checkouts with out_of_stock rejections), then:
+ * checkouts with out_of_stock rejections, priests' hours and blocks with
+ * priest_unavailable rejections), then:
  *   rebuild into an empty database ⇒ every table identical to the live one;
  *   verify ⇒ no decision differs from the recorded one, tables identical;
  *   a live row changed by hand ⇒ rebuild names that table and row;
@@ -30,6 +31,7 @@
 #include <librdkafka/rdkafka.h>
 #include "common/booking_rules.h"
 #include "common/mp.h"
+#include "common/schedule_rules.h"
 #include "tests/support/commands.h"
 #include "tests/support/db.h"
 #include "tests/support/events.h"
@@ -364,6 +366,78 @@ static void booking_actions(const char *type, int from, int to, int by_priest)
     phase_free(&p);
 }
 
+/* A week for priest pr: every day from 06:00, to 20:00 or 21:00, Sunday off. */
+static void pack_week(it_payload *pl, int pr)
+{
+    pk_mp_pack_cstr(&pl->pk, "hours");
+    msgpack_pack_map(&pl->pk, SCHEDULE_DAYS);
+    for (int d = 0; d < SCHEDULE_DAYS; d++) {
+        pk_mp_pack_cstr(&pl->pk, schedule_day_name(d));
+        msgpack_pack_array(&pl->pk, d == 6 ? 0 : 1);
+        if (d == 6)
+            continue;
+        msgpack_pack_array(&pl->pk, 2);
+        pk_mp_pack_cstr(&pl->pk, "06:00");
+        pk_mp_pack_cstr(&pl->pk, pr % 2 ? "21:00" : "20:00");
+    }
+}
+
+/* Priest schedules (issue 17): each priest sets his hours and blocks two
+ * whole local days (ids the replay must re-insert), then lifts the first
+ * while a booking into the second is refused priest_unavailable. */
+static void phase_schedules(void)
+{
+    phase p = {0};
+    booking_date d;
+    int minute;
+    booking_us_to_local(it_now_us() + 21 * DAY_US, BOOKING_TZ_OFFSET_DEFAULT, &d, &minute);
+    int64_t day21 = booking_local_to_us(d, 0, BOOKING_TZ_OFFSET_DEFAULT);
+    for (int pr = 0; pr < PRIESTS; pr++) {
+        char key[24];
+        it_payload pl;
+        itoa64(priest_ids[pr], key);
+        it_payload_init(&pl);
+        msgpack_pack_map(&pl.pk, 2);
+        pk_mp_kv_i64(&pl.pk, "priest", priest_ids[pr]);
+        pack_week(&pl, pr);
+        enqueue(&p, "priest.set_hours", "bookings", key, priest_users[pr], "priest", &pl);
+        for (int b = 0; b < 2; b++) {   /* day 20, day 21 */
+            it_payload_init(&pl);
+            msgpack_pack_map(&pl.pk, 4);
+            pk_mp_kv_i64(&pl.pk, "priest", priest_ids[pr]);
+            pk_mp_kv_i64(&pl.pk, "start", day21 + (b - 1) * DAY_US);
+            pk_mp_kv_i64(&pl.pk, "end", day21 + b * DAY_US);
+            pk_mp_kv_str(&pl.pk, "reason", "yatra");
+            enqueue(&p, "priest.block", "bookings", key, priest_users[pr], "priest", &pl);
+        }
+    }
+    finish(&p);
+    int64_t first_block[PRIESTS];
+    for (int pr = 0; pr < PRIESTS; pr++) {
+        for (int k = 0; k < 3; k++)
+            expect_applied(&p, (size_t)(3 * pr + k));
+        first_block[pr] = entity_of(&p, (size_t)(3 * pr + 1));
+    }
+    phase_free(&p);
+    for (int pr = 0; pr < PRIESTS; pr++) {
+        char key[24];
+        it_payload pl;
+        itoa64(priest_ids[pr], key);
+        it_payload_init(&pl);
+        msgpack_pack_map(&pl.pk, 2);
+        pk_mp_kv_i64(&pl.pk, "priest", priest_ids[pr]);
+        pk_mp_kv_i64(&pl.pk, "block_id", first_block[pr]);
+        enqueue(&p, "priest.unblock", "bookings", key, priest_users[pr], "priest", &pl);
+        booking_create(&p, pr, 19, 10 * 60, customer_ids[pr]);   /* 2 + 19 = day 21 */
+    }
+    finish(&p);
+    for (int pr = 0; pr < PRIESTS; pr++) {
+        expect_applied(&p, (size_t)(2 * pr));
+        assert_string_equal(code_of(&p, (size_t)(2 * pr + 1)), "priest_unavailable");
+    }
+    phase_free(&p);
+}
+
 static void run_load(void)
 {
     load_started_ms = it_now_us() / 1000;
@@ -377,6 +451,7 @@ static void run_load(void)
     booking_actions("booking.cancel", COMPLETED, COMPLETED + CANCELLED, 0);
     booking_actions("booking.customer_confirm", 0, COMPLETED, 0);
     booking_actions("booking.rate", 0, COMPLETED, 0);
+    phase_schedules();
     rated_booking = 7;
     fprintf(stderr, "load: %lld commands in %.1f s\n", sent, ((double)it_now_us() - t) / 1e6);
     assert_true(sent >= 5000);

@@ -1,9 +1,10 @@
 // Priest dashboard: verification status, incoming bookings (confirm,
-// complete, cancel), and the profile.
+// complete, cancel), his schedule (working hours, blocks), and the profile.
 import { get } from '../api.js';
 import { h, render, param } from '../ui.js';
 import { section, tabs, showOneSection, pagedList, bookingCard } from './dash-common.js';
 import { accountForm } from './dash-account.js';
+import { scheduleSection } from './dash-schedule.js';
 
 export function priestDashboard(root, user) {
   const p = user.priest_profile || {};
@@ -32,9 +33,11 @@ export function priestDashboard(root, user) {
     status,
     tabs([
       ['incoming', 'Bookings'],
+      ['schedule', 'Schedule'],
       ['profile', 'Profile'],
     ]),
     section('incoming', 'Bookings', filterForm, list),
+    section('schedule', 'Schedule', scheduleSection()),
     section('profile', 'Profile', accountForm(user)),
   );
   showOneSection(root);
