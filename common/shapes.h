@@ -192,4 +192,14 @@
 
 #define PK_USER_JOINS " LEFT JOIN priest_profiles p ON p.user_id = u.id"
 
+/* ---- notification (alias n; docs/notifications.md) ----
+ * entity is {type, id} or null; read is read_at IS NOT NULL. */
+
+#define PK_NOTIFICATION_JSON                                                                                  \
+    "json_build_object('id', n.id, 'kind', n.kind, 'title', n.title, 'body', n.body,"                         \
+    " 'entity', CASE WHEN n.entity_type IS NULL THEN NULL"                                                    \
+    "   ELSE json_build_object('type', n.entity_type, 'id', n.entity_id) END,"                                \
+    " 'data', n.data, 'created_at', " PK_SQL_TIMESTAMP("n.created_at") ", 'read', n.read_at IS NOT NULL,"     \
+    " 'read_at', " PK_SQL_TIMESTAMP("n.read_at") ")"
+
 #endif

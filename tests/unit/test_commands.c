@@ -65,6 +65,7 @@ static const struct {
     {"order.set_status", "33"},         {"category.create", "ghee-diya"}, {"category.update", "44"},
     {"product.create", "ghee-diya"},    {"product.update", "55"},       {"product.set_kit", "55"},
     {"stock.adjust", "55"},             {"service.create", "Griha Pravesh"}, {"service.update", "66"},
+    {"notification.read", "11"},        {"notification.read_all", "11"},
 };
 #define N_DOCUMENTED (sizeof(DOCUMENTED) / sizeof(DOCUMENTED[0]))
 
