@@ -1,6 +1,7 @@
 /* apply.c — one event's notification transaction (notify.h). */
 #include <stdlib.h>
 #include <string.h>
+#include "common/command_auth.h"
 #include "common/envelope.h"
 #include "common/log.h"
 #include "workers/db.h"
@@ -77,8 +78,11 @@ static void payload_facts(const wk_event *e, nr_facts *f, char *status, size_t c
 {
     pk_envelope_decoded cmd;
     char err[64];
-    if (pk_envelope_decode(e->envelope, e->envelope_len, &cmd, err, sizeof(err)) != 0)
+    size_t len = pk_command_envelope_len(e->envelope, e->envelope_len);   /* without the signature */
+    if (pk_envelope_decode(e->envelope, len, &cmd, err, sizeof(err)) != 0) {
+        pk_warn(NULL, "event seq %lld: envelope: %s", (long long)e->seq, err);
         return;
+    }
     bool verified = false;
     if (wk_field_text(cmd.payload, "status", 1, status, cap) == WK_FIELD_SET)
         f->order_status = status;
