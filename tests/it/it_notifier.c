@@ -242,6 +242,10 @@ static void test_email_outbox_follows_the_preference(void **state)
     assert_int_equal(it_db_scalar(db, sql, pid, bid, NULL), 1);   /* booking_created, e-mail on (the default) */
     assert_int_equal(it_db_scalar(db, sql, uid, bid, NULL), 0);
     assert_int_equal(total_of(&c), 1);   /* in-app notifications always exist */
+    /* back as a command left it: punyaka-replay rebuild (it_replay_audit)
+     * compares users with a database rebuilt from the log */
+    assert_int_equal(it_db_scalar(db, "WITH u AS (UPDATE users SET email_notifications = true WHERE id = $1"
+                                      " RETURNING 1) SELECT count(*) FROM u", uid, NULL), 1);
 }
 
 static void restart_notifier(const char *group)
