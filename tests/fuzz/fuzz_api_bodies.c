@@ -217,6 +217,7 @@ static const endpoint ENDPOINTS[] = {
     {api_admin_products_update, "admin"},
     {api_admin_products_stock, "admin"},
     {api_admin_products_kit, "admin"},
+    {api_notifications_read_all, "customer"},
 };
 #define N_ENDPOINTS (sizeof(ENDPOINTS) / sizeof(ENDPOINTS[0]))
 

@@ -147,6 +147,7 @@ BODIES = [  # (endpoint index in fuzz_api_bodies.c's table, body)
     (23, {"price": 450, "is_featured": True}),
     (24, {"delta": -2, "reason": "damaged"}),
     (25, {"components": [{"product_id": 3, "quantity": 1}]}),
+    (26, {"up_to_id": 5}),
 ]
 
 
