@@ -12,7 +12,7 @@
 #include "tests/support/db.h"
 #include "tests/support/http.h"
 
-#define WAIT_MS 15000
+#define WAIT_MS 30000   /* the notifier may still be working off the suite's earlier load */
 
 static PGconn *db;   /* set by shop_http_main, with admin */
 static it_actor admin;
