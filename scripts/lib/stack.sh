@@ -18,7 +18,7 @@
 # then the dev Kafka, then Redis and PostgreSQL.
 #
 # DIR/env also names each worker's /metrics port: PUNYAKA_WORKER_<N>_METRICS_PORT,
-# and the API's: PUNYAKA_API_METRICS_PORT (loopback only).
+# the notifier's: PUNYAKA_NOTIFIER_METRICS_PORT, and the API's: PUNYAKA_API_METRICS_PORT (loopback only).
 # Steps are logged to stderr and DIR/logs/stack.log.
 # Environment: PUNYAKA_HTTP_PORT (default: a free port), PUNYAKA_WORKERS (2),
 # PUNYAKA_STACK_FAST=1 (fsync off: tests only), PUNYAKA_STACK_FRESH=1 (wipe DIR first),
@@ -202,6 +202,7 @@ notifier_start() {
   set -a; . "$DIR/env"; set +a
   rm -f "$DIR/notifier.ready"
   PUNYAKA_INSTANCE_ID=notifier PUNYAKA_READY_FILE="$DIR/notifier.ready" \
+  PUNYAKA_METRICS_PORT="${PUNYAKA_NOTIFIER_METRICS_PORT:-0}" \
     start notifier "$BUILD/workers/punyaka-notifier"
 }
 
@@ -290,6 +291,8 @@ ENV
     p=$(free_port); while [[ $used == *" $p "* ]]; do p=$(free_port); done
     used="$used$p "; echo "PUNYAKA_WORKER_${n}_METRICS_PORT=$p" >> "$DIR/env"
   done
+  p=$(free_port); while [[ $used == *" $p "* ]]; do p=$(free_port); done   # the notifier's /metrics
+  used="$used$p "; echo "PUNYAKA_NOTIFIER_METRICS_PORT=$p" >> "$DIR/env"
   p=$(free_port); while [[ $used == *" $p "* ]]; do p=$(free_port); done   # the API's /metrics, on loopback
   echo "PUNYAKA_API_METRICS_PORT=$p" >> "$DIR/env"
   api_start

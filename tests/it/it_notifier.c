@@ -257,6 +257,20 @@ static void test_email_outbox_follows_the_preference(void **state)
                                       " RETURNING 1) SELECT count(*) FROM u", uid, NULL), 1);
 }
 
+/* The value of one sample on the notifier's /metrics, or -1. */
+static long long notifier_metric(const char *sample)
+{
+    it_response r = it_http_port(it_env("PUNYAKA_NOTIFIER_METRICS_PORT"), "GET", "/metrics", NULL);
+    long long v = -1;
+    char needle[160];
+    snprintf(needle, sizeof(needle), "\n%s ", sample);
+    const char *at = r.status == 200 && r.body ? strstr(r.body, needle) : NULL;
+    if (at)
+        v = strtoll(at + strlen(needle), NULL, 10);
+    it_response_free(&r);
+    return v;
+}
+
 static void restart_notifier(const char *group)
 {
     char cmd[1024];
@@ -286,6 +300,13 @@ static void test_reconsuming_notifies_nobody_twice(void **state)
     expect_note_within(&p, "booking_created", "booking", id, RECONSUME_WAIT_MS);
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM notifications", NULL), notes + 1);
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM notification_emails", NULL), mails + 1);
+    /* this notifier saw the old events again and wrote nothing for them */
+    assert_true(notifier_metric("punyaka_notifier_events_total{result=\"duplicate\"}") > 0);
+    assert_true(notifier_metric("punyaka_notifier_notifications_total") >= 1);
+    char lag[160];
+    snprintf(lag, sizeof(lag), "punyaka_worker_consumer_lag{topic=\"%sevents\",partition=\"0\"}",
+             it_env("PUNYAKA_TOPIC_PREFIX"));
+    assert_true(notifier_metric(lag) >= 0);
     restart_notifier(NULL);   /* back in its own group, from its committed offset */
 }
 

@@ -18,9 +18,17 @@
  *
  * SIGTERM: the event in hand is finished (unless PostgreSQL is down: then
  * it is left for the next run), offsets are committed, the group is left,
- * exit 0. The counts are logged every minute and at exit; there is no
- * /metrics endpoint (docs/operations.md). */
+ * exit 0. The counts are logged every minute and at exit, and served on
+ * PUNYAKA_METRICS_PORT (0 = off) with the workers' /metrics server
+ * (workers/metrics.h): punyaka_notifier_events_total{result},
+ * punyaka_notifier_notifications_total, punyaka_notifier_retries_total, and
+ * the shared lag (the events topic), connection, build and process series.
+ *
+ * A PostgreSQL outage longer than max.poll.interval.ms (5 min) makes the
+ * consumer leave its group while it retries; the next poll rejoins and the
+ * event in hand is delivered again, which notified_events makes harmless. */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,16 +49,28 @@
 
 static volatile sig_atomic_t stopping;
 
+/* Events by what became of them; the order of RESULT_NAMES. */
+typedef enum { R_NOTIFIED, R_SKIPPED, R_DUPLICATE, R_FOREIGN, R_UNDECODABLE, R_FAILED, R_COUNT } result;
+static const char *const RESULT_NAMES[R_COUNT] = {"notified", "skipped", "duplicate", "foreign", "undecodable", "failed"};
+
+/* Added by the consumer loop, read by the metrics thread. */
 typedef struct {
-    unsigned long events, notified, duplicates, foreign, undecodable, poison, retries;
+    atomic_ulong events[R_COUNT];
+    atomic_ulong notifications, retries;
 } counts;
 
 typedef struct {
     wk_ctx ctx;
     rd_kafka_t *consumer;
     wk_notifier *live;
+    wk_metrics *metrics;
     counts n;
 } notifier;
+
+static void count(notifier *nf, result r)
+{
+    atomic_fetch_add(&nf->n.events[r], 1);
+}
 
 static void on_signal(int sig)
 {
@@ -168,22 +188,23 @@ static int notify_with_retries(notifier *nf, const wk_event *e)
     for (int backoff = BACKOFF_MIN_MS;; backoff = backoff < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS) {
         wk_result r = nf_notify_event(&nf->ctx, e, &out);
         if (r == WK_POISON) {
-            nf->n.poison++;
+            count(nf, R_FAILED);
             pk_error(NULL, "event seq %lld (%s): cannot be notified, skipped", (long long)e->seq, e->type);
             return 1;
         }
         if (r == WK_DONE)
             break;
-        nf->n.retries++;
+        atomic_fetch_add(&nf->n.retries, 1);
+        wk_metrics_postgres_up(nf->metrics, PQstatus(nf->ctx.db) == CONNECTION_OK);
         if (stopping)
             return 0;
         usleep((useconds_t)backoff * 1000);
         if (PQstatus(nf->ctx.db) != CONNECTION_OK)
             PQreset(nf->ctx.db);
     }
-    nf->n.duplicates += (unsigned long)out.duplicate;
-    nf->n.foreign += (unsigned long)out.foreign;
-    nf->n.notified += (unsigned long)out.nusers;
+    count(nf, out.duplicate ? R_DUPLICATE : out.foreign ? R_FOREIGN : R_NOTIFIED);
+    atomic_fetch_add(&nf->n.notifications, (unsigned long)out.nusers);
+    wk_metrics_postgres_up(nf->metrics, 1);
     if (out.foreign)
         pk_warn(NULL, "event seq %lld matches no journal row of this database: ignored", (long long)e->seq);
     wake_up(nf, &out);
@@ -194,25 +215,50 @@ static void handle(notifier *nf, const rd_kafka_message_t *m)
 {
     wk_event e;
     char err[64];
-    nf->n.events++;
     if (wk_event_decode(m->payload, m->len, &e, err, sizeof(err)) != 0) {
-        nf->n.undecodable++;
+        count(nf, R_UNDECODABLE);
         pk_warn(NULL, "events offset %lld: %s: skipped", (long long)m->offset, err);
         store_offset(nf->consumer, m);
         return;
     }
-    int finished = nr_entity_for(e.type, e.status) == NR_ENTITY_NONE || notify_with_retries(nf, &e);
+    int skip = nr_entity_for(e.type, e.status) == NR_ENTITY_NONE;
+    if (skip)
+        count(nf, R_SKIPPED);
+    int finished = skip || notify_with_retries(nf, &e);
     if (finished)
         store_offset(nf->consumer, m);
     wk_event_free(&e);
 }
 
-static void log_counts(const notifier *nf)
+static void log_counts(notifier *nf)
 {
-    const counts *c = &nf->n;
+    counts *c = &nf->n;
+    unsigned long v[R_COUNT];
+    for (int i = 0; i < R_COUNT; i++)
+        v[i] = atomic_load(&c->events[i]);
     pk_info(NULL,
-            "events %lu: notifications %lu, duplicates %lu, foreign %lu, undecodable %lu, failed %lu, retries %lu",
-            c->events, c->notified, c->duplicates, c->foreign, c->undecodable, c->poison, c->retries);
+            "events: notified %lu, skipped %lu, duplicate %lu, foreign %lu, undecodable %lu, failed %lu;"
+            " notifications %lu, retries %lu",
+            v[R_NOTIFIED], v[R_SKIPPED], v[R_DUPLICATE], v[R_FOREIGN], v[R_UNDECODABLE], v[R_FAILED],
+            atomic_load(&c->notifications), atomic_load(&c->retries));
+}
+
+/* The notifier's series on /metrics (metrics thread). */
+static void render_series(FILE *f, void *arg)
+{
+    counts *c = &((notifier *)arg)->n;
+    fputs("# HELP punyaka_notifier_events_total Events of the events topic finished, by result.\n"
+          "# TYPE punyaka_notifier_events_total counter\n", f);
+    for (int i = 0; i < R_COUNT; i++)
+        fprintf(f, "punyaka_notifier_events_total{result=\"%s\"} %lu\n", RESULT_NAMES[i], atomic_load(&c->events[i]));
+    fprintf(f, "# HELP punyaka_notifier_notifications_total Notifications written.\n"
+               "# TYPE punyaka_notifier_notifications_total counter\n"
+               "punyaka_notifier_notifications_total %lu\n",
+            atomic_load(&c->notifications));
+    fprintf(f, "# HELP punyaka_notifier_retries_total Transient failures retried with backoff.\n"
+               "# TYPE punyaka_notifier_retries_total counter\n"
+               "punyaka_notifier_retries_total %lu\n",
+            atomic_load(&c->retries));
 }
 
 static void run(notifier *nf)
@@ -253,21 +299,31 @@ int main(void)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    notifier nf = {.ctx.cfg = &cfg};
-    nf.live = wk_notifier_start(&redis, NULL);
+    static notifier nf;   /* the metrics thread reads its counts */
+    nf.ctx.cfg = &cfg;
+    nf.metrics = wk_metrics_create();
+    wk_metrics_set_series(nf.metrics, render_series, &nf);
+    nf.live = wk_notifier_start(&redis, nf.metrics);
     sodium_memzero(&redis, sizeof(redis));
     nf.ctx.db = connect_db(cfg.database_url);
+    wk_metrics_postgres_up(nf.metrics, nf.ctx.db != NULL);
     nf.consumer = nf.ctx.db && nf.live ? make_consumer(&cfg) : NULL;
-    if (nf.consumer) {
+    /* A configured endpoint that cannot listen is a deployment error: say so by exiting. */
+    int metrics_ok = !nf.consumer || cfg.metrics_port <= 0 ||
+                     (nf.metrics && wk_metrics_serve(nf.metrics, cfg.metrics_port, nf.consumer) == 0);
+    if (nf.consumer && metrics_ok) {
         pk_info(NULL, "notifying from the events topic as %s", cfg.instance_id);
         run(&nf);
         rd_kafka_commit(nf.consumer, NULL, 0);   /* what we finished, before leaving the group */
+    }
+    wk_notifier_stop(nf.live);     /* before the metrics it updates */
+    wk_metrics_destroy(nf.metrics);   /* before the consumer it reads */
+    if (nf.consumer) {
         rd_kafka_consumer_close(nf.consumer);
         rd_kafka_destroy(nf.consumer);
     }
-    wk_notifier_stop(nf.live);
     PQfinish(nf.ctx.db);
     log_counts(&nf);
     pk_info(NULL, "stopped");
-    return nf.consumer ? 0 : 1;
+    return nf.consumer && metrics_ok ? 0 : 1;
 }
