@@ -1,4 +1,4 @@
-# Punyaka image: punyaka-api, punyaka-worker, punyaka-migrate (and the other
+# Punyaka image: punyaka-api, punyaka-worker, punyaka-notifier, punyaka-migrate (and the other
 # production tools) on Debian 12. Used by docker-compose.yml; one image, the
 # service's `command` picks the process. punyaka-devkafka (the librdkafka mock
 # cluster) is deliberately left out: production talks to real Kafka.

@@ -50,6 +50,11 @@ static const api_route ROUTES[] = {
     {"POST", "/api/bookings/{id}/customer_confirm/", api_bookings_customer_confirm, ROLE_CUSTOMER},
     {"POST", "/api/bookings/{id}/cancel/", api_bookings_cancel, AUTH_USER},
     {"POST", "/api/bookings/{id}/rate/", api_bookings_rate, ROLE_CUSTOMER},
+    /* notifications (api/notifications.c): each signed-in user's own */
+    {"GET", "/api/notifications/", api_notifications_list, AUTH_USER},
+    {"GET", "/api/notifications/unread_count/", api_notifications_unread_count, AUTH_USER},
+    {"POST", "/api/notifications/read_all/", api_notifications_read_all, AUTH_USER},
+    {"POST", "/api/notifications/{id}/read/", api_notifications_read, AUTH_USER},
     /* shop (api/catalog.c, cart.c, orders.c, admin_catalog.c): customers and priests shop, admins run it */
     {"GET", "/api/categories/", api_categories_list, AUTH_PUBLIC},
     {"GET", "/api/products/", api_products_list, AUTH_PUBLIC},

@@ -113,5 +113,9 @@ int api_admin_products_create(h2o_req_t *req, const api_match *m);
 int api_admin_products_update(h2o_req_t *req, const api_match *m);
 int api_admin_products_stock(h2o_req_t *req, const api_match *m);
 int api_admin_products_kit(h2o_req_t *req, const api_match *m);
+int api_notifications_list(h2o_req_t *req, const api_match *m);
+int api_notifications_unread_count(h2o_req_t *req, const api_match *m);
+int api_notifications_read(h2o_req_t *req, const api_match *m);
+int api_notifications_read_all(h2o_req_t *req, const api_match *m);
 
 #endif

@@ -216,5 +216,14 @@
     " 'conflicting_bookings', coalesce((SELECT json_agg(cb.id ORDER BY cb.starts_at, cb.id) FROM bookings cb"    \
     " WHERE cb.priest_id = " k ".priest_id AND cb.status IN ('pending', 'confirmed')"                            \
     " AND cb.occupied && " k ".period), '[]'::json))"
+/* ---- notification (alias n; docs/notifications.md) ----
+ * entity is {type, id} or null; read is read_at IS NOT NULL. */
+
+#define PK_NOTIFICATION_JSON                                                                                  \
+    "json_build_object('id', n.id, 'kind', n.kind, 'title', n.title, 'body', n.body,"                         \
+    " 'entity', CASE WHEN n.entity_type IS NULL THEN NULL"                                                    \
+    "   ELSE json_build_object('type', n.entity_type, 'id', n.entity_id) END,"                                \
+    " 'data', n.data, 'created_at', " PK_SQL_TIMESTAMP("n.created_at") ", 'read', n.read_at IS NOT NULL,"     \
+    " 'read_at', " PK_SQL_TIMESTAMP("n.read_at") ")"
 
 #endif

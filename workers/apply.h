@@ -22,6 +22,11 @@ wk_result wk_priest_update_account(wk_ctx *ctx, const pk_envelope_decoded *cmd, 
 wk_result wk_priest_verify(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 wk_result wk_priest_kyc_reveal(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 
+/* notifications.c — topic "accounts": marking the actor's own notifications
+ * read; decided the same whether the rows exist or not (replay). */
+wk_result wk_notification_read(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+wk_result wk_notification_read_all(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
+
 /* bookings.c — topic "bookings" */
 wk_result wk_booking_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);
 wk_result wk_booking_confirm(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out);

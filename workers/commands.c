@@ -30,6 +30,8 @@ static const wk_command COMMANDS[] = {
     {"booking.rate", wk_booking_rate},
     {"priest.verify", wk_priest_verify},
     {"priest.kyc_reveal", wk_priest_kyc_reveal},
+    {"notification.read", wk_notification_read},
+    {"notification.read_all", wk_notification_read_all},
     {"service.create", wk_service_create},
     {"service.update", wk_service_update},
     /* appended, so the fuzz corpus's first byte keeps naming the same command */

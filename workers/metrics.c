@@ -32,6 +32,8 @@ struct wk_metrics {
     int listen_fd;
     atomic_int stopping;
     rd_kafka_t *consumer;
+    wk_metrics_series_fn series;   /* set before serving: another process's own series */
+    void *series_arg;
 };
 
 wk_metrics *wk_metrics_create(void)
@@ -115,6 +117,14 @@ void wk_metrics_redis_up(wk_metrics *m, int up)
         atomic_store_explicit(&m->redis_up, up, memory_order_relaxed);
 }
 
+void wk_metrics_set_series(wk_metrics *m, wk_metrics_series_fn fn, void *arg)
+{
+    if (m) {
+        m->series = fn;
+        m->series_arg = arg;
+    }
+}
+
 /* ---- rendering ---- */
 
 static void header(FILE *f, const char *name, const char *type, const char *help)
@@ -179,13 +189,9 @@ static void render_lag(FILE *f, rd_kafka_t *rk)
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
-char *wk_metrics_render(wk_metrics *m, rd_kafka_t *consumer)
+/* The command, batch and relay series of punyaka-worker. */
+static void render_worker(FILE *f, wk_metrics *m)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return NULL;
     render_commands(f, m);
     single(f, "punyaka_worker_retries_total", "counter", "Transient failures retried with backoff.",
            atomic_load(&m->retries));
@@ -197,6 +203,19 @@ char *wk_metrics_render(wk_metrics *m, rd_kafka_t *consumer)
            atomic_load(&m->batch_max));
     single(f, "punyaka_worker_events_published_total", "counter", "Journal rows this worker's relay published.",
            atomic_load(&m->published));
+}
+
+char *wk_metrics_render(wk_metrics *m, rd_kafka_t *consumer)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    if (m->series)
+        m->series(f, m->series_arg);
+    else
+        render_worker(f, m);
     render_lag(f, consumer);
     single(f, "punyaka_worker_postgres_up", "gauge", "1 when the worker's PostgreSQL connection is usable.",
            (unsigned long long)atomic_load(&m->postgres_up));

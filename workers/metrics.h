@@ -24,6 +24,7 @@
 #ifndef PUNYAKA_WORKER_METRICS_H
 #define PUNYAKA_WORKER_METRICS_H
 
+#include <stdio.h>
 #include <librdkafka/rdkafka.h>
 
 typedef enum {
@@ -48,6 +49,13 @@ void wk_metrics_published(wk_metrics *m, unsigned n);
 void wk_metrics_batch(wk_metrics *m, unsigned n);
 void wk_metrics_postgres_up(wk_metrics *m, int up);
 void wk_metrics_redis_up(wk_metrics *m, int up);
+
+/* Another consumer of the workers' family (punyaka-notifier) serving this
+ * endpoint: fn writes its own series in place of the command, batch and
+ * relay series; the lag, connection, build and process series stay. fn runs
+ * on the HTTP thread at scrape time and must only read atomics. */
+typedef void (*wk_metrics_series_fn)(FILE *f, void *arg);
+void wk_metrics_set_series(wk_metrics *m, wk_metrics_series_fn fn, void *arg);
 
 /* The exposition text (malloc'd). consumer may be NULL (no lag series). */
 char *wk_metrics_render(wk_metrics *m, rd_kafka_t *consumer);

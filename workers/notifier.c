@@ -200,18 +200,11 @@ wk_notifier *wk_notifier_start(const pk_redis_addr *addr, wk_metrics *metrics)
     return n;
 }
 
-void wk_notifier_post(wk_notifier *n, const char *reply_to, const json_t *msg)
+static void enqueue(wk_notifier *n, note *x)
 {
-    if (!n || !reply_to || !*reply_to)
-        return;
-    note *x = calloc(1, sizeof(*x));
-    size_t cap = strlen(reply_to) + 32;
-    x->channel = malloc(cap);
-    snprintf(x->channel, cap, "punyaka:outcome:%s", reply_to);
-    x->text = json_dumps(msg, JSON_COMPACT);
     x->posted_ms = pk_monotonic_ms();
     pthread_mutex_lock(&n->lock);
-    int full = n->queued >= WK_NOTIFY_QUEUE_MAX || !x->text;
+    int full = n->queued >= WK_NOTIFY_QUEUE_MAX || !x->text || !x->channel;
     if (!full) {
         if (n->tail)
             n->tail->next = x;
@@ -224,6 +217,28 @@ void wk_notifier_post(wk_notifier *n, const char *reply_to, const json_t *msg)
     pthread_mutex_unlock(&n->lock);
     if (full)
         drop(n, x);
+}
+
+void wk_notifier_post(wk_notifier *n, const char *reply_to, const json_t *msg)
+{
+    if (!n || !reply_to || !*reply_to)
+        return;
+    note *x = calloc(1, sizeof(*x));
+    size_t cap = strlen(reply_to) + 32;
+    x->channel = malloc(cap);
+    snprintf(x->channel, cap, "punyaka:outcome:%s", reply_to);
+    x->text = json_dumps(msg, JSON_COMPACT);
+    enqueue(n, x);
+}
+
+void wk_notifier_publish(wk_notifier *n, const char *channel, const char *text)
+{
+    if (!n || !channel || !text)
+        return;
+    note *x = calloc(1, sizeof(*x));
+    x->channel = strdup(channel);
+    x->text = strdup(text);
+    enqueue(n, x);
 }
 
 void wk_notifier_stop(wk_notifier *n)

@@ -29,6 +29,10 @@ wk_notifier *wk_notifier_start(const pk_redis_addr *addr, wk_metrics *metrics);
 /* Queues `msg` for channel punyaka:outcome:<reply_to>. Never blocks on
  * Redis; drops it when the queue is full. msg is borrowed. NULL n: no-op. */
 void wk_notifier_post(wk_notifier *n, const char *reply_to, const json_t *msg);
+/* Queues `text` for `channel` as is (punyaka-notifier's live wake-ups,
+ * common/live.h), with the same bounds and dropping as wk_notifier_post.
+ * Both are copied. */
+void wk_notifier_publish(wk_notifier *n, const char *channel, const char *text);
 /* Sends what it can within about a second, drops the rest, stops, frees. */
 void wk_notifier_stop(wk_notifier *n);
 /* Notifications dropped so far (queue full or Redis down). */

@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 # The embedded stack: PostgreSQL, Redis, the dev Kafka (librdkafka mock
-# cluster), punyaka-api and N punyaka-workers, as child processes whose state
+# cluster), punyaka-api, N punyaka-workers and punyaka-notifier, as child processes whose state
 # lives in one folder. Used by scripts/run and by the test fixture.
 #
 #   stack.sh up DIR BUILD_DIR      start everything, migrate, write DIR/env
 #   stack.sh down DIR              stop everything started in DIR, in order (below);
 #                                  every step is tolerant: it never stops half-way, and is idempotent
 #   stack.sh restart DIR NAME      stop (if alive) and start again one of: api, worker-N,
-#                                  redis, postgres, devkafka — on the ports it had (scripts/run's supervisor)
+#                                  notifier, redis, postgres, devkafka — on the ports it had (scripts/run's supervisor)
 #   stack.sh worker-start DIR N    (re)start worker N
 #   stack.sh worker-stop DIR N [SIGNAL]   signal worker N (default TERM) and wait for it
 #   stack.sh worker-signal DIR N SIGNAL   only send the signal (e.g. STOP)
 #
 # Order of `down`: the API first (no new commands), then the workers drain
 # what Kafka holds (bounded), then they stop (SIGTERM: the message in hand is
-# finished and committed), then the dev Kafka, then Redis and PostgreSQL.
+# finished and committed), then the notifier (the event in hand is finished),
+# then the dev Kafka, then Redis and PostgreSQL.
 #
 # DIR/env also names each worker's /metrics port: PUNYAKA_WORKER_<N>_METRICS_PORT,
-# and the API's: PUNYAKA_API_METRICS_PORT (loopback only).
+# the notifier's: PUNYAKA_NOTIFIER_METRICS_PORT, and the API's: PUNYAKA_API_METRICS_PORT (loopback only).
 # Steps are logged to stderr and DIR/logs/stack.log.
 # Environment: PUNYAKA_HTTP_PORT (default: a free port), PUNYAKA_WORKERS (2),
 # PUNYAKA_STACK_FAST=1 (fsync off: tests only), PUNYAKA_STACK_FRESH=1 (wipe DIR first),
@@ -193,6 +194,18 @@ worker_start() {
     start "worker-$n" "$BUILD/workers/punyaka-worker"
 }
 
+# punyaka-notifier (workers/notify/): the events topic's notifications, in
+# its own consumer group (PUNYAKA_NOTIFIER_GROUP_ID from the caller's
+# environment wins: tests re-consume the log from offset 0 with a new group).
+notifier_start() {
+  # shellcheck disable=SC1091
+  set -a; . "$DIR/env"; set +a
+  rm -f "$DIR/notifier.ready"
+  PUNYAKA_INSTANCE_ID=notifier PUNYAKA_READY_FILE="$DIR/notifier.ready" \
+  PUNYAKA_METRICS_PORT="${PUNYAKA_NOTIFIER_METRICS_PORT:-0}" \
+    start notifier "$BUILD/workers/punyaka-notifier"
+}
+
 up() {
   if [ "${PUNYAKA_STACK_FRESH:-0}" = 1 ]; then   # tests: start from empty state
     (down) >/dev/null 2>&1 || true
@@ -278,12 +291,16 @@ ENV
     p=$(free_port); while [[ $used == *" $p "* ]]; do p=$(free_port); done
     used="$used$p "; echo "PUNYAKA_WORKER_${n}_METRICS_PORT=$p" >> "$DIR/env"
   done
+  p=$(free_port); while [[ $used == *" $p "* ]]; do p=$(free_port); done   # the notifier's /metrics
+  used="$used$p "; echo "PUNYAKA_NOTIFIER_METRICS_PORT=$p" >> "$DIR/env"
   p=$(free_port); while [[ $used == *" $p "* ]]; do p=$(free_port); done   # the API's /metrics, on loopback
   echo "PUNYAKA_API_METRICS_PORT=$p" >> "$DIR/env"
   api_start
   for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do worker_start "$n"; done
+  notifier_start
   wait_for "api /readyz" curl -fsS "http://127.0.0.1:$port/readyz"
   for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do wait_for "worker-$n joining its group" test -f "$DIR/worker-$n.ready"; done
+  wait_for "notifier joining its group" test -f "$DIR/notifier.ready"
   log "stack up: api http://127.0.0.1:$port"
 }
 
@@ -294,6 +311,7 @@ restart() {
   case "$name" in
     api) stop api; api_start ;;
     worker-[0-9]*) stop "$name"; worker_start "${name#worker-}" ;;
+    notifier) stop notifier; notifier_start ;;
     redis)
       [ -f "$DIR/redis.port" ] || die "redis was not started by this stack"
       stop redis; start_redis "$(cat "$DIR/redis.port")" ;;
@@ -390,7 +408,9 @@ down() {
     [ -e "$f" ] && stop "$(basename "$f" .pid)" &
   done
   wait || true
-  # 4. Kafka, then Redis and PostgreSQL.
+  # 4. The notifier: it finishes the event in hand and commits its offset.
+  stop notifier
+  # 5. Kafka, then Redis and PostgreSQL.
   stop devkafka
   stop redis
   stop_postgres

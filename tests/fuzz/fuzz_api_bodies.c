@@ -219,6 +219,7 @@ static const endpoint ENDPOINTS[] = {
     {api_admin_products_kit, "admin"},
     {api_priest_schedule_put, "priest"},
     {api_priest_blocks_create, "priest"},
+    {api_notifications_read_all, "customer"},
 };
 #define N_ENDPOINTS (sizeof(ENDPOINTS) / sizeof(ENDPOINTS[0]))
 

@@ -150,6 +150,7 @@ BODIES = [  # (endpoint index in fuzz_api_bodies.c's table, body)
     (26, {"hours": {"mon": [["09:00", "13:00"], ["16:00", "20:00"]], "tue": [], "wed": [["06:00", "21:00"]],
                     "thu": [], "fri": [], "sat": [["10:30", "12:00"]], "sun": []}}),
     (27, {"start": "2026-12-24T00:00", "end": "2026-12-25T09:30:00+05:30", "reason": "family wedding"}),
+    (28, {"up_to_id": 5}),
 ]
 
 

@@ -63,7 +63,7 @@ echo "ok config (default and production profiles)"
 
 # 2. Services.
 python3 -c 'import sys, yaml; print("\n".join(yaml.safe_load(open(sys.argv[1]))["services"]))' "$TMP/config.yml" >"$TMP/services"
-for s in postgres redis kafka kafka-init migrate admin api worker-1 worker-2 tls; do
+for s in postgres redis kafka kafka-init migrate admin api worker-1 worker-2 notifier tls; do
     grep -qxF "$s" "$TMP/services" || fail "service $s missing (have: $(tr '\n' ' ' <"$TMP/services"))"
 done
 echo "ok services: $(tr '\n' ' ' <"$TMP/services")"

@@ -37,7 +37,7 @@ $cmd >"$TMP/install.log" 2>&1 || { cat "$TMP/install.log" >&2; fail "$cmd"; }
 echo "ok $cmd"
 
 # 3. bin/: exactly the production programs.
-want_bin="punyaka-admin punyaka-api punyaka-migrate punyaka-replay punyaka-worker"
+want_bin="punyaka-admin punyaka-api punyaka-migrate punyaka-notifier punyaka-replay punyaka-worker"
 have_bin=$(ls "$OUT/bin" | tr '\n' ' ' | sed 's/ $//')
 [[ "$have_bin" == "$want_bin" ]] || fail "bin/ holds '$have_bin', expected '$want_bin'"
 for b in $want_bin; do [[ -x "$OUT/bin/$b" ]] || fail "bin/$b is not executable"; done

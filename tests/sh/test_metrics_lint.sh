@@ -10,7 +10,8 @@
 #     its code (not "other0"), and never say status="other…",
 #   - have a duration bucket at 10 s (Prefer: wait allows 10 s),
 #   - carry punyaka_build_info{version=…} and the process_* metrics;
-# and each worker's page must lint clean and carry punyaka_build_info too.
+# and each worker's page and the notifier's must lint clean and carry
+# punyaka_build_info too (the notifier's with its own series).
 set -euo pipefail
 . "$(dirname "$0")/support.sh"
 command -v promtool >/dev/null || fail "promtool is not installed (scripts/lib/deps.sh installs Debian's prometheus)"
@@ -61,6 +62,9 @@ echo "ok API labels: real methods and statuses, a 10 s bucket"
 workers=$(sed -n 's/^PUNYAKA_WORKER_\([0-9]*\)_METRICS_PORT=.*/\1/p' "$dir/env" | sort -u)
 [ -n "$workers" ] || fail "the stack's env names no worker metrics port"
 for n in $workers; do lint "worker-$n" "$(env_of "PUNYAKA_WORKER_${n}_METRICS_PORT")"; done
+lint notifier "$(env_of PUNYAKA_NOTIFIER_METRICS_PORT)"
+grep -q '^punyaka_notifier_events_total{result="notified"} ' "$work/notifier.txt" ||
+  fail "the notifier's page has no punyaka_notifier_events_total"
 
 # down exits non-zero when a sanitizer reported anything in the stack's logs.
 "$STACK" down "$dir" 2> "$work/down.log" || { cat "$work/down.log" >&2; fail "stack down"; }

@@ -66,6 +66,7 @@ static const struct {
     {"product.create", "ghee-diya"},    {"product.update", "55"},       {"product.set_kit", "55"},
     {"stock.adjust", "55"},             {"service.create", "Griha Pravesh"}, {"service.update", "66"},
     {"priest.set_hours", "22"},         {"priest.block", "22"},         {"priest.unblock", "22"},
+    {"notification.read", "11"},        {"notification.read_all", "11"},
 };
 #define N_DOCUMENTED (sizeof(DOCUMENTED) / sizeof(DOCUMENTED[0]))
 
