@@ -127,22 +127,34 @@ static PGconn *connect_db(const ml_config *cfg)
     return db;
 }
 
+/* Takes every notification libpq holds; 1 when there was one. */
+static int drain_notifies(PGconn *db)
+{
+    int any = 0;
+    if (db && PQconsumeInput(db)) {
+        PGnotify *n;
+        while ((n = PQnotifies(db)) != NULL) {
+            PQfreemem(n);
+            any = 1;
+        }
+    }
+    return any;
+}
+
 /* Sleeps up to `seconds` in poll() on the session's socket (a NOTIFY) and
- * the signal pipe; drains both. */
+ * the signal pipe; drains both. A NOTIFY that arrived during the last
+ * round's statements is already in libpq's buffer, where poll() cannot see
+ * it: then there is no sleep at all. */
 static void sleep_until_woken(PGconn *db, double seconds)
 {
     struct pollfd fds[2] = {{.fd = wake_pipe[0], .events = POLLIN}, {.fd = db ? PQsocket(db) : -1, .events = POLLIN}};
     int ms = seconds <= 0 ? 0 : seconds > 3600 ? 3600 * 1000 : (int)(seconds * 1000) + 1;
-    if (!stopping)
+    if (!stopping && !drain_notifies(db))
         poll(fds, db ? 2 : 1, ms);
     char drain[64];
     while (read(wake_pipe[0], drain, sizeof(drain)) > 0) {
     }
-    if (db && PQconsumeInput(db)) {
-        PGnotify *n;
-        while ((n = PQnotifies(db)) != NULL)
-            PQfreemem(n);
-    }
+    drain_notifies(db);
 }
 
 static void write_ready_file(void)
