@@ -108,15 +108,16 @@ static int wait_file(const char *path, int timeout_ms)
     return -1;
 }
 
-/* The sink on `port` (0: any) saving into dir; returns its pid, *port set. */
-static pid_t sink_start(const char *dir, int *port)
+/* The sink on `port` (0: any) saving into dir, answering each DATA after
+ * delay ("0": at once); returns its pid, *port set. */
+static pid_t sink_start_slow(const char *dir, int *port, const char *delay)
 {
     char pf[600], portarg[16];
     static int n;
     snprintf(pf, sizeof(pf), "%s/sink-%d.port", F.tmp, ++n);
     snprintf(portarg, sizeof(portarg), "%d", *port);
     char *argv[] = {"/usr/bin/python3", (char *)it_env("PUNYAKA_SOURCE_DIR"), "--dir", (char *)dir, "--port", portarg,
-                    "--port-file", pf, NULL};
+                    "--port-file", pf, "--delay", (char *)delay, NULL};
     char script[1024];
     snprintf(script, sizeof(script), "%s/tests/support/smtp_sink.py", it_env("PUNYAKA_SOURCE_DIR"));
     argv[1] = script;
@@ -129,6 +130,13 @@ static pid_t sink_start(const char *dir, int *port)
     fclose(f);
     return pid;
 }
+
+static pid_t sink_start(const char *dir, int *port)
+{
+    return sink_start_slow(dir, port, "0");
+}
+
+static char last_instance[64];   /* PUNYAKA_INSTANCE_ID of the last mailer_start */
 
 /* punyaka-mailer on the scratch database with the test's quick retries
  * plus `extra` settings; waits until it has LISTENed. */
@@ -147,7 +155,8 @@ static pid_t mailer_start(const char *const *extra)
     snprintf(env[k], sizeof(env[k]), "PUNYAKA_SMTP_CONNECT_TIMEOUT_S=2"), list[k] = env[k], k++;
     snprintf(env[k], sizeof(env[k]), "PUNYAKA_SMTP_TIMEOUT_S=10"), list[k] = env[k], k++;
     snprintf(env[k], sizeof(env[k]), "PUNYAKA_PUBLIC_URL=https://punyaka.example"), list[k] = env[k], k++;
-    snprintf(env[k], sizeof(env[k]), "PUNYAKA_INSTANCE_ID=it-mailer-%d", n), list[k] = env[k], k++;
+    snprintf(last_instance, sizeof(last_instance), "it-mailer-%s-%d", F.tag, n);
+    snprintf(env[k], sizeof(env[k]), "PUNYAKA_INSTANCE_ID=%s", last_instance), list[k] = env[k], k++;
     for (int i = 0; extra && extra[i] && k < 23; i++)
         list[k++] = extra[i];
     list[k] = NULL;
@@ -484,16 +493,35 @@ static void eml_outbox(void **state)
 
 #define MANY 40
 
+/* Lines of the test mailers' log that say `instance` sent a mail. */
+static int sent_by(const char *instance)
+{
+    char path[1024], needle[128];
+    snprintf(path, sizeof(path), "%s/logs/it-mailer.log", it_env("PUNYAKA_STACK_DIR"));
+    snprintf(needle, sizeof(needle), "sent by %s\"", instance);
+    char *log = slurp(path);
+    int n = 0;
+    for (const char *p = log; p && (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    free(log);
+    return n;
+}
+
 static void two_mailers(void **state)
 {
     (void)state;
-    char dir[600], url[64];
+    char dir[600], url[64], a_name[64], b_name[64];
     snprintf(dir, sizeof(dir), "%s/sink-two", F.tmp);
     int port = 0;
-    pid_t sink = sink_start(dir, &port);
+    pid_t sink = sink_start_slow(dir, &port, "0.05");   /* ≥ 2 s for 40 mails one after the other */
     snprintf(url, sizeof(url), "SMTP_URL=smtp://127.0.0.1:%d", port);
     const char *env[] = {url, "PUNYAKA_MAIL_BATCH=3", NULL};
-    /* The rows first, one transaction: both mailers find all of them due. */
+    pid_t a = mailer_start(env);
+    snprintf(a_name, sizeof(a_name), "%s", last_instance);
+    pid_t b = mailer_start(env);
+    snprintf(b_name, sizeof(b_name), "%s", last_instance);
+    /* Both listening; the rows in one transaction: one NOTIFY wakes both,
+     * and both find all of them due at the same moment. */
     PQclear(PQexec(F.db, "BEGIN"));
     int64_t first = 0;
     for (int i = 0; i < MANY; i++) {
@@ -503,7 +531,6 @@ static void two_mailers(void **state)
         first = first ? first : id;
     }
     PQclear(PQexec(F.db, "COMMIT"));
-    pid_t a = mailer_start(env), b = mailer_start(env);
     char sql[200], sfirst[24];
     snprintf(sfirst, sizeof(sfirst), "%lld", (long long)first);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM notification_emails WHERE id >= $1 AND status = 'sent'");
@@ -531,7 +558,11 @@ static void two_mailers(void **state)
                 fail_msg("%s arrived twice", seen[k]);
         free(eml);
     }
-    print_message("two mailers: %d mails, each once\n", MANY);
+    /* And both really sent: the rows were shared, not taken by one alone. */
+    int by_a = sent_by(a_name), by_b = sent_by(b_name);
+    print_message("two mailers: %d mails, each once; %d by one mailer, %d by the other\n", MANY, by_a, by_b);
+    assert_int_equal(by_a + by_b, MANY);
+    assert_true(by_a > 0 && by_b > 0);
 }
 
 static void opt_out_round_trip(void **state)

@@ -24,6 +24,7 @@
 #include "common/mail.h"
 
 typedef struct {
+    const char *instance_id;    /* PUNYAKA_INSTANCE_ID, "mailer-<pid>": named in the log lines */
     const char *database_url;   /* DATABASE_URL */
     const char *smtp_url;       /* SMTP_URL, NULL/"" ⇒ .eml files */
     int smtp_tls_required;      /* SMTP_TLS=require ⇒ CURLUSESSL_ALL, else CURLUSESSL_TRY */

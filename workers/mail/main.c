@@ -78,6 +78,9 @@ static int load_config(ml_config *c)
         return -1;
     }
     memset(c, 0, sizeof(*c));
+    static char instance[64];
+    snprintf(instance, sizeof(instance), "mailer-%ld", (long)getpid());
+    c->instance_id = env_or("PUNYAKA_INSTANCE_ID", instance);
     c->database_url = env_or("DATABASE_URL", "host=127.0.0.1 port=5432 dbname=punyaka user=postgres");
     c->smtp_url = env_or("SMTP_URL", NULL);
     const char *tls = env_or("SMTP_TLS", "try");
@@ -237,8 +240,8 @@ static void deliver(PGconn **db, const ml_config *cfg, const ml_row *r)
         pk_warn(NULL, "mailer: mail %lld attempt %d failed: %s", (long long)r->id, r->attempts + 1, err);
     } else {
         record(db, cfg, r, 0, NULL, NULL);
-        pk_info(NULL, "mailer: mail %lld (notification %lld, %s) sent", (long long)r->id,
-                (long long)r->notification_id, r->kind);
+        pk_info(NULL, "mailer: mail %lld (notification %lld, %s) sent by %s", (long long)r->id,
+                (long long)r->notification_id, r->kind, cfg->instance_id);
     }
     pk_buf_free(&subject);
     pk_buf_free(&text);
