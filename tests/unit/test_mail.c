@@ -145,7 +145,7 @@ static void test_header_values(void **state)
     pk_buf_free(&b);
 
     /* Long ASCII folds at spaces. */
-    char words[400] = "";
+    char words[512] = "";
     for (int i = 0; i < 40; i++)
         strcat(words, "puja-word ");
     pk_mail_header_value(&b, words, 9);
