@@ -44,7 +44,8 @@ static int present(json_t *body, const char *const *fields, size_t n)
 }
 
 
-/* user.update payload: only the keys sent (absent ⇒ unchanged, null/"" clears phone/address). */
+/* user.update payload: only the keys sent (absent ⇒ unchanged, null/"" clears
+ * phone/address; email_notifications is a boolean, null ⇒ unchanged). */
 static void pack_user_update(json_t *body, json_t *errors, msgpack_sbuffer *sb)
 {
     msgpack_packer pk;
@@ -52,7 +53,12 @@ static void pack_user_update(json_t *body, json_t *errors, msgpack_sbuffer *sb)
     size_t n = 0;
     for (size_t i = 0; i < N(USER_FIELDS); i++)
         n += json_object_get(body, USER_FIELDS[i]) != NULL;
-    msgpack_pack_map(&pk, n);
+    json_t *mail = json_object_get(body, "email_notifications");
+    if (mail && !json_is_boolean(mail) && !json_is_null(mail))
+        api_field_error(errors, "email_notifications", "must be true or false");
+    msgpack_pack_map(&pk, n + (mail && json_is_boolean(mail)));
+    if (mail && json_is_boolean(mail))
+        pk_mp_kv_bool(&pk, "email_notifications", json_is_true(mail));
     for (size_t i = 0; i < N(USER_FIELDS); i++) {
         json_t *v = json_object_get(body, USER_FIELDS[i]);
         if (!v)

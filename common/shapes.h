@@ -189,6 +189,7 @@
     " 'last_name', u.last_name, 'role', u.role, 'phone', u.phone, 'address', u.address,"                     \
     " 'date_of_birth', to_char(u.date_of_birth, 'YYYY-MM-DD'), 'time_of_birth', to_char(u.time_of_birth, 'HH24:MI')," \
     " 'place_of_birth', u.place_of_birth, 'is_active', u.is_active,"                                         \
+    " 'email_notifications', u.email_notifications,"                                                         \
     " 'created_at', " PK_SQL_TIMESTAMP("u.created_at") ","                                                   \
     " 'priest_profile', CASE WHEN p.id IS NULL THEN NULL ELSE " PK_PRIEST_OWN_JSON("p") " END)"
 

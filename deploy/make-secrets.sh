@@ -37,6 +37,10 @@ for name in postgres_password db_reader_password db_writer_password \
             admin_password; do
     put "$name" "$(rand)"
 done
+# The mailer's SMTP server (docs/mail.md): $SMTP_URL when set at the first
+# run, else empty, which makes the mailer write .eml files instead of
+# sending. Edit the file to point it at a real server.
+put smtp_url "${SMTP_URL:-}"
 # Verify-only key during a command-key rotation; empty means "none".
 put command_key_previous ""
 # The services read Redis as a URL (REDIS_URL_FILE); derived from the

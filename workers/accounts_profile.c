@@ -273,6 +273,8 @@ static wk_result applied_user(wk_ctx *ctx, const char *uid, int http_status, wk_
 typedef struct {
     char first[NAME_MAX_BYTES + 1], last[NAME_MAX_BYTES + 1], phone[64], address[NAME_MAX_BYTES + 1];
     int has_first, has_last;
+    bool email_notifications;   /* the opt-out (issue 17): absent or nil ⇒ unchanged */
+    int has_email_notifications;
 } user_fields;
 
 static int read_user_fields(const msgpack_object *p, user_fields *f)
@@ -281,7 +283,9 @@ static int read_user_fields(const msgpack_object *p, user_fields *f)
     f->has_last = opt_text(p, "last_name", f->last, sizeof(f->last));
     int has_phone = opt_text(p, "phone", f->phone, sizeof(f->phone));
     int has_address = opt_text(p, "address", f->address, sizeof(f->address));
-    if (f->has_first < 0 || f->has_last < 0 || has_phone < 0 || has_address < 0 ||
+    wk_field_status mail = wk_field_bool(p, "email_notifications", &f->email_notifications);
+    f->has_email_notifications = mail == WK_FIELD_SET;
+    if (mail == WK_FIELD_BAD || f->has_first < 0 || f->has_last < 0 || has_phone < 0 || has_address < 0 ||
         pk_check_account_field("first_name", f->first) || pk_check_account_field("last_name", f->last) ||
         pk_check_account_field("phone", f->phone) || pk_check_account_field("address", f->address))
         return -1;
@@ -301,14 +305,16 @@ static wk_result update_user_fields(wk_ctx *ctx, const msgpack_object *p, const 
     int set_phone = pk_mp_get(p, "phone") != NULL, set_address = pk_mp_get(p, "address") != NULL;
     char ts[40];
     wk_timestamp(issued_at_us, ts);
+    const char *mail = !f.has_email_notifications ? NULL : f.email_notifications ? "t" : "f";
     const char *params[] = {uid, has_first ? first : NULL, has_last ? last : NULL, set_phone ? "t" : "f",
-                            *phone ? phone : NULL, set_address ? "t" : "f", *address ? address : NULL, ts};
+                            *phone ? phone : NULL, set_address ? "t" : "f", *address ? address : NULL, ts, mail};
     return wk_write(ctx, "user.update",
                     "UPDATE users SET first_name = coalesce($2, first_name), last_name = coalesce($3, last_name),"
                     " phone = CASE WHEN $4::boolean THEN $5 ELSE phone END,"
                     " address = CASE WHEN $6::boolean THEN $7 ELSE address END,"
+                    " email_notifications = coalesce($9::boolean, email_notifications),"
                     " updated_at = greatest(updated_at, $8::timestamptz) WHERE id = $1",
-                    8, params);
+                    9, params);
 }
 
 wk_result wk_user_update(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcome *out)

@@ -10,6 +10,10 @@ PUNYAKA_PACKAGES=(
   postgresql postgresql-contrib redis-server
   kcat curl wrk nghttp2-client iproute2 procps
 )
+# punyaka-mailer sends over SMTP with libcurl (STARTTLS, smtps, AUTH, timeouts:
+# a mature client we need not write); the mail tests run Debian's aiosmtpd as
+# a local SMTP sink (tests/support/smtp_sink.py).
+PUNYAKA_PACKAGES+=(libcurl4-openssl-dev python3-aiosmtpd)
 # The build renders schemas/openapi.yaml as JSON (scripts/lib/openapi_json.py).
 PUNYAKA_PACKAGES+=(python3 python3-yaml)
 # Fuzzers (tests/fuzz, scripts/lib/fuzz.sh): Debian's clang and its libFuzzer runtime.

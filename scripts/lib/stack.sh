@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The embedded stack: PostgreSQL, Redis, the dev Kafka (librdkafka mock
-# cluster), punyaka-api, N punyaka-workers and punyaka-notifier, as child processes whose state
-# lives in one folder. Used by scripts/run and by the test fixture.
+# cluster), punyaka-api, N punyaka-workers, punyaka-notifier and punyaka-mailer, as child
+# processes whose state lives in one folder. Used by scripts/run and by the
+# test fixture.
 #
 #   stack.sh up DIR BUILD_DIR      start everything, migrate, write DIR/env
 #   stack.sh down DIR              stop everything started in DIR, in order (below);
 #                                  every step is tolerant: it never stops half-way, and is idempotent
 #   stack.sh restart DIR NAME      stop (if alive) and start again one of: api, worker-N,
-#                                  notifier, redis, postgres, devkafka — on the ports it had (scripts/run's supervisor)
+#                                  notifier, mailer, redis, postgres, devkafka — on the ports it had (scripts/run's supervisor)
 #   stack.sh worker-start DIR N    (re)start worker N
 #   stack.sh worker-stop DIR N [SIGNAL]   signal worker N (default TERM) and wait for it
 #   stack.sh worker-signal DIR N SIGNAL   only send the signal (e.g. STOP)
@@ -15,7 +16,12 @@
 # Order of `down`: the API first (no new commands), then the workers drain
 # what Kafka holds (bounded), then they stop (SIGTERM: the message in hand is
 # finished and committed), then the notifier (the event in hand is finished),
-# then the dev Kafka, then Redis and PostgreSQL.
+# then the mailer (it finishes the mail in hand), then the dev Kafka, then
+# Redis and PostgreSQL.
+#
+# The mailer (docs/mail.md) sends over SMTP when SMTP_URL is set; by default
+# it writes each mail as an .eml file into DIR/outbox (PUNYAKA_MAIL_OUTBOX),
+# so the embedded stack needs no mail server.
 #
 # DIR/env also names each worker's /metrics port: PUNYAKA_WORKER_<N>_METRICS_PORT,
 # the notifier's: PUNYAKA_NOTIFIER_METRICS_PORT, and the API's: PUNYAKA_API_METRICS_PORT (loopback only).
@@ -206,6 +212,18 @@ notifier_start() {
     start notifier "$BUILD/workers/punyaka-notifier"
 }
 
+# punyaka-mailer: the notification e-mails (docs/mail.md), as the workers'
+# role. SMTP_URL (and SMTP_TLS) from the environment or DIR/env; without it
+# the mails become .eml files in DIR/outbox.
+mailer_start() {
+  # shellcheck disable=SC1091
+  set -a; . "$DIR/env"; set +a
+  rm -f "$DIR/mailer.ready"
+  PUNYAKA_INSTANCE_ID=mailer PUNYAKA_READY_FILE="$DIR/mailer.ready" \
+    PUNYAKA_MAIL_OUTBOX="${PUNYAKA_MAIL_OUTBOX:-$DIR/outbox}" \
+    start mailer "$BUILD/workers/punyaka-mailer"
+}
+
 up() {
   if [ "${PUNYAKA_STACK_FRESH:-0}" = 1 ]; then   # tests: start from empty state
     (down) >/dev/null 2>&1 || true
@@ -283,7 +301,13 @@ PUNYAKA_COMMAND_KEY=$command_key
 PUNYAKA_KAFKA_FETCH_WAIT_MS=${PUNYAKA_KAFKA_FETCH_WAIT_MS:-5}
 PUNYAKA_REGISTER_MAX_PER_IP=${PUNYAKA_REGISTER_MAX_PER_IP:-$register_max}
 PUNYAKA_HASH_QUEUE_PER_CLIENT=${PUNYAKA_HASH_QUEUE_PER_CLIENT:-$hash_per_client}
+PUNYAKA_PUBLIC_URL=${PUNYAKA_PUBLIC_URL:-http://localhost:$port}
 ENV
+  # The mailer's SMTP server, when the operator gave one (else: DIR/outbox).
+  # Quoted for the shell that sources DIR/env: a password may hold anything.
+  [ -z "${SMTP_URL:-}" ] || printf 'SMTP_URL=%q\n' "$SMTP_URL" >> "$DIR/env"
+  [ -z "${SMTP_TLS:-}" ] || printf 'SMTP_TLS=%q\n' "$SMTP_TLS" >> "$DIR/env"
+  [ -z "${PUNYAKA_MAIL_FROM:-}" ] || printf 'PUNYAKA_MAIL_FROM=%q\n' "$PUNYAKA_MAIL_FROM" >> "$DIR/env"
   [ -n "$ext_kafka" ] || echo "PUNYAKA_DEVKAFKA_CONTROL=$DIR/kafka.ctl" >> "$DIR/env"
   [ -z "${PUNYAKA_COMMAND_KEY_PREVIOUS:-}" ] || echo "PUNYAKA_COMMAND_KEY_PREVIOUS=$PUNYAKA_COMMAND_KEY_PREVIOUS" >> "$DIR/env"
   local n p used=" $port "
@@ -298,9 +322,11 @@ ENV
   api_start
   for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do worker_start "$n"; done
   notifier_start
+  mailer_start
   wait_for "api /readyz" curl -fsS "http://127.0.0.1:$port/readyz"
   for n in $(seq 1 "${PUNYAKA_WORKERS:-2}"); do wait_for "worker-$n joining its group" test -f "$DIR/worker-$n.ready"; done
   wait_for "notifier joining its group" test -f "$DIR/notifier.ready"
+  wait_for "the mailer" test -f "$DIR/mailer.ready"
   log "stack up: api http://127.0.0.1:$port"
 }
 
@@ -312,6 +338,7 @@ restart() {
     api) stop api; api_start ;;
     worker-[0-9]*) stop "$name"; worker_start "${name#worker-}" ;;
     notifier) stop notifier; notifier_start ;;
+    mailer) stop mailer; mailer_start ;;
     redis)
       [ -f "$DIR/redis.port" ] || die "redis was not started by this stack"
       stop redis; start_redis "$(cat "$DIR/redis.port")" ;;
@@ -410,6 +437,9 @@ down() {
   wait || true
   # 4. The notifier: it finishes the event in hand and commits its offset.
   stop notifier
+  # 5. The mailer: it finishes the mail in hand and gives back the rest of
+  #    its batch (they stay pending in PostgreSQL for the next start).
+  stop mailer
   # 5. Kafka, then Redis and PostgreSQL.
   stop devkafka
   stop redis

@@ -63,7 +63,7 @@ echo "ok config (default and production profiles)"
 
 # 2. Services.
 python3 -c 'import sys, yaml; print("\n".join(yaml.safe_load(open(sys.argv[1]))["services"]))' "$TMP/config.yml" >"$TMP/services"
-for s in postgres redis kafka kafka-init migrate admin api worker-1 worker-2 notifier tls; do
+for s in postgres redis kafka kafka-init migrate admin api worker-1 worker-2 notifier mailer tls; do
     grep -qxF "$s" "$TMP/services" || fail "service $s missing (have: $(tr '\n' ' ' <"$TMP/services"))"
 done
 echo "ok services: $(tr '\n' ' ' <"$TMP/services")"
@@ -156,6 +156,13 @@ for name, user, redis_user, kafka_user in [("api", "punyaka_api", "api", "punyak
     need("postgres_password" not in (svc[name].get("secrets") and [x if isinstance(x, str) else x["source"] for x in svc[name]["secrets"]]), name + ": sees the owner's password")
 need(env("api").get("PUNYAKA_SESSION_KEY_FILE") == "/run/secrets/session_key", "api: no PUNYAKA_SESSION_KEY_FILE")
 need("--reader punyaka_api --writer punyaka_worker" in " ".join(svc["migrate"]["command"]), "migrate does not set up the roles")
+# The mailer (docs/mail.md): the workers' DML role, its SMTP URL (with the
+# password) only as the smtp_url secret file, nothing of Kafka or Redis.
+m = env("mailer")
+need("user=punyaka_worker" in m.get("DATABASE_URL", "") and m.get("PGPASSWORD_FILE") == "/run/secrets/db_writer_password",
+     "mailer: not the workers' PostgreSQL role")
+need(m.get("SMTP_URL_FILE") == "/run/secrets/smtp_url" and "SMTP_URL" not in m, "mailer: SMTP_URL not from the smtp_url secret")
+need(not any(k.startswith(("KAFKA_", "REDIS_")) for k in m), "mailer: given Kafka or Redis settings it never uses")
 for b in bad:
     print("FAIL:", b, file=sys.stderr)
 sys.exit(1 if bad else 0)

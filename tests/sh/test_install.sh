@@ -4,8 +4,8 @@
 # `cmake --install …` line is taken from the Dockerfile and run on this build
 # tree into a temporary prefix (its /src/build and /out replaced), then:
 # exactly the production programs in bin/ (no mock Kafka, no tests), every
-# migration, the web UI (with its precompressed .gz) and the OpenAPI
-# document in share/punyaka/, identical to the sources; every `COPY --from=build /out/…` source of the
+# migration, the web UI (with its precompressed .gz), the OpenAPI
+# document and the mail templates in share/punyaka/, identical to the sources; every `COPY --from=build /out/…` source of the
 # runtime stage exists; the installed programs run.
 # Env: PUNYAKA_SOURCE_DIR, PUNYAKA_BUILD_DIR (set by ctest; scripts/test
 # also runs it on the Release build, as the Dockerfile builds).
@@ -37,7 +37,7 @@ $cmd >"$TMP/install.log" 2>&1 || { cat "$TMP/install.log" >&2; fail "$cmd"; }
 echo "ok $cmd"
 
 # 3. bin/: exactly the production programs.
-want_bin="punyaka-admin punyaka-api punyaka-migrate punyaka-notifier punyaka-replay punyaka-worker"
+want_bin="punyaka-admin punyaka-api punyaka-mailer punyaka-migrate punyaka-notifier punyaka-replay punyaka-worker"
 have_bin=$(ls "$OUT/bin" | tr '\n' ' ' | sed 's/ $//')
 [[ "$have_bin" == "$want_bin" ]] || fail "bin/ holds '$have_bin', expected '$want_bin'"
 for b in $want_bin; do [[ -x "$OUT/bin/$b" ]] || fail "bin/$b is not executable"; done
@@ -74,6 +74,10 @@ cmp -s "$SRC/schemas/openapi.yaml" "$SHARE/openapi.yaml" || fail "share/punyaka/
 [ -s "$SHARE/openapi.json" ] || fail "share/punyaka/openapi.json (built from the YAML) is missing"
 gzip -dc "$SHARE/openapi.json.gz" 2>/dev/null | cmp -s - "$SHARE/openapi.json" \
     || fail "share/punyaka/openapi.json.gz is missing or does not gunzip to openapi.json"
+# The mailer's templates (workers/mail/templates), byte for byte.
+diff -r "$SRC/workers/mail/templates" "$SHARE/mail-templates" >"$TMP/mail.diff" \
+    || { head -20 "$TMP/mail.diff" >&2; fail "share/punyaka/mail-templates differs from workers/mail/templates"; }
+[[ -f "$SHARE/mail-templates/default.txt" && -f "$SHARE/mail-templates/default.html" ]] || fail "no default mail template"
 n_sql=$(ls "$SHARE/migrations" | wc -l)
 echo "ok share/punyaka: $n_sql migrations, web ($(find "$SHARE/web" -type f | wc -l) files), openapi.yaml"
 
@@ -83,7 +87,7 @@ while read -r from; do
 done < <(grep -Eo 'COPY --from=build /out/[^ ]*' "$DOCKERFILE" | awk '{print $3}')
 # …and the ENV paths the runtime image sets are the installed ones.
 for v in PUNYAKA_MIGRATIONS_DIR=/usr/share/punyaka/migrations PUNYAKA_WEB_ROOT=/usr/share/punyaka/web \
-         PUNYAKA_OPENAPI_FILE=/usr/share/punyaka/openapi.yaml; do
+         PUNYAKA_OPENAPI_FILE=/usr/share/punyaka/openapi.yaml PUNYAKA_MAIL_TEMPLATES=/usr/share/punyaka/mail-templates; do
     grep -q "$v" "$DOCKERFILE" || fail "the Dockerfile does not set $v"
     [[ -e "$SHARE/${v#*=/usr/share/punyaka/}" ]] || fail "$v names nothing installed"
 done
@@ -93,6 +97,11 @@ echo "ok runtime COPY sources and ENV paths"
 "$OUT/bin/punyaka-migrate" --help >"$TMP/help" 2>&1 || fail "installed punyaka-migrate --help failed"
 grep -q -- "--writer" "$TMP/help" || fail "punyaka-migrate --help printed: $(head -3 "$TMP/help")"
 "$OUT/bin/punyaka-admin" --help | grep -q "create-admin USERNAME EMAIL" || fail "installed punyaka-admin does not run"
+# The installed mailer finds and renders the installed templates, as the
+# image's PUNYAKA_MAIL_TEMPLATES makes it (not the source tree's).
+PUNYAKA_MAIL_TEMPLATES="$SHARE/mail-templates" "$OUT/bin/punyaka-mailer" --check >"$TMP/mail.out" 2>&1 \
+    || fail "installed punyaka-mailer --check: $(head -3 "$TMP/mail.out")"
+grep -q "templates in $SHARE/mail-templates: ok" "$TMP/mail.out" || fail "punyaka-mailer --check printed: $(head -3 "$TMP/mail.out")"
 echo "ok installed programs run"
 
 echo "PASS test_install"

@@ -195,3 +195,30 @@ test('a retried action keeps its Idempotency-Key; the next action gets a new one
   assert.notEqual(keys[2], keys[1], 'after a final answer the same click is a new action');
   await ctx.close();
 });
+
+// Issue 17: the account form's e-mail checkbox is the user's opt-out
+// (email_notifications, docs/mail.md): unticked and saved, the account says
+// false and the box stays unticked after a reload; ticked again, true.
+test('a customer turns the e-mail notifications off and on again', async () => {
+  const ctx = await b.newContext();
+  const page = await ctx.newPage();
+  await page.goto('/login.html?next=%2Fdashboard.html');
+  await page.getByLabel('Username or email').fill('vikram');
+  await page.getByLabel('Password').fill('punyaka-demo');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL('**/dashboard.html');
+  const me = () => page.evaluate(() => fetch('/api/auth/me/').then((r) => r.json()));
+  for (const on of [false, true]) {
+    await page.goto('/dashboard.html#account');
+    const box = page.getByLabel('E-mail me about my bookings and orders');
+    assert.equal(await box.isChecked(), !on);
+    await box.setChecked(on);
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expectText(page.locator('.toast'), /Your details are saved/);
+    assert.equal((await me()).email_notifications, on);
+    await page.reload();
+    assert.equal(await page.getByLabel('E-mail me about my bookings and orders').isChecked(), on);
+  }
+  await ctx.close();
+  assert.deepEqual(b.errors, []);
+});

@@ -1,5 +1,6 @@
 // dash-account.js — edit one's own account (PATCH /api/auth/me/): name,
-// phone, address; priests also their profile (lists, experience, radius, bio).
+// phone, address, whether to get e-mail about bookings and orders; priests
+// also their profile (lists, experience, radius, bio).
 import { patch, me } from '../api.js';
 import { h, bindForm, field, rules, validateWith, toast } from '../ui.js';
 import { listRule, splitList } from './kyc.js';
@@ -19,6 +20,16 @@ export function accountForm(user, onSaved) {
       input('phone', 'Phone', { value: user.phone || '', type: 'tel', autocomplete: 'tel' }),
     ),
     field('Address', h('textarea', { name: 'address', rows: 2, maxlength: 500, autocomplete: 'street-address' }, user.address || '')),
+    h(
+      'div',
+      { class: 'field' },
+      h(
+        'label',
+        { class: 'choice' },
+        h('input', { type: 'checkbox', name: 'email_notifications', checked: user.email_notifications !== false }),
+        'E-mail me about my bookings and orders',
+      ),
+    ),
     p
       ? h(
           'fieldset',
@@ -56,7 +67,13 @@ export function accountForm(user, onSaved) {
           : {}),
       }),
     action: async (d) => {
-      const body = { first_name: d.first_name, last_name: d.last_name, phone: d.phone || null, address: d.address || null };
+      const body = {
+        first_name: d.first_name,
+        last_name: d.last_name,
+        phone: d.phone || null,
+        address: d.address || null,
+        email_notifications: d.email_notifications === true,
+      };
       if (p) {
         Object.assign(body, {
           specializations: splitList(d.specializations),
