@@ -480,7 +480,7 @@ int api_stream(h2o_req_t *req, const api_match *m)
     if (l->closing || atomic_fetch_add(&open_streams, 1) >= cfg.max_streams) {
         if (!l->closing)
             atomic_fetch_sub(&open_streams, 1);
-        reply_bounded(req, 503, "too_many_streams", "the server holds as many live streams as it may; retry later");
+        reply_bounded(req, 503, "overloaded", "the server holds as many live streams as it may; retry later");
         return 0;
     }
     if (!user_claim(uid)) {
