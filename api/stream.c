@@ -45,11 +45,13 @@ struct live_stream {
     live_user *user;
     h2o_linklist_t link;     /* in user->streams */
     int64_t last_id;         /* the newest notification id sent (or the start) */
+    uint64_t seq;            /* process-wide opening order: the per-user bound ends the oldest */
     int refs;                /* callbacks still to come with this stream */
     bool started;            /* headers sent, last_id known */
     bool sending;            /* an h2o_send in flight: wait for proceed */
     bool ending;             /* end the response as soon as h2o allows */
     bool final_sent;
+    bool evicted;            /* the per-user bound ends it once it has started */
     char *out;               /* queued behind the send in flight */
     size_t out_len, out_cap, inflight_len;
     uint64_t last_write_ms;
@@ -68,6 +70,7 @@ struct live_user {
 
 struct api_live {
     api_thread *t;
+    h2o_multithread_receiver_t evictions;   /* another loop's new stream ends one of ours */
     live_user *buckets[BUCKETS];
     h2o_timeout_t tick_timeout;
     h2o_timeout_entry_t tick;
@@ -81,10 +84,19 @@ static struct {
 } cfg = {10000, 4, PK_LIVE_RECHECK_MS, 15000};
 
 static atomic_int open_streams;
+static atomic_ullong next_seq = 1;
+static atomic_bool stopping;   /* shutdown began on some loop: no evictions across loops any more */
+
+/* A user's open streams in the process (every loop's), oldest findable. */
+typedef struct {
+    int thread;
+    uint64_t seq;
+} slot;
 
 typedef struct user_count {
     int64_t id;
     int n;
+    slot slots[64];   /* cfg.max_per_user ≤ 64 */
     struct user_count *next;
 } user_count;
 
@@ -116,10 +128,12 @@ static size_t bucket_of(int64_t id)
     return (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ull >> 54) % BUCKETS;
 }
 
-/* A slot in the per-user bound (every loop's streams count). */
-static bool user_claim(int64_t id)
+/* Takes a slot of the per-user bound for stream `seq` on loop `thread`.
+ * When the user already has the most, the oldest stream's slot is taken
+ * over: *evicted says which stream must end (true returned). */
+static bool user_claim(int64_t id, int thread, uint64_t seq, slot *evicted)
 {
-    bool ok = true;
+    bool evict = false;
     pthread_mutex_lock(&counts_mu);
     user_count **p = &counts[bucket_of(id)];
     while (*p && (*p)->id != id)
@@ -130,24 +144,39 @@ static bool user_claim(int64_t id)
             abort();
         (*p)->id = id;
     }
-    if ((*p)->n >= cfg.max_per_user)
-        ok = false;
-    else
-        (*p)->n++;
+    user_count *c = *p;
+    if (c->n >= cfg.max_per_user) {
+        int oldest = 0;
+        for (int i = 1; i < c->n; i++)
+            if (c->slots[i].seq < c->slots[oldest].seq)
+                oldest = i;
+        *evicted = c->slots[oldest];
+        c->slots[oldest] = c->slots[--c->n];
+        evict = true;
+    }
+    c->slots[c->n++] = (slot){thread, seq};
     pthread_mutex_unlock(&counts_mu);
-    return ok;
+    return evict;
 }
 
-static void user_unclaim(int64_t id)
+/* Gives stream seq's slot back (none when it was evicted: its slot went to
+ * the stream that evicted it). */
+static void user_unclaim(int64_t id, uint64_t seq)
 {
     pthread_mutex_lock(&counts_mu);
     user_count **p = &counts[bucket_of(id)];
     while (*p && (*p)->id != id)
         p = &(*p)->next;
-    if (*p && --(*p)->n <= 0) {
-        user_count *gone = *p;
-        *p = gone->next;
-        free(gone);
+    user_count *c = *p;
+    for (int i = 0; c && i < c->n; i++) {
+        if (c->slots[i].seq == seq) {
+            c->slots[i] = c->slots[--c->n];
+            break;
+        }
+    }
+    if (c && c->n == 0) {
+        *p = c->next;
+        free(c);
     }
     pthread_mutex_unlock(&counts_mu);
 }
@@ -299,7 +328,7 @@ static void detach(live_stream *s)
     live_user *u = s->user;
     h2o_linklist_unlink(&s->link);
     u->nstreams--;
-    user_unclaim(u->id);
+    user_unclaim(u->id, s->seq);
     atomic_fetch_sub(&open_streams, 1);
     user_release_if_idle(u);
     s->user = NULL;
@@ -393,6 +422,69 @@ static void user_read(live_user *u)
     }
 }
 
+/* ---- the per-user bound: the oldest stream ends ---- */
+
+/* Tells the client why, so its EventSource does not reconnect (which would
+ * end another of the user's streams in turn). */
+static void evict(live_stream *s)
+{
+    s->evicted = true;
+    if (!s->started || s->ending)
+        return;   /* a stream still starting is ended by on_hello */
+    queue_text(s, "event: closed\ndata: {\"reason\": \"too_many_streams\"}\n\n");
+    s->ending = true;
+    s->refs++;
+    end_if_due(s);
+    s->refs--;
+    stream_free_if_done(s);
+}
+
+static void evict_local(api_live *l, int64_t user, uint64_t seq)
+{
+    live_user *u = user_find(l, user);
+    for (h2o_linklist_t *node = u ? u->streams.next : NULL; node && node != &u->streams; node = node->next) {
+        live_stream *s = H2O_STRUCT_FROM_MEMBER(live_stream, link, node);
+        if (s->seq == seq) {
+            evict(s);
+            return;
+        }
+    }
+}
+
+typedef struct {
+    h2o_multithread_message_t super;
+    int64_t user;
+    uint64_t seq;
+} evict_msg;
+
+static void on_evictions(h2o_multithread_receiver_t *rx, h2o_linklist_t *messages)
+{
+    api_live *l = H2O_STRUCT_FROM_MEMBER(api_live, evictions, rx);
+    while (!h2o_linklist_is_empty(messages)) {
+        evict_msg *m = H2O_STRUCT_FROM_MEMBER(evict_msg, super.link, messages->next);
+        h2o_linklist_unlink(&m->super.link);
+        evict_local(l, m->user, m->seq);
+        free(m);
+    }
+}
+
+/* The stream `victim` names ends, on whichever loop holds it. */
+static void evict_anywhere(api_live *l, int64_t user, slot victim)
+{
+    if (victim.thread == l->t->index) {
+        evict_local(l, user, victim.seq);
+        return;
+    }
+    if (atomic_load(&stopping))
+        return;   /* every loop is ending its streams anyway */
+    evict_msg *m = calloc(1, sizeof(*m));
+    if (!m)
+        abort();
+    m->user = user;
+    m->seq = victim.seq;
+    h2o_multithread_send_message(&g_api.threads[victim.thread].live->evictions, &m->super);
+}
+
 /* ---- starting a stream ---- */
 
 static void start(live_stream *s, const char *first)
@@ -440,6 +532,8 @@ static void on_hello(void *ctx, const PGresult *res, const char *err)
     snprintf(hello, sizeof(hello), "id: %lld\nevent: hello\ndata: {\"unread\": %lld}\n\n", (long long)s->last_id,
              strtoll(PQgetvalue(res, 0, 1), NULL, 10));
     start(s, hello);
+    if (s->evicted)
+        evict(s);   /* a newer stream of the user's took its slot meanwhile */
 }
 
 /* Last-Event-ID (what EventSource sends on reconnecting), else
@@ -464,10 +558,11 @@ static int resume_point_or_reply(h2o_req_t *req, int64_t *from)
     return 0;
 }
 
-static void reply_bounded(h2o_req_t *req, int status, const char *code, const char *detail)
+static void reply_full(h2o_req_t *req)
 {
-    api_add_header(req, "retry-after", status == 429 ? "30" : "5");
-    api_reply_problem(req, status, code, status == 429 ? "Too many requests" : "Service unavailable", detail, NULL);
+    api_add_header(req, "retry-after", "5");
+    api_reply_problem(req, 503, "overloaded", "Service unavailable",
+                      "the server holds as many live streams as it may; retry later", NULL);
 }
 
 int api_stream(h2o_req_t *req, const api_match *m)
@@ -480,17 +575,15 @@ int api_stream(h2o_req_t *req, const api_match *m)
     if (l->closing || atomic_fetch_add(&open_streams, 1) >= cfg.max_streams) {
         if (!l->closing)
             atomic_fetch_sub(&open_streams, 1);
-        reply_bounded(req, 503, "overloaded", "the server holds as many live streams as it may; retry later");
-        return 0;
-    }
-    if (!user_claim(uid)) {
-        atomic_fetch_sub(&open_streams, 1);
-        reply_bounded(req, 429, "too_many_streams", "this account has the most live streams open it may; close one");
+        reply_full(req);
         return 0;
     }
     live_stream *s = calloc(1, sizeof(*s));
     if (!s)
         abort();
+    s->seq = atomic_fetch_add(&next_seq, 1);
+    slot victim;
+    bool full = user_claim(uid, l->t->index, s->seq, &victim);
     s->gen = h2o_mem_alloc_shared(&req->pool, sizeof(*s->gen), on_gen_dispose);
     memset(s->gen, 0, sizeof(*s->gen));
     s->gen->super.proceed = on_proceed;
@@ -500,6 +593,8 @@ int api_stream(h2o_req_t *req, const api_match *m)
     s->user = user_get(l, uid);
     h2o_linklist_insert(&s->user->streams, &s->link);
     s->user->nstreams++;
+    if (full)
+        evict_anywhere(l, uid, victim);
     if (h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
         s->ending = true;   /* the headers say what a GET would get; no events */
         s->last_id = 0;
@@ -607,12 +702,14 @@ api_live *api_live_create(api_thread *t)
     h2o_timeout_init(t->loop, &l->tick_timeout, (uint64_t)(cfg.recheck_ms < 1000 ? cfg.recheck_ms : 1000));
     l->tick.cb = on_tick;
     h2o_timeout_link(t->loop, &l->tick_timeout, &l->tick);
+    h2o_multithread_register_receiver(g_api.queues[t->index], &l->evictions, on_evictions);
     return l;
 }
 
 void api_live_shutdown(api_live *l)
 {
     l->closing = true;
+    atomic_store(&stopping, true);
     if (h2o_timeout_is_linked(&l->tick))
         h2o_timeout_unlink(&l->tick);
     for (size_t b = 0; b < BUCKETS; b++) {
@@ -662,5 +759,6 @@ void api_live_destroy(api_live *l)
         }
     }
     h2o_timeout_dispose(l->t->loop, &l->tick_timeout);
+    h2o_multithread_unregister_receiver(g_api.queues[l->t->index], &l->evictions);
     free(l);
 }

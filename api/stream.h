@@ -23,9 +23,14 @@
  * `: ping` goes out after 15 s of silence (PUNYAKA_LIVE_HEARTBEAT_MS).
  *
  * Bounds: PUNYAKA_LIVE_MAX_PER_USER (4) open streams per user in the
- * process — one more is answered 429 (closing the oldest instead would make
- * two tabs' EventSources take turns forever, each reconnect evicting the
- * other); PUNYAKA_LIVE_MAX_STREAMS (10000) per process ⇒ 503; at most
+ * process: one more ends the oldest, on whichever loop holds it (a message
+ * through the loops' queues), after `event: closed` {"reason":
+ * "too_many_streams"} so the client does not reconnect (and end another in
+ * turn). Ending the oldest rather than refusing the newest, because over
+ * HTTP/1 h2o does not read while it answers, so a stream whose tab was
+ * closed holds its slot until a write fails (the next heartbeats): a user
+ * moving through pages must not be locked out by his own dead streams.
+ * PUNYAKA_LIVE_MAX_STREAMS (10000) per process ⇒ 503; at most
  * API_LIVE_BUFFER_MAX bytes queued for a client that does not read: beyond
  * it nothing more is queued and the stream ends as soon as h2o takes the
  * bytes in hand (the client reconnects with Last-Event-ID and loses nothing).
