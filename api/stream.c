@@ -582,7 +582,7 @@ int api_stream(h2o_req_t *req, const api_match *m)
     if (!s)
         abort();
     s->seq = atomic_fetch_add(&next_seq, 1);
-    slot victim;
+    slot victim = {0, 0};
     bool full = user_claim(uid, l->t->index, s->seq, &victim);
     s->gen = h2o_mem_alloc_shared(&req->pool, sizeof(*s->gen), on_gen_dispose);
     memset(s->gen, 0, sizeof(*s->gen));
