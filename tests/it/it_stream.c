@@ -8,7 +8,8 @@
  * Last-Event-ID (and ?last_event_id=) resumes with exactly the missed rows;
  * without a wake-up the periodic re-check still delivers (a spare API with
  * PUNYAKA_LIVE_RECHECK_MS=500), logging out ends the stream at the next
- * re-check, and a SIGTERM ends open streams and exits cleanly; 401 without
+ * re-check, and a SIGTERM ends open streams and exits cleanly; HTTP/2 (curl,
+ * prior knowledge) resumes the same way; 401 without
  * a session; the per-user bound (a fifth stream ends the oldest); forged
  * wake-ups do nothing. */
 #include <stdarg.h>
@@ -409,6 +410,35 @@ static void test_forged_wakeups_are_harmless(void **state)
     sse_close(&c);
 }
 
+/* HTTP/2 (prior knowledge, as h2c): the same stream, read by curl for 2 s. */
+static void test_http2(void **state)
+{
+    (void)state;
+    it_actor a = sign_up("h2");
+    long long r1 = insert_row(&a, 1, "one"), r2 = insert_row(&a, 2, "two");
+    const char *cookie = strstr(a.headers, "Cookie: ");
+    assert_non_null(cookie);
+    char line[256], cmd[1024];
+    snprintf(line, sizeof(line), "%.*s", (int)strcspn(cookie, "\r\n"), cookie);
+    snprintf(cmd, sizeof(cmd),
+             "curl -sS --http2-prior-knowledge -N --max-time 2 -D - -H '%s' -H 'Last-Event-ID: %lld'"
+             " http://127.0.0.1:%s/api/stream/ 2>/dev/null",
+             line, r1, it_env("PUNYAKA_HTTP_PORT"));
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    static char out[16384];
+    size_t n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = 0;
+    pclose(f);   /* curl ends at --max-time: the stream is still open */
+    assert_non_null(strstr(out, "HTTP/2 200"));
+    assert_non_null(strstr(out, "content-type: text/event-stream"));
+    char want[64];
+    snprintf(want, sizeof(want), "id: %lld\nevent: notification\n", r2);
+    assert_non_null(strstr(out, want));
+    snprintf(want, sizeof(want), "id: %lld\n", r1);
+    assert_null(strstr(out, want));
+}
+
 /* A spare API re-checking every 500 ms: a row without a wake-up arrives;
  * logging out ends the stream; SIGTERM ends the streams and exits 0. */
 static void test_recheck_delivers_without_wakeup(void **state)
@@ -469,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_resume_after_many_rows),
         cmocka_unit_test(test_per_user_bound),
         cmocka_unit_test(test_forged_wakeups_are_harmless),
+        cmocka_unit_test(test_http2),
         cmocka_unit_test(test_recheck_delivers_without_wakeup),
     };
     int failed = cmocka_run_group_tests_name("stream", tests, setup, NULL);
