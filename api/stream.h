@@ -35,6 +35,12 @@
  * it nothing more is queued and the stream ends as soon as h2o takes the
  * bytes in hand (the client reconnects with Last-Event-ID and loses nothing).
  *
+ * A re-check loads the session as a request does (api_session_load), so it
+ * also slides the session's idle expiry, like any page that polls; its
+ * small guard (api_async) lives in the request's pool until the stream
+ * ends — about 100 bytes per re-check, a few hundred KB for a stream open
+ * a whole day at the default period.
+ *
  * The response is `text/event-stream`, `Cache-Control: no-store`, never
  * compressed (each event must reach the client when sent). At shutdown
  * (api/main.c's DRAINING phase) every stream is ended. */
