@@ -27,6 +27,7 @@
 #include "api/resets.h"
 #include "api/routes.h"
 #include "api/session.h"
+#include "api/stream.h"
 #include "common/booking_rules.h"
 #include "common/log.h"
 
@@ -116,6 +117,9 @@ static int thread_setup(api_thread *t, int listen_fd)
     t->waiters = api_waiters_create(t);
     t->pg = api_pg_create(t->loop, g_api.cfg.database_url, g_api.cfg.pg_conns_per_thread);
     t->redis = api_redis_create(t->loop, g_api.cfg.redis_url, channel, api_waiters_on_outcome, t);
+    t->live = api_live_create(t);
+    if (t->redis)
+        api_redis_on_live(t->redis, api_live_on_wakeup, t);
     t->kafka = api_kafka_create(t->loop, &g_api.cfg, errbuf, sizeof(errbuf));
     if (!t->redis || !t->kafka) {
         pk_error(NULL, "setup failed: %s", t->kafka ? "redis" : errbuf);
@@ -152,6 +156,8 @@ static void thread_teardown(api_thread *t)
     if (t->redis)
         api_redis_destroy(t->redis);
     api_pg_destroy(t->pg);
+    api_live_destroy(t->live);   /* after the pool: its callbacks have run */
+    t->live = NULL;
     h2o_multithread_unregister_receiver(g_api.queues[t->index], &t->hash_done);
     /* Run the loop briefly so closed sockets and final responses are flushed. */
     for (int i = 0; i < 10; i++)
@@ -196,6 +202,7 @@ static void *thread_main(void *arg)
         api_kafka_poll(t->kafka);
     }
     stop_accepting(t);
+    api_live_shutdown(t->live);   /* live streams never end by themselves */
     while (atomic_load(&phase) == API_DRAINING) {
         h2o_evloop_run(t->loop, 10);
         api_kafka_poll(t->kafka);
@@ -266,6 +273,7 @@ int main(void)
         return 1;
     }
     install_signals();
+    api_live_init();
     if (!api_kyc_init())
         pk_warn(NULL, "PUNYAKA_DATA_KEY is not set or malformed: priest KYC submissions will be refused");
     h2o_config_init(&g_api.h2o);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "common/config.h"
+#include "common/live.h"
 #include "common/log.h"
 
 typedef struct redis_link {
@@ -24,6 +25,8 @@ struct api_redis {
     char *channel;
     api_redis_message_cb on_message;
     void *data;
+    api_redis_message_cb on_live;   /* PK_LIVE_CHANNEL's wake-ups (api/stream.h), or NULL */
+    void *live_data;
     redis_link cmd, sub;
     bool subscribed;
     bool closing;
@@ -97,7 +100,11 @@ static void on_subscribe_reply(redisAsyncContext *ac, void *reply, void *privdat
     if (kind && strcmp(kind, "subscribe") == 0) {
         l->owner->subscribed = true;
     } else if (kind && strcmp(kind, "message") == 0 && r->element[2]->type == REDIS_REPLY_STRING) {
-        l->owner->on_message(l->owner->data, r->element[2]->str, (size_t)r->element[2]->len);
+        const redisReply *ch = r->element[1];
+        if (l->owner->on_live && ch->type == REDIS_REPLY_STRING && strcmp(ch->str, PK_LIVE_CHANNEL) == 0)
+            l->owner->on_live(l->owner->live_data, r->element[2]->str, (size_t)r->element[2]->len);
+        else
+            l->owner->on_message(l->owner->data, r->element[2]->str, (size_t)r->element[2]->len);
     }
 }
 
@@ -137,6 +144,9 @@ static void on_connect(const redisAsyncContext *ac, int status)
     send_auth(l);
     if (l->is_subscriber)
         redisAsyncCommand(l->ac, on_subscribe_reply, l, "SUBSCRIBE %s", l->owner->channel);
+    /* The same connection hears the live wake-ups: no connection more per loop. */
+    if (l->is_subscriber && l->owner->on_live)
+        redisAsyncCommand(l->ac, on_subscribe_reply, l, "SUBSCRIBE %s", PK_LIVE_CHANNEL);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -214,6 +224,12 @@ void api_redis_destroy(api_redis *r)
     free(r->channel);
     sodium_memzero(&r->addr, sizeof(r->addr));
     free(r);
+}
+
+void api_redis_on_live(api_redis *r, api_redis_message_cb on_live, void *data)
+{
+    r->on_live = on_live;
+    r->live_data = data;
 }
 
 int api_redis_argv(api_redis *r, redisCallbackFn *cb, void *privdata, int argc,

@@ -3,7 +3,8 @@
  *
  * Each loop thread has two connections: one for commands (sessions, carts,
  * command markers) and one subscribed to this loop's outcome channel, where
- * workers publish the outcome of the commands this loop is waiting for.
+ * workers publish the outcome of the commands this loop is waiting for (and,
+ * with api_redis_on_live, to the live streams' wake-up channel).
  * Both reconnect with backoff; commands issued while disconnected fail fast. */
 #ifndef PUNYAKA_API_REDIS_H
 #define PUNYAKA_API_REDIS_H
@@ -21,6 +22,10 @@ typedef void (*api_redis_message_cb)(void *data, const char *msg, size_t len);
 api_redis *api_redis_create(h2o_evloop_t *loop, const char *url, const char *channel,
                             api_redis_message_cb on_message, void *data);
 void api_redis_destroy(api_redis *r);
+/* The subscriber also SUBSCRIBEs to PK_LIVE_CHANNEL (common/live.h) and
+ * passes its messages to on_live instead (api/stream.h). Call it right
+ * after api_redis_create, before the loop runs. */
+void api_redis_on_live(api_redis *r, api_redis_message_cb on_live, void *data);
 
 /* Sends a command (argv form, binary safe). The callback gets reply == NULL
  * when the connection drops. Returns -1 (callback not called) when down. */

@@ -25,6 +25,8 @@ static const api_route ROUTES[] = {
     {"POST", "/api/auth/change_password/", api_auth_change_password, AUTH_USER},
     {"GET", "/api/auth/csrf/", api_auth_csrf, AUTH_PUBLIC},
     {"GET", "/api/commands/{uuid}", api_commands_show, AUTH_PUBLIC},
+    {"GET", "/api/stream/", api_stream, AUTH_USER},                         /* Server-Sent Events (stream.h) */
+    {"GET", "/api/admin/history/", api_admin_history, ROLE_ADMIN},
     {"GET", "/api/admin/priests/", api_admin_priests_list, ROLE_ADMIN},
     {"POST", "/api/admin/priests/{id}/verify/", api_admin_priest_verify, ROLE_ADMIN},
     {"POST", "/api/admin/priests/{id}/kyc/", api_admin_priest_kyc, ROLE_ADMIN},

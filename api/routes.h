@@ -87,6 +87,8 @@ int api_bookings_customer_confirm(h2o_req_t *req, const api_match *m);
 int api_bookings_cancel(h2o_req_t *req, const api_match *m);
 int api_bookings_rate(h2o_req_t *req, const api_match *m);
 int api_commands_show(h2o_req_t *req, const api_match *m);
+int api_stream(h2o_req_t *req, const api_match *m);
+int api_admin_history(h2o_req_t *req, const api_match *m);
 /* shop: catalog.c, cart.c, orders.c, admin_catalog.c */
 int api_categories_list(h2o_req_t *req, const api_match *m);
 int api_products_list(h2o_req_t *req, const api_match *m);

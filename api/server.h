@@ -21,6 +21,7 @@ typedef struct api_redis api_redis;
 typedef struct api_kafka api_kafka;
 typedef struct api_waiters api_waiters;
 typedef struct api_metrics api_metrics;
+typedef struct api_live api_live;
 
 typedef struct api_thread {
     int index;
@@ -39,6 +40,7 @@ typedef struct api_thread {
     api_redis *redis;
     api_kafka *kafka;
     api_waiters *waiters;
+    api_live *live;                         /* this loop's live streams (stream.h) */
     api_metrics *metrics;                   /* this thread's counters (metrics.c) */
     h2o_multithread_receiver_t hash_done;   /* password hashes computed off-loop */
     char reply_to[PK_REPLY_TO_MAX];          /* this loop's outcome channel suffix */

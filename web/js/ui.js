@@ -3,6 +3,7 @@
 // forms with per-field errors, pagination, dates.
 import { ApiError, logout, loginUrl, me } from './api.js';
 import { formatINR } from './money.js';
+import { bindBadge, startLive } from './parts/live.js';
 
 export { formatINR };
 
@@ -139,6 +140,10 @@ export function drawHeader(user) {
   if (user) {
     items.push(h('li', {}, navLink('/cart.html', 'Cart', { id: 'nav-cart' })));
     items.push(h('li', {}, navLink('/dashboard.html', 'Dashboard')));
+    // The unread count, live (parts/live.js); hidden while it is 0.
+    const unread = h('span', { class: 'count-badge', id: 'unread-badge', hidden: true });
+    items.push(h('li', {}, h('a', { href: '/dashboard.html#notifications', id: 'nav-notifications' }, 'Notifications ', unread)));
+    bindBadge(unread);
     items.push(
       h(
         'li',
@@ -198,6 +203,7 @@ export async function startPage({ requireLogin = false } = {}) {
     await new Promise(() => {});
   }
   drawHeader(user);
+  if (user) startLive();
   return user;
 }
 

@@ -1,8 +1,11 @@
 // Admin dashboard: priests awaiting verification (verify), services (create,
-// edit, retire), categories and products (create, edit, stock), orders (status).
+// edit, retire), categories and products (create, edit, stock), every booking
+// and order (order status) with its audit history, notifications.
 import { get, post, patch } from '../api.js';
 import { h, render, toast, formatINR, badge, param, field, load, empty, rules, validateWith, bindForm } from '../ui.js';
-import { section, tabs, showOneSection, pagedList, inlineForm, actionButton, textArea, textInput, moneyRule, moneyValue, orderCard } from './dash-common.js';
+import { section, tabs, showOneSection, pagedList, inlineForm, actionButton, textArea, textInput, moneyRule, moneyValue, orderCard, bookingCard } from './dash-common.js';
+import { historyView } from './dash-history.js';
+import { notificationsSection } from './dash-notifications.js';
 import { categories, categoryTree } from './shop.js';
 import { parsePaise } from '../money.js';
 import { tags } from './cards.js';
@@ -24,12 +27,16 @@ export function adminDashboard(root) {
       ['priests', 'Priest verification'],
       ['services', 'Services'],
       ['catalog', 'Categories & products'],
+      ['bookings', 'Bookings'],
       ['orders', 'Orders'],
+      ['notifications', 'Notifications'],
     ]),
     priestsSection(),
     servicesSection(),
     catalogSection(),
+    bookingsSection(),
     ordersSection(),
+    notificationsSection('admin'),
   );
   showOneSection(root);
 }
@@ -415,8 +422,23 @@ function ordersSection() {
             ),
           ]
         : [];
-      return orderCard(o, { actions });
+      return orderCard(o, { actions: [...actions, historyView('order', o.id)] });
     },
+  });
+  return s;
+}
+
+// ---- bookings: every booking, each with its history ----
+
+function bookingsSection() {
+  const list = h('div', { id: 'bookings-admin' });
+  const s = section('bookings', 'Bookings', list);
+  pagedList(list, {
+    fetch: (page, page_size) => get('/api/bookings/', { query: { page, page_size } }),
+    emptyText: 'No bookings yet.',
+    pageName: 'bookings_page',
+    hash: '#bookings',
+    item: (b, again) => bookingCard(b, 'admin', again, [historyView('booking', b.id)]),
   });
   return s;
 }

@@ -101,7 +101,7 @@ export function moneyRule({ required = false, min = 0n } = {}) {
 }
 export const moneyValue = (v) => fromPaise(toPaise(v));
 
-/** A paged list inside `box`: fetch(page) ⇒ {count, results}; item(x) ⇒ element. */
+/** A paged list inside `box`: fetch(page) ⇒ {count, results}; item(x) ⇒ element. Returns its reload(). */
 export function pagedList(box, { fetch, item, emptyText, pageName, pageSize = 10, hash, listClass = 'item-list' }) {
   const page = pageParam(pageName);
   const reload = () =>
@@ -164,8 +164,8 @@ function cancelForm(b, viewer, done) {
   });
 }
 
-/** The customer's or the priest's view of one booking, with their actions. */
-export function bookingCard(b, viewer, done) {
+/** The customer's or the priest's view of one booking, with their actions (and `extra` elements after them). */
+export function bookingCard(b, viewer, done, extra = []) {
   const title = b.service_details ? b.service_details.name : `Service #${b.service}`;
   const live = b.status === 'pending' || b.status === 'confirmed';
   const actions = [];
@@ -249,6 +249,7 @@ export function bookingCard(b, viewer, done) {
       );
   }
   if (live && (viewer === 'customer' || viewer === 'priest' || viewer === 'admin')) actions.push(cancelForm(b, viewer, done));
+  actions.push(...extra);
   return h(
     'article',
     { class: 'card booking-card', dataset: { bookingId: b.id, status: b.status } },
@@ -284,4 +285,12 @@ export function orderCard(o, { actions = [] } = {}) {
     h('p', { class: 'muted' }, `Ship to: ${[o.shipping_address, o.shipping_city, o.shipping_state, o.shipping_pincode].filter(Boolean).join(', ')}`, o.payment_status ? [' · Payment ', badge(o.payment_status)] : null),
     actions.length ? h('div', { class: 'actions' }, actions) : null,
   );
+}
+
+/** Runs `reload` when a live notification (parts/live.js) is about an entity of one of `types`. */
+export function reloadOnNotification(types, reload) {
+  addEventListener('punyaka:notification', (e) => {
+    const n = e.detail;
+    if (n && n.entity && types.includes(n.entity.type)) reload();
+  });
 }

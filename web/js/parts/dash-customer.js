@@ -2,7 +2,8 @@
 // rate) and my orders (cancel before shipping), and my account.
 import { get, post } from '../api.js';
 import { h, render, toast } from '../ui.js';
-import { section, tabs, showOneSection, pagedList, bookingCard, orderCard, actionButton } from './dash-common.js';
+import { section, tabs, showOneSection, pagedList, bookingCard, orderCard, actionButton, reloadOnNotification } from './dash-common.js';
+import { notificationsSection } from './dash-notifications.js';
 import { accountForm } from './dash-account.js';
 
 export function customerDashboard(root, user) {
@@ -13,21 +14,23 @@ export function customerDashboard(root, user) {
     tabs([
       ['bookings', 'My bookings'],
       ['orders', 'My orders'],
+      ['notifications', 'Notifications'],
       ['account', 'Account'],
     ]),
     section('bookings', 'My bookings', h('p', {}, h('a', { href: '/priests.html' }, 'Book another puja →')), bookingsBox),
     section('orders', 'My orders', ordersBox),
+    notificationsSection('customer'),
     section('account', 'Account', accountForm(user)),
   );
   showOneSection(root);
-  pagedList(bookingsBox, {
+  const reloadBookings = pagedList(bookingsBox, {
     fetch: (page, page_size) => get('/api/bookings/', { query: { page, page_size } }),
     item: (b, reload) => bookingCard(b, 'customer', reload),
     emptyText: 'No bookings yet. Find a priest to book your first puja.',
     pageName: 'bookings_page',
     hash: '#bookings',
   });
-  pagedList(ordersBox, {
+  const reloadOrders = pagedList(ordersBox, {
     fetch: (page, page_size) => get('/api/orders/', { query: { page, page_size } }),
     item: (o, reload) =>
       orderCard(o, {
@@ -51,4 +54,7 @@ export function customerDashboard(root, user) {
     pageName: 'orders_page',
     hash: '#orders',
   });
+  // A confirmation, cancellation or shipment shows without a reload.
+  reloadOnNotification(['booking'], reloadBookings);
+  reloadOnNotification(['order'], reloadOrders);
 }

@@ -2,7 +2,8 @@
 // complete, cancel), his schedule (working hours, blocks), and the profile.
 import { get } from '../api.js';
 import { h, render, param } from '../ui.js';
-import { section, tabs, showOneSection, pagedList, bookingCard } from './dash-common.js';
+import { section, tabs, showOneSection, pagedList, bookingCard, reloadOnNotification } from './dash-common.js';
+import { notificationsSection } from './dash-notifications.js';
 import { accountForm } from './dash-account.js';
 import { scheduleSection } from './dash-schedule.js';
 
@@ -34,18 +35,22 @@ export function priestDashboard(root, user) {
     tabs([
       ['incoming', 'Bookings'],
       ['schedule', 'Schedule'],
+      ['notifications', 'Notifications'],
       ['profile', 'Profile'],
     ]),
     section('incoming', 'Bookings', filterForm, list),
     section('schedule', 'Schedule', scheduleSection()),
+    notificationsSection('priest'),
     section('profile', 'Profile', accountForm(user)),
   );
   showOneSection(root);
-  pagedList(list, {
+  const reload = pagedList(list, {
     fetch: (page, page_size) => get('/api/bookings/', { query: { page, page_size, status: filter } }),
     item: (b, reload) => bookingCard(b, 'priest', reload),
     emptyText: filter ? `No ${filter} bookings.` : 'No bookings yet. They appear here as soon as customers book you.',
     pageName: 'bookings_page',
     hash: '#incoming',
   });
+  // A new booking (or a cancellation) appears without a reload.
+  reloadOnNotification(['booking'], reload);
 }
