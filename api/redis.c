@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "api/cache.h"
+#include "common/changed.h"
 #include "common/config.h"
 #include "common/log.h"
 
@@ -96,6 +98,9 @@ static void on_subscribe_reply(redisAsyncContext *ac, void *reply, void *privdat
     const char *kind = r->element[0]->str;
     if (kind && strcmp(kind, "subscribe") == 0) {
         l->owner->subscribed = true;
+    } else if (kind && strcmp(kind, "message") == 0 && r->element[1]->type == REDIS_REPLY_STRING &&
+               strcmp(r->element[1]->str, PK_CHANGED_CHANNEL) == 0) {
+        api_cache_invalidate();   /* another process's command changed public reads */
     } else if (kind && strcmp(kind, "message") == 0 && r->element[2]->type == REDIS_REPLY_STRING) {
         l->owner->on_message(l->owner->data, r->element[2]->str, (size_t)r->element[2]->len);
     }
@@ -136,7 +141,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     l->connected = true;
     send_auth(l);
     if (l->is_subscriber)
-        redisAsyncCommand(l->ac, on_subscribe_reply, l, "SUBSCRIBE %s", l->owner->channel);
+        redisAsyncCommand(l->ac, on_subscribe_reply, l, "SUBSCRIBE %s %s", l->owner->channel, PK_CHANGED_CHANNEL);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)

@@ -3,7 +3,9 @@
  *
  * Each loop thread has two connections: one for commands (sessions, carts,
  * command markers) and one subscribed to this loop's outcome channel, where
- * workers publish the outcome of the commands this loop is waiting for.
+ * workers publish the outcome of the commands this loop is waiting for, and
+ * to PK_CHANGED_CHANNEL (common/changed.h), whose messages drop the catalog
+ * cache (api/cache.h) whichever process's command changed it.
  * Both reconnect with backoff; commands issued while disconnected fail fast. */
 #ifndef PUNYAKA_API_REDIS_H
 #define PUNYAKA_API_REDIS_H

@@ -29,6 +29,12 @@ wk_notifier *wk_notifier_start(const pk_redis_addr *addr, wk_metrics *metrics);
 /* Queues `msg` for channel punyaka:outcome:<reply_to>. Never blocks on
  * Redis; drops it when the queue is full. msg is borrowed. NULL n: no-op. */
 void wk_notifier_post(wk_notifier *n, const char *reply_to, const json_t *msg);
+/* Marks "an applied command may have changed public reads": the thread
+ * PUBLISHes once on PK_CHANGED_CHANNEL (common/changed.h) after the
+ * outcomes queued before it, however many marks came meanwhile — one
+ * message per burst, so N API loops hear of a change within milliseconds
+ * at a cost that does not grow with the command rate. NULL n: no-op. */
+void wk_notifier_changed(wk_notifier *n);
 /* Sends what it can within about a second, drops the rest, stops, frees. */
 void wk_notifier_stop(wk_notifier *n);
 /* Notifications dropped so far (queue full or Redis down). */
