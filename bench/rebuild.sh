@@ -22,7 +22,10 @@ round=${BENCH_ROUND_S:-20}
 dir=$(mktemp -d /tmp/punyaka-bench-rebuild.XXXXXX)
 trap '"$src/scripts/lib/stack.sh" down "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 PUNYAKA_STACK_FAST=1 "$src/scripts/lib/stack.sh" up "$dir" "$build" 2>/dev/null
-set -a; . "$dir/env"; set +a
+set -a
+# shellcheck disable=SC1091
+. "$dir/env"
+set +a
 owner=$PUNYAKA_OWNER_DATABASE_URL
 sql() { psql -qAt "$owner" -c "$1"; }
 
