@@ -7,8 +7,10 @@
 # BENCH_COMMANDS (100000) rows: `PATCH /api/auth/me/` (user.update, one
 # worker transaction each) with wrk, in rounds of BENCH_ROUND_S (20) s.
 # Once the relay has published every event, `rebuild --progress --into` a
-# new database is timed; the line to record is
+# new database is timed; the lines to record are the progress bar's last
+# (the apply phase alone) and
 #   rebuild: N commands in S s = R commands/s
+# (the whole run: reading the log, applying, comparing the tables).
 # The dev Kafka keeps only about 5 MiB per partition (docs/kafka.md) and
 # `events` is one partition: when its oldest events are gone the rebuild
 # refuses (the log no longer starts at seq 1), and this script says so and
@@ -49,6 +51,7 @@ for _ in $(seq 1 600); do   # the relay publishes the last events (≤ 60 s)
   sleep 0.1
 done
 n=$(sql 'SELECT count(*) FROM journal')
+echo "log: $n commands, $(sql "SELECT pg_size_pretty(pg_total_relation_size('journal'))") of journal" >&2
 
 into="${owner%/*}/bench_rebuild"
 t0=$(date +%s.%N)
@@ -63,6 +66,7 @@ if [ "$rc" != 0 ]; then
   fi
   exit 1
 fi
-tail -n 3 "$dir/rebuild.out"
+grep -E '^replayed|^identical|DIFFERENT' "$dir/rebuild.out"
+tr '\r' '\n' <"$dir/rebuild.err" | grep 'applying' | tail -n 1 | sed 's/\x1b\[K//g'   # the apply phase alone
 awk -v n="$n" -v a="$t0" -v b="$t1" \
   'BEGIN { printf "rebuild: %d commands in %.1f s = %.0f commands/s\n", n, b - a, n / (b - a) }'

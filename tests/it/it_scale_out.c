@@ -324,7 +324,12 @@ static void test_kill_an_api_and_a_worker_under_load(void **state)
     double moved = until_survivors_own_all(killed);
     print_message("worker 3's partitions owned by workers 1 and 2 %.0f ms after the kill (session timeout %d ms)\n",
                   moved, SESSION_TIMEOUT_MS);
-    sleep(2);   /* the load goes on through A and the two workers left */
+    /* The load goes on through A and the two workers left: at least 2 s
+     * more, and until a few hundred commands in all (a sanitizer build is
+     * slower), at most 30 s. */
+    double more = now_ms();
+    while (now_ms() - more < 2000 || (load_count(l) < 300 && now_ms() - more < 30000))
+        usleep(100 * 1000);
     load_stop(l);
     assert_true(moved <= SESSION_TIMEOUT_MS + REBALANCE_MS);
     check_invariants(l, &world, stock_base);
