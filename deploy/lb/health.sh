@@ -2,13 +2,16 @@
 # health.sh — the load balancer's health-based routing: every
 # PUNYAKA_LB_INTERVAL_S (2) seconds, GET /readyz of each API in
 # PUNYAKA_LB_UPSTREAMS ("host:port ..."); an API that does not answer 200
-# within a second is written `down` in /etc/nginx/punyaka-upstreams.conf,
-# and nginx reloads when the list changed. Runs nginx in the foreground's
-# stead (PID 1 here), so the container stops when nginx does.
+# within a second is written `down` in the upstream list nginx includes,
+# and nginx reloads when the list changed. It is the container's PID 1 and
+# runs nginx as its child, so the container stops when nginx does.
+# PUNYAKA_LB_UPSTREAMS_FILE and PUNYAKA_LB_NGINX_CONF (the image's paths by
+# default) let tests/sh/test_compose.sh run it outside the image.
 set -eu
 UPSTREAMS=${PUNYAKA_LB_UPSTREAMS:?"PUNYAKA_LB_UPSTREAMS=host:port ..."}
 INTERVAL=${PUNYAKA_LB_INTERVAL_S:-2}
-CONF=/etc/nginx/punyaka-upstreams.conf
+CONF=${PUNYAKA_LB_UPSTREAMS_FILE:-/etc/nginx/punyaka-upstreams.conf}
+NGINX_CONF=${PUNYAKA_LB_NGINX_CONF:-/etc/nginx/nginx.conf}
 
 # upstreams: the list as nginx reads it; all down still names them (nginx
 # refuses an empty upstream block) and answers 502 until one is ready.
@@ -23,15 +26,17 @@ upstreams() {
 }
 
 upstreams >"$CONF"
-nginx -g 'daemon off;' &
+nginx -c "$NGINX_CONF" -g 'daemon off;' &
 nginx_pid=$!
 trap 'kill -QUIT "$nginx_pid" 2>/dev/null; wait "$nginx_pid"; exit 0' TERM INT QUIT
 while kill -0 "$nginx_pid" 2>/dev/null; do
     sleep "$INTERVAL" & wait $! || true
     upstreams >"$CONF.new"
-    if ! cmp -s "$CONF.new" "$CONF"; then
+    if cmp -s "$CONF.new" "$CONF"; then
+        rm -f "$CONF.new"
+    else
         mv "$CONF.new" "$CONF"
-        nginx -s reload || true
+        nginx -c "$NGINX_CONF" -s reload || true
     fi
 done
 wait "$nginx_pid"

@@ -434,7 +434,7 @@ need(sorted(ups) == sorted(n + ":8080" for n in apis), "lb upstreams %s, APIs %s
 need(all((lb.get("depends_on") or {}).get(n, {}).get("condition") == "service_healthy" for n in apis), "lb does not wait for healthy APIs")
 need(not svc["api-2"].get("ports"), "api-2 publishes a port (clients go through lb)")
 health = open(os.path.join(src, "deploy/lb/health.sh")).read()
-need("/readyz" in health and " down;" in health and "nginx -s reload" in health, "deploy/lb/health.sh does not route on /readyz")
+need("/readyz" in health and " down;" in health and "-s reload" in health, "deploy/lb/health.sh does not route on /readyz")
 conf = open(os.path.join(src, "deploy/lb/nginx.conf")).read()
 need("include /etc/nginx/punyaka-upstreams.conf;" in conf, "nginx.conf does not read the health-kept upstream list")
 need("non_idempotent" not in conf, "nginx would resend a POST that may have reached an API")
@@ -460,5 +460,51 @@ sys.exit(1 if bad else 0)
 PY
 if command -v shellcheck >/dev/null; then shellcheck -s sh "$SRC/deploy/lb/health.sh" || fail "shellcheck deploy/lb/health.sh"; fi
 echo "ok cluster profile: 3 KRaft voters (replication 3, min ISR 2), 2 APIs behind a /readyz-routed lb reading from a streaming replica, 3 workers"
+
+# 13. The cluster's load balancer routes on /readyz: Debian's nginx with
+# deploy/lb/nginx.conf and health.sh (as in deploy/lb/Dockerfile), only the
+# paths and the port replaced, in front of two upstreams that answer who
+# they are; an upstream whose /readyz is not 200 gets no request.
+command -v nginx >/dev/null || fail "nginx is not installed (scripts/lib/deps.sh installs nginx-light)"
+LB="$TMP/lb"
+mkdir -p "$LB/a" "$LB/b"
+echo a >"$LB/a/who"; echo b >"$LB/b/who"; : >"$LB/a/readyz"   # b is not ready
+port_a=$(free_port); port_b=$(free_port); lb_port=$(free_port)
+(cd "$LB/a" && exec python3 -m http.server "$port_a" --bind 127.0.0.1) >/dev/null 2>&1 &
+PIDS+=($!)
+(cd "$LB/b" && exec python3 -m http.server "$port_b" --bind 127.0.0.1) >/dev/null 2>&1 &
+PIDS+=($!)
+sed -e "s|include /etc/nginx/punyaka-upstreams.conf;|include $LB/upstreams.conf;|" -e "s|^pid .*|pid $LB/nginx.pid;|" \
+    -e "s|listen 8080;|listen 127.0.0.1:$lb_port;|" "$SRC/deploy/lb/nginx.conf" >"$LB/nginx.conf"
+(( $(diff "$SRC/deploy/lb/nginx.conf" "$LB/nginx.conf" | grep -c '^>') == 3 )) || fail "nginx.conf changed in unexpected places"
+for _ in $(seq 1 50); do
+    curl -sf --max-time 1 -o /dev/null "http://127.0.0.1:$port_a/who" && curl -sf --max-time 1 -o /dev/null "http://127.0.0.1:$port_b/who" && break
+    sleep 0.1
+done
+PUNYAKA_LB_UPSTREAMS="127.0.0.1:$port_a 127.0.0.1:$port_b" PUNYAKA_LB_INTERVAL_S=1 PUNYAKA_LB_UPSTREAMS_FILE="$LB/upstreams.conf" \
+    PUNYAKA_LB_NGINX_CONF="$LB/nginx.conf" sh "$SRC/deploy/lb/health.sh" >"$LB/lb.log" 2>&1 &
+PIDS+=($!)
+# answers N: who answered N requests through the balancer, sorted and counted ("4 a").
+answers() {
+    local i
+    for i in $(seq 1 "$1"); do curl -s --max-time 2 "http://127.0.0.1:$lb_port/who" || echo "-"; done | sort | uniq -c | awk '{print $1, $2}' | paste -sd' '
+}
+# until_answers REGEX: polls (≤ 10 s) until 6 requests are answered so.
+until_answers() {
+    local got=""
+    for _ in $(seq 1 50); do
+        got=$(answers 6)
+        [[ $got =~ $1 ]] && return 0
+        sleep 0.2
+    done
+    cat "$LB/lb.log" >&2
+    fail "through the balancer: want '$1', got '$got'"
+}
+until_answers "^6 a$"                  # b is down: never asked
+: >"$LB/b/readyz"                        # b becomes ready: both are asked
+until_answers "^[1-5] a [1-5] b$"
+rm "$LB/a/readyz"                        # a stops being ready
+until_answers "^6 b$"
+echo "ok cluster load balancer: nginx (deploy/lb) sends requests only to upstreams whose /readyz answers 200"
 
 echo "PASS test_compose"
