@@ -17,7 +17,9 @@
 
 /* Read-your-writes inside one API process: every applied command this
  * process hears about bumps a generation, and entries of an older
- * generation are misses. Other API processes see the change within the TTL. */
+ * generation are misses. Other API processes hear of it through the
+ * workers' change broadcast (common/changed.h, api/redis.h): milliseconds,
+ * or the TTL when that message is lost. */
 uint64_t api_cache_generation(void);
 void api_cache_invalidate(void);
 

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "api/cache.h"
+#include "common/changed.h"
 #include "common/config.h"
 #include "common/live.h"
 #include "common/log.h"
@@ -99,6 +101,9 @@ static void on_subscribe_reply(redisAsyncContext *ac, void *reply, void *privdat
     const char *kind = r->element[0]->str;
     if (kind && strcmp(kind, "subscribe") == 0) {
         l->owner->subscribed = true;
+    } else if (kind && strcmp(kind, "message") == 0 && r->element[1]->type == REDIS_REPLY_STRING &&
+               strcmp(r->element[1]->str, PK_CHANGED_CHANNEL) == 0) {
+        api_cache_invalidate();   /* another process's command changed public reads */
     } else if (kind && strcmp(kind, "message") == 0 && r->element[2]->type == REDIS_REPLY_STRING) {
         const redisReply *ch = r->element[1];
         if (l->owner->on_live && ch->type == REDIS_REPLY_STRING && strcmp(ch->str, PK_LIVE_CHANNEL) == 0)
@@ -143,7 +148,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     l->connected = true;
     send_auth(l);
     if (l->is_subscriber)
-        redisAsyncCommand(l->ac, on_subscribe_reply, l, "SUBSCRIBE %s", l->owner->channel);
+        redisAsyncCommand(l->ac, on_subscribe_reply, l, "SUBSCRIBE %s %s", l->owner->channel, PK_CHANGED_CHANNEL);
     /* The same connection hears the live wake-ups: no connection more per loop. */
     if (l->is_subscriber && l->owner->on_live)
         redisAsyncCommand(l->ac, on_subscribe_reply, l, "SUBSCRIBE %s", PK_LIVE_CHANNEL);

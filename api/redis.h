@@ -3,8 +3,10 @@
  *
  * Each loop thread has two connections: one for commands (sessions, carts,
  * command markers) and one subscribed to this loop's outcome channel, where
- * workers publish the outcome of the commands this loop is waiting for (and,
- * with api_redis_on_live, to the live streams' wake-up channel).
+ * workers publish the outcome of the commands this loop is waiting for, and
+ * to PK_CHANGED_CHANNEL (common/changed.h), whose messages drop the catalog
+ * cache (api/cache.h) whichever process's command changed it (and, with
+ * api_redis_on_live, to the live streams' wake-up channel).
  * Both reconnect with backoff; commands issued while disconnected fail fast. */
 #ifndef PUNYAKA_API_REDIS_H
 #define PUNYAKA_API_REDIS_H

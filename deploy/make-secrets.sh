@@ -34,7 +34,7 @@ for name in postgres_password db_reader_password db_writer_password \
             kafka_admin_password kafka_api_password kafka_worker_password \
             kafka_replay_password kafka_operator_password \
             command_key session_key idempotency_key credential_key data_key \
-            admin_password; do
+            admin_password pg_replication_password; do
     put "$name" "$(rand)"
 done
 # The mailer's SMTP server (docs/mail.md): $SMTP_URL when set at the first

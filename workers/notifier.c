@@ -9,6 +9,7 @@
 #include <time.h>
 #include <hiredis/hiredis.h>
 #include <sodium.h>
+#include "common/changed.h"
 #include "common/log.h"
 #include "common/clock.h"
 
@@ -17,6 +18,7 @@
 #define PING_MS 5000
 #define STOP_BUDGET_MS 1000
 
+#define CHANGED_LATE_MS 20   /* the longest a change broadcast waits behind queued outcomes */
 #define STALE_MS 11000        /* no API waits longer (Prefer: wait ≤ 10 s): older ones are dropped */
 
 typedef struct note {
@@ -39,6 +41,8 @@ struct wk_notifier {
     note *head, *tail;
     int queued;
     int stopping;
+    int changed;              /* wk_notifier_changed since the last broadcast */
+    int64_t changed_ms;       /* when it was first marked */
     atomic_ulong dropped;
 };
 
@@ -125,6 +129,14 @@ static void publish(wk_notifier *n, note *x)
     drop(n, x);
 }
 
+/* The coalesced "public reads changed" broadcast: one try, as a lost one
+ * costs only the API caches' TTL. */
+static void broadcast_changed(wk_notifier *n)
+{
+    if (connected(n))
+        command_ok(n, redisCommand(n->redis, "PUBLISH %s 1", PK_CHANGED_CHANNEL));
+}
+
 static void ping(wk_notifier *n)
 {
     n->ping_at_ms = pk_monotonic_ms() + PING_MS;
@@ -161,16 +173,24 @@ static void *run(void *arg)
     int64_t stop_by = 0;
     pthread_mutex_lock(&n->lock);
     for (;;) {
-        if (!n->head && !n->stopping)
+        if (!n->head && !n->changed && !n->stopping)
             wait_for_work(n);
         if (n->stopping && !stop_by)
             stop_by = pk_monotonic_ms() + STOP_BUDGET_MS;
-        note *x = take(n);
+        /* The broadcast waits for the outcomes queued before it (the
+         * writer's own answer first), but never more than CHANGED_LATE_MS
+         * behind a queue that does not empty under load. */
+        int changed = n->changed && !stop_by && (!n->head || pk_monotonic_ms() - n->changed_ms >= CHANGED_LATE_MS);
+        if (changed)
+            n->changed = 0;
+        note *x = changed ? NULL : take(n);
         pthread_mutex_unlock(&n->lock);
         if (x && stop_by && pk_monotonic_ms() > stop_by)
             drop(n, x);
         else if (x)
             publish(n, x);
+        else if (changed)
+            broadcast_changed(n);
         else if (stop_by)
             return NULL;
         else if (pk_monotonic_ms() >= n->ping_at_ms)
@@ -239,6 +259,19 @@ void wk_notifier_publish(wk_notifier *n, const char *channel, const char *text)
     x->channel = strdup(channel);
     x->text = strdup(text);
     enqueue(n, x);
+}
+
+void wk_notifier_changed(wk_notifier *n)
+{
+    if (!n)
+        return;
+    pthread_mutex_lock(&n->lock);
+    if (!n->changed) {
+        n->changed = 1;
+        n->changed_ms = pk_monotonic_ms();
+        pthread_cond_signal(&n->cond);
+    }
+    pthread_mutex_unlock(&n->lock);
 }
 
 void wk_notifier_stop(wk_notifier *n)

@@ -33,6 +33,12 @@ void wk_notifier_post(wk_notifier *n, const char *reply_to, const json_t *msg);
  * common/live.h), with the same bounds and dropping as wk_notifier_post.
  * Both are copied. */
 void wk_notifier_publish(wk_notifier *n, const char *channel, const char *text);
+/* Marks "an applied command may have changed public reads": the thread
+ * PUBLISHes once on PK_CHANGED_CHANNEL (common/changed.h) after the
+ * outcomes queued before it, however many marks came meanwhile — one
+ * message per burst, so N API loops hear of a change within milliseconds
+ * at a cost that does not grow with the command rate. NULL n: no-op. */
+void wk_notifier_changed(wk_notifier *n);
 /* Sends what it can within about a second, drops the rest, stops, frees. */
 void wk_notifier_stop(wk_notifier *n);
 /* Notifications dropped so far (queue full or Redis down). */

@@ -182,6 +182,8 @@ static void announce(wk_worker *w, message_ctx *mc, const wk_outcome *o, const w
                                   o->resource, o->entity_type[0] ? o->entity_type : NULL, o->entity_id);
     notify(w, mc->cmd->env.reply_to, msg);
     json_decref(msg);
+    if (o->applied)   /* every API process drops its catalog cache (common/changed.h) */
+        wk_notifier_changed(w->notifier);
 }
 
 static wk_result finish(wk_worker *w, message_ctx *mc, const wk_outcome *o, const wk_txn_info *info)

@@ -33,6 +33,9 @@ PUNYAKA_PACKAGES_NORECOMMENDS+=(prometheus)
 # h2o, the server: the production profile's TLS front (deploy/tls/) runs it;
 # tests/sh/test_compose.sh serves HTTPS through that very h2o.conf here.
 PUNYAKA_PACKAGES_NORECOMMENDS+=(h2o)
+# nginx, the cluster profile's load balancer (deploy/lb/): test_compose.sh
+# routes through that very nginx.conf and health.sh here.
+PUNYAKA_PACKAGES_NORECOMMENDS+=(nginx-light)
 
 missing_packages() {
   local p

@@ -6,6 +6,7 @@
  * checkouts with out_of_stock rejections, priests' hours and blocks with
  * priest_unavailable rejections), then:
  *   rebuild into an empty database ⇒ every table identical to the live one;
+ *   a rebuild stopped by SIGTERM and run again ⇒ resumes, nothing twice;
  *   verify ⇒ no decision differs from the recorded one, tables identical;
  *   a live row changed by hand ⇒ rebuild names that table and row;
  *   history of a booking ⇒ create → confirm → complete → customer_confirm
@@ -24,9 +25,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include "common/booking_rules.h"
@@ -481,6 +485,84 @@ static void test_rebuild_is_identical_and_verify_finds_no_difference(void **stat
     it_replay_result_free(&r);
 }
 
+/* ---- an interrupted rebuild resumes (issue 18) ---- */
+
+static long long target_scalar(const char *dsn, const char *sql)
+{
+    PGconn *c = PQconnectdb(dsn);
+    long long v = -1;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            v = atoll(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return v;
+}
+
+/* `punyaka-replay rebuild --quiet --into dsn` in the background; its
+ * output in the build folder. */
+static pid_t rebuild_in_background(const char *dsn)
+{
+    char bin[4096], log[4096];
+    snprintf(bin, sizeof(bin), "%s/workers/punyaka-replay", it_env("PUNYAKA_BUILD_DIR"));
+    snprintf(log, sizeof(log), "%s/it-replay-interrupted.log", it_env("PUNYAKA_BUILD_DIR"));
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(log, "w", stdout) || dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
+            _exit(126);
+        execl(bin, bin, "rebuild", "--quiet", "--into", dsn, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* SIGTERM a rebuild once it has applied a fifth of the log; the same
+ * command then resumes where it stopped: the tables equal the live ones,
+ * and no command is in the rebuilt journal or processed_commands twice. */
+static void test_interrupted_rebuild_resumes(void **state)
+{
+    (void)state;
+    char name[64], dsn[512];
+    snprintf(name, sizeof(name), "it_replay_%s_resume", tag);
+    it_dsn_for(name, dsn, sizeof(dsn));
+    long long events = it_db_scalar(db, "SELECT count(*) FROM journal", NULL);
+    long long stop_at = events / 5;
+    pid_t pid = rebuild_in_background(dsn);
+    assert_true(pid > 0);
+    long long applied = 0;
+    for (int i = 0; i < 6000 && applied < stop_at; i++) {   /* ≤ 120 s */
+        usleep(20 * 1000);
+        applied = target_scalar(dsn, "SELECT count(*) FROM journal");
+    }
+    kill(pid, SIGTERM);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    long long kept = target_scalar(dsn, "SELECT count(*) FROM journal");
+    print_message("rebuild stopped by SIGTERM after %lld of %lld commands (exit %d)\n", kept, events,
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    assert_true(applied >= stop_at);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);   /* it did not finish */
+    assert_true(kept >= stop_at && kept < events);
+
+    it_replay_result r = it_replay("rebuild --into '%s'", dsn);
+    if (r.status != 0 || !strstr(r.err, "resuming an interrupted rebuild") || !strstr(r.out, "\nidentical\n") ||
+        !strstr(r.out, " 0 differing decisions"))
+        fail_msg("resumed rebuild (exit %d):\n%s\n%s", r.status, r.out, r.err);
+    it_replay_result_free(&r);
+    assert_int_equal(target_scalar(dsn, "SELECT count(*) FROM journal"), events);
+    assert_int_equal(target_scalar(dsn, "SELECT count(DISTINCT command_id) FROM journal"), events);
+    assert_int_equal(target_scalar(dsn, "SELECT count(*) FROM processed_commands"),
+                     it_db_scalar(db, "SELECT count(*) FROM processed_commands", NULL));
+    /* A finished rebuild is no longer resumable: a third run refuses. */
+    r = it_replay("rebuild --quiet --into '%s'", dsn);
+    assert_int_not_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "not an interrupted rebuild"));
+    it_replay_result_free(&r);
+    it_drop_database(db, name);
+}
+
 static void test_tampered_row_is_named(void **state)
 {
     (void)state;
@@ -611,6 +693,7 @@ int main(void)
     producer = it_producer_new();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rebuild_is_identical_and_verify_finds_no_difference),
+        cmocka_unit_test(test_interrupted_rebuild_resumes),
         cmocka_unit_test(test_tampered_row_is_named),
         cmocka_unit_test(test_history_of_a_booking),
         cmocka_unit_test(test_list_filters),

@@ -10,7 +10,10 @@
 # deploy/make-secrets.sh makes); a one-shot admin service after migrate that
 # nothing depends on; worker healthchecks and health-gated start order; the
 # production profile's TLS front, whose very h2o.conf serves HTTPS here with
-# the self-signed certificate docs/operations.md tells how to make.
+# the self-signed certificate docs/operations.md tells how to make. Issue 18:
+# the cluster profile (deploy/cluster.env) — three KRaft voters, replication
+# 3 with min.insync.replicas 2, two APIs behind a /readyz-routed balancer
+# reading from a streaming replica, three workers.
 # Env: PUNYAKA_SOURCE_DIR, PUNYAKA_BUILD_DIR (set by ctest).
 set -euo pipefail
 
@@ -49,9 +52,14 @@ compose() {
 mkdir -p "$TMP/secrets"
 compose --profile default config >"$TMP/default.yml" 2>"$TMP/default.err" & cfg_default=$!
 compose --profile production config >"$TMP/production.yml" 2>"$TMP/production.err" & cfg_production=$!
+compose --profile cluster config >"$TMP/cluster.yml" 2>"$TMP/cluster.err" & cfg_cluster=$!
+# deploy/cluster.env turns the profile on (COMPOSE_PROFILES) and sets the topology.
+(cd "$TMP" && env -u COMPOSE_PROFILES -u PUNYAKA_TOPIC_PREFIX -u PUNYAKA_SECRETS_DIR docker-compose \
+    --env-file "$PUNYAKA_SOURCE_DIR/deploy/cluster.env" --project-directory "$PUNYAKA_SOURCE_DIR" -f "$FILE" config) \
+    >"$TMP/clusterenv.yml" 2>"$TMP/clusterenv.err" & cfg_clusterenv=$!
 (cd "$TMP" && env PUNYAKA_TOPIC_PREFIX=staging.punyaka. PUNYAKA_SECRETS_DIR="$TMP/secrets" "${DC[@]}" config) \
     >"$TMP/vars.yml" 2>"$TMP/vars.err" & cfg_vars=$!
-for profile in default production vars; do
+for profile in default production vars cluster clusterenv; do
     pid_var=cfg_$profile
     rc=0
     wait "${!pid_var}" || rc=$?
@@ -59,7 +67,7 @@ for profile in default production vars; do
 done
 cp "$TMP/default.yml" "$TMP/config.yml"
 cp "$TMP/production.yml" "$TMP/prod.yml"
-echo "ok config (default and production profiles)"
+echo "ok config (default, production and cluster profiles)"
 
 # 2. Services.
 python3 -c 'import sys, yaml; print("\n".join(yaml.safe_load(open(sys.argv[1]))["services"]))' "$TMP/config.yml" >"$TMP/services"
@@ -376,5 +384,134 @@ v=$(curl -sS --max-time 2 -o /dev/null -w '%{http_version}' --http2 --cacert "$T
 # (Not tested: refusing TLS 1.1. Debian's OpenSSL refuses it at either end
 # anyway, so such a check would pass whatever h2o.conf says.)
 echo "ok TLS front: HTTPS (HTTP/2, HSTS) with the documented self-signed certificate, proxied"
+
+# 12. The cluster profile, as deploy/cluster.env sets it up (issue 18); the
+# default profile keeps its single-node settings.
+python3 - "$TMP/clusterenv.yml" "$TMP/config.yml" "$SRC" <<'PY' || fail "cluster profile (above)"
+import os, re, sys, yaml
+svc = yaml.safe_load(open(sys.argv[1]))["services"]
+default = yaml.safe_load(open(sys.argv[2]))["services"]
+src = sys.argv[3]
+bad = []
+def need(cond, what):
+    if not cond:
+        bad.append(what)
+def env(name, s=svc):
+    e = s[name].get("environment") or {}
+    return e if isinstance(e, dict) else dict(x.split("=", 1) for x in e)
+def cmd(name):
+    c = svc[name].get("command") or []
+    return " ".join((" ".join(c) if isinstance(c, list) else c).replace("$$", "$").split())
+brokers = ["kafka", "kafka-2", "kafka-3"]
+for b in brokers:
+    need(b in svc and svc[b]["image"] == "apache/kafka:3.7.0", b + " missing or not apache/kafka:3.7.0")
+need(sorted(str(env(b)["KAFKA_NODE_ID"]) for b in brokers) == ["1", "2", "3"], "node ids are not 1, 2, 3")
+for b in brokers:
+    e = env(b)
+    need(e["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093", b + ": voters " + e["KAFKA_CONTROLLER_QUORUM_VOTERS"])
+    need(e["KAFKA_PROCESS_ROLES"] == "broker,controller", b + ": not a KRaft node")
+    for k in ("KAFKA_DEFAULT_REPLICATION_FACTOR", "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"):
+        need(str(e[k]) == "3", "%s: %s=%s" % (b, k, e[k]))
+    for k in ("KAFKA_MIN_INSYNC_REPLICAS", "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"):
+        need(str(e[k]) == "2", "%s: %s=%s" % (b, k, e[k]))
+    need(str(e["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"]).lower() == "false", b + ": unclean leader election")
+    need(e["KAFKA_ADVERTISED_LISTENERS"].startswith("APP://%s:9092," % b), b + ": advertises " + e["KAFKA_ADVERTISED_LISTENERS"])
+need(len({str(env(b)["CLUSTER_ID"]) for b in brokers}) == 1, "the brokers do not share one CLUSTER_ID")
+init = cmd("kafka-init")
+need("--bootstrap-server kafka:9095,kafka-2:9095,kafka-3:9095 " in init, "kafka-init does not bootstrap from the three brokers")
+need("--replication-factor 3 --config min.insync.replicas=2 " in init, "topics are not created with 3 replicas, min ISR 2")
+need("-ge 3 ]" in init, "kafka-init does not wait for three brokers")
+need("--topic punyaka.events --partitions 1 --config retention.ms=-1 --config retention.bytes=-1" in init, "events retention is not unlimited")
+apis = [n for n in svc if n == "api" or re.fullmatch(r"api-\d+", n)]
+workers = [n for n in svc if re.fullmatch(r"worker-\d+", n)]
+need(len(apis) >= 2, "fewer than 2 APIs: %s" % apis)
+need(len(workers) >= 3, "fewer than 3 workers: %s" % workers)
+need(len({env(n)["PUNYAKA_INSTANCE_ID"] for n in apis + workers}) == len(apis + workers), "instance ids are not distinct")
+for n in apis + workers:
+    need(env(n)["KAFKA_BROKERS"] == "kafka:9092,kafka-2:9092,kafka-3:9092", n + ": KAFKA_BROKERS " + env(n)["KAFKA_BROKERS"])
+for n in apis:
+    need(env(n).get("DATABASE_READ_URL", "").startswith("host=postgres-replica "), n + ": DATABASE_READ_URL is not the replica")
+    need("password" not in env(n).get("DATABASE_READ_URL", ""), n + ": DATABASE_READ_URL carries a password")
+    need(env(n)["DATABASE_URL"].startswith("host=postgres "), n + ": DATABASE_URL is not the primary")
+    need("/readyz" in " ".join(svc[n]["healthcheck"]["test"]), n + ": no /readyz healthcheck")
+lb = svc.get("lb") or {}
+need(lb.get("profiles") == ["cluster"], "no lb in the cluster profile")
+ups = (lb.get("environment") or {}).get("PUNYAKA_LB_UPSTREAMS", "").split()
+need(sorted(ups) == sorted(n + ":8080" for n in apis), "lb upstreams %s, APIs %s" % (ups, apis))
+need(all((lb.get("depends_on") or {}).get(n, {}).get("condition") == "service_healthy" for n in apis), "lb does not wait for healthy APIs")
+need(not svc["api-2"].get("ports"), "api-2 publishes a port (clients go through lb)")
+health = open(os.path.join(src, "deploy/lb/health.sh")).read()
+need("/readyz" in health and " down;" in health and "-s reload" in health, "deploy/lb/health.sh does not route on /readyz")
+conf = open(os.path.join(src, "deploy/lb/nginx.conf")).read()
+need("include /etc/nginx/punyaka-upstreams.conf;" in conf, "nginx.conf does not read the health-kept upstream list")
+need("non_idempotent" not in conf, "nginx would resend a POST that may have reached an API")
+need(open(os.path.join(src, "deploy/lb/Dockerfile")).read().count("FROM debian:") == 1, "lb is not built from Debian's image")
+r = svc.get("postgres-replica") or {}
+need(r.get("image") == "postgres:15", "postgres-replica is not postgres:15")
+rc = cmd("postgres-replica")
+need("pg_basebackup -h postgres -U replicator" in rc and " -R" in rc, "postgres-replica does not pg_basebackup -R as replicator")
+need("REPLICATION PASSWORD" in rc and "pg_create_physical_replication_slot" in rc, "no replication role or slot")
+need("pg_is_in_recovery" in " ".join(r["healthcheck"]["test"]), "the replica's healthcheck does not check it is a standby")
+need("hba_file=/etc/punyaka/postgres/pg_hba.conf" in " ".join(svc["postgres"]["command"]), "primary does not take deploy/postgres/pg_hba.conf")
+hba = open(os.path.join(src, "deploy/postgres/pg_hba.conf")).read()
+need(re.search(r"^host\s+replication\s+replicator\s+all\s+scram-sha-256$", hba, re.M), "pg_hba.conf does not let replicator replicate")
+k = env("kafka", default)
+need(k["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093" and str(k["KAFKA_DEFAULT_REPLICATION_FACTOR"]) == "1"
+     and str(k["KAFKA_MIN_INSYNC_REPLICAS"]) == "1", "the default Kafka is no longer a single node")
+need(env("api", default)["KAFKA_BROKERS"] == "kafka:9092", "default KAFKA_BROKERS changed")
+need(env("api", default)["DATABASE_READ_URL"].startswith("host=postgres "), "the default API reads elsewhere than the primary")
+need("hba_file=/var/lib/postgresql/data/pg_hba.conf" in " ".join(default["postgres"]["command"]), "default pg_hba.conf changed")
+for b in bad:
+    print("FAIL:", b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+if command -v shellcheck >/dev/null; then shellcheck -s sh "$SRC/deploy/lb/health.sh" || fail "shellcheck deploy/lb/health.sh"; fi
+echo "ok cluster profile: 3 KRaft voters (replication 3, min ISR 2), 2 APIs behind a /readyz-routed lb reading from a streaming replica, 3 workers"
+
+# 13. The cluster's load balancer routes on /readyz: Debian's nginx with
+# deploy/lb/nginx.conf and health.sh (as in deploy/lb/Dockerfile), only the
+# paths and the port replaced, in front of two upstreams that answer who
+# they are; an upstream whose /readyz is not 200 gets no request.
+command -v nginx >/dev/null || fail "nginx is not installed (scripts/lib/deps.sh installs nginx-light)"
+LB="$TMP/lb"
+mkdir -p "$LB/a" "$LB/b"
+echo a >"$LB/a/who"; echo b >"$LB/b/who"; : >"$LB/a/readyz"   # b is not ready
+port_a=$(free_port); port_b=$(free_port); lb_port=$(free_port)
+(cd "$LB/a" && exec python3 -m http.server "$port_a" --bind 127.0.0.1) >/dev/null 2>&1 &
+PIDS+=($!)
+(cd "$LB/b" && exec python3 -m http.server "$port_b" --bind 127.0.0.1) >/dev/null 2>&1 &
+PIDS+=($!)
+sed -e "s|include /etc/nginx/punyaka-upstreams.conf;|include $LB/upstreams.conf;|" -e "s|^pid .*|pid $LB/nginx.pid;|" \
+    -e "s|listen 8080;|listen 127.0.0.1:$lb_port;|" "$SRC/deploy/lb/nginx.conf" >"$LB/nginx.conf"
+(( $(diff "$SRC/deploy/lb/nginx.conf" "$LB/nginx.conf" | grep -c '^>') == 3 )) || fail "nginx.conf changed in unexpected places"
+for _ in $(seq 1 50); do
+    curl -sf --max-time 1 -o /dev/null "http://127.0.0.1:$port_a/who" && curl -sf --max-time 1 -o /dev/null "http://127.0.0.1:$port_b/who" && break
+    sleep 0.1
+done
+PUNYAKA_LB_UPSTREAMS="127.0.0.1:$port_a 127.0.0.1:$port_b" PUNYAKA_LB_INTERVAL_S=1 PUNYAKA_LB_UPSTREAMS_FILE="$LB/upstreams.conf" \
+    PUNYAKA_LB_NGINX_CONF="$LB/nginx.conf" sh "$SRC/deploy/lb/health.sh" >"$LB/lb.log" 2>&1 &
+PIDS+=($!)
+# answers N: who answered N requests through the balancer, sorted and counted ("4 a").
+answers() {
+    local i
+    for i in $(seq 1 "$1"); do curl -s --max-time 2 "http://127.0.0.1:$lb_port/who" || echo "-"; done | sort | uniq -c | awk '{print $1, $2}' | paste -sd' '
+}
+# until_answers REGEX: polls (≤ 10 s) until 6 requests are answered so.
+until_answers() {
+    local got=""
+    for _ in $(seq 1 50); do
+        got=$(answers 6)
+        [[ $got =~ $1 ]] && return 0
+        sleep 0.2
+    done
+    cat "$LB/lb.log" >&2
+    fail "through the balancer: want '$1', got '$got'"
+}
+until_answers "^6 a$"                  # b is down: never asked
+: >"$LB/b/readyz"                        # b becomes ready: both are asked
+until_answers "^[1-5] a [1-5] b$"
+rm "$LB/a/readyz"                        # a stops being ready
+until_answers "^6 b$"
+echo "ok cluster load balancer: nginx (deploy/lb) sends requests only to upstreams whose /readyz answers 200"
 
 echo "PASS test_compose"

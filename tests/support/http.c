@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,35 @@
 
 static _Thread_local char source_address[16];
 static _Thread_local int not_the_api;   /* it_http_port: a metrics port, outside the API's contract */
+static _Thread_local int port_override;   /* it_http_port's target, for one request */
+static _Thread_local unsigned turn;       /* this thread's next entry of the rotation */
+
+/* it_http_rotate's ports: shared by every thread, changed under the lock. */
+static pthread_mutex_t rotation_lock = PTHREAD_MUTEX_INITIALIZER;
+static int rotation[IT_HTTP_ROTATE_MAX];
+static size_t rotation_n;
+
+void it_http_rotate(const int *ports, size_t n)
+{
+    pthread_mutex_lock(&rotation_lock);
+    rotation_n = n < IT_HTTP_ROTATE_MAX ? n : IT_HTTP_ROTATE_MAX;
+    for (size_t i = 0; i < rotation_n; i++)
+        rotation[i] = ports[i];
+    pthread_mutex_unlock(&rotation_lock);
+}
+
+/* The API port this request goes to: the override, the next of the
+ * rotation (each thread walks it on its own, so each client alternates
+ * request by request), or PUNYAKA_HTTP_PORT. */
+static int api_port(void)
+{
+    if (port_override)
+        return port_override;
+    pthread_mutex_lock(&rotation_lock);
+    int port = rotation_n ? rotation[turn++ % rotation_n] : 0;
+    pthread_mutex_unlock(&rotation_lock);
+    return port ? port : atoi(it_env("PUNYAKA_HTTP_PORT"));
+}
 
 void it_http_source(const char *ipv4)
 {
@@ -24,7 +54,7 @@ void it_http_source(const char *ipv4)
 
 static int connect_api(void)
 {
-    int port = atoi(it_env("PUNYAKA_HTTP_PORT"));
+    int port = api_port();
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     struct timeval tv = {30, 0};
@@ -222,13 +252,11 @@ it_response it_http(const char *method, const char *path, const char *extra_head
 
 it_response it_http_port(const char *port, const char *method, const char *path, const char *extra_headers)
 {
-    char saved[16];
-    snprintf(saved, sizeof(saved), "%s", it_env("PUNYAKA_HTTP_PORT"));
-    setenv("PUNYAKA_HTTP_PORT", port, 1);   /* connect_api()'s target, for this one request */
+    port_override = atoi(port);   /* connect_api()'s target, for this one request */
     not_the_api = 1;
     it_response r = it_http(method, path, extra_headers, NULL, 0);
     not_the_api = 0;
-    setenv("PUNYAKA_HTTP_PORT", saved, 1);
+    port_override = 0;
     return r;
 }
 

@@ -37,4 +37,13 @@ char *it_gunzip(const char *in, size_t len, size_t *out_len);
  * NULL or "" goes back to the default. */
 void it_http_source(const char *ipv4);
 
+/* Several API processes behind one client, as a round-robin balancer puts
+ * them: from now on it_http sends each thread's requests to `ports` in
+ * turn, one request each (every thread keeps its own turn, so each client
+ * alternates request by request). Any thread may change the list (drop a
+ * dead API); n == 0 goes back to PUNYAKA_HTTP_PORT. it_http_port is not
+ * affected. */
+#define IT_HTTP_ROTATE_MAX 8
+void it_http_rotate(const int *ports, size_t n);
+
 #endif

@@ -162,7 +162,14 @@ void load_stop(load *l)
         pthread_join(l->threads[i], NULL);
 }
 
-size_t load_count(const load *l) { return l->n; }
+size_t load_count(const load *l)
+{
+    load *m = (load *)l;   /* the lock only: safe while the load runs */
+    pthread_mutex_lock(&m->lock);
+    size_t n = m->n;
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
 const load_entry *load_at(const load *l, size_t i) { return &l->entries[i]; }
 unsigned load_unrecorded(const load *l) { return atomic_load(&((load *)l)->unrecorded); }
 

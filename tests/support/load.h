@@ -45,6 +45,7 @@ int load_world_build(load_world *w, const char *tag, const char *password);
 load *load_start(const load_world *w, int round);
 /* Stops and joins the threads; the ledger stays readable until load_free. */
 void load_stop(load *l);
+/* Ledger entries so far (also while the load runs). */
 size_t load_count(const load *l);
 const load_entry *load_at(const load *l, size_t i);
 /* Answers without a command id, and connections that failed. */

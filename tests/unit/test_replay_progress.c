@@ -107,7 +107,7 @@ static void test_cadence(void **state)
     assert_non_null(strstr(s, "punyaka-replay: applying 70/1000 (7%)"));
     free(s);
 
-    /* On a terminal: redrawn in place every 0.2 s, one newline at the end. */
+    /* On a terminal: redrawn in place at most every 0.25 s, one newline at the end. */
     const double tty[] = {101.0, 101.1, 101.3, 101.4, 101.6};
     p = phase(true);
     s = written(&p, tty, 5, true);

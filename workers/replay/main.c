@@ -22,7 +22,8 @@ static const char USAGE[] =
     "  list [FILTERS] [--follow]     decoded commands and outcomes, one JSON object per line\n"
     "  history TYPE:ID               every command that touched one entity, in journal order\n"
     "  rebuild --into DSN            replay the journal into an empty database (created and migrated\n"
-    "                                if missing), then compare its tables with the live database\n"
+    "                                if missing), then compare its tables with the live database;\n"
+    "                                into what an interrupted rebuild left, it resumes where that stopped\n"
     "          [--from-log-only [--allow-seq-gaps]]\n"
     "                                disaster recovery: never touch the live database (it is lost);\n"
     "                                the log must start at seq 1 and have no holes (accept holes left\n"
@@ -54,6 +55,8 @@ static const char USAGE[] =
     "  --topic NAME     the events topic (default $PUNYAKA_TOPIC_PREFIX + \"events\")\n"
     "  --scan           never ask the broker for offsets-for-times; scan from the beginning\n"
     "  --quiet          no progress line on stderr\n"
+    "  --progress       the progress bar (done/total, rate, ETA; 4 redraws a second at most) even when\n"
+    "                   stderr is not a terminal (there: one plain line every 5 s)\n"
     "  --help           this text\n"
     "\n"
     "TIME: 2026-11-25, 2026-11-25T18:00:00Z, 2026-11-25T23:30:00.5+05:30 or @EPOCH_SECONDS\n"
@@ -151,7 +154,7 @@ typedef struct {
 
 enum { O_SINCE = 256, O_UNTIL, O_TYPE, O_ENTITY, O_ACTOR, O_OUTCOME, O_FOLLOW, O_BROKERS, O_DSN, O_TOPIC,
        O_SCAN, O_QUIET, O_INTO, O_KEEP, O_ALL, O_ID, O_VALUE_FILE, O_WAIT, O_HELP, O_FROM_LOG_ONLY,
-       O_ALLOW_SEQ_GAPS };
+       O_ALLOW_SEQ_GAPS, O_PROGRESS };
 
 static const struct option LONGS[] = {
     {"since", required_argument, NULL, O_SINCE},   {"until", required_argument, NULL, O_UNTIL},
@@ -163,7 +166,7 @@ static const struct option LONGS[] = {
     {"into", required_argument, NULL, O_INTO},     {"keep", no_argument, NULL, O_KEEP},
     {"all", no_argument, NULL, O_ALL},             {"id", required_argument, NULL, O_ID},
     {"value-file", required_argument, NULL, O_VALUE_FILE}, {"wait", required_argument, NULL, O_WAIT},
-    {"help", no_argument, NULL, O_HELP},
+    {"help", no_argument, NULL, O_HELP},           {"progress", no_argument, NULL, O_PROGRESS},
     {"from-log-only", no_argument, NULL, O_FROM_LOG_ONLY}, {"allow-seq-gaps", no_argument, NULL, O_ALLOW_SEQ_GAPS},
     {NULL, 0, NULL, 0},
 };
@@ -212,6 +215,7 @@ static int take(options *o, int ch, const char *arg)
     case O_TOPIC:   snprintf(o->src.topic, sizeof(o->src.topic), "%s", arg); return 0;
     case O_SCAN:    o->src.scan = true; return 0;
     case O_QUIET:   o->src.quiet = true; return 0;
+    case O_PROGRESS: rp_progress_bar = true; return 0;
     case O_INTO:    o->into = arg; return 0;
     case O_KEEP:    o->keep = true; return 0;
     case O_ALL:     o->all = true; return 0;

@@ -13,11 +13,12 @@
 #include "workers/replay/replay.h"
 
 #define FIRST_AFTER 1.0      /* s: shorter phases print nothing */
-#define TTY_EVERY 0.2        /* s between redraws of the bar */
+#define TTY_EVERY 0.25       /* s between redraws of the bar: at most 4 a second */
 #define LINE_EVERY 5.0       /* s between progress lines into a file or pipe */
 #define BAR_WIDTH 30
 
 static bool bar_shown;       /* a bar is on the terminal's current line */
+bool rp_progress_bar;
 
 double rp_now(void)
 {
@@ -30,7 +31,7 @@ void rp_progress_start(rp_progress *p, const char *phase, int64_t total, bool en
 {
     double now = rp_now();
     *p = (rp_progress){.phase = phase, .total = total, .started = now, .last_print = now, .enabled = enabled,
-                       .tty = enabled && isatty(STDERR_FILENO)};
+                       .tty = enabled && (rp_progress_bar || isatty(STDERR_FILENO))};
 }
 
 /* "3.1 s", "4m05s", "2h17m". */

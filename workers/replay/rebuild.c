@@ -31,6 +31,17 @@
  * first DECISIONS_SHOWN; both then compare the replayed tables with the
  * live ones (compare.c).
  *
+ * Resuming. An interrupted rebuild continues where it stopped. Each
+ * command's transaction writes its journal row with the recorded seq, and
+ * the journal is marked published only at the very end; so a target whose
+ * journal rows are all unpublished and whose last row is the log's event
+ * of that seq (same command id) holds exactly the log's prefix up to that
+ * seq: SIGINT/SIGTERM let the command in hand commit, a crash rolled it
+ * back. `rebuild` into such a target skips that prefix (`verify` always
+ * starts from an empty database). Should anything of the prefix come
+ * again, the workers' processed_commands dedupe keeps it from applying
+ * twice.
+ *
  * Refusals: the log must start at the journal's first entry (retention,
  * the dev Kafka's 5 MiB, can silently drop the oldest events), must have
  * no hole in the journal's seqs up to its last event, and the target
@@ -62,6 +73,8 @@ typedef struct {
     long long differing;     /* decisions that differ, unapplied commands included */
     long long unapplied;     /* commands the replay could not apply at all */
     bool list_all;           /* verify */
+    bool resumable;          /* rebuild: a target left by an interrupted rebuild is continued */
+    size_t skip;             /* events already in the target (resumed) */
 } run;
 
 /* ---- the target database ---- */
@@ -118,8 +131,9 @@ static int migrate(const char *dsn)
     return 0;
 }
 
-/* 1 when every table but schema_migrations is empty, 0 when not, -1 on error. */
-static int is_empty(PGconn *c)
+/* 1 when every table but schema_migrations is empty, 0 when not (said
+ * which table unless `quiet`), -1 on error. */
+static int is_empty(PGconn *c, bool quiet)
 {
     PGresult *r = PQexec(c, "SELECT quote_ident(table_name) FROM information_schema.tables WHERE table_schema ="
                             " 'public' AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'");
@@ -133,7 +147,7 @@ static int is_empty(PGconn *c)
         snprintf(sql, sizeof(sql), "SELECT EXISTS (SELECT 1 FROM public.%s)", PQgetvalue(r, i, 0));
         PGresult *e = PQexec(c, sql);
         empty = PQresultStatus(e) != PGRES_TUPLES_OK ? -1 : PQgetvalue(e, 0, 0)[0] == 'f';
-        if (!empty)
+        if (!empty && !quiet)
             fprintf(stderr, "punyaka-replay: the target database is not empty (table %s has rows)\n",
                     PQgetvalue(r, i, 0));
         PQclear(e);
@@ -142,19 +156,63 @@ static int is_empty(PGconn *c)
     return empty;
 }
 
-static PGconn *prepare_target(const char *dsn)
+/* The index of the event with journal seq `seq` (events sorted by seq), or -1. */
+static long find_seq(const run *r, long long seq)
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->events[mid].seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < r->n && r->events[lo].seq == seq ? (long)lo : -1;
+}
+
+/* A non-empty target: how many events of the log an interrupted rebuild
+ * already applied to it (see "Resuming" above), or -1 when it is not such
+ * a target (said why). */
+static long resume_point(run *r, PGconn *c)
+{
+    PGresult *j = PQexec(c, "SELECT seq, command_id::text, (SELECT count(*) FROM journal),"
+                            " (SELECT count(*) FROM journal WHERE published_at IS NOT NULL)"
+                            " FROM journal ORDER BY seq DESC LIMIT 1");
+    long at = -1;
+    if (PQresultStatus(j) == PGRES_TUPLES_OK && PQntuples(j) == 1 && strcmp(PQgetvalue(j, 0, 3), "0") == 0) {
+        long i = find_seq(r, strtoll(PQgetvalue(j, 0, 0), NULL, 10));
+        char id[PK_UUID_STR_LEN + 1] = "";
+        if (i >= 0)
+            pk_uuid_format(&r->events[i].id, id);
+        if (i >= 0 && strcmp(id, PQgetvalue(j, 0, 1)) == 0 && strtoll(PQgetvalue(j, 0, 2), NULL, 10) <= i + 1)
+            at = i + 1;
+    }
+    PQclear(j);
+    if (at < 0)
+        fprintf(stderr, "punyaka-replay: refusing: the target database is not empty, and not an interrupted"
+                        " rebuild of this log (rebuild into an empty database)\n");
+    return at;
+}
+
+static PGconn *prepare_target(run *r, const char *dsn)
 {
     if (migrate(dsn) != 0)
         return NULL;
     PGconn *c = rp_connect(dsn, "the target database");
-    if (c && is_empty(c) != 1) {
+    int empty = c ? is_empty(c, r->resumable) : -1;
+    long done = empty == 0 && r->resumable ? resume_point(r, c) : empty == 1 ? 0 : -1;
+    if (c && done < 0) {
         PQfinish(c);
         return NULL;
     }
+    r->skip = (size_t)done;
+    if (done > 0)
+        fprintf(stderr, "punyaka-replay: resuming an interrupted rebuild after seq %lld (%zu of %zu events applied)\n",
+                (long long)r->events[done - 1].seq, r->skip, r->n);
     if (c) {
         /* A rebuild can always be run again; per-commit fsync buys nothing here. */
-        PGresult *r = PQexec(c, "SET synchronous_commit = off");
-        PQclear(r);
+        PGresult *res = PQexec(c, "SET synchronous_commit = off");
+        PQclear(res);
     }
     return c;
 }
@@ -380,9 +438,10 @@ static void compare_decision(run *r, const wk_event *e, const wk_outcome *o, con
 static int replay_all(run *r)
 {
     rp_progress progress;
-    rp_progress_start(&progress, "applying", (int64_t)r->n, !r->o->quiet);
+    rp_progress_start(&progress, "applying", (int64_t)(r->n - r->skip), !r->o->quiet);
     int rc = 0;
-    for (size_t i = 0; i < r->n && rc == 0 && !rp_stopping; i++) {
+    size_t i = r->skip;
+    for (; i < r->n && rc == 0 && !rp_stopping; i++) {
         const wk_event *e = &r->events[i];
         pk_envelope_decoded cmd;
         char err[128];
@@ -417,10 +476,13 @@ static int replay_all(run *r)
         }
         wk_outcome_free(&o);
         pk_envelope_decoded_free(&cmd);
-        rp_progress_tick(&progress, (int64_t)i + 1);
+        rp_progress_tick(&progress, (int64_t)(i + 1 - r->skip));
     }
     rp_progress_end(&progress);
     fflush(stdout);
+    if (rp_stopping && r->resumable && i > 0 && i < r->n)
+        fprintf(stderr, "punyaka-replay: stopped after seq %lld (%zu of %zu events applied); the same rebuild"
+                        " command resumes from there\n", (long long)r->events[i - 1].seq, i, r->n);
     return rp_stopping ? -1 : rc;
 }
 
@@ -495,7 +557,7 @@ static int replay_into(run *r, const char *dsn)
         return -1;
     if (r->live ? check_complete(r, &info) != 0 : check_log_alone(r, &info) != 0)
         return -1;
-    if (!(r->target = prepare_target(dsn)))
+    if (!(r->target = prepare_target(r, dsn)))
         return -1;
     int64_t above = 0;
     for (size_t i = 0; i < r->n; i++) {
@@ -551,7 +613,7 @@ static int conclude(run *r, const char *done)
 
 int rp_rebuild(const rp_rebuild_opts *o)
 {
-    run r = {.o = o};
+    run r = {.o = o, .resumable = true};
     int rc = RP_EXIT_FAILED;
     if (connect_live(&r, "rebuild") == 0 && replay_into(&r, o->into_dsn) == 0)
         rc = conclude(&r, "replayed");

@@ -163,6 +163,9 @@ typedef struct {
 } rp_progress;
 
 void rp_progress_start(rp_progress *p, const char *phase, int64_t total, bool enabled);
+/* --progress: the bar, redrawn in place, even when stderr is no terminal
+ * (a terminal multiplexer's log, `ssh host cmd 2>&1 | tee`). */
+extern bool rp_progress_bar;
 void rp_progress_tick(rp_progress *p, int64_t done);
 /* The same at a given rp_now() time (tests). */
 void rp_progress_tick_at(rp_progress *p, int64_t done, double now);
