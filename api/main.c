@@ -23,6 +23,7 @@
 #include "api/kyc.h"
 #include "api/metrics.h"
 #include "api/pg.h"
+#include "api/replica.h"
 #include "api/redis.h"
 #include "api/resets.h"
 #include "api/routes.h"
@@ -115,6 +116,7 @@ static int thread_setup(api_thread *t, int listen_fd)
     t->metrics = api_metrics_create();
     t->waiters = api_waiters_create(t);
     t->pg = api_pg_create(t->loop, g_api.cfg.database_url, g_api.cfg.pg_conns_per_thread);
+    api_replica_start(t);
     t->redis = api_redis_create(t->loop, g_api.cfg.redis_url, channel, api_waiters_on_outcome, t);
     t->kafka = api_kafka_create(t->loop, &g_api.cfg, errbuf, sizeof(errbuf));
     if (!t->redis || !t->kafka) {
@@ -151,6 +153,7 @@ static void thread_teardown(api_thread *t)
     api_waiters_destroy(t->waiters);
     if (t->redis)
         api_redis_destroy(t->redis);
+    api_replica_stop(t);   /* first: it hands queries to t->pg */
     api_pg_destroy(t->pg);
     h2o_multithread_unregister_receiver(g_api.queues[t->index], &t->hash_done);
     /* Run the loop briefly so closed sockets and final responses are flushed. */
