@@ -257,6 +257,16 @@ static int prepared_then_execute(pg_conn *c)
     return 1;
 }
 
+/* A standby cancels a query whose rows replay must remove (SQLSTATE 40001,
+ * "conflict with recovery"; 40P01 for a lock): on a replica's pool that
+ * is the replica's trouble, not the query's, so the primary runs it. */
+static bool recovery_conflict(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return PQresultStatus(res) == PGRES_FATAL_ERROR && state &&
+           (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
+}
+
 /* Reads every available result; the query is done when PQgetResult is NULL. */
 static void read_results(pg_conn *c)
 {
@@ -280,6 +290,11 @@ static void read_results(pg_conn *c)
         c->current = NULL;
         c->result = NULL;
         c->state = CONN_IDLE;
+        if (res && c->pool->fallback && !q->here_only && recovery_conflict(res)) {
+            hand_over(c->pool, q, "database unavailable");   /* the primary has no such conflicts */
+            PQclear(res);
+            continue;
+        }
         if (res && !q->here_only)
             atomic_fetch_add(&c->pool->answered, 1);
         query_finish(q, res, res ? NULL : "no result");
