@@ -135,15 +135,18 @@ static void hand_over(api_pg *pg, pg_query *q, const char *why)
 static void fail_queue(api_pg *pg, const char *why, bool hand)
 {
     while (pg->head) {
+        /* Popped as queue_pop does, tail included: a callback run below (the
+         * probe's) may queue again. */
         pg_query *q = pg->head;
         pg->head = q->next;
+        if (!pg->head)
+            pg->tail = NULL;
         pg->queued--;
         if (hand)
             hand_over(pg, q, why);
         else
             query_finish(q, NULL, why);
     }
-    pg->tail = NULL;
 }
 
 static void conn_close_socket(pg_conn *c)
