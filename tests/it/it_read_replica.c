@@ -37,7 +37,7 @@
 
 static PGconn *db;
 static it_actor admin;
-static char metrics_port[8];
+static char metrics_port[16];
 static int replica_port;
 
 /* ---- the replica ---- */
