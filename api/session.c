@@ -323,8 +323,9 @@ void api_session_create(h2o_req_t *req, int64_t user_id, const char *role, api_s
     /* A new login reads the primary for a window too: the account it just
      * proved (perhaps registered a moment ago) may not be on the replica yet. */
     char until[24];
-    snprintf(until, sizeof(until), "%lld", (long long)api_now_ms() + window_ms());
-    c->s.primary_until_ms = g_api.cfg.database_read_url ? (int64_t)api_now_ms() + window_ms() : 0;
+    int64_t until_ms = (int64_t)api_now_ms() + window_ms();
+    snprintf(until, sizeof(until), "%lld", (long long)until_ms);
+    c->s.primary_until_ms = g_api.cfg.database_read_url ? until_ms : 0;
     const char *hset[] = {"HSET", key, "uid", uid, "role", c->s.role, "csrf", c->s.csrf, "exp", exp, "mac", mac,
                           "rpw", until};
     const char *expire[] = {"EXPIRE", key, ttl};
