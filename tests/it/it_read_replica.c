@@ -8,7 +8,8 @@
  *       fresh (the primary), while an anonymous reader of the same product
  *       gets the replica's stale stock; once the window
  *       (PUNYAKA_READ_PRIMARY_AFTER_WRITE_MS) has passed, the customer's
- *       reads go back to the (still paused) replica;
+ *       reads go back to the (still paused) replica, whose lag the probe
+ *       reports;
  *   (c) replica down: reads still answer 200, from the primary, and
  *       punyaka_api_replica_fallbacks_total rises; back up, reads return to
  *       the replica.
@@ -111,6 +112,7 @@ static long long metric(const char *series)
 #define PRIMARY_READS "punyaka_api_reads_total{target=\"primary\"}"
 #define FALLBACKS "punyaka_api_replica_fallbacks_total"
 #define USABLE "punyaka_api_replica_usable{thread=\"0\"}"
+#define LAG "punyaka_api_replica_lag_seconds{thread=\"0\"}"
 
 static void wait_usable(long long want)
 {
@@ -191,6 +193,9 @@ static void test_reads_use_the_replica_but_never_hide_your_own_write(void **stat
     /* The window ends: the writer reads the replica again, which has not replayed the order. */
     usleep((WINDOW_MS + 500) * 1000);
     assert_int_equal(orders_seen(&c), 0);
+    /* The probe sees it fall behind (≥ 1.5 s by now: its last probe may be 1 s old), within this API's bound. */
+    assert_true(metric(LAG) >= 1);
+    assert_int_equal(metric(USABLE), 1);
     replica_exec("SELECT pg_wal_replay_resume()");
     assert_int_equal(replica_wait_for(4, "SELECT stock FROM products WHERE id = $1::bigint", pid_text), 4);
     assert_int_equal(orders_seen(&c), 1);
