@@ -70,7 +70,7 @@ int api_bookings_show(h2o_req_t *req, const api_match *m)
     caller_params(m, caller, &role);
     snprintf(id, sizeof(id), "%lld", (long long)api_param_id(m, 0));
     const char *params[] = {caller, role, id};
-    api_read_json(req, "SELECT " PK_BOOKING_JSON "::text" PK_BOOKING_FROM " WHERE b.id = $3 AND" CALLER_SCOPE,
+    api_read_json(req, m, "SELECT " PK_BOOKING_JSON "::text" PK_BOOKING_FROM " WHERE b.id = $3 AND" CALLER_SCOPE,
                   3, params, false, "no such booking");
     return 0;
 }
@@ -111,7 +111,7 @@ int api_bookings_list(h2o_req_t *req, const api_match *m)
     snprintf(limit, sizeof(limit), "%lld", (long long)page.size);
     snprintf(offset, sizeof(offset), "%lld", (long long)page.offset);
     const char *params[] = {caller, role, status, date, limit, offset};
-    api_read_page(req, &page,
+    api_read_page(req, m, &page,
                   "WITH f AS (SELECT b.id, b.booking_date, b.booking_time FROM bookings b"
                   "  JOIN priest_profiles p ON p.id = b.priest_id WHERE" CALLER_SCOPE
                   "  AND ($3 = '' OR b.status = $3) AND ($4 = '' OR b.booking_date = nullif($4, '')::date)),"

@@ -30,6 +30,7 @@
 #include "api/compress.h"
 #include "api/http.h"
 #include "api/pg.h"
+#include "api/replica.h"
 #include "api/routes.h"
 #include "api/shop.h"
 #include "common/money.h"
@@ -114,10 +115,10 @@ static void on_categories(void *ctx, const PGresult *res, const char *err)
     "SELECT coalesce(json_agg(" PK_CATEGORY_JSON("c") " ORDER BY c.sort_order, c.name, c.id), '[]')::text"   \
     " FROM categories c" where
 
-static void list_categories(h2o_req_t *req, const char *sql, bool public_read)
+static void list_categories(h2o_req_t *req, const api_match *m, const char *sql, bool public_read)
 {
     size_t len;
-    const char *cached = public_read ? api_cache_get(req->path, &len) : NULL;
+    const char *cached = public_read && api_read_cache_ok(m) ? api_cache_get(req->path, &len) : NULL;
     if (cached) {
         api_compress_reply_cached(req, cached, len);
         return;
@@ -125,7 +126,7 @@ static void list_categories(h2o_req_t *req, const char *sql, bool public_read)
     categories_ctx *c = api_async_new(req, sizeof(*c));
     c->generation = api_cache_generation();
     c->public_read = public_read;
-    if (api_pg_query(api_thread_of(req)->pg, sql, 0, NULL, on_categories, c) != 0) {
+    if (api_pg_query_for(api_read_pool(req, m), &c->async, sql, 0, NULL, on_categories, c) != 0) {
         api_reply_overloaded(req);
         api_async_free(&c->async);
     }
@@ -133,15 +134,13 @@ static void list_categories(h2o_req_t *req, const char *sql, bool public_read)
 
 int api_categories_list(h2o_req_t *req, const api_match *m)
 {
-    (void)m;
-    list_categories(req, CATEGORIES_SQL(" WHERE c.is_active"), true);
+    list_categories(req, m, CATEGORIES_SQL(" WHERE c.is_active"), true);
     return 0;
 }
 
 int api_admin_categories_list(h2o_req_t *req, const api_match *m)
 {
-    (void)m;
-    list_categories(req, CATEGORIES_SQL(""), false);
+    list_categories(req, m, CATEGORIES_SQL(""), false);
     return 0;
 }
 
@@ -273,7 +272,7 @@ static int filter_or_reply(h2o_req_t *req, product_filter *f)
     " coalesce((SELECT json_agg(" PK_PRODUCT_JSON("p", "p.avail") " ORDER BY %s) FROM pg p), '[]')::text"
 
 /* `f->active` must be set: "true" (public), or the admin's filter. */
-static void list_products(h2o_req_t *req, const product_filter *f, const api_page *page, bool public_read)
+static void list_products(h2o_req_t *req, const api_match *m, const product_filter *f, const api_page *page, bool public_read)
 {
     char limit[24], offset[24], sql[sizeof(PRODUCTS_SQL) + 128];
     snprintf(limit, sizeof(limit), "%lld", (long long)page->size);
@@ -281,30 +280,28 @@ static void list_products(h2o_req_t *req, const product_filter *f, const api_pag
     snprintf(sql, sizeof(sql), PRODUCTS_SQL, f->order, f->order);   /* whitelisted text only */
     const char *params[] = {f->category, f->type, f->featured, f->in_stock, f->q,
                             f->min_price, f->max_price, limit, offset, f->active};
-    api_read_page(req, page, sql, 10, params, public_read);
+    api_read_page(req, m, page, sql, 10, params, public_read);
 }
 
 int api_products_list(h2o_req_t *req, const api_match *m)
 {
-    (void)m;
     product_filter f;
     api_page page;
     if (filter_or_reply(req, &f) || api_page_or_reply(req, &page))
         return 0;
     snprintf(f.active, sizeof(f.active), "true");
-    list_products(req, &f, &page, true);
+    list_products(req, m, &f, &page, true);
     return 0;
 }
 
 int api_admin_products_list(h2o_req_t *req, const api_match *m)
 {
-    (void)m;
     product_filter f;
     api_page page;
     if (filter_or_reply(req, &f) || api_query_bool_or_reply(req, "is_active", f.active) ||
         api_page_or_reply(req, &page))
         return 0;
-    list_products(req, &f, &page, false);
+    list_products(req, m, &f, &page, false);
     return 0;
 }
 
@@ -316,7 +313,7 @@ int api_products_show(h2o_req_t *req, const api_match *m)
     char id[24];
     snprintf(id, sizeof(id), "%lld", (long long)api_param_id(m, 0));
     const char *params[] = {id};
-    api_read_json(req, PRODUCT_SQL("p.id = $1 AND p.is_active"), 1, params, true, "no such product");
+    api_read_json(req, m, PRODUCT_SQL("p.id = $1 AND p.is_active"), 1, params, true, "no such product");
     return 0;
 }
 
@@ -329,6 +326,6 @@ int api_products_show_slug(h2o_req_t *req, const api_match *m)
     memcpy(slug, m->params[0].base, n);
     slug[n] = 0;
     const char *params[] = {slug};
-    api_read_json(req, PRODUCT_SQL("p.slug = $1 AND p.is_active"), 1, params, true, "no such product");
+    api_read_json(req, m, PRODUCT_SQL("p.slug = $1 AND p.is_active"), 1, params, true, "no such product");
     return 0;
 }

@@ -217,6 +217,8 @@ void api_waiters_on_outcome(void *thread, const char *msg, size_t len)
              * is there as for any other. */
             if (!w->dr_done)
                 remember(w);
+            if (w->async.req && status && strcmp(status, "applied") == 0)
+                api_session_mark_write(w->async.req);   /* the window runs from the write, not the publish */
             if (w->async.req)
                 reply_outcome(w->async.req, o, w);
             waiter_finish(w);
@@ -642,8 +644,10 @@ static void published(waiter *w, int rc)
         waiter_finish(w);
         return;
     }
-    if (req)
+    if (req) {
         api_add_header(req, "x-command-id", w->id_str);
+        api_session_mark_write(req);   /* the writer reads the primary for a while (api/replica.h) */
+    }
     pk_info(w->request_id, "published %s %s", w->type, w->id_str);
 }
 

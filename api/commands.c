@@ -175,6 +175,10 @@ static void on_outcome_row(void *ctx, const PGresult *res, const char *err)
     /* No journal row (never, but then nobody is the actor): admins only. */
     int64_t actor = PQgetisnull(res, 0, 8) ? -1 : strtoll(PQgetvalue(res, 0, 8), NULL, 10);
     if (may_read(l, actor, NULL)) {
+        /* A writer who polled after a 202 learns of the write now: their
+         * reads go to the primary for a window from here (api/replica.h). */
+        if (actor > 0 && actor == l->caller && strcmp(PQgetvalue(res, 0, 1), "applied") == 0)
+            api_session_mark_write(req);
         api_reply_json(req, 200, outcome_doc(l, res));
     } else if (actor == 0 && l->owner[0]) {
         l->decided = outcome_doc(l, res);   /* an old-shape token: its owner is in the marker */

@@ -23,6 +23,7 @@
 #include "api/kyc.h"
 #include "api/metrics.h"
 #include "api/pg.h"
+#include "api/replica.h"
 #include "api/redis.h"
 #include "api/resets.h"
 #include "api/routes.h"
@@ -116,6 +117,7 @@ static int thread_setup(api_thread *t, int listen_fd)
     t->metrics = api_metrics_create();
     t->waiters = api_waiters_create(t);
     t->pg = api_pg_create(t->loop, g_api.cfg.database_url, g_api.cfg.pg_conns_per_thread);
+    api_replica_start(t);
     t->redis = api_redis_create(t->loop, g_api.cfg.redis_url, channel, api_waiters_on_outcome, t);
     t->live = api_live_create(t);
     if (t->redis)
@@ -155,6 +157,7 @@ static void thread_teardown(api_thread *t)
     api_waiters_destroy(t->waiters);
     if (t->redis)
         api_redis_destroy(t->redis);
+    api_replica_stop(t);   /* first: it hands queries to t->pg */
     api_pg_destroy(t->pg);
     api_live_destroy(t->live);   /* after the pool: its callbacks have run */
     t->live = NULL;

@@ -14,6 +14,7 @@
 #include "api/http.h"
 #include "api/pg.h"
 #include "api/redis.h"
+#include "api/replica.h"
 #include "api/resets.h"
 #include "api/framing.h"
 #include "api/routes.h"
@@ -278,6 +279,40 @@ static void put_abandoned(text *t)
            "punyaka_http1_framing_refused_total %lu\n", api_framing_refused_total());
 }
 
+/* Where the API's queries ran (api/replica.h): every API query is a read. */
+static void put_replica(text *t, h2o_req_t *req)
+{
+    unsigned long primary = 0, replica = 0, handed = 0;
+    for (int i = 0; i < g_api.nthreads; i++) {
+        if (g_api.threads[i].pg)
+            primary += api_pg_answered(g_api.threads[i].pg);
+        if (g_api.threads[i].pg_read) {
+            replica += api_pg_answered(g_api.threads[i].pg_read);
+            handed += api_pg_handed_over(g_api.threads[i].pg_read);
+        }
+    }
+    put(t, "# HELP punyaka_api_reads_total PostgreSQL queries the API ran (all are reads), by the database that"
+           " answered: the primary (DATABASE_URL) or the read replica (DATABASE_READ_URL).\n"
+           "# TYPE punyaka_api_reads_total counter\n"
+           "punyaka_api_reads_total{target=\"primary\"} %lu\npunyaka_api_reads_total{target=\"replica\"} %lu\n",
+        primary, replica);
+    put(t, "# HELP punyaka_api_replica_fallbacks_total Reads meant for the read replica that the primary ran instead"
+           " (replica down, lagging, not answering its probe, or its connection broke mid-query).\n"
+           "# TYPE punyaka_api_replica_fallbacks_total counter\npunyaka_api_replica_fallbacks_total %lu\n", handed);
+    api_thread *th = api_thread_of(req);
+    if (!th->pg_read)
+        return;
+    long long lag = api_replica_lag_ms(th);
+    put(t, "# HELP punyaka_api_replica_usable 1 when the API thread that answered this scrape sends reads to the"
+           " read replica (its last probe was good).\n"
+           "# TYPE punyaka_api_replica_usable gauge\npunyaka_api_replica_usable{thread=\"%d\"} %d\n",
+        th->index, api_pg_usable(th->pg_read) ? 1 : 0);
+    put(t, "# HELP punyaka_api_replica_lag_seconds The read replica's replay lag at the last probe of the API thread"
+           " that answered this scrape (-1: unknown).\n"
+           "# TYPE punyaka_api_replica_lag_seconds gauge\npunyaka_api_replica_lag_seconds{thread=\"%d\"} %.3f\n",
+        th->index, lag < 0 ? -1.0 : (double)lag / 1000.0);
+}
+
 static void put_connections(text *t, h2o_req_t *req)
 {
     api_thread *th = api_thread_of(req);
@@ -309,6 +344,7 @@ static void serve(h2o_req_t *req)
     put_hasher(&t);
     put_abandoned(&t);
     put_connections(&t, req);
+    put_replica(&t, req);
     put_build_info(&t);
     char process[1536];
     if (pk_process_metrics(process, sizeof(process)))

@@ -14,6 +14,8 @@
  *   punyaka_kafka_produce_total{result}, punyaka_kafka_produce_duration_seconds (histogram)
  *   punyaka_commands_published_total{type}
  *   punyaka_postgres_connections_ready, punyaka_redis_ready, punyaka_kafka_up
+ *   punyaka_api_reads_total{target="primary|replica"}, punyaka_api_replica_fallbacks_total,
+ *   punyaka_api_replica_usable, punyaka_api_replica_lag_seconds (api/replica.h)
  *   punyaka_build_info{version,revision}
  * Every series has HELP and TYPE: `promtool check metrics` passes
  * (tests/sh/test_metrics_lint.sh). */

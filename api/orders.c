@@ -324,7 +324,7 @@ int api_orders_list(h2o_req_t *req, const api_match *m)
     snprintf(limit, sizeof(limit), "%lld", (long long)page.size);
     snprintf(offset, sizeof(offset), "%lld", (long long)page.offset);
     const char *params[] = {owner, status, limit, offset};
-    api_read_page(req, &page,
+    api_read_page(req, m, &page,
                   "WITH f AS (SELECT * FROM orders WHERE ($1::bigint = 0 OR user_id = $1::bigint)"
                   "  AND ($2 = '' OR status = $2)),"
                   " pg AS (SELECT * FROM f ORDER BY created_at DESC, id DESC LIMIT $3::bigint OFFSET $4::bigint)"
@@ -342,7 +342,7 @@ int api_orders_show(h2o_req_t *req, const api_match *m)
     snprintf(owner, sizeof(owner), "%lld", is_admin(m) ? 0LL : (long long)m->session->user_id);
     const char *params[] = {id, owner};
     /* someone else's order is exactly as missing as one never placed */
-    api_read_json(req,
+    api_read_json(req, m,
                   "SELECT " PK_ORDER_JSON "::text FROM orders o"
                   " WHERE o.id = $1 AND ($2::bigint = 0 OR o.user_id = $2::bigint)",
                   2, params, false, "no such order");

@@ -31,6 +31,7 @@ typedef struct pg_query {
     api_pg_cb cb;
     void *ctx;
     const atomic_int *gone;   /* the owning request's api_async.gone, or NULL */
+    bool here_only;           /* never handed to the fallback, not counted (api_pg_probe) */
 } pg_query;
 
 typedef enum { CONN_DOWN, CONN_CONNECTING, CONN_IDLE, CONN_BUSY } conn_state;
@@ -57,11 +58,18 @@ struct api_pg {
     pg_query *head, *tail;
     int queued;
     atomic_ulong abandoned;   /* queued queries dropped because their client had gone (read by /metrics) */
+    atomic_ulong answered;    /* queries answered here (read by /metrics) */
+    /* A replica's pool: the primary's, which runs whatever this one cannot
+     * (api_pg_set_fallback); `usable` false sends every query there. */
+    api_pg *fallback;
+    atomic_bool usable;
+    atomic_ulong handed_over; /* queries given to the fallback (read by /metrics) */
     h2o_timeout_t retry_timeout;
 };
 
 static void conn_open(pg_conn *c);
 static void dispatch(api_pg *pg);
+static int enqueue(api_pg *pg, pg_query *q);
 
 static void query_free(pg_query *q)
 {
@@ -107,16 +115,38 @@ static void query_finish(pg_query *q, const PGresult *res, const char *err)
     query_free(q);
 }
 
-/* With no usable connection nobody would ever run the queue: answer now. */
-static void fail_queue(api_pg *pg, const char *why)
+/* A query this pool cannot run (or whose connection broke mid-run: every
+ * API query is a read, so running it again is harmless) goes to the
+ * fallback, so its caller still gets one answer; without one it fails. */
+static void hand_over(api_pg *pg, pg_query *q, const char *why)
+{
+    q->next = NULL;
+    if (pg->fallback && !q->here_only) {
+        atomic_fetch_add(&pg->handed_over, 1);
+        if (enqueue(pg->fallback, q) == 0)
+            return;
+        why = "database unavailable";
+    }
+    query_finish(q, NULL, why);
+}
+
+/* With no usable connection nobody would ever run the queue: hand it over
+ * (a replica's) or answer now; at shutdown (hand = false) just answer. */
+static void fail_queue(api_pg *pg, const char *why, bool hand)
 {
     while (pg->head) {
+        /* Popped as queue_pop does, tail included: a callback run below (the
+         * probe's) may queue again. */
         pg_query *q = pg->head;
         pg->head = q->next;
+        if (!pg->head)
+            pg->tail = NULL;
         pg->queued--;
-        query_finish(q, NULL, why);
+        if (hand)
+            hand_over(pg, q, why);
+        else
+            query_finish(q, NULL, why);
     }
-    pg->tail = NULL;
 }
 
 static void conn_close_socket(pg_conn *c)
@@ -133,14 +163,14 @@ static void conn_close_socket(pg_conn *c)
 static void conn_fail(pg_conn *c, const char *why)
 {
     pk_warn(NULL, "postgres connection lost: %s", why);
-    if (c->current) {
-        pg_query *q = c->current;
-        c->current = NULL;
-        query_finish(q, NULL, "database unavailable");
-    }
     if (c->result) {
         PQclear(c->result);
         c->result = NULL;
+    }
+    if (c->current) {
+        pg_query *q = c->current;
+        c->current = NULL;
+        hand_over(c->pool, q, "database unavailable");
     }
     conn_close_socket(c);
     if (c->conn)
@@ -151,7 +181,7 @@ static void conn_fail(pg_conn *c, const char *why)
     if (!h2o_timeout_is_linked(&c->retry))   /* reopened every 500 ms (retry_timeout) */
         h2o_timeout_link(c->pool->loop, &c->pool->retry_timeout, &c->retry);
     if (api_pg_ready_count(c->pool) == 0)
-        fail_queue(c->pool, "database unavailable");
+        fail_queue(c->pool, "database unavailable", true);
 }
 
 static void on_retry(h2o_timeout_entry_t *entry)
@@ -230,6 +260,16 @@ static int prepared_then_execute(pg_conn *c)
     return 1;
 }
 
+/* A standby cancels a query whose rows replay must remove (SQLSTATE 40001,
+ * "conflict with recovery"; 40P01 for a lock): on a replica's pool that
+ * is the replica's trouble, not the query's, so the primary runs it. */
+static bool recovery_conflict(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return PQresultStatus(res) == PGRES_FATAL_ERROR && state &&
+           (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
+}
+
 /* Reads every available result; the query is done when PQgetResult is NULL. */
 static void read_results(pg_conn *c)
 {
@@ -253,6 +293,13 @@ static void read_results(pg_conn *c)
         c->current = NULL;
         c->result = NULL;
         c->state = CONN_IDLE;
+        if (res && c->pool->fallback && !q->here_only && recovery_conflict(res)) {
+            hand_over(c->pool, q, "database unavailable");   /* the primary has no such conflicts */
+            PQclear(res);
+            continue;
+        }
+        if (res && !q->here_only)
+            atomic_fetch_add(&c->pool->answered, 1);
         query_finish(q, res, res ? NULL : "no result");
         PQclear(res);
     }
@@ -373,6 +420,7 @@ api_pg *api_pg_create(h2o_evloop_t *loop, const char *conninfo, int nconns)
     pg->conninfo = strdup(conninfo);
     pg->nconns = nconns;
     pg->conns = calloc((size_t)nconns, sizeof(pg_conn));
+    atomic_init(&pg->usable, true);
     h2o_timeout_init(loop, &pg->retry_timeout, 500);
     for (int i = 0; i < nconns; i++) {
         pg->conns[i].pool = pg;
@@ -397,7 +445,7 @@ void api_pg_destroy(api_pg *pg)
             PQfinish(c->conn);
         prepared_forget(c);
     }
-    fail_queue(pg, "shutting down");
+    fail_queue(pg, "shutting down", false);
     h2o_timeout_dispose(pg->loop, &pg->retry_timeout);
     free(pg->conns);
     free(pg->conninfo);
@@ -410,16 +458,31 @@ int api_pg_query(api_pg *pg, const char *sql, int nparams, const char *const *pa
     return api_pg_query_for(pg, NULL, sql, nparams, params, cb, ctx);
 }
 
-int api_pg_query_for(api_pg *pg, const api_async *owner, const char *sql, int nparams, const char *const *params,
-                     api_pg_cb cb, void *ctx)
+/* Appends q to pg's queue and runs what it can: 0, or -1 when the queue is
+ * full or no connection is even trying (nothing would run it before the
+ * next reconnect); q is then still the caller's. */
+static int enqueue(api_pg *pg, pg_query *q)
 {
-    if (pg->queued >= API_PG_QUEUE_MAX || nparams > API_PG_MAX_PARAMS)
+    if (pg->queued >= API_PG_QUEUE_MAX)
         return -1;
     int alive = 0;
     for (int i = 0; i < pg->nconns; i++)
         alive += pg->conns[i].state != CONN_DOWN;
     if (!alive)
-        return -1;   /* nothing would run it before the next reconnect */
+        return -1;
+    if (pg->tail)
+        pg->tail->next = q;
+    else
+        pg->head = q;
+    pg->tail = q;
+    pg->queued++;
+    dispatch(pg);
+    return 0;
+}
+
+static pg_query *query_new(const api_async *owner, const char *sql, int nparams, const char *const *params,
+                           api_pg_cb cb, void *ctx)
+{
     pg_query *q = calloc(1, sizeof(*q));
     q->sql = strdup(sql);
     q->hash = sql_hash(sql);
@@ -429,14 +492,78 @@ int api_pg_query_for(api_pg *pg, const api_async *owner, const char *sql, int np
     q->cb = cb;
     q->ctx = ctx;
     q->gone = owner ? &owner->gone : NULL;
-    if (pg->tail)
-        pg->tail->next = q;
-    else
-        pg->head = q;
-    pg->tail = q;
-    pg->queued++;
-    dispatch(pg);
-    return 0;
+    return q;
+}
+
+int api_pg_query_for(api_pg *pg, const api_async *owner, const char *sql, int nparams, const char *const *params,
+                     api_pg_cb cb, void *ctx)
+{
+    if (nparams > API_PG_MAX_PARAMS)
+        return -1;
+    pg_query *q = query_new(owner, sql, nparams, params, cb, ctx);
+    if (atomic_load(&pg->usable) && enqueue(pg, q) == 0)
+        return 0;
+    if (pg->fallback) {   /* a replica that is lagging, down or full */
+        atomic_fetch_add(&pg->handed_over, 1);
+        if (enqueue(pg->fallback, q) == 0)
+            return 0;
+    }
+    query_free(q);
+    return -1;
+}
+
+int api_pg_probe(api_pg *pg, const char *sql, api_pg_cb cb, void *ctx)
+{
+    pg_query *q = query_new(NULL, sql, 0, NULL, cb, ctx);
+    q->here_only = true;
+    if (enqueue(pg, q) == 0)
+        return 0;
+    query_free(q);
+    return -1;
+}
+
+void api_pg_set_fallback(api_pg *pg, api_pg *fallback)
+{
+    pg->fallback = fallback;
+}
+
+void api_pg_set_usable(api_pg *pg, bool usable)
+{
+    atomic_store(&pg->usable, usable);
+    if (!usable && pg->fallback) {   /* what waits here would wait for a replica we gave up on */
+        pg_query *keep = NULL, **tail = &keep;
+        while (pg->head) {
+            pg_query *q = queue_pop(pg);
+            if (q->here_only) {
+                q->next = NULL;
+                *tail = q;
+                tail = &q->next;
+            } else {
+                hand_over(pg, q, "database unavailable");
+            }
+        }
+        for (pg_query *q = keep, *next; q; q = next) {   /* probes stay, in order */
+            next = q->next;
+            q->next = NULL;
+            if (enqueue(pg, q) != 0)
+                query_finish(q, NULL, "database unavailable");
+        }
+    }
+}
+
+bool api_pg_usable(api_pg *pg)
+{
+    return atomic_load(&pg->usable);
+}
+
+unsigned long api_pg_answered(api_pg *pg)
+{
+    return atomic_load(&pg->answered);
+}
+
+unsigned long api_pg_handed_over(api_pg *pg)
+{
+    return atomic_load(&pg->handed_over);
 }
 
 int api_pg_ready_count(api_pg *pg)

@@ -16,6 +16,7 @@
 #include "api/bookings.h"
 #include "api/http.h"
 #include "api/pg.h"
+#include "api/replica.h"
 #include "api/routes.h"
 #include "common/booking_rules.h"
 #include "common/money.h"
@@ -135,7 +136,7 @@ int api_priests_list(h2o_req_t *req, const api_match *m)
         return 0;
     }
     const char *params[] = {pat[0], pat[1], min_rating, pat[2], limit, offset};
-    api_read_page(req, &page, sql, 6, params, true);
+    api_read_page(req, m, &page, sql, 6, params, true);
     return 0;
 }
 
@@ -161,7 +162,7 @@ int api_priests_show(h2o_req_t *req, const api_match *m)
     char id[24];
     snprintf(id, sizeof(id), "%lld", (long long)api_param_id(m, 0));
     const char *params[] = {id};
-    api_read_json(req,
+    api_read_json(req, m,
                   "SELECT json_build_object(" PRIEST_FIELDS ", 'services', " SERVICES_SQL ", 'reviews', " REVIEWS_SQL
                   ")::text FROM priest_profiles p JOIN users u ON u.id = p.user_id WHERE p.id = $1 AND" LISTED,
                   1, params, true, "no such priest");
@@ -302,7 +303,9 @@ int api_priests_availability(h2o_req_t *req, const api_match *m)
     snprintf(from, sizeof(from), "%lld", (long long)(midnight - 2 * 86400));
     snprintf(to, sizeof(to), "%lld", (long long)(midnight + 2 * 86400));
     const char *params[] = {priest, svc, from, to};
-    if (api_pg_query(api_thread_of(req)->pg,
+    /* The replica may answer (routes.c): a slot shown free that was just taken
+     * is refused by the worker, which decides on the primary. */
+    if (api_pg_query_for(api_read_pool(req, m), &a->async,
                      "SELECT EXISTS (SELECT 1 FROM priest_profiles p JOIN users u ON u.id = p.user_id"
                      "  WHERE p.id = $1 AND" LISTED "),"
                      " (SELECT CASE WHEN is_active THEN duration_minutes ELSE -1 END FROM services WHERE id = $2),"

@@ -9,9 +9,11 @@
 #include "api/compress.h"
 #include "api/http.h"
 #include "api/pg.h"
+#include "api/replica.h"
 
 typedef struct {
     api_async async;     /* first: req is NULL once the client is gone */
+    api_pg *pg;          /* the primary's or the replica's (api_read_pool) */
     bool etag, is_page;
     uint64_t generation;   /* of the cache, when the query was sent */
     api_page page;
@@ -40,10 +42,10 @@ static void reply_text(h2o_req_t *req, const read_ctx *r, const char *text)
 }
 
 /* A public read answered from the short-lived cache, if it is there. */
-static bool from_cache(h2o_req_t *req, bool etag)
+static bool from_cache(h2o_req_t *req, const api_match *m, bool etag)
 {
     size_t len;
-    const char *body = etag ? api_cache_get(req->path, &len) : NULL;
+    const char *body = etag && api_read_cache_ok(m) ? api_cache_get(req->path, &len) : NULL;
     if (body)
         api_compress_reply_cached(req, body, len);
     return body != NULL;
@@ -83,29 +85,31 @@ static void on_read(void *ctx, const PGresult *res, const char *err)
 static void start(h2o_req_t *req, read_ctx *r, const char *sql, int nparams, const char *const *params)
 {
     r->generation = api_cache_generation();
-    if (api_pg_query_for(api_thread_of(req)->pg, &r->async, sql, nparams, params, on_read, r) != 0) {
+    if (api_pg_query_for(r->pg, &r->async, sql, nparams, params, on_read, r) != 0) {
         api_reply_overloaded(req);
         api_async_free(&r->async);
     }
 }
 
-void api_read_json(h2o_req_t *req, const char *sql, int nparams, const char *const *params, bool etag,
-                   const char *missing)
+void api_read_json(h2o_req_t *req, const api_match *m, const char *sql, int nparams, const char *const *params,
+                   bool etag, const char *missing)
 {
-    if (from_cache(req, etag))
+    if (from_cache(req, m, etag))
         return;
     read_ctx *r = api_async_new(req, sizeof(*r));
+    r->pg = api_read_pool(req, m);
     r->etag = etag;
     snprintf(r->missing, sizeof(r->missing), "%s", missing);
     start(req, r, sql, nparams, params);
 }
 
-void api_read_page(h2o_req_t *req, const api_page *page, const char *sql, int nparams, const char *const *params,
-                   bool etag)
+void api_read_page(h2o_req_t *req, const api_match *m, const api_page *page, const char *sql, int nparams,
+                   const char *const *params, bool etag)
 {
-    if (from_cache(req, etag))
+    if (from_cache(req, m, etag))
         return;
     read_ctx *r = api_async_new(req, sizeof(*r));
+    r->pg = api_read_pool(req, m);
     r->etag = etag;
     r->is_page = true;
     r->page = *page;

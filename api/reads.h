@@ -7,25 +7,31 @@
  *
  * Public catalog reads (priests, services) answer with a strong ETag
  * (api_reply_json_etag): clients revalidate with If-None-Match and get 304.
- * Per-user reads (bookings) do not: their body differs per caller anyway. */
+ * Per-user reads (bookings) do not: their body differs per caller anyway.
+ *
+ * `m` picks the database (api/replica.h: api_read_pool): the read replica
+ * when the route allows it and the caller has not written recently, else
+ * the primary. A caller pinned to the primary also skips the cache, which
+ * may hold a replica's answer. */
 #ifndef PUNYAKA_API_READS_H
 #define PUNYAKA_API_READS_H
 
 #include <stdbool.h>
 #include <h2o.h>
 #include "api/query.h"
+#include "api/routes.h"
 
 /* Money, timestamps and every resource's shape: common/shapes.h. */
 #include "common/shapes.h"
 
 /* One document: the query returns one row whose first column is the JSON
  * text, or no row ⇒ 404 `not_found` with `missing` as the detail. */
-void api_read_json(h2o_req_t *req, const char *sql, int nparams, const char *const *params, bool etag,
+void api_read_json(h2o_req_t *req, const api_match *m, const char *sql, int nparams, const char *const *params, bool etag,
                    const char *missing);
 
 /* One list page: the query returns one row (total count, JSON array text of
  * this page's items) ⇒ {count, next, previous, results}. */
-void api_read_page(h2o_req_t *req, const api_page *page, const char *sql, int nparams, const char *const *params,
+void api_read_page(h2o_req_t *req, const api_match *m, const api_page *page, const char *sql, int nparams, const char *const *params,
                    bool etag);
 
 /* Database failure / full query queue ⇒ 503 (the shared wording). */

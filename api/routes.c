@@ -13,76 +13,84 @@
 #include "api/seed.h"
 #include "common/uuid.h"
 
+/* The fifth column, where the route's reads go: ON_REPLICA may be answered
+ * by the read replica (api/replica.h), a moment stale, unless the caller
+ * wrote within PUNYAKA_READ_PRIMARY_AFTER_WRITE_MS; ON_PRIMARY always reads
+ * the primary (admin views, auth, command status, writes' checks).
+ * Availability is ON_REPLICA: it only advises, the worker decides a
+ * booking on the primary. */
+#define ON_PRIMARY API_READS_PRIMARY
+#define ON_REPLICA API_READS_REPLICA
 static const api_route ROUTES[] = {
-    {"GET", "/healthz", api_healthz, AUTH_PUBLIC},
-    {"GET", "/readyz", api_readyz, AUTH_PUBLIC},
-    {"POST", "/api/auth/register/", api_auth_register, AUTH_PUBLIC},
-    {"POST", "/api/auth/login/", api_auth_login, AUTH_PUBLIC},
-    {"POST", "/api/auth/logout/", api_auth_logout, AUTH_USER},
-    {"POST", "/api/auth/logout_all/", api_auth_logout_all, AUTH_USER},
-    {"GET", "/api/auth/me/", api_auth_me, AUTH_USER},
-    {"PATCH", "/api/auth/me/", api_auth_me_update, AUTH_USER},
-    {"POST", "/api/auth/change_password/", api_auth_change_password, AUTH_USER},
-    {"GET", "/api/auth/csrf/", api_auth_csrf, AUTH_PUBLIC},
-    {"GET", "/api/commands/{uuid}", api_commands_show, AUTH_PUBLIC},
-    {"GET", "/api/stream/", api_stream, AUTH_USER},                         /* Server-Sent Events (stream.h) */
-    {"GET", "/api/admin/history/", api_admin_history, ROLE_ADMIN},
-    {"GET", "/api/admin/priests/", api_admin_priests_list, ROLE_ADMIN},
-    {"POST", "/api/admin/priests/{id}/verify/", api_admin_priest_verify, ROLE_ADMIN},
-    {"POST", "/api/admin/priests/{id}/kyc/", api_admin_priest_kyc, ROLE_ADMIN},
-    {"GET", "/api/priests/", api_priests_list, AUTH_PUBLIC},
-    {"GET", "/api/priests/{id}/", api_priests_show, AUTH_PUBLIC},
-    {"GET", "/api/priests/{id}/availability/", api_priests_availability, AUTH_PUBLIC},
+    {"GET", "/healthz", api_healthz, AUTH_PUBLIC, ON_PRIMARY},
+    {"GET", "/readyz", api_readyz, AUTH_PUBLIC, ON_PRIMARY},
+    {"POST", "/api/auth/register/", api_auth_register, AUTH_PUBLIC, ON_PRIMARY},
+    {"POST", "/api/auth/login/", api_auth_login, AUTH_PUBLIC, ON_PRIMARY},
+    {"POST", "/api/auth/logout/", api_auth_logout, AUTH_USER, ON_PRIMARY},
+    {"POST", "/api/auth/logout_all/", api_auth_logout_all, AUTH_USER, ON_PRIMARY},
+    {"GET", "/api/auth/me/", api_auth_me, AUTH_USER, ON_PRIMARY},
+    {"PATCH", "/api/auth/me/", api_auth_me_update, AUTH_USER, ON_PRIMARY},
+    {"POST", "/api/auth/change_password/", api_auth_change_password, AUTH_USER, ON_PRIMARY},
+    {"GET", "/api/auth/csrf/", api_auth_csrf, AUTH_PUBLIC, ON_PRIMARY},
+    {"GET", "/api/commands/{uuid}", api_commands_show, AUTH_PUBLIC, ON_PRIMARY},
+    {"GET", "/api/stream/", api_stream, AUTH_USER, ON_PRIMARY},             /* Server-Sent Events (stream.h) */
+    {"GET", "/api/admin/history/", api_admin_history, ROLE_ADMIN, ON_PRIMARY},
+    {"GET", "/api/admin/priests/", api_admin_priests_list, ROLE_ADMIN, ON_PRIMARY},
+    {"POST", "/api/admin/priests/{id}/verify/", api_admin_priest_verify, ROLE_ADMIN, ON_PRIMARY},
+    {"POST", "/api/admin/priests/{id}/kyc/", api_admin_priest_kyc, ROLE_ADMIN, ON_PRIMARY},
+    {"GET", "/api/priests/", api_priests_list, AUTH_PUBLIC, ON_REPLICA},
+    {"GET", "/api/priests/{id}/", api_priests_show, AUTH_PUBLIC, ON_REPLICA},
+    {"GET", "/api/priests/{id}/availability/", api_priests_availability, AUTH_PUBLIC, ON_REPLICA},
     /* a priest's own schedule (api/schedule.c, issue 17) */
-    {"GET", "/api/priest/schedule/", api_priest_schedule_show, ROLE_PRIEST},
-    {"PUT", "/api/priest/schedule/", api_priest_schedule_put, ROLE_PRIEST},
-    {"GET", "/api/priest/blocks/", api_priest_blocks_list, ROLE_PRIEST},
-    {"POST", "/api/priest/blocks/", api_priest_blocks_create, ROLE_PRIEST},
-    {"DELETE", "/api/priest/blocks/{id}/", api_priest_blocks_delete, ROLE_PRIEST},
-    {"GET", "/api/services/", api_services_list, AUTH_PUBLIC},
-    {"GET", "/api/services/{id}/", api_services_show, AUTH_PUBLIC},
-    {"GET", "/api/admin/services/", api_admin_services_list, ROLE_ADMIN},
-    {"POST", "/api/admin/services/", api_admin_services_create, ROLE_ADMIN},
-    {"PATCH", "/api/admin/services/{id}/", api_admin_services_update, ROLE_ADMIN},
-    {"GET", "/api/bookings/", api_bookings_list, AUTH_USER},
-    {"POST", "/api/bookings/", api_bookings_create, ROLE_CUSTOMER},
-    {"GET", "/api/bookings/{id}/", api_bookings_show, AUTH_USER},
-    {"POST", "/api/bookings/{id}/confirm/", api_bookings_confirm, ROLE_PRIEST},
-    {"POST", "/api/bookings/{id}/complete/", api_bookings_complete, ROLE_PRIEST},
-    {"POST", "/api/bookings/{id}/customer_confirm/", api_bookings_customer_confirm, ROLE_CUSTOMER},
-    {"POST", "/api/bookings/{id}/cancel/", api_bookings_cancel, AUTH_USER},
-    {"POST", "/api/bookings/{id}/rate/", api_bookings_rate, ROLE_CUSTOMER},
+    {"GET", "/api/priest/schedule/", api_priest_schedule_show, ROLE_PRIEST, ON_PRIMARY},
+    {"PUT", "/api/priest/schedule/", api_priest_schedule_put, ROLE_PRIEST, ON_PRIMARY},
+    {"GET", "/api/priest/blocks/", api_priest_blocks_list, ROLE_PRIEST, ON_PRIMARY},
+    {"POST", "/api/priest/blocks/", api_priest_blocks_create, ROLE_PRIEST, ON_PRIMARY},
+    {"DELETE", "/api/priest/blocks/{id}/", api_priest_blocks_delete, ROLE_PRIEST, ON_PRIMARY},
+    {"GET", "/api/services/", api_services_list, AUTH_PUBLIC, ON_REPLICA},
+    {"GET", "/api/services/{id}/", api_services_show, AUTH_PUBLIC, ON_REPLICA},
+    {"GET", "/api/admin/services/", api_admin_services_list, ROLE_ADMIN, ON_PRIMARY},
+    {"POST", "/api/admin/services/", api_admin_services_create, ROLE_ADMIN, ON_PRIMARY},
+    {"PATCH", "/api/admin/services/{id}/", api_admin_services_update, ROLE_ADMIN, ON_PRIMARY},
+    {"GET", "/api/bookings/", api_bookings_list, AUTH_USER, ON_REPLICA},
+    {"POST", "/api/bookings/", api_bookings_create, ROLE_CUSTOMER, ON_PRIMARY},
+    {"GET", "/api/bookings/{id}/", api_bookings_show, AUTH_USER, ON_REPLICA},
+    {"POST", "/api/bookings/{id}/confirm/", api_bookings_confirm, ROLE_PRIEST, ON_PRIMARY},
+    {"POST", "/api/bookings/{id}/complete/", api_bookings_complete, ROLE_PRIEST, ON_PRIMARY},
+    {"POST", "/api/bookings/{id}/customer_confirm/", api_bookings_customer_confirm, ROLE_CUSTOMER, ON_PRIMARY},
+    {"POST", "/api/bookings/{id}/cancel/", api_bookings_cancel, AUTH_USER, ON_PRIMARY},
+    {"POST", "/api/bookings/{id}/rate/", api_bookings_rate, ROLE_CUSTOMER, ON_PRIMARY},
     /* notifications (api/notifications.c): each signed-in user's own */
-    {"GET", "/api/notifications/", api_notifications_list, AUTH_USER},
-    {"GET", "/api/notifications/unread_count/", api_notifications_unread_count, AUTH_USER},
-    {"POST", "/api/notifications/read_all/", api_notifications_read_all, AUTH_USER},
-    {"POST", "/api/notifications/{id}/read/", api_notifications_read, AUTH_USER},
+    {"GET", "/api/notifications/", api_notifications_list, AUTH_USER, ON_REPLICA},
+    {"GET", "/api/notifications/unread_count/", api_notifications_unread_count, AUTH_USER, ON_REPLICA},
+    {"POST", "/api/notifications/read_all/", api_notifications_read_all, AUTH_USER, ON_PRIMARY},
+    {"POST", "/api/notifications/{id}/read/", api_notifications_read, AUTH_USER, ON_PRIMARY},
     /* shop (api/catalog.c, cart.c, orders.c, admin_catalog.c): customers and priests shop, admins run it */
-    {"GET", "/api/categories/", api_categories_list, AUTH_PUBLIC},
-    {"GET", "/api/products/", api_products_list, AUTH_PUBLIC},
-    {"GET", "/api/products/{id}/", api_products_show, AUTH_PUBLIC},
-    {"GET", "/api/products/{slug}/", api_products_show_slug, AUTH_PUBLIC},
-    {"GET", "/api/cart/", api_cart_show, ROLE_CUSTOMER | ROLE_PRIEST},
-    {"POST", "/api/cart/add_item/", api_cart_add_item, ROLE_CUSTOMER | ROLE_PRIEST},
-    {"POST", "/api/cart/update_item/", api_cart_update_item, ROLE_CUSTOMER | ROLE_PRIEST},
-    {"POST", "/api/cart/remove_item/", api_cart_remove_item, ROLE_CUSTOMER | ROLE_PRIEST},
-    {"POST", "/api/cart/clear/", api_cart_clear, ROLE_CUSTOMER | ROLE_PRIEST},
-    {"PATCH", "/api/cart/items/{id}/", api_cart_item_patch, ROLE_CUSTOMER | ROLE_PRIEST},    /* the seed's dialect */
-    {"DELETE", "/api/cart/items/{id}/", api_cart_item_delete, ROLE_CUSTOMER | ROLE_PRIEST},
-    {"POST", "/api/orders/checkout/", api_orders_checkout, ROLE_CUSTOMER | ROLE_PRIEST},
-    {"POST", "/api/orders/", api_orders_create, ROLE_CUSTOMER | ROLE_PRIEST},                /* the seed's checkout */
-    {"GET", "/api/orders/", api_orders_list, AUTH_USER},
-    {"GET", "/api/orders/{id}/", api_orders_show, AUTH_USER},
-    {"POST", "/api/orders/{id}/cancel/", api_orders_cancel, ROLE_CUSTOMER | ROLE_PRIEST},
-    {"POST", "/api/admin/orders/{id}/status/", api_admin_order_status, ROLE_ADMIN},
-    {"GET", "/api/admin/categories/", api_admin_categories_list, ROLE_ADMIN},
-    {"POST", "/api/admin/categories/", api_admin_categories_create, ROLE_ADMIN},
-    {"PATCH", "/api/admin/categories/{id}/", api_admin_categories_update, ROLE_ADMIN},
-    {"GET", "/api/admin/products/", api_admin_products_list, ROLE_ADMIN},
-    {"POST", "/api/admin/products/", api_admin_products_create, ROLE_ADMIN},
-    {"PATCH", "/api/admin/products/{id}/", api_admin_products_update, ROLE_ADMIN},
-    {"POST", "/api/admin/products/{id}/stock/", api_admin_products_stock, ROLE_ADMIN},
-    {"POST", "/api/admin/products/{id}/kit/", api_admin_products_kit, ROLE_ADMIN},
+    {"GET", "/api/categories/", api_categories_list, AUTH_PUBLIC, ON_REPLICA},
+    {"GET", "/api/products/", api_products_list, AUTH_PUBLIC, ON_REPLICA},
+    {"GET", "/api/products/{id}/", api_products_show, AUTH_PUBLIC, ON_REPLICA},
+    {"GET", "/api/products/{slug}/", api_products_show_slug, AUTH_PUBLIC, ON_REPLICA},
+    {"GET", "/api/cart/", api_cart_show, ROLE_CUSTOMER | ROLE_PRIEST, ON_PRIMARY},
+    {"POST", "/api/cart/add_item/", api_cart_add_item, ROLE_CUSTOMER | ROLE_PRIEST, ON_PRIMARY},
+    {"POST", "/api/cart/update_item/", api_cart_update_item, ROLE_CUSTOMER | ROLE_PRIEST, ON_PRIMARY},
+    {"POST", "/api/cart/remove_item/", api_cart_remove_item, ROLE_CUSTOMER | ROLE_PRIEST, ON_PRIMARY},
+    {"POST", "/api/cart/clear/", api_cart_clear, ROLE_CUSTOMER | ROLE_PRIEST, ON_PRIMARY},
+    {"PATCH", "/api/cart/items/{id}/", api_cart_item_patch, ROLE_CUSTOMER | ROLE_PRIEST, ON_PRIMARY},    /* the seed's dialect */
+    {"DELETE", "/api/cart/items/{id}/", api_cart_item_delete, ROLE_CUSTOMER | ROLE_PRIEST, ON_PRIMARY},
+    {"POST", "/api/orders/checkout/", api_orders_checkout, ROLE_CUSTOMER | ROLE_PRIEST, ON_PRIMARY},
+    {"POST", "/api/orders/", api_orders_create, ROLE_CUSTOMER | ROLE_PRIEST, ON_PRIMARY},                /* the seed's checkout */
+    {"GET", "/api/orders/", api_orders_list, AUTH_USER, ON_REPLICA},
+    {"GET", "/api/orders/{id}/", api_orders_show, AUTH_USER, ON_REPLICA},
+    {"POST", "/api/orders/{id}/cancel/", api_orders_cancel, ROLE_CUSTOMER | ROLE_PRIEST, ON_PRIMARY},
+    {"POST", "/api/admin/orders/{id}/status/", api_admin_order_status, ROLE_ADMIN, ON_PRIMARY},
+    {"GET", "/api/admin/categories/", api_admin_categories_list, ROLE_ADMIN, ON_PRIMARY},
+    {"POST", "/api/admin/categories/", api_admin_categories_create, ROLE_ADMIN, ON_PRIMARY},
+    {"PATCH", "/api/admin/categories/{id}/", api_admin_categories_update, ROLE_ADMIN, ON_PRIMARY},
+    {"GET", "/api/admin/products/", api_admin_products_list, ROLE_ADMIN, ON_PRIMARY},
+    {"POST", "/api/admin/products/", api_admin_products_create, ROLE_ADMIN, ON_PRIMARY},
+    {"PATCH", "/api/admin/products/{id}/", api_admin_products_update, ROLE_ADMIN, ON_PRIMARY},
+    {"POST", "/api/admin/products/{id}/stock/", api_admin_products_stock, ROLE_ADMIN, ON_PRIMARY},
+    {"POST", "/api/admin/products/{id}/kit/", api_admin_products_kit, ROLE_ADMIN, ON_PRIMARY},
 };
 #define NROUTES (sizeof(ROUTES) / sizeof(ROUTES[0]))
 
@@ -214,6 +222,10 @@ static void on_session(void *ctx, const api_session *s, bool redis_down)
         c->session = *s;   /* the loader's copy dies after this callback */
         c->match.session = &c->session;
     }
+    /* Admins always read the primary: they are few, and what they see
+     * (every order, the catalog they just edited) decides their next step. */
+    c->match.replica = c->route->reads == API_READS_REPLICA &&
+                       !(s && (api_session_reads_primary(s) || api_role_bit(s->role) == ROLE_ADMIN));
     c->route->handler(req, &c->match);
 }
 

@@ -6,6 +6,7 @@
 #ifndef PUNYAKA_API_ROUTES_H
 #define PUNYAKA_API_ROUTES_H
 
+#include <stdbool.h>
 #include <h2o.h>
 #include "api/session.h"
 
@@ -23,10 +24,17 @@ enum {
     AUTH_USER = ROLE_CUSTOMER | ROLE_PRIEST | ROLE_ADMIN,
 };
 
+/* Which database a route's reads may use (api/replica.h): the primary
+ * (the default), or the read replica when the caller has not written
+ * recently — reads that may be a moment stale: public catalog, per-user
+ * lists and details. */
+enum { API_READS_PRIMARY = 0, API_READS_REPLICA = 1 };
+
 typedef struct {
     h2o_iovec_t params[API_MAX_PARAMS];   /* the {…} segments, in order */
     int nparams;
     const api_session *session;           /* NULL: anonymous (or a CSRF-only session) */
+    bool replica;                         /* reads may go to the replica: api_read_pool() */
 } api_match;
 
 /* The caller's role bit (0 when anonymous). */
@@ -42,6 +50,7 @@ typedef struct {
     const char *pattern;
     api_handler handler;
     int auth;   /* AUTH_PUBLIC or a set of ROLE_* bits */
+    int reads;  /* API_READS_PRIMARY (omitted) or API_READS_REPLICA */
 } api_route;
 
 /* Registers the dispatcher on /api, /healthz, /readyz, the static web UI,

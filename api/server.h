@@ -22,6 +22,7 @@ typedef struct api_kafka api_kafka;
 typedef struct api_waiters api_waiters;
 typedef struct api_metrics api_metrics;
 typedef struct api_live api_live;
+typedef struct api_replica api_replica;
 
 typedef struct api_thread {
     int index;
@@ -37,6 +38,8 @@ typedef struct api_thread {
     h2o_socket_t *metrics_listener;
     bool serves_metrics;
     api_pg *pg;
+    api_pg *pg_read;                        /* the read replica's pool, or NULL (api/replica.h) */
+    api_replica *replica;                   /* its probe */
     api_redis *redis;
     api_kafka *kafka;
     api_waiters *waiters;

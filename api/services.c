@@ -27,14 +27,14 @@
 /* ---- reads ---- */
 
 /* `active`: "true" for the public list, else the admin's filter. */
-static void list_services(h2o_req_t *req, const char *type, const char *active, const api_page *page,
+static void list_services(h2o_req_t *req, const api_match *m, const char *type, const char *active, const api_page *page,
                           bool public_read)
 {
     char limit[24], offset[24];
     snprintf(limit, sizeof(limit), "%lld", (long long)page->size);
     snprintf(offset, sizeof(offset), "%lld", (long long)page->offset);
     const char *params[] = {type, limit, offset, active};
-    api_read_page(req, page,
+    api_read_page(req, m, page,
                   "WITH f AS (SELECT * FROM services WHERE ($4 = '' OR is_active = ($4 = 'true'))"
                   "  AND ($1 = '' OR service_type = $1)),"
                   " pg AS (SELECT * FROM f ORDER BY name, id LIMIT $2::bigint OFFSET $3::bigint)"
@@ -45,24 +45,22 @@ static void list_services(h2o_req_t *req, const char *type, const char *active, 
 
 int api_services_list(h2o_req_t *req, const api_match *m)
 {
-    (void)m;
     char type[TYPE_MAX_BYTES + 1];
     api_page page;
     if (api_query_text_or_reply(req, "service_type", type, sizeof(type)) || api_page_or_reply(req, &page))
         return 0;
-    list_services(req, type, "true", &page, true);
+    list_services(req, m, type, "true", &page, true);
     return 0;
 }
 
 int api_admin_services_list(h2o_req_t *req, const api_match *m)
 {
-    (void)m;
     char type[TYPE_MAX_BYTES + 1], active[6];
     api_page page;
     if (api_query_text_or_reply(req, "service_type", type, sizeof(type)) ||
         api_query_bool_or_reply(req, "is_active", active) || api_page_or_reply(req, &page))
         return 0;
-    list_services(req, type, active, &page, false);
+    list_services(req, m, type, active, &page, false);
     return 0;
 }
 
@@ -71,7 +69,7 @@ int api_services_show(h2o_req_t *req, const api_match *m)
     char id[24];
     snprintf(id, sizeof(id), "%lld", (long long)api_param_id(m, 0));
     const char *params[] = {id};
-    api_read_json(req, "SELECT " PK_SERVICE_JSON("s") "::text FROM services s WHERE s.id = $1 AND s.is_active", 1,
+    api_read_json(req, m, "SELECT " PK_SERVICE_JSON("s") "::text FROM services s WHERE s.id = $1 AND s.is_active", 1,
                   params, true, "no such service");
     return 0;
 }

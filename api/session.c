@@ -175,6 +175,46 @@ static const char *field(redisReply *r, const char *name)
     return NULL;
 }
 
+/* ---- read the primary after a write (session.h, api/replica.h) ---- */
+
+static int64_t window_ms(void)
+{
+    return g_api.cfg.read_primary_after_write_ms;
+}
+
+/* `rpw` as Redis holds it: digits only, and never believed further than one
+ * window ahead (Redis is not trusted; see session.h). */
+static int64_t primary_until(const char *v)
+{
+    if (!v || !*v || strlen(v) > 15 || strspn(v, "0123456789") != strlen(v))
+        return 0;
+    int64_t until = strtoll(v, NULL, 10), cap = (int64_t)api_now_ms() + window_ms();
+    return until < cap ? until : cap;
+}
+
+bool api_session_reads_primary(const api_session *s)
+{
+    return s->primary_until_ms > (int64_t)api_now_ms();
+}
+
+/* Only an existing record is stamped: a logout that won the race stays one,
+ * and no half record without a TTL is ever made. */
+static const char STAMP[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'rpw', ARGV[1]) end return 0";
+
+void api_session_mark_write(h2o_req_t *req)
+{
+    h2o_iovec_t token = api_session_cookie(req);
+    if (!g_api.cfg.database_read_url || !token.len || window_ms() == 0)
+        return;
+    char hash[API_HASH_HEX], key[96], until[24];
+    api_session_hash(token.base, token.len, hash);
+    snprintf(key, sizeof(key), "punyaka:sess:%s", hash);
+    snprintf(until, sizeof(until), "%lld", (long long)api_now_ms() + window_ms());
+    const char *argv[] = {"EVAL", STAMP, "1", key, until};
+    api_redis_argv(api_thread_of(req)->redis, NULL, NULL, 5, argv, NULL);
+}
+
 static void on_loaded(redisAsyncContext *ac, void *reply, void *privdata)
 {
     loading *l = privdata;
@@ -198,6 +238,7 @@ static void on_loaded(redisAsyncContext *ac, void *reply, void *privdata)
         }
         if (shaped) {
             l->s.user_id = strtoll(uid, NULL, 10);
+            l->s.primary_until_ms = primary_until(field(r, "rpw"));
             snprintf(l->s.role, sizeof(l->s.role), "%s", role);
             memcpy(l->s.csrf, csrf, API_TOKEN_CHARS);
             touch(api_thread_of(l->async.req), &l->s);
@@ -279,11 +320,18 @@ void api_session_create(h2o_req_t *req, int64_t user_id, const char *role, api_s
     snprintf(exp, sizeof(exp), "%lld", (long long)time(NULL) + (user_id ? g_api.cfg.session_idle_s : ANON_TTL_S));
     record_mac(c->s.hash, uid, c->s.role, c->s.csrf, exp, mac);
     drop_old_session(req);
-    const char *hset[] = {"HSET", key, "uid", uid, "role", c->s.role, "csrf", c->s.csrf, "exp", exp, "mac", mac};
+    /* A new login reads the primary for a window too: the account it just
+     * proved (perhaps registered a moment ago) may not be on the replica yet. */
+    char until[24];
+    int64_t until_ms = (int64_t)api_now_ms() + window_ms();
+    snprintf(until, sizeof(until), "%lld", (long long)until_ms);
+    c->s.primary_until_ms = g_api.cfg.database_read_url ? until_ms : 0;
+    const char *hset[] = {"HSET", key, "uid", uid, "role", c->s.role, "csrf", c->s.csrf, "exp", exp, "mac", mac,
+                          "rpw", until};
     const char *expire[] = {"EXPIRE", key, ttl};
     const char *sadd[] = {"SADD", ukey, c->s.hash};
     const char *uexpire[] = {"EXPIRE", ukey, ttl};
-    int rc = api_redis_argv(t->redis, NULL, NULL, 12, hset, NULL);
+    int rc = api_redis_argv(t->redis, NULL, NULL, g_api.cfg.database_read_url ? 14 : 12, hset, NULL);
     if (rc == 0 && user_id) {
         api_redis_argv(t->redis, NULL, NULL, 3, sadd, NULL);
         api_redis_argv(t->redis, NULL, NULL, 3, uexpire, NULL);

@@ -11,6 +11,12 @@
  * server did not write — forged by anyone with Redis write access, copied to
  * another key, edited, or kept past `exp` — is no session (401), and logged.
  *   punyaka:usess:<uid>   set of the user's session hashes (logout_all)
+ * With a read replica (api/replica.h) the record also holds `rpw`, "read
+ * the primary until" (Unix ms): stamped when the session publishes a
+ * command and at login, read with the record by every API process. It is
+ * outside the MAC on purpose: it only picks which of two databases, both
+ * allowed to the caller, answers a read; a forged value is clamped to one
+ * window ahead, so the worst Redis can do with it is a few stale reads. 
  * Anonymous visitors get no session: GET /api/auth/csrf/ without one answers
  * a stateless token (signed with PUNYAKA_SESSION_KEY, an hour's life) in the
  * `csrftoken` cookie and the body, so Redis does not grow with anonymous
@@ -33,6 +39,7 @@ typedef struct {
     char role[16];            /* customer | priest | admin | "" */
     char csrf[API_TOKEN_CHARS];
     char hash[API_HASH_HEX];  /* Redis key suffix */
+    int64_t primary_until_ms; /* `rpw`: this session's reads skip the replica until then (0: none) */
 } api_session;
 
 /* Loads PUNYAKA_SESSION_KEY (64 hex characters); false when it is missing
@@ -60,6 +67,15 @@ void api_session_create(h2o_req_t *req, int64_t user_id, const char *role, api_s
 typedef void (*api_session_done_cb)(h2o_req_t *req, bool ok);
 void api_session_destroy(h2o_req_t *req, const api_session *s, api_session_done_cb done);
 void api_session_destroy_all(h2o_req_t *req, int64_t user_id, api_session_done_cb done);
+
+/* True while the session's reads must go to the primary (it wrote recently). */
+bool api_session_reads_primary(const api_session *s);
+/* The request's session published a command: its reads go to the primary
+ * for PUNYAKA_READ_PRIMARY_AFTER_WRITE_MS from now, in every API process.
+ * Does nothing without a read replica or a session cookie. The write is not
+ * awaited: it is queued on this loop's Redis connection before the answer
+ * that lets the client read (which waits at least for Kafka's ack). */
+void api_session_mark_write(h2o_req_t *req);
 
 /* Constant-time check of X-CSRF-Token / X-CSRFToken against the session. */
 bool api_session_csrf_ok(h2o_req_t *req, const api_session *s);

@@ -68,7 +68,7 @@ static const char *const PK_SECRET_NAMES[] = {
     "PUNYAKA_COMMAND_KEY", "PUNYAKA_COMMAND_KEY_PREVIOUS", "PUNYAKA_SESSION_KEY", "PUNYAKA_IDEMPOTENCY_KEY",
     "PUNYAKA_CREDENTIAL_KEY", "PUNYAKA_DATA_KEY", "PUNYAKA_ADMIN_PASSWORD",
     "PUNYAKA_DB_READER_PASSWORD", "PUNYAKA_DB_WRITER_PASSWORD",
-    "DATABASE_URL", "PGPASSWORD", "REDIS_URL", "KAFKA_SASL_PASSWORD", "SMTP_URL",
+    "DATABASE_URL", "DATABASE_READ_URL", "PGPASSWORD", "REDIS_URL", "KAFKA_SASL_PASSWORD", "SMTP_URL",
 };
 
 /* Reads at most cap-1 bytes of path into buf, NUL-terminated; -1 with errno
@@ -141,6 +141,9 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap)
     if (pk_secrets_load(err, errcap) != 0)
         return -1;
     cfg->database_url = env_or("DATABASE_URL", "host=127.0.0.1 port=5432 dbname=punyaka user=postgres");
+    cfg->database_read_url = getenv("DATABASE_READ_URL");
+    if (cfg->database_read_url && !*cfg->database_read_url)
+        cfg->database_read_url = NULL;
     cfg->redis_url = env_or("REDIS_URL", "redis://127.0.0.1:6379");
     cfg->kafka_brokers = env_or("KAFKA_BROKERS", "127.0.0.1:9092");
     cfg->topic_prefix = env_or("PUNYAKA_TOPIC_PREFIX", "punyaka.");
@@ -167,6 +170,9 @@ int pk_config_load(pk_config *cfg, char *err, size_t errcap)
         env_int("PUNYAKA_WAIT_MAX_MS", 10000, 0, 60000, &cfg->wait_max_ms, err, errcap) ||
         env_int("PUNYAKA_PRODUCE_TIMEOUT_MS", 5000, 100, 120000, &cfg->produce_timeout_ms, err, errcap) ||
         env_int("PUNYAKA_PG_CONNS", 4, 1, 64, &cfg->pg_conns_per_thread, err, errcap) ||
+        env_int("PUNYAKA_READ_PRIMARY_AFTER_WRITE_MS", 5000, 0, 600000, &cfg->read_primary_after_write_ms, err,
+                errcap) ||
+        env_int("PUNYAKA_REPLICA_MAX_LAG_MS", 1000, 0, 3600000, &cfg->replica_max_lag_ms, err, errcap) ||
         env_int("PUNYAKA_KAFKA_FETCH_WAIT_MS", 500, 1, 10000, &cfg->kafka_fetch_wait_ms, err, errcap) ||
         env_int("PUNYAKA_MAX_BODY", 65536, 1024, 1 << 20, &cfg->max_body_bytes, err, errcap) ||
         env_int("PUNYAKA_METRICS_PORT", 0, 0, 65535, &cfg->metrics_port, err, errcap) ||

@@ -10,6 +10,9 @@ typedef struct {
     int http_port;            /* PUNYAKA_HTTP_PORT, 8080 */
     int http_threads;         /* PUNYAKA_HTTP_THREADS, number of cores */
     const char *database_url; /* DATABASE_URL, "host=127.0.0.1 port=5432 dbname=punyaka user=postgres" */
+    const char *database_read_url; /* DATABASE_READ_URL, NULL = none: the API's read replica (docs/operations.md) */
+    int read_primary_after_write_ms; /* PUNYAKA_READ_PRIMARY_AFTER_WRITE_MS, 5000: a writer's reads stay on the primary */
+    int replica_max_lag_ms;   /* PUNYAKA_REPLICA_MAX_LAG_MS, 1000: a replica further behind is not read */
     const char *redis_url;    /* REDIS_URL, "redis://127.0.0.1:6379" */
     const char *kafka_brokers;/* KAFKA_BROKERS, "127.0.0.1:9092" */
     const char *topic_prefix; /* PUNYAKA_TOPIC_PREFIX, "punyaka." */

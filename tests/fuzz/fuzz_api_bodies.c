@@ -61,6 +61,34 @@ int api_pg_ready_count(api_pg *pg)
     (void)pg;
     return 0;
 }
+void api_pg_set_fallback(api_pg *pg, api_pg *fallback)
+{
+    (void)pg, (void)fallback;
+}
+void api_pg_set_usable(api_pg *pg, bool usable)
+{
+    (void)pg, (void)usable;
+}
+bool api_pg_usable(api_pg *pg)
+{
+    (void)pg;
+    return false;
+}
+int api_pg_probe(api_pg *pg, const char *sql, api_pg_cb cb, void *ctx)
+{
+    (void)pg, (void)sql, (void)cb, (void)ctx;
+    return -1;
+}
+unsigned long api_pg_answered(api_pg *pg)
+{
+    (void)pg;
+    return 0;
+}
+unsigned long api_pg_handed_over(api_pg *pg)
+{
+    (void)pg;
+    return 0;
+}
 
 int api_redis_argv(api_redis *r, redisCallbackFn *cb, void *privdata, int argc, const char **argv,
                    const size_t *argvlen)
