@@ -41,7 +41,6 @@ static int parse_entity(const char *text, char type[16], char id[24])
 
 int api_admin_history(h2o_req_t *req, const api_match *m)
 {
-    (void)m;
     char entity[64], type[16], id[24];
     api_page page;
     if (api_query_text_or_reply(req, "entity", entity, sizeof(entity)) || api_page_or_reply(req, &page))
@@ -55,7 +54,7 @@ int api_admin_history(h2o_req_t *req, const api_match *m)
     snprintf(limit, sizeof(limit), "%lld", (long long)page.size);
     snprintf(offset, sizeof(offset), "%lld", (long long)page.offset);
     const char *params[] = {type, id, limit, offset};
-    api_read_page(req, &page,
+    api_read_page(req, m, &page,
                   "SELECT (SELECT count(*) FROM journal WHERE entity_type = $1 AND entity_id = $2::bigint),"
                   " coalesce((SELECT json_agg(json_build_object('seq', j.seq, 'at', " PK_SQL_TIMESTAMP("j.issued_at")
                   ", 'command_id', j.command_id, 'type', j.type, 'actor', json_build_object('id', j.actor_id,"

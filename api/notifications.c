@@ -33,7 +33,7 @@ int api_notifications_list(h2o_req_t *req, const api_match *m)
     snprintf(limit, sizeof(limit), "%lld", (long long)page.size);
     snprintf(offset, sizeof(offset), "%lld", (long long)page.offset);
     const char *params[] = {user, strcmp(unread, "true") == 0 ? "true" : "false", limit, offset};
-    api_read_page(req, &page,
+    api_read_page(req, m, &page,
                   "WITH f AS (SELECT * FROM notifications WHERE user_id = $1::bigint"
                   "  AND (NOT $2::boolean OR read_at IS NULL)),"
                   " pg AS (SELECT * FROM f ORDER BY id DESC LIMIT $3::bigint OFFSET $4::bigint)"
@@ -48,7 +48,7 @@ int api_notifications_unread_count(h2o_req_t *req, const api_match *m)
     char user[24];
     snprintf(user, sizeof(user), "%lld", (long long)m->session->user_id);
     const char *params[] = {user};
-    api_read_json(req,
+    api_read_json(req, m,
                   "SELECT json_build_object('count', count(*))::text FROM notifications"
                   " WHERE user_id = $1::bigint AND read_at IS NULL",
                   1, params, false, "no such user");

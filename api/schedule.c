@@ -36,7 +36,7 @@ int api_priest_schedule_show(h2o_req_t *req, const api_match *m)
     char caller[24];
     snprintf(caller, sizeof(caller), "%lld", (long long)m->session->user_id);
     const char *params[] = {caller};
-    api_read_json(req, "SELECT " PK_SCHEDULE_JSON("p", "s") "::text" PK_SCHEDULE_FROM " WHERE p.user_id = $1", 1,
+    api_read_json(req, m, "SELECT " PK_SCHEDULE_JSON("p", "s") "::text" PK_SCHEDULE_FROM " WHERE p.user_id = $1", 1,
                   params, false, "no priest profile");
     return 0;
 }
@@ -53,7 +53,7 @@ int api_priest_blocks_list(h2o_req_t *req, const api_match *m)
     snprintf(limit, sizeof(limit), "%lld", (long long)page.size);
     snprintf(offset, sizeof(offset), "%lld", (long long)page.offset);
     const char *params[] = {caller, limit, offset};
-    api_read_page(req, &page,
+    api_read_page(req, m, &page,
                   "WITH f AS (SELECT k.id, row_number() OVER (ORDER BY " BLOCK_ORDER ") AS n FROM priest_blocks k"
                   "  JOIN priest_profiles p ON p.id = k.priest_id WHERE p.user_id = $1 AND upper(k.period) > now()),"
                   " pg AS (SELECT id, n FROM f ORDER BY n LIMIT $2::bigint OFFSET $3::bigint)"
