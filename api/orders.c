@@ -331,7 +331,7 @@ int api_orders_list(h2o_req_t *req, const api_match *m)
                   " SELECT (SELECT count(*) FROM f),"
                   " coalesce((SELECT json_agg(" PK_ORDER_JSON " ORDER BY o.created_at DESC, o.id DESC)"
                   "  FROM pg o), '[]')::text",
-                  4, params, false);
+                  4, params, API_READ_PRIVATE);
     return 0;
 }
 
@@ -345,7 +345,7 @@ int api_orders_show(h2o_req_t *req, const api_match *m)
     api_read_json(req,
                   "SELECT " PK_ORDER_JSON "::text FROM orders o"
                   " WHERE o.id = $1 AND ($2::bigint = 0 OR o.user_id = $2::bigint)",
-                  2, params, false, "no such order");
+                  2, params, API_READ_PRIVATE, "no such order");
     return 0;
 }
 
