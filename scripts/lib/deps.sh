@@ -10,6 +10,8 @@ PUNYAKA_PACKAGES=(
   postgresql postgresql-contrib redis-server
   kcat curl wrk nghttp2-client iproute2 procps
 )
+# bench/run.sh plots throughput and p99 against connections (docs/performance.md).
+PUNYAKA_PACKAGES+=(gnuplot-nox)
 # The build renders schemas/openapi.yaml as JSON (scripts/lib/openapi_json.py).
 PUNYAKA_PACKAGES+=(python3 python3-yaml)
 # Fuzzers (tests/fuzz, scripts/lib/fuzz.sh): Debian's clang and its libFuzzer runtime.
