@@ -28,7 +28,8 @@ void api_reply_json_etag_gzip(h2o_req_t *req, const char *body, size_t len, cons
  * shared cache may keep it; the browser revalidates every time). Nothing is
  * cached on the server: the body is built from PostgreSQL and Redis on
  * every request, so the validator is right whichever process or user made
- * the change (docs/performance.md says why there is no per-user cache).
+ * the change (bench/README.md, "Per-user reads": why there is no per-user
+ * cache).
  * Other methods (a write answering the resource) get a plain 200. */
 void api_reply_json_private(h2o_req_t *req, const char *body, size_t len);
 /* The same for a document (stolen: decref'd here). */

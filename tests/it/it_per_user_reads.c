@@ -4,8 +4,9 @@
  * If-None-Match, and a change made by SOMEONE ELSE — a customer booking
  * this priest, the priest confirming, an admin moving an order or changing
  * a price — gives the next request a 200 with a new ETag. Nothing per user
- * is cached in the API (docs/performance.md says why), so every request
- * is built from PostgreSQL and Redis and these hold across API processes.
+ * is cached in the API (bench/README.md, "Per-user reads", says why): every
+ * answer is built from PostgreSQL and Redis, so this holds across API
+ * processes.
  * And a session in use is no longer rewritten in Redis on every request
  * (api/session.c, touch_due). Helpers: tests/support/bookings_http.h. */
 #include "tests/support/bookings_http.h"
