@@ -76,11 +76,15 @@ priests=$(sql -c "SELECT string_agg(p.id::text, ',') FROM priest_profiles p JOIN
 service=$(sql -c "SELECT min(id) FROM services WHERE name LIKE 'Bench puja %'")
 dates=$(for d in $(seq 1 170); do TZ=Asia/Kolkata date -d "+$d day" +%F; done | paste -sd,)
 tomorrow=${dates%%,*}
-for i in $(seq 1 64); do   # one cart line each, for GET /api/cart/
-  s=$(sed -n "${i}p" "$dir/users" | cut -d' ' -f2)
-  curl -s -o /dev/null -X POST "$api/api/cart/add_item/" -H 'content-type: application/json' \
-    -H "Cookie: ${s%%|*}" -H "X-CSRF-Token: ${s#*|}" -d "{\"product_id\":$product,\"quantity\":1}"
-done
+fill_carts() {  # a line in every user's cart (checkout empties carts), for GET /api/cart/
+  local i s
+  for i in $(seq 1 64); do
+    s=$(sed -n "${i}p" "$dir/users" | cut -d' ' -f2)
+    curl -s -o /dev/null -X POST "$api/api/cart/add_item/" -H 'content-type: application/json' \
+      -H "Cookie: ${s%%|*}" -H "X-CSRF-Token: ${s#*|}" -d "{\"product_id\":$product,\"quantity\":1}"
+  done
+}
+fill_carts
 counts=$(sql -c "SELECT (SELECT count(*) FROM products) || ' products in ' || (SELECT count(*) FROM categories) ||
   ' categories, ' || (SELECT count(*) FROM priest_profiles WHERE is_verified) || ' verified priests, ' ||
   (SELECT count(*) FROM bookings) || ' bookings'")
@@ -148,11 +152,12 @@ if [ "$mode" = soak ]; then
     echo "<!-- soak -->"
     echo "## Soak"
     echo
+    [ "$soak_s" -ge 600 ] || echo "**Shortened (SOAK_S=$soak_s: a smoke run of the soak, not the 10-minute soak).**" && echo
     echo "\`bench/run.sh soak\` on $(date -u '+%F %H:%M UTC'), commit $(git -C "$src" rev-parse --short HEAD): ${soak_s} s of"
     echo "GET /api/cart/ (wrk -c16: $(awk '/Requests\/sec/ {print $2}' "$dir/soak-read.out") req/s) and PATCH /api/auth/me/ commands"
     echo "(wrk -c4: $(awk '/Requests\/sec/ {print $2}' "$dir/soak-cmd.out") req/s) by 64 users, resident memory every 10 s (VmRSS, MiB)."
     echo
-    printf '| s | punyaka-api |'; for w in $workers; do printf ' worker %s |' "$w"; done; echo
+    printf '| s | punyaka-api |'; n=0; for w in $workers; do n=$((n + 1)); printf ' worker %s |' "$n"; done; echo
     printf '|---|---|'; for w in $workers; do printf -- '---|'; done; echo
     awk '{ printf "| %s |", $1; for (i = 2; i <= NF; i++) printf " %.1f |", $i / 1024; print "" }' "$samples"
     echo "<!-- /soak -->"
@@ -198,6 +203,7 @@ for users in 16 64; do
 done
 
 log "per-user reads"
+fill_carts
 export SESSIONS; SESSIONS=$(sessions_n 64)
 for path in /api/cart/ /api/auth/me/ /api/bookings/ /api/orders/; do
   METHOD=GET BODY= wrk_row user "GET $path (64 users)" 64 pgbench_s -- -s "$src/bench/write.lua" "$api$path"
