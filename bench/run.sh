@@ -38,6 +38,9 @@ for tool in wrk h2load pgbench gnuplot curl; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (scripts/lib/deps.sh installs it)" >&2; exit 1; }
 done
 
+# The commit measured, read before this run rewrites the doc and the PNG.
+commit="$(git -C "$src" rev-parse --short HEAD)$(git -C "$src" diff --quiet HEAD || echo ' (with local changes)')"
+
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # ---- the stack and its data ----
@@ -153,7 +156,7 @@ if [ "$mode" = soak ]; then
     echo "## Soak"
     echo
     [ "$soak_s" -ge 600 ] || echo "**Shortened (SOAK_S=$soak_s: a smoke run of the soak, not the 10-minute soak).**" && echo
-    echo "\`bench/run.sh soak\` on $(date -u '+%F %H:%M UTC'), commit $(git -C "$src" rev-parse --short HEAD): ${soak_s} s of"
+    echo "\`bench/run.sh soak\` on $(date -u '+%F %H:%M UTC'), commit $commit: ${soak_s} s of"
     echo "GET /api/cart/ (wrk -c16: $(awk '/Requests\/sec/ {print $2}' "$dir/soak-read.out") req/s) and PATCH /api/auth/me/ commands"
     echo "(wrk -c4: $(awk '/Requests\/sec/ {print $2}' "$dir/soak-cmd.out") req/s) by 64 users, resident memory every 10 s (VmRSS, MiB)."
     echo
@@ -278,7 +281,7 @@ soak_section=
     echo "works end to end; its numbers are not a measurement.** Run \`bench/run.sh BUILD_DIR\` on a quiet machine for one."
     echo
   fi
-  echo "Written by \`bench/run.sh\` (issue 16) on $(date -u '+%F %H:%M UTC'), commit $(git -C "$src" rev-parse --short HEAD)$(git -C "$src" diff --quiet || echo ' (with local changes)'), build \`$(basename "$build")\` ($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt" 2>/dev/null))."
+  echo "Written by \`bench/run.sh\` (issue 16) on $(date -u '+%F %H:%M UTC'), commit $commit, build \`$(basename "$build")\` ($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt" 2>/dev/null))."
   echo "What each figure is and what the targets are: bench/README.md and issue 16."
   echo
   echo "## Machine"
