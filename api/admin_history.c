@@ -63,6 +63,6 @@ int api_admin_history(h2o_req_t *req, const api_match *m)
                   "   WHERE entity_type = $1 AND entity_id = $2::bigint ORDER BY seq"
                   "   LIMIT $3::bigint OFFSET $4::bigint) j"
                   "  LEFT JOIN users u ON u.id = j.actor_id), '[]')::text",
-                  4, params, false);
+                  4, params, API_READ_PLAIN);
     return 0;
 }

@@ -71,7 +71,7 @@ int api_bookings_show(h2o_req_t *req, const api_match *m)
     snprintf(id, sizeof(id), "%lld", (long long)api_param_id(m, 0));
     const char *params[] = {caller, role, id};
     api_read_json(req, m, "SELECT " PK_BOOKING_JSON "::text" PK_BOOKING_FROM " WHERE b.id = $3 AND" CALLER_SCOPE,
-                  3, params, false, "no such booking");
+                  3, params, API_READ_PRIVATE, "no such booking");
     return 0;
 }
 
@@ -99,6 +99,8 @@ static int list_filters_or_reply(h2o_req_t *req, char status[16], char date[11])
 
 /* Newest appointment first; ties by id so pages are stable. */
 #define LIST_ORDER "booking_date DESC, booking_time DESC, id DESC"
+/* ?status= ($3) and ?date= ($4), '' for any. */
+#define LIST_FILTERS " AND ($3 = '' OR b.status = $3) AND ($4 = '' OR b.booking_date = nullif($4, '')::date)"
 
 int api_bookings_list(h2o_req_t *req, const api_match *m)
 {
@@ -111,15 +113,24 @@ int api_bookings_list(h2o_req_t *req, const api_match *m)
     snprintf(limit, sizeof(limit), "%lld", (long long)page.size);
     snprintf(offset, sizeof(offset), "%lld", (long long)page.offset);
     const char *params[] = {caller, role, status, date, limit, offset};
+    /* The caller's rows as three branches, not CALLER_SCOPE's OR: one
+     * prepared statement gets one generic plan, and an OR over parameters
+     * plans as a scan of every booking (19 ms with 10,000 bookings), where
+     * each branch uses its own index (≈ 1 ms). Only one of admin / customer
+     * or priest runs; a user is never both a booking's customer and its
+     * priest, and `customer_id <> $1` keeps the last branch disjoint anyway. */
     api_read_page(req, m, &page,
-                  "WITH f AS (SELECT b.id, b.booking_date, b.booking_time FROM bookings b"
-                  "  JOIN priest_profiles p ON p.id = b.priest_id WHERE" CALLER_SCOPE
-                  "  AND ($3 = '' OR b.status = $3) AND ($4 = '' OR b.booking_date = nullif($4, '')::date)),"
+                  "WITH f AS (SELECT b.id, b.booking_date, b.booking_time FROM bookings b WHERE $2 = 'admin'" LIST_FILTERS
+                  "  UNION ALL SELECT b.id, b.booking_date, b.booking_time FROM bookings b"
+                  "  WHERE $2 <> 'admin' AND b.customer_id = $1::bigint" LIST_FILTERS
+                  "  UNION ALL SELECT b.id, b.booking_date, b.booking_time FROM bookings b WHERE $2 <> 'admin'"
+                  "  AND b.priest_id = (SELECT id FROM priest_profiles WHERE user_id = $1::bigint)"
+                  "  AND b.customer_id <> $1::bigint" LIST_FILTERS "),"
                   " pg AS (SELECT id, row_number() OVER (ORDER BY " LIST_ORDER ") AS n FROM f"
                   "  ORDER BY " LIST_ORDER " LIMIT $5::bigint OFFSET $6::bigint)"
                   " SELECT (SELECT count(*) FROM f), coalesce((SELECT json_agg(" PK_BOOKING_JSON " ORDER BY pg.n)"
                   "  FROM pg JOIN bookings b ON b.id = pg.id" PK_BOOKING_JOINS "), '[]')::text",
-                  6, params, false);
+                  6, params, API_READ_PRIVATE);
     return 0;
 }
 

@@ -638,8 +638,8 @@ static void on_cart_products(void *ctx, const PGresult *res, const char *err)
     show_ctx *s = ctx;
     if (s->async.req && (err || PQresultStatus(res) != PGRES_TUPLES_OK))
         api_reply_db_unavailable(s->async.req);
-    else if (s->async.req)
-        api_reply_json(s->async.req, 200, cart_doc(&s->cart, res));
+    else if (s->async.req)   /* GET: ETag/304; a write's answer: 200 */
+        api_reply_json_private_doc(s->async.req, cart_doc(&s->cart, res));
     api_async_free(&s->async);
 }
 
@@ -651,7 +651,7 @@ static void on_cart_for_show(h2o_req_t *req, const api_cart *cart, void *data)
         return;
     }
     if (cart->n == 0) {
-        api_reply_json(req, 200, cart_doc(cart, NULL));
+        api_reply_json_private_doc(req, cart_doc(cart, NULL));
         return;
     }
     show_ctx *s = api_async_new(req, sizeof(*s));

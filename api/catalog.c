@@ -280,7 +280,7 @@ static void list_products(h2o_req_t *req, const api_match *m, const product_filt
     snprintf(sql, sizeof(sql), PRODUCTS_SQL, f->order, f->order);   /* whitelisted text only */
     const char *params[] = {f->category, f->type, f->featured, f->in_stock, f->q,
                             f->min_price, f->max_price, limit, offset, f->active};
-    api_read_page(req, m, page, sql, 10, params, public_read);
+    api_read_page(req, m, page, sql, 10, params, public_read ? API_READ_PUBLIC : API_READ_PLAIN);
 }
 
 int api_products_list(h2o_req_t *req, const api_match *m)
@@ -313,7 +313,7 @@ int api_products_show(h2o_req_t *req, const api_match *m)
     char id[24];
     snprintf(id, sizeof(id), "%lld", (long long)api_param_id(m, 0));
     const char *params[] = {id};
-    api_read_json(req, m, PRODUCT_SQL("p.id = $1 AND p.is_active"), 1, params, true, "no such product");
+    api_read_json(req, m, PRODUCT_SQL("p.id = $1 AND p.is_active"), 1, params, API_READ_PUBLIC, "no such product");
     return 0;
 }
 
@@ -326,6 +326,6 @@ int api_products_show_slug(h2o_req_t *req, const api_match *m)
     memcpy(slug, m->params[0].base, n);
     slug[n] = 0;
     const char *params[] = {slug};
-    api_read_json(req, m, PRODUCT_SQL("p.slug = $1 AND p.is_active"), 1, params, true, "no such product");
+    api_read_json(req, m, PRODUCT_SQL("p.slug = $1 AND p.is_active"), 1, params, API_READ_PUBLIC, "no such product");
     return 0;
 }

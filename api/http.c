@@ -51,7 +51,8 @@ void api_reply_json_etag(h2o_req_t *req, const char *body, size_t len)
     api_reply_json_etag_gzip(req, body, len, NULL, 0);
 }
 
-void api_reply_json_etag_gzip(h2o_req_t *req, const char *body, size_t len, const char *gz, size_t gz_len)
+static void reply_etag(h2o_req_t *req, const char *body, size_t len, const char *gz, size_t gz_len,
+                       h2o_iovec_t cache_control)
 {
     unsigned char h[16];
     char hex[33], etag[40];
@@ -64,7 +65,7 @@ void api_reply_json_etag_gzip(h2o_req_t *req, const char *body, size_t len, cons
                     h2o_memis(inm.base, inm.len, H2O_STRLIT("*")))) {
         req->res.status = 304;
         req->res.reason = "Not Modified";
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cache_control.base, cache_control.len);
         req->res.content_length = 0;
         h2o_send_inline(req, "", 0);
         return;
@@ -72,7 +73,7 @@ void api_reply_json_etag_gzip(h2o_req_t *req, const char *body, size_t len, cons
     req->res.status = 200;
     req->res.reason = "OK";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, cache_control.base, cache_control.len);
     if (gz) {   /* h2o's compress filter leaves an answer that has a Content-Encoding alone */
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_ENCODING, NULL, H2O_STRLIT("gzip"));
         body = gz;
@@ -81,6 +82,33 @@ void api_reply_json_etag_gzip(h2o_req_t *req, const char *body, size_t len, cons
     h2o_iovec_t copy = h2o_strdup(&req->pool, body, len);
     req->res.content_length = len;
     h2o_send_inline(req, copy.base, copy.len);
+}
+
+void api_reply_json_etag_gzip(h2o_req_t *req, const char *body, size_t len, const char *gz, size_t gz_len)
+{
+    reply_etag(req, body, len, gz, gz_len, h2o_iovec_init(H2O_STRLIT("no-cache")));
+}
+
+void api_reply_json_private(h2o_req_t *req, const char *body, size_t len)
+{
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
+        !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
+        api_reply_raw(req, 200, "application/json", body, len);
+        return;
+    }
+    reply_etag(req, body, len, NULL, 0, h2o_iovec_init(H2O_STRLIT("private, no-cache")));
+}
+
+void api_reply_json_private_doc(h2o_req_t *req, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text) {
+        send_body(req, 500, "text/plain", h2o_iovec_init(H2O_STRLIT("internal error")));
+        return;
+    }
+    api_reply_json_private(req, text, strlen(text));
+    free(text);
 }
 
 void api_reply_json(h2o_req_t *req, int status, json_t *body)

@@ -22,6 +22,19 @@ void api_reply_json_etag(h2o_req_t *req, const char *body, size_t len);
  * ETag and the 304 are body's (api/compress.h weakens it for gzip clients). */
 void api_reply_json_etag_gzip(h2o_req_t *req, const char *body, size_t len, const char *gz, size_t gz_len);
 
+/* A caller's own data (per-user reads: me, cart, bookings, orders): a GET
+ * or HEAD gets the same strong ETag from a hash of the body and 304 on a
+ * matching If-None-Match, with `Cache-Control: private, no-cache` (no
+ * shared cache may keep it; the browser revalidates every time). Nothing is
+ * cached on the server: the body is built from PostgreSQL and Redis on
+ * every request, so the validator is right whichever process or user made
+ * the change (bench/README.md, "Per-user reads": why there is no per-user
+ * cache).
+ * Other methods (a write answering the resource) get a plain 200. */
+void api_reply_json_private(h2o_req_t *req, const char *body, size_t len);
+/* The same for a document (stolen: decref'd here). */
+void api_reply_json_private_doc(h2o_req_t *req, json_t *body);
+
 /* problem+json: {type, title, status, detail, message, code, errors}
  * (message = detail, or the title when there is no detail: the seed
  * frontend's name for it). `errors` (may be

@@ -272,7 +272,7 @@ static void on_me(void *ctx, const PGresult *res, const char *err)
         json_error_t e;
         json_t *user = json_loads(PQgetvalue(res, 0, 0), 0, &e);
         json_object_set_new(user, "csrf_token", json_string(c->csrf));
-        api_reply_json(req, 200, user);
+        api_reply_json_private_doc(req, user);   /* GET: ETag/304; PATCH's answer: 200 */
     }
     me_free(c);
 }

@@ -39,7 +39,7 @@ int api_notifications_list(h2o_req_t *req, const api_match *m)
                   " pg AS (SELECT * FROM f ORDER BY id DESC LIMIT $3::bigint OFFSET $4::bigint)"
                   " SELECT (SELECT count(*) FROM f),"
                   " coalesce((SELECT json_agg(" PK_NOTIFICATION_JSON " ORDER BY n.id DESC) FROM pg n), '[]')::text",
-                  4, params, false);
+                  4, params, API_READ_PRIVATE);
     return 0;
 }
 
@@ -51,7 +51,7 @@ int api_notifications_unread_count(h2o_req_t *req, const api_match *m)
     api_read_json(req, m,
                   "SELECT json_build_object('count', count(*))::text FROM notifications"
                   " WHERE user_id = $1::bigint AND read_at IS NULL",
-                  1, params, false, "no such user");
+                  1, params, API_READ_PRIVATE, "no such user");
     return 0;
 }
 

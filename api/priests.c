@@ -136,7 +136,7 @@ int api_priests_list(h2o_req_t *req, const api_match *m)
         return 0;
     }
     const char *params[] = {pat[0], pat[1], min_rating, pat[2], limit, offset};
-    api_read_page(req, m, &page, sql, 6, params, true);
+    api_read_page(req, m, &page, sql, 6, params, API_READ_PUBLIC);
     return 0;
 }
 
@@ -165,7 +165,7 @@ int api_priests_show(h2o_req_t *req, const api_match *m)
     api_read_json(req, m,
                   "SELECT json_build_object(" PRIEST_FIELDS ", 'services', " SERVICES_SQL ", 'reviews', " REVIEWS_SQL
                   ")::text FROM priest_profiles p JOIN users u ON u.id = p.user_id WHERE p.id = $1 AND" LISTED,
-                  1, params, true, "no such priest");
+                  1, params, API_READ_PUBLIC, "no such priest");
     return 0;
 }
 

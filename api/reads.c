@@ -14,7 +14,8 @@
 typedef struct {
     api_async async;     /* first: req is NULL once the client is gone */
     api_pg *pg;          /* the primary's or the replica's (api_read_pool) */
-    bool etag, is_page;
+    api_read_kind kind;
+    bool is_page;
     uint64_t generation;   /* of the cache, when the query was sent */
     api_page page;
     char missing[96];
@@ -32,20 +33,21 @@ void api_reply_overloaded(h2o_req_t *req)
 
 static void reply_text(h2o_req_t *req, const read_ctx *r, const char *text)
 {
-    bool etag = r->etag;
-    if (etag) {
+    if (r->kind == API_READ_PUBLIC) {
         api_cache_put(req->path, text, strlen(text), r->generation);   /* public: the same for every caller */
         api_compress_reply_cached(req, text, strlen(text));
+    } else if (r->kind == API_READ_PRIVATE) {
+        api_reply_json_private(req, text, strlen(text));
     } else {
         api_reply_raw(req, 200, "application/json", text, strlen(text));
     }
 }
 
 /* A public read answered from the short-lived cache, if it is there. */
-static bool from_cache(h2o_req_t *req, const api_match *m, bool etag)
+static bool from_cache(h2o_req_t *req, const api_match *m, api_read_kind kind)
 {
     size_t len;
-    const char *body = etag && api_read_cache_ok(m) ? api_cache_get(req->path, &len) : NULL;
+    const char *body = kind == API_READ_PUBLIC && api_read_cache_ok(m) ? api_cache_get(req->path, &len) : NULL;
     if (body)
         api_compress_reply_cached(req, body, len);
     return body != NULL;
@@ -92,25 +94,25 @@ static void start(h2o_req_t *req, read_ctx *r, const char *sql, int nparams, con
 }
 
 void api_read_json(h2o_req_t *req, const api_match *m, const char *sql, int nparams, const char *const *params,
-                   bool etag, const char *missing)
+                   api_read_kind kind, const char *missing)
 {
-    if (from_cache(req, m, etag))
+    if (from_cache(req, m, kind))
         return;
     read_ctx *r = api_async_new(req, sizeof(*r));
     r->pg = api_read_pool(req, m);
-    r->etag = etag;
+    r->kind = kind;
     snprintf(r->missing, sizeof(r->missing), "%s", missing);
     start(req, r, sql, nparams, params);
 }
 
 void api_read_page(h2o_req_t *req, const api_match *m, const api_page *page, const char *sql, int nparams,
-                   const char *const *params, bool etag)
+                   const char *const *params, api_read_kind kind)
 {
-    if (from_cache(req, m, etag))
+    if (from_cache(req, m, kind))
         return;
     read_ctx *r = api_async_new(req, sizeof(*r));
     r->pg = api_read_pool(req, m);
-    r->etag = etag;
+    r->kind = kind;
     r->is_page = true;
     r->page = *page;
     start(req, r, sql, nparams, params);

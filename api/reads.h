@@ -6,8 +6,10 @@
  * error answers, so a resource file only writes its SQL.
  *
  * Public catalog reads (priests, services) answer with a strong ETag
- * (api_reply_json_etag): clients revalidate with If-None-Match and get 304.
- * Per-user reads (bookings) do not: their body differs per caller anyway.
+ * (api_reply_json_etag): clients revalidate with If-None-Match and get 304,
+ * and the answer is kept in the per-loop cache (api/cache.h). Per-user
+ * reads (bookings, orders) get the same validator from their body
+ * (api_reply_json_private) and are never cached.
  *
  * `m` picks the database (api/replica.h: api_read_pool): the read replica
  * when the route allows it and the caller has not written recently, else
@@ -24,15 +26,23 @@
 /* Money, timestamps and every resource's shape: common/shapes.h. */
 #include "common/shapes.h"
 
+/* How an answer may be validated and kept. */
+typedef enum {
+    API_READ_PLAIN = 0,     /* no ETag (admin views) */
+    API_READ_PUBLIC = 1,    /* the same for every caller: ETag, cached per loop */
+    API_READ_PRIVATE = 2,   /* the caller's own: ETag, private, never cached */
+} api_read_kind;
+
 /* One document: the query returns one row whose first column is the JSON
  * text, or no row ⇒ 404 `not_found` with `missing` as the detail. */
-void api_read_json(h2o_req_t *req, const api_match *m, const char *sql, int nparams, const char *const *params, bool etag,
+void api_read_json(h2o_req_t *req, const api_match *m, const char *sql, int nparams, const char *const *params,
+                   api_read_kind kind,
                    const char *missing);
 
 /* One list page: the query returns one row (total count, JSON array text of
  * this page's items) ⇒ {count, next, previous, results}. */
-void api_read_page(h2o_req_t *req, const api_match *m, const api_page *page, const char *sql, int nparams, const char *const *params,
-                   bool etag);
+void api_read_page(h2o_req_t *req, const api_match *m, const api_page *page, const char *sql, int nparams,
+                   const char *const *params, api_read_kind kind);
 
 /* Database failure / full query queue ⇒ 503 (the shared wording). */
 void api_reply_db_unavailable(h2o_req_t *req);

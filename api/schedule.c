@@ -37,7 +37,7 @@ int api_priest_schedule_show(h2o_req_t *req, const api_match *m)
     snprintf(caller, sizeof(caller), "%lld", (long long)m->session->user_id);
     const char *params[] = {caller};
     api_read_json(req, m, "SELECT " PK_SCHEDULE_JSON("p", "s") "::text" PK_SCHEDULE_FROM " WHERE p.user_id = $1", 1,
-                  params, false, "no priest profile");
+                  params, API_READ_PRIVATE, "no priest profile");
     return 0;
 }
 
@@ -59,7 +59,7 @@ int api_priest_blocks_list(h2o_req_t *req, const api_match *m)
                   " pg AS (SELECT id, n FROM f ORDER BY n LIMIT $2::bigint OFFSET $3::bigint)"
                   " SELECT (SELECT count(*) FROM f), coalesce((SELECT json_agg(" PK_PRIEST_BLOCK_JSON("k")
                   " ORDER BY pg.n) FROM pg JOIN priest_blocks k ON k.id = pg.id), '[]')::text",
-                  3, params, false);
+                  3, params, API_READ_PRIVATE);
     return 0;
 }
 

@@ -40,7 +40,7 @@ static void list_services(h2o_req_t *req, const api_match *m, const char *type, 
                   " pg AS (SELECT * FROM f ORDER BY name, id LIMIT $2::bigint OFFSET $3::bigint)"
                   " SELECT (SELECT count(*) FROM f),"
                   " coalesce((SELECT json_agg(" PK_SERVICE_JSON("s") " ORDER BY s.name, s.id) FROM pg s), '[]')::text",
-                  4, params, public_read);
+                  4, params, public_read ? API_READ_PUBLIC : API_READ_PLAIN);
 }
 
 int api_services_list(h2o_req_t *req, const api_match *m)
@@ -70,7 +70,7 @@ int api_services_show(h2o_req_t *req, const api_match *m)
     snprintf(id, sizeof(id), "%lld", (long long)api_param_id(m, 0));
     const char *params[] = {id};
     api_read_json(req, m, "SELECT " PK_SERVICE_JSON("s") "::text FROM services s WHERE s.id = $1 AND s.is_active", 1,
-                  params, true, "no such service");
+                  params, API_READ_PUBLIC, "no such service");
     return 0;
 }
 

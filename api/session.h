@@ -6,6 +6,7 @@
  * never sees the token itself, only its BLAKE2b hash, so a Redis dump
  * cannot be replayed as logins:
  *   punyaka:sess:<hash>   hash {uid, role, csrf, exp, mac}; idle TTL, refreshed on use
+ *                         (at most every tenth of the idle life, at most every minute)
  * `mac` authenticates hash, uid, role, csrf and the absolute expiry `exp`
  * with PUNYAKA_SESSION_KEY (HMAC-SHA-512-256): a record Redis holds but this
  * server did not write — forged by anyone with Redis write access, copied to

@@ -14,6 +14,8 @@ PUNYAKA_PACKAGES=(
 # a mature client we need not write); the mail tests run Debian's aiosmtpd as
 # a local SMTP sink (tests/support/smtp_sink.py).
 PUNYAKA_PACKAGES+=(libcurl4-openssl-dev python3-aiosmtpd)
+# bench/run.sh plots throughput and p99 against connections (docs/performance.md).
+PUNYAKA_PACKAGES+=(gnuplot-nox)
 # The build renders schemas/openapi.yaml as JSON (scripts/lib/openapi_json.py).
 PUNYAKA_PACKAGES+=(python3 python3-yaml)
 # Fuzzers (tests/fuzz, scripts/lib/fuzz.sh): Debian's clang and its libFuzzer runtime.

@@ -1,0 +1,239 @@
+/* it_per_user_reads.c — the caller's own reads (issue 16): GET /api/auth/me/,
+ * /api/cart/, /api/bookings/ (and one booking), /api/orders/ (and one
+ * order) answer a strong ETag from their body and 304 to a matching
+ * If-None-Match, and a change made by SOMEONE ELSE — a customer booking
+ * this priest, the priest confirming, an admin moving an order or changing
+ * a price — gives the next request a 200 with a new ETag. Nothing per user
+ * is cached in the API (bench/README.md, "Per-user reads", says why): every
+ * answer is built from PostgreSQL and Redis, so this holds across API
+ * processes.
+ * And a session in use is no longer rewritten in Redis on every request
+ * (api/session.c, touch_due). Helpers: tests/support/bookings_http.h. */
+#include "tests/support/bookings_http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "tests/support/calls.h"
+#include "tests/support/db.h"
+#include "tests/support/http.h"
+#include "tests/support/stack_env.h"
+
+static PGconn *db;   /* set by bookings_http_main, with admin and service_id */
+static it_actor admin;
+static int64_t service_id;
+static const char *const tag = bookings_http_tag;
+
+#define ADDRESS                                                                                               \
+    "{\"shipping_address\":\"12 Temple Road\",\"shipping_city\":\"Pune\",\"shipping_state\":\"Maharashtra\"," \
+    "\"shipping_pincode\":\"411001\",\"shipping_phone\":\"+91 98765 43210\"}"
+
+/* GET path as who, with If-None-Match: etag unless etag is NULL. */
+static it_response get_as(const it_actor *who, const char *path, const char *etag)
+{
+    char headers[512];
+    snprintf(headers, sizeof(headers), "%s%s%s%s", who->headers, etag ? "If-None-Match: " : "", etag ? etag : "",
+             etag ? "\r\n" : "");
+    return it_http("GET", path, headers, NULL, 0);
+}
+
+/* The ETag of a 200 answer to path (strong: a quoted hash), into out[64]. */
+static void etag_of(const it_actor *who, const char *path, char out[64])
+{
+    char cc[64];
+    it_response r = get_as(who, path, NULL);
+    it_expect_status(&r, 200);
+    assert_non_null(it_header(&r, "etag", out, 64));
+    assert_true(out[0] == '"' && strlen(out) == 34);
+    assert_non_null(it_header(&r, "cache-control", cc, sizeof(cc)));
+    assert_string_equal(cc, "private, no-cache");   /* never in a shared cache */
+    it_response_free(&r);
+}
+
+/* If-None-Match with the current ETag ⇒ 304, no body, the same ETag. */
+static void expect_not_modified(const it_actor *who, const char *path, const char *etag)
+{
+    char got[64];
+    it_response r = get_as(who, path, etag);
+    assert_int_equal(r.status, 304);
+    assert_int_equal(r.body_len, 0);
+    assert_non_null(it_header(&r, "etag", got, sizeof(got)));
+    assert_string_equal(got, etag);
+    it_response_free(&r);
+}
+
+/* If-None-Match with an old ETag ⇒ 200 with a body and another ETag (into
+ * fresh[64]); the answer's JSON is returned (json_decref it). */
+static json_t *expect_modified(const it_actor *who, const char *path, const char *old, char fresh[64])
+{
+    it_response r = get_as(who, path, old);
+    it_expect_status(&r, 200);
+    assert_non_null(it_header(&r, "etag", fresh, 64));
+    assert_string_not_equal(fresh, old);
+    json_t *doc = json_incref(r.json);
+    it_response_free(&r);
+    return doc;
+}
+
+static void test_bookings_etag_follows_other_users(void **state)
+{
+    (void)state;
+    it_actor c = customer(), p = priest();
+    char date[11], e1[64], e2[64], path[64];
+    local_date(5, date);
+    etag_of(&p, "/api/bookings/", e1);
+    expect_not_modified(&p, "/api/bookings/", e1);
+    /* a customer books this priest: the priest's list changes */
+    int64_t id = book(&c, &p, date, "09:00");
+    json_t *doc = expect_modified(&p, "/api/bookings/", e1, e2);
+    assert_int_equal(it_num(doc, "count"), 1);
+    json_decref(doc);
+    expect_not_modified(&p, "/api/bookings/", e2);
+    /* the priest confirms: the customer's list and booking change */
+    char c1[64], c2[64], b1[64], b2[64];
+    snprintf(path, sizeof(path), "/api/bookings/%lld/", (long long)id);
+    etag_of(&c, "/api/bookings/", c1);
+    etag_of(&c, path, b1);
+    expect_not_modified(&c, path, b1);
+    act_ok(&p, id, "confirm", NULL);
+    doc = expect_modified(&c, "/api/bookings/", c1, c2);
+    assert_string_equal(it_str(json_array_get(json_object_get(doc, "results"), 0), "status"), "confirmed");
+    json_decref(doc);
+    doc = expect_modified(&c, path, b1, b2);
+    assert_string_equal(it_str(doc, "status"), "confirmed");
+    json_decref(doc);
+    /* someone else's ETag is no key to the priest's list: still 404 */
+    it_actor other = customer();
+    it_response r = get_as(&other, path, b2);
+    assert_int_equal(r.status, 404);
+    it_response_free(&r);
+}
+
+static int64_t create_product(const char *price)
+{
+    static int made;
+    int n = ++made;
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"slug\":\"pur-%s-%d\",\"name\":\"Per-user read %s %d\",\"price\":\"%s\",\"stock\":20,\"category\":null}",
+             tag, n, tag, n, price);
+    it_response r = it_call("POST", "/api/admin/products/", &admin, body);
+    it_expect_status(&r, 201);
+    int64_t id = it_num(r.json, "id");
+    it_response_free(&r);
+    return id;
+}
+
+static void add_item(const it_actor *c, int64_t product)
+{
+    char body[64];
+    snprintf(body, sizeof(body), "{\"product_id\":%lld,\"quantity\":1}", (long long)product);
+    it_response r = it_call("POST", "/api/cart/add_item/", c, body);
+    it_expect_status(&r, 200);
+    assert_null(it_header(&r, "etag", (char[64]){0}, 64));   /* a write's answer is not a validator */
+    it_response_free(&r);
+}
+
+static void test_orders_etag_follows_the_admin(void **state)
+{
+    (void)state;
+    it_actor c = customer();
+    int64_t product = create_product("120.00");
+    char o1[64], o2[64], d1[64], d2[64], path[64];
+    etag_of(&c, "/api/orders/", o1);
+    expect_not_modified(&c, "/api/orders/", o1);
+    add_item(&c, product);
+    it_response r = it_call("POST", "/api/orders/checkout/", &c, ADDRESS);
+    it_expect_status(&r, 201);
+    int64_t order = it_num(r.json, "id");
+    it_response_free(&r);
+    json_t *doc = expect_modified(&c, "/api/orders/", o1, o2);
+    assert_int_equal(it_num(doc, "count"), 1);
+    json_decref(doc);
+    snprintf(path, sizeof(path), "/api/orders/%lld/", (long long)order);
+    etag_of(&c, path, d1);
+    expect_not_modified(&c, path, d1);
+    /* the admin moves the order on: the customer's list and order change */
+    r = it_callf("POST", &admin, "{\"status\":\"confirmed\"}", "/api/admin/orders/%lld/status/", (long long)order);
+    it_expect_status(&r, 200);
+    it_response_free(&r);
+    char o3[64];
+    doc = expect_modified(&c, "/api/orders/", o2, o3);
+    assert_string_equal(it_str(json_array_get(json_object_get(doc, "results"), 0), "status"), "confirmed");
+    json_decref(doc);
+    doc = expect_modified(&c, path, d1, d2);
+    assert_string_equal(it_str(doc, "status"), "confirmed");
+    json_decref(doc);
+    expect_not_modified(&c, path, d2);
+}
+
+static void test_me_and_cart_etag(void **state)
+{
+    (void)state;
+    it_actor c = customer();
+    char m1[64], m2[64], k1[64], k2[64], k3[64];
+    etag_of(&c, "/api/auth/me/", m1);
+    expect_not_modified(&c, "/api/auth/me/", m1);
+    it_response r = it_call("PATCH", "/api/auth/me/", &c, "{\"first_name\":\"Renamed\"}");
+    it_expect_status(&r, 200);
+    it_response_free(&r);
+    json_t *doc = expect_modified(&c, "/api/auth/me/", m1, m2);
+    assert_string_equal(it_str(doc, "first_name"), "Renamed");
+    json_decref(doc);
+    /* the cart: the caller's own write, then the admin's price change */
+    int64_t product = create_product("80.00");
+    etag_of(&c, "/api/cart/", k1);
+    expect_not_modified(&c, "/api/cart/", k1);
+    add_item(&c, product);
+    json_decref(expect_modified(&c, "/api/cart/", k1, k2));
+    expect_not_modified(&c, "/api/cart/", k2);
+    r = it_callf("PATCH", &admin, "{\"price\":\"95.00\"}", "/api/admin/products/%lld/", (long long)product);
+    it_expect_status(&r, 200);
+    it_response_free(&r);
+    doc = expect_modified(&c, "/api/cart/", k2, k3);
+    assert_string_equal(it_str(doc, "subtotal"), "95.00");
+    json_decref(doc);
+}
+
+/* Redis's count of EVAL calls so far (INFO commandstats). */
+static long long redis_evals(void)
+{
+    char cmd[1024], line[512];
+    long long calls = 0;
+    snprintf(cmd, sizeof(cmd), "redis-cli --no-auth-warning -u '%s' INFO commandstats", it_env("REDIS_URL"));
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    while (fgets(line, sizeof(line), p))
+        if (strncmp(line, "cmdstat_eval:calls=", 19) == 0)
+            calls = atoll(line + 19);
+    pclose(p);
+    return calls;
+}
+
+/* A session in use is refreshed at most every tenth of its idle life (at
+ * most every minute), not on every request: 20 reads of a fresh session
+ * cost no session write. */
+static void test_session_not_rewritten_on_every_read(void **state)
+{
+    (void)state;
+    it_actor c = customer();
+    long long before = redis_evals();
+    for (int i = 0; i < 20; i++) {
+        it_response r = get_as(&c, "/api/auth/me/", NULL);
+        it_expect_status(&r, 200);
+        it_response_free(&r);
+    }
+    assert_true(redis_evals() - before < 5);   /* was 20: one refresh script per request */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bookings_etag_follows_other_users),
+        cmocka_unit_test(test_orders_etag_follows_the_admin),
+        cmocka_unit_test(test_me_and_cart_etag),
+        cmocka_unit_test(test_session_not_rewritten_on_every_read),
+    };
+    return bookings_http_main("per_user_reads", tests, sizeof(tests) / sizeof(tests[0]), &db, &admin, &service_id);
+}
