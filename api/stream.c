@@ -351,13 +351,9 @@ static void on_gen_dispose(void *p)
 
 /* ---- reading notifications ---- */
 
-#define TS(col) PK_SQL_TIMESTAMP(col)
+/* The same shape as GET /api/notifications/ (common/shapes.h). */
 static const char ROWS_SQL[] =
-    "SELECT n.id, json_build_object('id', n.id, 'kind', n.kind, 'title', n.title, 'body', n.body,"
-    " 'entity', CASE WHEN n.entity_type IS NULL OR n.entity_id IS NULL THEN NULL"
-    "  ELSE json_build_object('type', n.entity_type, 'id', n.entity_id) END,"
-    " 'data', n.data, 'created_at', " TS("n.created_at") ", 'read', n.read_at IS NOT NULL,"
-    " 'read_at', " TS("n.read_at") ")::text"
+    "SELECT n.id, " PK_NOTIFICATION_JSON "::text"
     " FROM notifications n WHERE n.user_id = $1 AND n.id > $2 ORDER BY n.id LIMIT 100";
 
 static void user_read(live_user *u);

@@ -8,6 +8,7 @@ is packed by the few lines below."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import struct
 
@@ -94,16 +95,40 @@ COMMANDS = [
     ("service.create", {"name": "Ganesh puja", "description": "", "service_type": "puja",
                         "duration_minutes": 90, "base_price": 250000, "is_active": True}),
     ("service.update", {"service_id": 1, "base_price": 300000}),
+    ("priest.update_account", {"user": {"first_name": "Ravi", "email_notifications": True},
+                               "profile": {"experience_years": 13, "languages": ["Hindi", "Marathi"]}}),
+    ("notification.read", {"id": 5}),
+    ("notification.read_all", {"up_to_id": 5}),
+    ("priest.set_hours", {"hours": {"mon": [["09:00", "13:00"], ["16:00", "20:00"]], "tue": [], "wed": [],
+                                    "thu": [], "fri": [], "sat": [["06:00", "21:00"]], "sun": []}}),
+    ("priest.block", {"start": "2026-12-24T00:00:00+05:30", "end": "2026-12-25T00:00:00+05:30",
+                      "reason": "family wedding"}),
+    ("priest.unblock", {"block_id": 3}),
 ]
+
+# The seed's first byte picks a command by its index in the workers' table
+# (workers/commands.c, wk_command_at), read from that file so the two never
+# drift apart; the second byte is actor id << 2 | role (fuzz_command.c ROLES).
+TABLE = re.findall(r'^\s*\{"([a-z_]+\.[a-z_]+)", wk_', open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                    "..", "..", "workers", "commands.c")).read(), re.M)
+ANONYMOUS = {"user.register", "user.create_admin"}
+ADMIN = {"order.set_status", "category.create", "category.update", "product.create", "product.update",
+         "product.set_kit", "stock.adjust", "priest.verify", "priest.kyc_reveal", "service.create", "service.update"}
+PRIEST = {"booking.confirm", "booking.complete", "priest.update_profile", "priest.update_account",
+          "priest.set_hours", "priest.block", "priest.unblock"}
+
+
+def role_of(type_):
+    return 0 if type_ in ANONYMOUS else 3 if type_ in ADMIN else 2 if type_ in PRIEST else 1
 
 
 def command_seeds():
     seeds = []
-    for i, (_, payload) in enumerate(COMMANDS):
-        role = {0: 0, 4: 0}.get(i, 3 if i in (7, 8, 9, 10, 11, 12, 13, 20, 21, 22, 23) else 1)
-        seeds.append(bytes([i, (7 << 2) | role]) + mp(payload))
-    seeds.append(bytes([1, 0]) + mp({"": "", "first_name": "\u202eevil"}))   # near-valid
-    seeds.append(bytes([14, 5]) + b"\x82\xa6priest\x02\xa6priest\x03")   # a duplicate key
+    assert sorted(TABLE) == sorted(t for t, _ in COMMANDS), "a seed for every command in workers/commands.c"
+    for type_, payload in COMMANDS:
+        seeds.append(bytes([TABLE.index(type_), (7 << 2) | role_of(type_)]) + mp(payload))
+    seeds.append(bytes([TABLE.index("user.update"), 0]) + mp({"": "", "first_name": "\u202eevil"}))   # near-valid
+    seeds.append(bytes([TABLE.index("booking.create"), 5]) + b"\x82\xa6priest\x02\xa6priest\x03")   # a duplicate key
     return seeds
 
 

@@ -61,7 +61,7 @@ static const char USAGE[] =
     "\n"
     "TIME: 2026-11-25, 2026-11-25T18:00:00Z, 2026-11-25T23:30:00.5+05:30 or @EPOCH_SECONDS\n"
     "TYPE of an entity: user priest booking order product service category payment order_item\n"
-    "                   stock_movement\n"
+    "                   stock_movement priest_block notification\n"
     "\n"
     "environment: KAFKA_BROKERS, DATABASE_URL, PUNYAKA_TOPIC_PREFIX, PUNYAKA_TZ_OFFSET_MINUTES (must\n"
     "be the workers' value), PUNYAKA_MIGRATE (path of punyaka-migrate, for rebuild and verify),\n"

@@ -19,6 +19,7 @@ static const struct {
     {"order", "order"},         {"product", "product"},    {"service", "service"},
     {"category", "category"},   {"payment", "payments"},   {"order_item", "order_items"},
     {"stock_movement", "stock_movements"},
+    {"priest_block", "priest_block"},   {"notification", "notification"},
 };
 #define N_ENTITIES (sizeof(ENTITIES) / sizeof(ENTITIES[0]))
 
@@ -187,6 +188,10 @@ static int payload_names(const char *cmd_type, const msgpack_object *p, const ch
         return mp_id_is(p, "booking_id", id);
     if (!strcmp(type, "order"))
         return mp_id_is(p, "order_id", id);
+    if (!strcmp(type, "priest_block"))
+        return mp_id_is(p, "block_id", id);
+    if (!strcmp(type, "notification"))
+        return prefix(cmd_type, "notification.") && mp_id_is(p, "id", id);
     if (!strcmp(type, "priest"))
         return mp_id_is(p, "priest", id) || mp_id_is(p, "priest_id", id);
     if (!strcmp(type, "service"))
