@@ -32,3 +32,21 @@ void pk_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const cha
     pk_log_level l = level <= 3 ? PK_LOG_ERROR : level == 4 ? PK_LOG_WARN : level <= 6 ? PK_LOG_INFO : PK_LOG_DEBUG;
     pk_log(l, NULL, "kafka %s %s: %s", rk ? rd_kafka_name(rk) : "", fac, buf);
 }
+
+rd_kafka_t *pk_kafka_subscribe(rd_kafka_t *rk, const pk_config *cfg, const char *const *names, size_t n)
+{
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new((int)n);
+    char name[128];
+    for (size_t i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(topics, pk_topic(cfg, names[i], name, sizeof(name)),
+                                          RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) {
+        pk_error(NULL, "subscribe: %s", rd_kafka_err2str(e));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    return rk;
+}

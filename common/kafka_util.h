@@ -2,7 +2,9 @@
 #ifndef PUNYAKA_KAFKA_UTIL_H
 #define PUNYAKA_KAFKA_UTIL_H
 
+#include <stddef.h>
 #include <librdkafka/rdkafka.h>
+#include "common/config.h"
 
 /* Routes librdkafka's own log lines into our JSON-lines log (instead of its
  * "%4|…" format on stderr). Install with rd_kafka_conf_set_log_cb. */
@@ -21,5 +23,11 @@ void pk_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const cha
  * Kafka). Returns 0, or -1 with librdkafka's message in err (the value of
  * the password is never copied into it). */
 int pk_kafka_conf_security(rd_kafka_conf_t *conf, char *err, size_t errcap);
+
+/* Routes the consumer rk's events to its consumer queue and subscribes it
+ * to the topics of the n families in names (pk_topic: with the prefix).
+ * Returns rk, or NULL (logged, rk destroyed) when the subscription fails.
+ * The workers and punyaka-notifier start their consumers with it. */
+rd_kafka_t *pk_kafka_subscribe(rd_kafka_t *rk, const pk_config *cfg, const char *const *names, size_t n);
 
 #endif

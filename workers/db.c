@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sodium.h>
+#include <unistd.h>
 #include "common/log.h"
+#include "common/pg_session.h"
 
 /* ---- the classification ---- */
 
@@ -172,4 +174,19 @@ PGresult *wk_exec_db(PGconn *db, const char *sql, int n, const char *const *para
 PGresult *wk_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params)
 {
     return wk_exec_db(ctx->db, sql, n, params, NULL, NULL);
+}
+
+PGconn *wk_connect_db(const char *dsn, volatile sig_atomic_t *stopping)
+{
+    pk_pg_params params;
+    pk_pg_params_init(&params, dsn, PK_PG_WORKER);
+    for (int backoff = 100; !*stopping; backoff = backoff < 5000 ? backoff * 2 : 5000) {
+        PGconn *db = PQconnectdbParams(params.keys, params.values, 1);
+        if (PQstatus(db) == CONNECTION_OK)
+            return db;
+        pk_warn(NULL, "postgres: %s", PQerrorMessage(db));
+        PQfinish(db);
+        usleep((useconds_t)backoff * 1000);
+    }
+    return NULL;
 }

@@ -80,4 +80,11 @@ const char *wk_sqlstate(const PGresult *res);
 /* 1 when res failed with exactly this SQLSTATE (a handled state). */
 bool wk_sqlstate_is(const PGresult *res, const char *sqlstate);
 
+/* A session as a worker opens one (common/pg_session.h, PK_PG_WORKER),
+ * retried with backoff from 100 ms doubling to 5 s while *stopping is 0
+ * (a process's SIGTERM flag). NULL once stopping. punyaka-worker and
+ * punyaka-notifier start with it. */
+#include <signal.h>
+PGconn *wk_connect_db(const char *dsn, volatile sig_atomic_t *stopping);
+
 #endif

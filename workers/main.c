@@ -20,11 +20,11 @@
 #include "common/config.h"
 #include "common/kafka_util.h"
 #include "common/log.h"
+#include "workers/db.h"
 #include "workers/batch.h"
 #include "workers/credentials.h"
 #include "workers/dead_letters.h"
 #include "workers/fields.h"
-#include "common/pg_session.h"
 #include "workers/process.h"
 #include "common/clock.h"
 
@@ -165,22 +165,9 @@ static rd_kafka_t *make_consumer(const pk_config *cfg)
         rd_kafka_conf_destroy(c);
         return NULL;
     }
-    rd_kafka_poll_set_consumer(rk);
     const char *names[16];
     size_t n = wk_topics(names, 16);
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new((int)n);
-    char name[128];
-    for (size_t i = 0; i < n; i++)
-        rd_kafka_topic_partition_list_add(topics, pk_topic(cfg, names[i], name, sizeof(name)),
-                                          RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (e) {
-        pk_error(NULL, "subscribe: %s", rd_kafka_err2str(e));
-        rd_kafka_destroy(rk);
-        return NULL;
-    }
-    return rk;
+    return pk_kafka_subscribe(rk, cfg, names, n);
 }
 
 /* The dead-letter producer. Each send waits for its delivery report
@@ -207,17 +194,7 @@ static rd_kafka_t *make_producer(const pk_config *cfg)
 /* Blocking connect with retries bounded by `stopping`. */
 static PGconn *connect_db(const char *dsn)
 {
-    pk_pg_params params;
-    pk_pg_params_init(&params, dsn, PK_PG_WORKER);
-    for (int backoff = 100; !stopping; backoff = backoff < 5000 ? backoff * 2 : 5000) {
-        PGconn *db = PQconnectdbParams(params.keys, params.values, 1);
-        if (PQstatus(db) == CONNECTION_OK)
-            return db;
-        pk_warn(NULL, "postgres: %s", PQerrorMessage(db));
-        PQfinish(db);
-        usleep((useconds_t)backoff * 1000);
-    }
-    return NULL;
+    return wk_connect_db(dsn, &stopping);
 }
 
 /* Every few seconds, even when idle: the connection gauges stay true. */

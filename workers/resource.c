@@ -63,3 +63,16 @@ wk_result wk_applied_resource(wk_ctx *ctx, wk_outcome *out, int http_status, wk_
     wk_applied(out, http_status, RESOURCES[kind].entity_type, entity_id, resource);
     return WK_DONE;
 }
+
+wk_result wk_insert_created(wk_ctx *ctx, wk_outcome *out, const char *what, const char *sql, int nparams,
+                            const char *const *params, const char *created_key, wk_resource_kind kind)
+{
+    wk_result fail = WK_DONE;
+    PGresult *r = wk_query(ctx, what, sql, nparams, params, &fail);
+    if (!r)
+        return fail;
+    int64_t id = wf_col_i64(r, 0, 0);
+    PQclear(r);
+    wk_created(out, created_key, id);
+    return wk_applied_resource(ctx, out, 201, kind, id, id);
+}

@@ -40,4 +40,11 @@ json_t *wk_resource(wk_ctx *ctx, wk_resource_kind kind, int64_t key, wk_result *
 wk_result wk_applied_resource(wk_ctx *ctx, wk_outcome *out, int http_status, wk_resource_kind kind, int64_t key,
                               int64_t entity_id);
 
+/* Runs `sql`, an INSERT … RETURNING id of one new row (`what` names it in
+ * the log), records the id under created_key (a replay re-inserts it) and
+ * marks the outcome applied, 201, with the new row as resource `kind`.
+ * WK_DONE, or the failed statement's class (db.h). */
+wk_result wk_insert_created(wk_ctx *ctx, wk_outcome *out, const char *what, const char *sql, int nparams,
+                            const char *const *params, const char *created_key, wk_resource_kind kind);
+
 #endif

@@ -138,18 +138,11 @@ wk_result wk_priest_block(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outcom
     if (res != WK_DONE || wk_rejected(out))
         return res;
     const char *params[] = {id, from, to, req.reason, ts, wk_new_id(ctx, "priest_block", replay)};
-    wk_result fail = WK_DONE;
-    PGresult *r = wk_query(ctx, "insert block",
-                           "INSERT INTO priest_blocks (id, priest_id, period, reason, created_at)"
-                           " VALUES (" WK_NEW_ID("$6", "priest_blocks") ", $1,"
-                           " tstzrange($2::timestamptz, $3::timestamptz, '[)'), $4, $5) RETURNING id",
-                           6, params, &fail);
-    if (!r)
-        return fail;
-    int64_t block = wf_col_i64(r, 0, 0);
-    PQclear(r);
-    wk_created(out, "priest_block", block);
-    return wk_applied_resource(ctx, out, 201, WK_RES_PRIEST_BLOCK, block, block);
+    return wk_insert_created(ctx, out, "insert block",
+                             "INSERT INTO priest_blocks (id, priest_id, period, reason, created_at)"
+                             " VALUES (" WK_NEW_ID("$6", "priest_blocks") ", $1,"
+                             " tstzrange($2::timestamptz, $3::timestamptz, '[)'), $4, $5) RETURNING id",
+                             6, params, "priest_block", WK_RES_PRIEST_BLOCK);
 }
 
 /* ---- priest.unblock {priest, block_id} ---- */

@@ -87,19 +87,12 @@ wk_result wk_service_create(wk_ctx *ctx, const pk_envelope_decoded *cmd, wk_outc
     wk_timestamp(cmd->env.issued_at_us, ts);
     const char *params[] = {req.name, req.description, req.type, req.duration, req.price,
                             req.is_active ? req.is_active : "true", ts, wk_new_id(ctx, "service", replay)};
-    wk_result fail = WK_DONE;
-    PGresult *r = wk_query(ctx, "create service",
-                           "INSERT INTO services (id, name, description, service_type, duration_minutes,"
-                           " base_price_paise, is_active, created_at, updated_at)"
-                           " VALUES (" WK_NEW_ID("$8", "services") ", $1, $2, $3, $4, $5, $6, $7, $7)"
-                           " RETURNING id",
-                           8, params, &fail);
-    if (!r)
-        return fail;
-    int64_t id = wf_col_i64(r, 0, 0);
-    PQclear(r);
-    wk_created(out, "service", id);
-    return wk_applied_resource(ctx, out, 201, WK_RES_SERVICE, id, id);
+    return wk_insert_created(ctx, out, "create service",
+                             "INSERT INTO services (id, name, description, service_type, duration_minutes,"
+                             " base_price_paise, is_active, created_at, updated_at)"
+                             " VALUES (" WK_NEW_ID("$8", "services") ", $1, $2, $3, $4, $5, $6, $7, $7)"
+                             " RETURNING id",
+                             8, params, "service", WK_RES_SERVICE);
 }
 
 /* Absent fields keep their value (coalesce with NULL). */

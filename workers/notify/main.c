@@ -39,7 +39,7 @@
 #include "common/kafka_util.h"
 #include "common/live.h"
 #include "common/log.h"
-#include "common/pg_session.h"
+#include "workers/db.h"
 #include "workers/notifier.h"
 #include "workers/notify/notify.h"
 
@@ -113,7 +113,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 static rd_kafka_t *make_consumer(const pk_config *cfg)
 {
     const char *group = getenv("PUNYAKA_NOTIFIER_GROUP_ID");
-    char fetch_wait[16], topic[128], err[256];
+    char fetch_wait[16], err[256];
     snprintf(fetch_wait, sizeof(fetch_wait), "%d", cfg->kafka_fetch_wait_ms);
     const char *const settings[][2] = {
         {"bootstrap.servers", cfg->kafka_brokers}, {"group.id", group && *group ? group : "punyaka-notifier"},
@@ -135,32 +135,13 @@ static rd_kafka_t *make_consumer(const pk_config *cfg)
         rd_kafka_conf_destroy(c);
         return NULL;
     }
-    rd_kafka_poll_set_consumer(rk);
-    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, pk_topic(cfg, "events", topic, sizeof(topic)), RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, topics);
-    rd_kafka_topic_partition_list_destroy(topics);
-    if (e) {
-        pk_error(NULL, "subscribe: %s", rd_kafka_err2str(e));
-        rd_kafka_destroy(rk);
-        return NULL;
-    }
-    return rk;
+    static const char *const events[] = {"events"};
+    return pk_kafka_subscribe(rk, cfg, events, 1);
 }
 
 static PGconn *connect_db(const char *dsn)
 {
-    pk_pg_params params;
-    pk_pg_params_init(&params, dsn, PK_PG_WORKER);
-    for (int backoff = BACKOFF_MIN_MS; !stopping; backoff = backoff < BACKOFF_MAX_MS ? backoff * 2 : BACKOFF_MAX_MS) {
-        PGconn *db = PQconnectdbParams(params.keys, params.values, 1);
-        if (PQstatus(db) == CONNECTION_OK)
-            return db;
-        pk_warn(NULL, "postgres: %s", PQerrorMessage(db));
-        PQfinish(db);
-        usleep((useconds_t)backoff * 1000);
-    }
-    return NULL;
+    return wk_connect_db(dsn, &stopping);
 }
 
 static void store_offset(rd_kafka_t *rk, const rd_kafka_message_t *m)
