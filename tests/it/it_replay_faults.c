@@ -313,7 +313,8 @@ static void expect_same_tables(PGconn *live, PGconn *rebuilt)
 {
     PGresult *t = PQexec(live, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
                                " AND table_type = 'BASE TABLE' AND table_name NOT IN ('schema_migrations',"
-                               " 'dead_letters') ORDER BY 1");
+                               " 'dead_letters', 'notified_events', 'notifications', 'notification_emails')"
+                               " ORDER BY 1");   /* as compare.c: no command writes the notifier's tables */
     assert_true(PQntuples(t) >= 10);
     for (int i = 0; i < PQntuples(t); i++) {
         char a[33], b[33];
