@@ -60,8 +60,12 @@ static void test_sigterm_under_load_exits_cleanly(void **state)
     pthread_t threads[CLIENTS];
     for (int i = 0; i < CLIENTS; i++)
         assert_int_equal(pthread_create(&threads[i], NULL, client, (void *)(intptr_t)i), 0);
-    usleep(1500 * 1000);
+    /* Load is under way once something was answered (a loaded CI machine
+     * under ASan may take seconds for the first Argon2id hash), then more. */
+    for (int waited = 0; atomic_load(&answered) == 0 && waited < 150; waited++)
+        usleep(100 * 1000);
     assert_true(atomic_load(&answered) > 0);
+    usleep(500 * 1000);
     int status = it_api_stop(api_pid);   /* SIGTERM with requests and hashes in flight */
     api_pid = 0;
     atomic_store(&stop, 1);
