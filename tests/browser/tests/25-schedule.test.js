@@ -5,7 +5,7 @@
 // tests/it/it_priest_schedule.c.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, expectText, uiLogin } from '../lib/browser.js';
+import { launch, expectText, uiLogin, screenshot } from '../lib/browser.js';
 import { registerUser } from '../lib/api.js';
 import { RUN, istDate } from '../lib/context.js';
 
@@ -46,6 +46,7 @@ test('a priest sets his hours and blocks a day from the dashboard', async () => 
   await form.getByLabel('Reason (optional)').press('Enter');
   const item = page.locator('.block-item', { hasText: 'Temple festival' });
   await expectText(item, /No bookings inside this block/);
+  await screenshot(page, 'dashboard-priest-schedule-1280');
   await item.getByRole('button', { name: 'Remove block' }).click();
   await item.waitFor({ state: 'detached' });
   await expectText(page.locator('#blocks-list'), /No blocked periods/);
