@@ -214,13 +214,15 @@ for name, s in svc.items():
             need(k[:-5] not in e, name + ": sets both %s and %s" % (k[:-5], k))
     if name in ours:
         for n in binary_names:
-            need(not e.get(n) or n == "DATABASE_URL", name + ": secret %s is an environment variable, not a file" % n)
+            need(not e.get(n) or n in ("DATABASE_URL", "DATABASE_READ_URL"),
+                 name + ": secret %s is an environment variable, not a file" % n)
         keys = [("PUNYAKA_COMMAND_KEY_FILE", "command_key"), ("PUNYAKA_COMMAND_KEY_PREVIOUS_FILE", "command_key_previous"),
                 ("PUNYAKA_CREDENTIAL_KEY_FILE", "credential_key")]
         need(name == "migrate" or all(e.get(k) == "/run/secrets/" + f for k, f in keys),
              name + ": not given the command and credential keys as files")
         need(("data_key" in mounted) == (name == "api"), name + ": the KYC data key is the API's alone")
-        need("password=" not in e.get("DATABASE_URL", ""), name + ": DATABASE_URL carries a password")
+        for n in ("DATABASE_URL", "DATABASE_READ_URL"):   # the password comes from PGPASSWORD_FILE
+            need("password=" not in e.get(n, "") and "@" not in e.get(n, ""), name + ": %s carries a password" % n)
 need(env("postgres").get("POSTGRES_PASSWORD_FILE") == "/run/secrets/postgres_password" and "POSTGRES_PASSWORD" not in env("postgres"),
      "postgres: password not from POSTGRES_PASSWORD_FILE")
 for name in ("api",):
