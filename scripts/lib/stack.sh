@@ -212,6 +212,18 @@ notifier_start() {
     start notifier "$BUILD/workers/punyaka-notifier"
 }
 
+# The test stack's SMTP server (PUNYAKA_STACK_SMTP_SINK=1, ctest's stack
+# fixture): tests/support/smtp_sink.py (Debian's aiosmtpd) saves every mail
+# the stack's mailer delivers into DIR/smtp-sink, so the integration tests
+# read what really went out over SMTP (tests/support/mail_sink.h).
+smtp_sink_start() {
+  rm -f "$DIR/smtp-sink.port"; mkdir -p "$DIR/smtp-sink"
+  start smtp-sink /usr/bin/python3 "$SRC/tests/support/smtp_sink.py" --dir "$DIR/smtp-sink" \
+    --port-file "$DIR/smtp-sink.port"
+  wait_for "the SMTP sink" test -s "$DIR/smtp-sink.port"
+  SMTP_URL="smtp://127.0.0.1:$(cat "$DIR/smtp-sink.port")"
+}
+
 # punyaka-mailer: the notification e-mails (docs/mail.md), as the workers'
 # role. SMTP_URL (and SMTP_TLS) from the environment or DIR/env; without it
 # the mails become .eml files in DIR/outbox.
@@ -304,6 +316,7 @@ PUNYAKA_HASH_QUEUE_PER_CLIENT=${PUNYAKA_HASH_QUEUE_PER_CLIENT:-$hash_per_client}
 PUNYAKA_PUBLIC_URL=${PUNYAKA_PUBLIC_URL:-http://localhost:$port}
 ENV
   # The mailer's SMTP server, when the operator gave one (else: DIR/outbox).
+  [ "${PUNYAKA_STACK_SMTP_SINK:-0}" != 1 ] || smtp_sink_start
   # Quoted for the shell that sources DIR/env: a password may hold anything.
   [ -z "${SMTP_URL:-}" ] || printf 'SMTP_URL=%q\n' "$SMTP_URL" >> "$DIR/env"
   [ -z "${SMTP_TLS:-}" ] || printf 'SMTP_TLS=%q\n' "$SMTP_TLS" >> "$DIR/env"
@@ -440,7 +453,8 @@ down() {
   # 5. The mailer: it finishes the mail in hand and gives back the rest of
   #    its batch (they stay pending in PostgreSQL for the next start).
   stop mailer
-  # 5. Kafka, then Redis and PostgreSQL.
+  stop smtp-sink
+  # 6. Kafka, then Redis and PostgreSQL.
   stop devkafka
   stop redis
   stop_postgres

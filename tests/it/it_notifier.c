@@ -2,8 +2,10 @@
  * priest verification driven through the API ⇒ punyaka-notifier (the
  * events topic's second consumer) writes exactly one notification per
  * recipient and kind; the REST API shows each user only their own and
- * marks them read through commands; the e-mail outbox follows the user's
- * preference; re-consuming the log from offset 0 notifies nobody twice.
+ * marks them read through commands; each notification reaches the SMTP
+ * sink as exactly one e-mail (the stack's punyaka-mailer, tests/support/
+ * mail_sink.h), none for a user who turned e-mail off; re-consuming the
+ * log from offset 0 notifies and mails nobody twice.
  * The shop's events are it_notifier_shop.c. */
 #include "tests/support/bookings_http.h"
 
@@ -15,6 +17,7 @@
 #include "tests/support/commands.h"
 #include "tests/support/db.h"
 #include "tests/support/http.h"
+#include "tests/support/mail_sink.h"
 #include "tests/support/stack_env.h"
 
 /* Bounds on how long the notifier may take: it may still be working off
@@ -40,6 +43,11 @@ static void expect_note_within(const it_actor *user, const char *kind, const cha
                                  u, kind, entity_type, e, NULL);
     if (n != 1)
         fail_msg("%s: %lld notifications %s about %s %s, want 1", user->name, n, kind, entity_type, e);
+    int64_t note = it_db_scalar(db, "SELECT id FROM notifications WHERE user_id = $1 AND kind = $2"
+                                    " AND entity_type = $3 AND entity_id = $4", u, kind, entity_type, e, NULL);
+    const char *wrong = it_sink_check_note(db, note, WAIT_MS);
+    if (wrong)
+        fail_msg("%s: notification %lld (%s about %s %s): %s", user->name, (long long)note, kind, entity_type, e, wrong);
 }
 
 static void expect_note(const it_actor *user, const char *kind, const char *entity_type, int64_t id)
@@ -290,9 +298,13 @@ static void test_reconsuming_notifies_nobody_twice(void **state)
     char date[11], group[64];
     local_date(7, date);
     expect_note(&p, "priest_verified", "priest", p.priest_id);
+    assert_int_equal(it_sink_wait_idle(db, WAIT_MS), 0);
+    int dup = 0, sent = it_sink_total(&dup);
+    assert_int_equal(dup, 0);
     long long notes = it_db_scalar(db, "SELECT count(*) FROM notifications", NULL);
     long long mails = it_db_scalar(db, "SELECT count(*) FROM notification_emails", NULL);
     assert_true(notes > 0);
+    assert_true(sent > 0);
     snprintf(group, sizeof(group), "punyaka-notifier-again-%s", bookings_http_tag);
     restart_notifier(group);
     /* The log has one partition: once this new event is notified, every
@@ -301,6 +313,11 @@ static void test_reconsuming_notifies_nobody_twice(void **state)
     expect_note_within(&p, "booking_created", "booking", id, RECONSUME_WAIT_MS);
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM notifications", NULL), notes + 1);
     assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM notification_emails", NULL), mails + 1);
+    /* …and the SMTP sink got that one mail more: nothing old went out again */
+    assert_int_equal(it_sink_wait_idle(db, WAIT_MS), 0);
+    assert_int_equal(it_sink_total(&dup), sent + 1);
+    assert_int_equal(dup, 0);
+    assert_int_equal(it_db_scalar(db, "SELECT count(*) FROM notification_emails WHERE status = 'sent'", NULL), sent + 1);
     /* this notifier saw the old events again and wrote nothing for them */
     assert_true(notifier_metric("punyaka_notifier_events_total{result=\"duplicate\"}") > 0);
     assert_true(notifier_metric("punyaka_notifier_notifications_total") >= 1);

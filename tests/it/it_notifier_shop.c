@@ -1,7 +1,8 @@
 /* it_notifier_shop.c — issue 17's notifier for the shop's events: a
  * checkout, an admin's status change and the customer's cancellation each
  * give the order's user exactly one notification (order_placed,
- * order_status with data.status), and nobody else anything. The booking
+ * order_status with data.status) and its one e-mail in the SMTP sink, and
+ * nobody else anything. The booking
  * events are it_notifier.c. */
 #include "tests/support/shop_http.h"
 
@@ -11,6 +12,7 @@
 #include "tests/support/calls.h"
 #include "tests/support/db.h"
 #include "tests/support/http.h"
+#include "tests/support/mail_sink.h"
 
 #define WAIT_MS 30000   /* the notifier may still be working off the suite's earlier load */
 
@@ -24,10 +26,19 @@ static long long wait_notes(const it_actor *user, const char *kind, int64_t id, 
     char u[24], e[24];
     snprintf(u, sizeof(u), "%lld", (long long)user->user_id);
     snprintf(e, sizeof(e), "%lld", (long long)id);
-    return it_db_wait_for(db, want, WAIT_MS,
-                          "SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = $2"
-                          " AND entity_type = 'order' AND entity_id = $3 AND ($4 = '' OR data->>'status' = $4)",
-                          u, kind, e, status ? status : "", NULL);
+    long long n = it_db_wait_for(db, want, WAIT_MS,
+                                 "SELECT count(*) FROM notifications WHERE user_id = $1 AND kind = $2"
+                                 " AND entity_type = 'order' AND entity_id = $3 AND ($4 = '' OR data->>'status' = $4)",
+                                 u, kind, e, status ? status : "", NULL);
+    if (n == 1) {   /* …and its one e-mail reached the SMTP sink (tests/support/mail_sink.h) */
+        int64_t note = it_db_scalar(db, "SELECT id FROM notifications WHERE user_id = $1 AND kind = $2"
+                                        " AND entity_type = 'order' AND entity_id = $3 AND ($4 = '' OR data->>'status' = $4)",
+                                        u, kind, e, status ? status : "", NULL);
+        const char *wrong = it_sink_check_note(db, note, WAIT_MS);
+        if (wrong)
+            fail_msg("%s: notification %lld (%s about order %s): %s", user->name, (long long)note, kind, e, wrong);
+    }
+    return n;
 }
 
 static long long total_of(const it_actor *user)
