@@ -5,7 +5,9 @@
  * marks them read through commands; each notification reaches the SMTP
  * sink as exactly one e-mail (the stack's punyaka-mailer, tests/support/
  * mail_sink.h), none for a user who turned e-mail off; re-consuming the
- * log from offset 0 notifies and mails nobody twice.
+ * log from offset 0 notifies and mails nobody twice; a booking's status
+ * change reaches the customer's open live stream (GET /api/stream/) within
+ * a second of being applied, through the real notifier.
  * The shop's events are it_notifier_shop.c. */
 #include "tests/support/bookings_http.h"
 
@@ -18,6 +20,7 @@
 #include "tests/support/db.h"
 #include "tests/support/http.h"
 #include "tests/support/mail_sink.h"
+#include "tests/support/sse.h"
 #include "tests/support/stack_env.h"
 
 /* Bounds on how long the notifier may take: it may still be working off
@@ -328,12 +331,46 @@ static void test_reconsuming_notifies_nobody_twice(void **state)
     restart_notifier(NULL);   /* back in its own group, from its committed offset */
 }
 
+/* The whole live path: the priest confirms ⇒ worker ⇒ journal ⇒ relay ⇒
+ * events topic ⇒ punyaka-notifier ⇒ PUBLISH ⇒ the customer's open stream,
+ * within a second of the command being applied (the API answered). */
+static void test_status_change_reaches_an_open_stream(void **state)
+{
+    (void)state;
+    it_actor p = priest(), c = customer();
+    char date[11];
+    local_date(9, date);
+    int64_t id = book(&c, &p, date, "11:30");
+    expect_note(&p, "booking_created", "booking", id);   /* the notifier is caught up */
+    sse s;
+    assert_int_equal(sse_open(&s, &c, "/api/stream/", NULL), 200);
+    sse_event ev;
+    assert_int_equal(sse_next(&s, 3000, &ev), 1);
+    assert_string_equal(ev.event, "hello");
+    act_ok(&p, id, "confirm", NULL);
+    long long applied = sse_now_ms();
+    assert_int_equal(sse_next(&s, 1000, &ev), 1);
+    long long took = sse_now_ms() - applied;
+    assert_string_equal(ev.event, "notification");
+    json_t *n = json_loads(ev.data, 0, NULL);
+    assert_non_null(n);
+    assert_int_equal(it_num(n, "id"), ev.id);
+    assert_string_equal(it_str(n, "kind"), "booking_confirmed");
+    assert_int_equal(it_num(json_object_get(n, "entity"), "id"), id);
+    assert_true(json_is_false(json_object_get(n, "read")));
+    json_decref(n);
+    print_message("booking confirmed ⇒ the customer's stream: %lld ms\n", took);
+    assert_true(took <= 1000);
+    sse_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_booking_life_notifies_each_party),
         cmocka_unit_test(test_reading_is_private),
         cmocka_unit_test(test_email_outbox_follows_the_preference),
+        cmocka_unit_test(test_status_change_reaches_an_open_stream),
         cmocka_unit_test(test_reconsuming_notifies_nobody_twice),
     };
     return bookings_http_main("notifier", tests, sizeof(tests) / sizeof(tests[0]), &db, &admin, &service_id);
