@@ -4,7 +4,7 @@
 #
 #   fuzz.sh ci [TOTAL_SECONDS]     every harness, TOTAL_SECONDS of wall time
 #                                  in all (default $PUNYAKA_FUZZ_TOTAL_S, else
-#                                  240), two at a time
+#                                  180), two at a time
 #   fuzz.sh run NAME [SECONDS]     one harness, SECONDS (default 600)
 #   fuzz.sh list                   the harnesses
 #
@@ -86,7 +86,7 @@ ci() {
 
 case "${1:-}" in
   list) harnesses ;;
-  ci) build; ci "${2:-${PUNYAKA_FUZZ_TOTAL_S:-240}}" ;;
+  ci) build; ci "${2:-${PUNYAKA_FUZZ_TOTAL_S:-180}}" ;;
   run)
     [ -n "${2:-}" ] || { echo "usage: fuzz.sh run NAME [SECONDS]" >&2; exit 2; }
     name=$2
