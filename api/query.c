@@ -161,15 +161,45 @@ static json_t *page_url(h2o_req_t *req, int64_t page)
     return s;
 }
 
+/* {count, next, previous}: the page document without its results. */
+static json_t *page_head(h2o_req_t *req, const api_page *p, int64_t count)
+{
+    json_t *doc = json_pack("{s:I}", "count", (json_int_t)count);
+    json_object_set_new(doc, "next", p->offset + p->size < count ? page_url(req, p->page + 1) : json_null());
+    json_object_set_new(doc, "previous", p->page > 1 ? page_url(req, p->page - 1) : json_null());
+    return doc;
+}
+
 json_t *api_page_doc(h2o_req_t *req, const api_page *p, int64_t count, const char *results_json)
 {
     json_error_t e;
     json_t *results = json_loads(results_json, 0, &e);
-    json_t *doc = json_pack("{s:I}", "count", (json_int_t)count);
-    json_object_set_new(doc, "next", p->offset + p->size < count ? page_url(req, p->page + 1) : json_null());
-    json_object_set_new(doc, "previous", p->page > 1 ? page_url(req, p->page - 1) : json_null());
+    json_t *doc = page_head(req, p, count);
     json_object_set_new(doc, "results", results ? results : json_array());
     return doc;
+}
+
+char *api_page_text(h2o_req_t *req, const api_page *p, int64_t count, const char *results_json)
+{
+    json_t *head = page_head(req, p, count);
+    char *text = json_dumps(head, JSON_COMPACT);
+    json_decref(head);
+    if (!text)
+        return NULL;
+    const char *results = results_json && *results_json ? results_json : "[]";
+    size_t hlen = strlen(text), rlen = strlen(results);
+    char *out = realloc(text, hlen + rlen + 13);
+    if (!out) {
+        free(text);
+        return NULL;
+    }
+    static const char key[] = ",\"results\":";
+    size_t at = hlen - 1;   /* over the head's closing brace */
+    memcpy(out + at, key, sizeof(key) - 1);
+    at += sizeof(key) - 1;
+    memcpy(out + at, results, rlen);
+    memcpy(out + at + rlen, "}", 2);
+    return out;
 }
 
 void api_reply_page(h2o_req_t *req, const api_page *p, int64_t count, const char *results_json)

@@ -47,5 +47,10 @@ void api_reply_page(h2o_req_t *req, const api_page *p, int64_t count, const char
 /* The same page document, for callers that answer it themselves (e.g. with
  * an ETag). Returns a new reference. */
 json_t *api_page_doc(h2o_req_t *req, const api_page *p, int64_t count, const char *results_json);
+/* The same document as text (malloc'd; NULL when out of memory), with
+ * results_json spliced in as it is instead of parsed and printed again:
+ * for JSON that PostgreSQL built (api/reads.c), where a parse and a dump of
+ * every page cost a quarter of the API's CPU under load (docs/performance.md). */
+char *api_page_text(h2o_req_t *req, const api_page *p, int64_t count, const char *results_json);
 
 #endif

@@ -55,9 +55,7 @@ static bool from_cache(h2o_req_t *req, const api_match *m, api_read_kind kind)
 
 static void reply_page(h2o_req_t *req, const read_ctx *r, const PGresult *res)
 {
-    json_t *doc = api_page_doc(req, &r->page, strtoll(PQgetvalue(res, 0, 0), NULL, 10), PQgetvalue(res, 0, 1));
-    char *text = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
+    char *text = api_page_text(req, &r->page, strtoll(PQgetvalue(res, 0, 0), NULL, 10), PQgetvalue(res, 0, 1));
     if (!text) {
         api_reply_overloaded(req);
         return;

@@ -273,6 +273,10 @@ table() {  # table GROUP…
 }
 soak_section=
 [ -f "$out" ] && soak_section=$(sed -n '/^<!-- soak -->$/,/^<!-- \/soak -->$/p' "$out")
+# The hand-written analysis (what limits each figure, with its profile) is
+# kept from one run to the next, like the soak.
+notes_section=
+[ -f "$out" ] && notes_section=$(sed -n '/^<!-- notes -->$/,/^<!-- \/notes -->$/p' "$out")
 {
   echo "# Performance"
   echo
@@ -323,6 +327,7 @@ soak_section=
   if [ -n "$soak_section" ]; then echo "$soak_section"; else
     echo "<!-- soak -->"; echo "## Soak"; echo; echo "Not run yet: \`bench/run.sh soak BUILD_DIR\` (SOAK_S, default 600 s) writes this section."; echo "<!-- /soak -->"
   fi
+  [ -z "$notes_section" ] || { echo; echo "$notes_section"; }
 } > "$out.tmp"
 mv "$out.tmp" "$out"
 log "wrote $out and $png"

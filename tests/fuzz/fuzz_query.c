@@ -90,7 +90,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         if (p.page < 1 || p.size < 1 || p.size > 100 || p.offset != (p.page - 1) * p.size)
             abort();
-        json_t *doc = api_page_doc(&req, &p, p.offset + p.size + 1, "[]");
+        /* The spliced text is the document api_page_doc builds. */
+        json_t *doc = api_page_doc(&req, &p, p.offset + p.size + 1, "[{\"id\": 1}]");
+        char *text = api_page_text(&req, &p, p.offset + p.size + 1, "[{\"id\": 1}]");
+        json_t *back = text ? json_loads(text, 0, NULL) : NULL;
+        if (!back || !json_equal(doc, back))
+            abort();
+        json_decref(back);
+        free(text);
         json_decref(doc);
     }
     check_reply(&req, rc);
