@@ -92,12 +92,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         /* The spliced text is the document api_page_doc builds. */
         json_t *doc = api_page_doc(&req, &p, p.offset + p.size + 1, "[{\"id\": 1}]");
-        char *text = api_page_text(&req, &p, p.offset + p.size + 1, "[{\"id\": 1}]");
-        json_t *back = text ? json_loads(text, 0, NULL) : NULL;
+        char *spliced = api_page_text(&req, &p, p.offset + p.size + 1, "[{\"id\": 1}]");
+        json_t *back = spliced ? json_loads(spliced, 0, NULL) : NULL;
         if (!back || !json_equal(doc, back))
             abort();
         json_decref(back);
-        free(text);
+        free(spliced);
         json_decref(doc);
     }
     check_reply(&req, rc);
