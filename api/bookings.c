@@ -71,7 +71,7 @@ int api_bookings_show(h2o_req_t *req, const api_match *m)
     snprintf(id, sizeof(id), "%lld", (long long)api_param_id(m, 0));
     const char *params[] = {caller, role, id};
     api_read_json(req, m, "SELECT " PK_BOOKING_JSON "::text" PK_BOOKING_FROM " WHERE b.id = $3 AND" CALLER_SCOPE,
-                  3, params, API_READ_PRIVATE, "no such booking");
+                  3, params, API_READ_OWN, "no such booking");
     return 0;
 }
 
@@ -130,7 +130,7 @@ int api_bookings_list(h2o_req_t *req, const api_match *m)
                   "  ORDER BY " LIST_ORDER " LIMIT $5::bigint OFFSET $6::bigint)"
                   " SELECT (SELECT count(*) FROM f), coalesce((SELECT json_agg(" PK_BOOKING_JSON " ORDER BY pg.n)"
                   "  FROM pg JOIN bookings b ON b.id = pg.id" PK_BOOKING_JOINS "), '[]')::text",
-                  6, params, API_READ_PRIVATE);
+                  6, params, API_READ_OWN);
     return 0;
 }
 

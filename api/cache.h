@@ -1,13 +1,18 @@
-/* cache.h — a short-lived, per-thread cache of public catalog answers.
+/* cache.h — a short-lived, per-thread cache of read answers.
  *
  * DESIGN §3 allows hot catalog responses in process with a short TTL; the
- * issue asks that a catalog change be visible within 1 s. Entries live
- * PUNYAKA_CACHE_MS (default 500 ms, at most 1000): under load a popular list
- * costs PostgreSQL about two queries per second per loop thread instead of
- * one per request. Keyed by the full path with its query string; only
- * answers that do not depend on the caller may be stored (reads.h: the
- * `etag` reads). Direct-mapped and bounded: a colliding key replaces the
- * older entry, and large bodies are not kept. Loop-thread only (no locks). */
+ * issue asks that a catalog change be visible within 1 s. Every applied
+ * command drops every entry (the generation below); entries also live only
+ * PUNYAKA_CACHE_MS (default 500 ms, at most 1000), the bound when that news
+ * is lost. Once expired, an entry is refreshed by the first request that
+ * asks and served to the others meanwhile, for at most 250 ms: under load a
+ * popular answer costs PostgreSQL about two queries per second per loop
+ * thread instead of one per request, and no burst of queries at expiry.
+ * Keyed by the full path with its query string for public answers (the
+ * same for every caller), by the caller and the path for a caller's own
+ * (api/reads.h, API_READ_OWN). Direct-mapped and bounded: a colliding key
+ * replaces the older entry, bodies over 256 KiB are not kept, and one
+ * thread's entries hold at most 8 MiB. Loop-thread only (no locks). */
 #ifndef PUNYAKA_API_CACHE_H
 #define PUNYAKA_API_CACHE_H
 
@@ -29,6 +34,8 @@ const char *api_cache_get(h2o_iovec_t key, size_t *len);
  * entry and kept with it: once per entry per TTL instead of once per
  * answer), or NULL. Valid until the next put on this thread. */
 const char *api_cache_get_gzip(h2o_iovec_t key, size_t *len);
+/* The ETag of key's fresh body (api_etag, made when it was put), or NULL. */
+const char *api_cache_get_etag(h2o_iovec_t key);
 /* `generation`: api_cache_generation() read BEFORE the query that produced
  * body, so an answer that raced with a write is never kept as current. */
 void api_cache_put(h2o_iovec_t key, const char *body, size_t len, uint64_t generation);

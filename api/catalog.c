@@ -29,6 +29,7 @@
 #include "api/cache.h"
 #include "api/compress.h"
 #include "api/http.h"
+#include "api/metrics.h"
 #include "api/pg.h"
 #include "api/replica.h"
 #include "api/routes.h"
@@ -88,7 +89,7 @@ static void reply_tree(h2o_req_t *req, const char *flat_text, uint64_t generatio
     if (text) {
         if (public_read) {
             api_cache_put(req->path, text, strlen(text), generation);   /* the same for everyone */
-            api_compress_reply_cached(req, text, strlen(text));
+            api_compress_reply_cached(req, req->path, text, strlen(text), false);
         } else {
             api_reply_raw(req, 200, "application/json", text, strlen(text));
         }
@@ -120,7 +121,8 @@ static void list_categories(h2o_req_t *req, const api_match *m, const char *sql,
     size_t len;
     const char *cached = public_read && api_read_cache_ok(m) ? api_cache_get(req->path, &len) : NULL;
     if (cached) {
-        api_compress_reply_cached(req, cached, len);
+        api_metrics_cache_hit(api_thread_of(req)->metrics, false);
+        api_compress_reply_cached(req, req->path, cached, len, false);
         return;
     }
     categories_ctx *c = api_async_new(req, sizeof(*c));

@@ -37,11 +37,15 @@ static int wants_gzip(h2o_req_t *req, size_t len)
            (h2o_get_compressible_types(&req->headers) & H2O_COMPRESSIBLE_GZIP);
 }
 
-void api_compress_reply_cached(h2o_req_t *req, const char *body, size_t len)
+void api_compress_reply_cached(h2o_req_t *req, h2o_iovec_t key, const char *body, size_t len, bool own)
 {
     size_t gz_len = 0;
-    const char *gz = wants_gzip(req, len) ? api_cache_get_gzip(req->path, &gz_len) : NULL;
-    api_reply_json_etag_gzip(req, body, len, gz, gz_len);
+    const char *gz = wants_gzip(req, len) ? api_cache_get_gzip(key, &gz_len) : NULL;
+    const char *etag = api_cache_get_etag(key);
+    if (own)
+        api_reply_json_private_gzip(req, body, len, gz, gz_len, etag);
+    else
+        api_reply_json_etag_gzip(req, body, len, gz, gz_len, etag);
 }
 
 /* W/"…" for the ETag of an answer to a gzip client (compress.h says why). */

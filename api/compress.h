@@ -34,6 +34,7 @@
 #ifndef PUNYAKA_API_COMPRESS_H
 #define PUNYAKA_API_COMPRESS_H
 
+#include <stdbool.h>
 #include <h2o.h>
 
 /* Below this an answer is sent as it is: gzip's frame and the chunked
@@ -48,9 +49,10 @@
 /* `in` as one gzip member at zlib `level` (malloc'd, *out_len bytes), or NULL. */
 char *api_gzip(const char *in, size_t len, int level, size_t *out_len);
 
-/* Answers a public (cached: api/cache.h) JSON text with api_reply_json_etag,
- * as the cache's stored gzip when the client accepts gzip and it is worth it. */
-void api_compress_reply_cached(h2o_req_t *req, const char *body, size_t len);
+/* Answers a cached JSON text (api/cache.h, entry `key`) with its ETag —
+ * public (api_reply_json_etag) or the caller's own (api_reply_json_private)
+ * — as the cache's stored gzip when the client accepts gzip and it is worth it. */
+void api_compress_reply_cached(h2o_req_t *req, h2o_iovec_t key, const char *body, size_t len, bool own);
 
 /* Compress this path's compressible answers, weaken their ETags for gzip
  * clients and add Vary: Accept-Encoding to all of them. */

@@ -48,17 +48,26 @@ void api_reply_raw(h2o_req_t *req, int status, const char *content_type, const c
 
 void api_reply_json_etag(h2o_req_t *req, const char *body, size_t len)
 {
-    api_reply_json_etag_gzip(req, body, len, NULL, 0);
+    api_reply_json_etag_gzip(req, body, len, NULL, 0, NULL);
+}
+
+void api_etag(const char *body, size_t len, char out[API_ETAG_SIZE])
+{
+    unsigned char h[16];
+    char hex[33];
+    crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    snprintf(out, API_ETAG_SIZE, "\"%s\"", hex);
 }
 
 static void reply_etag(h2o_req_t *req, const char *body, size_t len, const char *gz, size_t gz_len,
-                       h2o_iovec_t cache_control)
+                       h2o_iovec_t cache_control, const char *etag)
 {
-    unsigned char h[16];
-    char hex[33], etag[40];
-    crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
-    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-    snprintf(etag, sizeof(etag), "\"%s\"", hex);
+    char own[API_ETAG_SIZE];
+    if (!etag) {
+        api_etag(body, len, own);
+        etag = own;
+    }
     api_add_header(req, "etag", etag);
     h2o_iovec_t inm = api_header(req, "if-none-match");
     if (inm.len && (h2o_strstr(inm.base, inm.len, etag, strlen(etag)) != SIZE_MAX ||
@@ -79,24 +88,30 @@ static void reply_etag(h2o_req_t *req, const char *body, size_t len, const char 
         body = gz;
         len = gz_len;
     }
-    h2o_iovec_t copy = h2o_strdup(&req->pool, body, len);
     req->res.content_length = len;
-    h2o_send_inline(req, copy.base, copy.len);
+    h2o_send_inline(req, body, len);   /* copies body into the request's pool */
 }
 
-void api_reply_json_etag_gzip(h2o_req_t *req, const char *body, size_t len, const char *gz, size_t gz_len)
+void api_reply_json_etag_gzip(h2o_req_t *req, const char *body, size_t len, const char *gz, size_t gz_len,
+                              const char *etag)
 {
-    reply_etag(req, body, len, gz, gz_len, h2o_iovec_init(H2O_STRLIT("no-cache")));
+    reply_etag(req, body, len, gz, gz_len, h2o_iovec_init(H2O_STRLIT("no-cache")), etag);
 }
 
-void api_reply_json_private(h2o_req_t *req, const char *body, size_t len)
+void api_reply_json_private_gzip(h2o_req_t *req, const char *body, size_t len, const char *gz, size_t gz_len,
+                                 const char *etag)
 {
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
         !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"))) {
         api_reply_raw(req, 200, "application/json", body, len);
         return;
     }
-    reply_etag(req, body, len, NULL, 0, h2o_iovec_init(H2O_STRLIT("private, no-cache")));
+    reply_etag(req, body, len, gz, gz_len, h2o_iovec_init(H2O_STRLIT("private, no-cache")), etag);
+}
+
+void api_reply_json_private(h2o_req_t *req, const char *body, size_t len)
+{
+    api_reply_json_private_gzip(req, body, len, NULL, 0, NULL);
 }
 
 void api_reply_json_private_doc(h2o_req_t *req, json_t *body)

@@ -19,19 +19,28 @@ void api_reply_raw(h2o_req_t *req, int status, const char *content_type, const c
 void api_reply_json_etag(h2o_req_t *req, const char *body, size_t len);
 /* The same, sending `gz` (the gzip of body, made once and kept: api/cache.h)
  * as the 200's body with Content-Encoding: gzip when gz is not NULL. The
- * ETag and the 304 are body's (api/compress.h weakens it for gzip clients). */
-void api_reply_json_etag_gzip(h2o_req_t *req, const char *body, size_t len, const char *gz, size_t gz_len);
+ * ETag and the 304 are body's (api/compress.h weakens it for gzip clients):
+ * `etag` when the caller has it already (api_etag of body, kept with a
+ * cache entry), else computed here. */
+void api_reply_json_etag_gzip(h2o_req_t *req, const char *body, size_t len, const char *gz, size_t gz_len,
+                              const char *etag);
+/* The strong ETag of a body: a quoted hex BLAKE2b-128, NUL-terminated. */
+#define API_ETAG_SIZE 35
+void api_etag(const char *body, size_t len, char out[API_ETAG_SIZE]);
 
 /* A caller's own data (per-user reads: me, cart, bookings, orders): a GET
  * or HEAD gets the same strong ETag from a hash of the body and 304 on a
  * matching If-None-Match, with `Cache-Control: private, no-cache` (no
- * shared cache may keep it; the browser revalidates every time). Nothing is
- * cached on the server: the body is built from PostgreSQL and Redis on
- * every request, so the validator is right whichever process or user made
- * the change (bench/README.md, "Per-user reads": why there is no per-user
- * cache).
+ * shared cache may keep it; the browser revalidates every time). The
+ * validator is the body's own hash, so it is right whichever process or
+ * user made the change; bookings and orders may come from the per-loop
+ * cache (api/reads.h, API_READ_OWN).
  * Other methods (a write answering the resource) get a plain 200. */
 void api_reply_json_private(h2o_req_t *req, const char *body, size_t len);
+/* The same, sending `gz` (the cache's gzip of body) when it is not NULL;
+ * `etag` as for api_reply_json_etag_gzip. */
+void api_reply_json_private_gzip(h2o_req_t *req, const char *body, size_t len, const char *gz, size_t gz_len,
+                                 const char *etag);
 /* The same for a document (stolen: decref'd here). */
 void api_reply_json_private_doc(h2o_req_t *req, json_t *body);
 

@@ -49,6 +49,7 @@ struct api_metrics {
     route_stats routes[API_METRICS_ROUTES];
     histogram produce;
     atomic_ullong produced_ok[MAX_TYPES], produced_err[MAX_TYPES];
+    atomic_ullong cache_hits[2];   /* [0] public answers, [1] a caller's own (api/reads.h) */
 };
 
 /* Command type names: append-only, shared by all threads. */
@@ -113,6 +114,11 @@ void api_metrics_produced(api_metrics *m, const char *type, bool ok, double seco
     observe(&m->produce, seconds);
     if (i >= 0)
         atomic_fetch_add_explicit(ok ? &m->produced_ok[i] : &m->produced_err[i], 1, memory_order_relaxed);
+}
+
+void api_metrics_cache_hit(api_metrics *m, bool own)
+{
+    atomic_fetch_add_explicit(&m->cache_hits[own ? 1 : 0], 1, memory_order_relaxed);
 }
 
 /* ---- per request ---- */
@@ -249,6 +255,15 @@ static void put_kafka(text *t)
     put_histogram(t, "punyaka_kafka_produce_duration_seconds", "", offsetof(api_metrics, produce));
 }
 
+static void put_cache(text *t)
+{
+    put(t, "# HELP punyaka_api_cache_hits_total Reads answered from the per-loop cache without PostgreSQL: public"
+           " catalog answers, and callers' own bookings and orders (api/reads.h).\n"
+           "# TYPE punyaka_api_cache_hits_total counter\n"
+           "punyaka_api_cache_hits_total{kind=\"public\"} %llu\npunyaka_api_cache_hits_total{kind=\"own\"} %llu\n",
+        SUM(cache_hits[0]), SUM(cache_hits[1]));
+}
+
 static void put_hasher(text *t)
 {
     put(t, "# HELP punyaka_password_hash_jobs_dropped_total Password hashes not computed: shed (queue full, 503) or"
@@ -341,6 +356,7 @@ static void serve(h2o_req_t *req)
     text t = {.buf = malloc(16384), .cap = 16384};
     put_http(&t);
     put_kafka(&t);
+    put_cache(&t);
     put_hasher(&t);
     put_abandoned(&t);
     put_connections(&t, req);

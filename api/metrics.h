@@ -16,6 +16,7 @@
  *   punyaka_postgres_connections_ready, punyaka_redis_ready, punyaka_kafka_up
  *   punyaka_api_reads_total{target="primary|replica"}, punyaka_api_replica_fallbacks_total,
  *   punyaka_api_replica_usable, punyaka_api_replica_lag_seconds (api/replica.h)
+ *   punyaka_api_cache_hits_total{kind="public|own"} (api/cache.h, api/reads.h)
  *   punyaka_build_info{version,revision}
  * Every series has HELP and TYPE: `promtool check metrics` passes
  * (tests/sh/test_metrics_lint.sh). */
@@ -37,6 +38,9 @@ void api_metrics_destroy(api_metrics *m);
 void api_metrics_track(h2o_req_t *req, int route, const char *method);
 /* A Kafka delivery report for a command of `type` after `seconds`. */
 void api_metrics_produced(api_metrics *m, const char *type, bool ok, double seconds);
+
+/* A read answered from the per-loop cache: public, or the caller's own. */
+void api_metrics_cache_hit(api_metrics *m, bool own);
 
 /* The route names for labels, registered once by routes.c. */
 void api_metrics_set_route_names(const char *const *patterns, int n);

@@ -334,7 +334,7 @@ int api_orders_list(h2o_req_t *req, const api_match *m)
                   " SELECT (SELECT count(*) FROM f),"
                   " coalesce((SELECT json_agg(" PK_ORDER_JSON " ORDER BY o.created_at DESC, o.id DESC)"
                   "  FROM pg o), '[]')::text",
-                  4, params, API_READ_PRIVATE);
+                  4, params, API_READ_OWN);
     return 0;
 }
 
@@ -348,7 +348,7 @@ int api_orders_show(h2o_req_t *req, const api_match *m)
     api_read_json(req, m,
                   "SELECT " PK_ORDER_JSON "::text FROM orders o"
                   " WHERE o.id = $1 AND ($2::bigint = 0 OR o.user_id = $2::bigint)",
-                  2, params, API_READ_PRIVATE, "no such order");
+                  2, params, API_READ_OWN, "no such order");
     return 0;
 }
 

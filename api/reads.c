@@ -8,8 +8,13 @@
 #include "api/cache.h"
 #include "api/compress.h"
 #include "api/http.h"
+#include "api/metrics.h"
 #include "api/pg.h"
 #include "api/replica.h"
+#include "api/session.h"
+
+/* "own:<user>:<role>:<path?query>": a caller's own answer in the per-loop cache. */
+#define OWN_KEY_MAX 600
 
 typedef struct {
     api_async async;     /* first: req is NULL once the client is gone */
@@ -19,6 +24,8 @@ typedef struct {
     uint64_t generation;   /* of the cache, when the query was sent */
     api_page page;
     char missing[96];
+    size_t own_key_len;    /* API_READ_OWN: the entry to fill, 0 for none */
+    char own_key[OWN_KEY_MAX];
 } read_ctx;
 
 void api_reply_db_unavailable(h2o_req_t *req)
@@ -35,22 +42,65 @@ static void reply_text(h2o_req_t *req, const read_ctx *r, const char *text)
 {
     if (r->kind == API_READ_PUBLIC) {
         api_cache_put(req->path, text, strlen(text), r->generation);   /* public: the same for every caller */
-        api_compress_reply_cached(req, text, strlen(text));
-    } else if (r->kind == API_READ_PRIVATE) {
+        api_compress_reply_cached(req, req->path, text, strlen(text), false);
+    } else if (r->kind == API_READ_OWN && r->own_key_len) {
+        h2o_iovec_t key = h2o_iovec_init(r->own_key, r->own_key_len);
+        api_cache_put(key, text, strlen(text), r->generation);
+        api_compress_reply_cached(req, key, text, strlen(text), true);
+    } else if (r->kind == API_READ_PRIVATE || r->kind == API_READ_OWN) {
         api_reply_json_private(req, text, strlen(text));
     } else {
         api_reply_raw(req, 200, "application/json", text, strlen(text));
     }
 }
 
-/* A public read answered from the short-lived cache, if it is there. */
+/* The cache key of a caller's own answer (reads.h, API_READ_OWN), or 0
+ * when it may be neither served from nor kept in the cache:
+ *   - no signed-in caller;
+ *   - the caller wrote in the last PUNYAKA_READ_PRIMARY_AFTER_WRITE_MS: the
+ *     stamp is in the session record every API process reads, so a writer
+ *     reads PostgreSQL whichever process answers, even before the workers'
+ *     "changed" broadcast reaches it;
+ *   - the read goes to the replica, which may be behind the broadcast. */
+static size_t own_key(const h2o_req_t *req, const api_match *m, char *buf)
+{
+    const api_session *s = m ? m->session : NULL;
+    if (!s || !s->user_id || api_session_reads_primary(s) || (api_replica_configured() && m->replica))
+        return 0;
+    int n = snprintf(buf, OWN_KEY_MAX, "own:%lld:%s:%.*s", (long long)s->user_id, s->role, (int)req->path.len,
+                     req->path.base);
+    return n > 0 && n < OWN_KEY_MAX ? (size_t)n : 0;
+}
+
+/* A public read, or a caller's own, answered from the short-lived cache if
+ * it is there. */
 static bool from_cache(h2o_req_t *req, const api_match *m, api_read_kind kind)
 {
     size_t len;
-    const char *body = kind == API_READ_PUBLIC && api_read_cache_ok(m) ? api_cache_get(req->path, &len) : NULL;
-    if (body)
-        api_compress_reply_cached(req, body, len);
+    const char *body = NULL;
+    char key[OWN_KEY_MAX];
+    h2o_iovec_t k = req->path;
+    if (kind == API_READ_PUBLIC && api_read_cache_ok(m)) {
+        body = api_cache_get(k, &len);
+    } else if (kind == API_READ_OWN && (k.len = own_key(req, m, key)) != 0) {
+        k.base = key;
+        body = api_cache_get(k, &len);
+    }
+    if (body) {
+        api_metrics_cache_hit(api_thread_of(req)->metrics, kind == API_READ_OWN);
+        api_compress_reply_cached(req, k, body, len, kind == API_READ_OWN);
+    }
     return body != NULL;
+}
+
+static read_ctx *new_read(h2o_req_t *req, const api_match *m, api_read_kind kind)
+{
+    read_ctx *r = api_async_new(req, sizeof(*r));
+    r->pg = api_read_pool(req, m);
+    r->kind = kind;
+    if (kind == API_READ_OWN)
+        r->own_key_len = own_key(req, m, r->own_key);
+    return r;
 }
 
 static void reply_page(h2o_req_t *req, const read_ctx *r, const PGresult *res)
@@ -96,9 +146,7 @@ void api_read_json(h2o_req_t *req, const api_match *m, const char *sql, int npar
 {
     if (from_cache(req, m, kind))
         return;
-    read_ctx *r = api_async_new(req, sizeof(*r));
-    r->pg = api_read_pool(req, m);
-    r->kind = kind;
+    read_ctx *r = new_read(req, m, kind);
     snprintf(r->missing, sizeof(r->missing), "%s", missing);
     start(req, r, sql, nparams, params);
 }
@@ -108,9 +156,7 @@ void api_read_page(h2o_req_t *req, const api_match *m, const api_page *page, con
 {
     if (from_cache(req, m, kind))
         return;
-    read_ctx *r = api_async_new(req, sizeof(*r));
-    r->pg = api_read_pool(req, m);
-    r->kind = kind;
+    read_ctx *r = new_read(req, m, kind);
     r->is_page = true;
     r->page = *page;
     start(req, r, sql, nparams, params);

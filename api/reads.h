@@ -8,8 +8,15 @@
  * Public catalog reads (priests, services) answer with a strong ETag
  * (api_reply_json_etag): clients revalidate with If-None-Match and get 304,
  * and the answer is kept in the per-loop cache (api/cache.h). Per-user
- * reads (bookings, orders) get the same validator from their body
- * (api_reply_json_private) and are never cached.
+ * reads get the same validator from their body (api_reply_json_private);
+ * the caller's bookings and orders (API_READ_OWN) are kept in the same
+ * cache under the caller's own key, with the catalog's invalidation: every
+ * applied command a process hears of, its own or (through the workers'
+ * broadcast, common/changed.h) another process's, drops every entry, and
+ * PUNYAKA_CACHE_MS bounds an entry whose broadcast was lost. A caller who
+ * wrote in the last PUNYAKA_READ_PRIMARY_AFTER_WRITE_MS (the session's
+ * stamp, api/session.h) reads PostgreSQL, whichever process answers: a
+ * writer always sees their own write (docs/performance.md, "Per-user cache").
  *
  * `m` picks the database (api/replica.h: api_read_pool): the read replica
  * when the route allows it and the caller has not written recently, else
@@ -31,6 +38,7 @@ typedef enum {
     API_READ_PLAIN = 0,     /* no ETag (admin views) */
     API_READ_PUBLIC = 1,    /* the same for every caller: ETag, cached per loop */
     API_READ_PRIVATE = 2,   /* the caller's own: ETag, private, never cached */
+    API_READ_OWN = 3,       /* the caller's own: ETag, private, cached per loop under the caller's key */
 } api_read_kind;
 
 /* One document: the query returns one row whose first column is the JSON

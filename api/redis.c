@@ -101,6 +101,7 @@ static void on_subscribe_reply(redisAsyncContext *ac, void *reply, void *privdat
     const char *kind = r->element[0]->str;
     if (kind && strcmp(kind, "subscribe") == 0) {
         l->owner->subscribed = true;
+        api_cache_invalidate();   /* broadcasts sent while unsubscribed were lost */
     } else if (kind && strcmp(kind, "message") == 0 && r->element[1]->type == REDIS_REPLY_STRING &&
                strcmp(r->element[1]->str, PK_CHANGED_CHANNEL) == 0) {
         api_cache_invalidate();   /* another process's command changed public reads */

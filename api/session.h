@@ -12,12 +12,14 @@
  * server did not write — forged by anyone with Redis write access, copied to
  * another key, edited, or kept past `exp` — is no session (401), and logged.
  *   punyaka:usess:<uid>   set of the user's session hashes (logout_all)
- * With a read replica (api/replica.h) the record also holds `rpw`, "read
- * the primary until" (Unix ms): stamped when the session publishes a
- * command and at login, read with the record by every API process. It is
- * outside the MAC on purpose: it only picks which of two databases, both
- * allowed to the caller, answers a read; a forged value is clamped to one
- * window ahead, so the worst Redis can do with it is a few stale reads. 
+ * The record also holds `rpw`, "read PostgreSQL's primary until" (Unix
+ * ms): stamped when the session publishes a command (and at login, with a
+ * read replica), read with the record by every API process. While it runs
+ * the caller's reads skip the replica (api/replica.h) and the per-loop
+ * cache of their own bookings and orders (api/reads.h, API_READ_OWN). It is
+ * outside the MAC on purpose: it only picks where a read is answered from,
+ * both allowed to the caller; a forged value is clamped to one window
+ * ahead, so the worst Redis can do with it is a few stale reads.
  * Anonymous visitors get no session: GET /api/auth/csrf/ without one answers
  * a stateless token (signed with PUNYAKA_SESSION_KEY, an hour's life) in the
  * `csrftoken` cookie and the body, so Redis does not grow with anonymous
@@ -72,8 +74,9 @@ void api_session_destroy_all(h2o_req_t *req, int64_t user_id, api_session_done_c
 /* True while the session's reads must go to the primary (it wrote recently). */
 bool api_session_reads_primary(const api_session *s);
 /* The request's session published a command: its reads go to the primary
- * for PUNYAKA_READ_PRIMARY_AFTER_WRITE_MS from now, in every API process.
- * Does nothing without a read replica or a session cookie. The write is not
+ * for PUNYAKA_READ_PRIMARY_AFTER_WRITE_MS from now, in every API process,
+ * and skip the per-loop cache. Does nothing without a session cookie or
+ * with a window of 0. The write is not
  * awaited: it is queued on this loop's Redis connection before the answer
  * that lets the client read (which waits at least for Kafka's ack). */
 void api_session_mark_write(h2o_req_t *req);

@@ -3,10 +3,13 @@
  * order) answer a strong ETag from their body and 304 to a matching
  * If-None-Match, and a change made by SOMEONE ELSE — a customer booking
  * this priest, the priest confirming, an admin moving an order or changing
- * a price — gives the next request a 200 with a new ETag. Nothing per user
- * is cached in the API (bench/README.md, "Per-user reads", says why): every
- * answer is built from PostgreSQL and Redis, so this holds across API
- * processes.
+ * a price — gives the next request a 200 with a new ETag.
+ * A caller's bookings and orders come from the API's per-loop cache when
+ * they can (api/reads.h, API_READ_OWN): a second API process (X, beside the
+ * stack's A) shows that a repeated read costs PostgreSQL nothing, that one
+ * user's cached page is never another's, that a change made through A by
+ * someone else shows through X within a second (the workers' broadcast),
+ * and that a writer reads their own write at once through X.
  * And a session in use is no longer rewritten in Redis on every request
  * (api/session.c, touch_due). Helpers: tests/support/bookings_http.h. */
 #include "tests/support/bookings_http.h"
@@ -18,7 +21,11 @@
 #include "tests/support/calls.h"
 #include "tests/support/db.h"
 #include "tests/support/http.h"
+#include "tests/support/procs.h"
 #include "tests/support/stack_env.h"
+
+#include <time.h>
+#include <unistd.h>
 
 static PGconn *db;   /* set by bookings_http_main, with admin and service_id */
 static it_actor admin;
@@ -196,6 +203,106 @@ static void test_me_and_cart_etag(void **state)
     json_decref(doc);
 }
 
+/* ---- the per-loop cache of a caller's own reads, through a second API ---- */
+
+#define OWN_HITS "punyaka_api_cache_hits_total{kind=\"own\"}"
+#define PRIMARY_READS "punyaka_api_reads_total{target=\"primary\"}"
+#define X_WINDOW_MS 300   /* X's PUNYAKA_READ_PRIMARY_AFTER_WRITE_MS */
+
+static char x_metrics[16];
+
+static long long x_metric(const char *series)
+{
+    it_response r = it_http_port(x_metrics, "GET", "/metrics", NULL);
+    assert_int_equal(r.status, 200);
+    long long v = -1;
+    size_t n = strlen(series);
+    for (const char *p = r.body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            v = strtoll(p + n + 1, NULL, 10);
+    it_response_free(&r);
+    return v;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/* The status of the first booking in who's list, read through the current API. */
+static void first_status(const it_actor *who, char out[24])
+{
+    it_response r = get_as(who, "/api/bookings/", NULL);
+    it_expect_status(&r, 200);
+    snprintf(out, 24, "%s", it_str(json_array_get(json_object_get(r.json, "results"), 0), "status"));
+    it_response_free(&r);
+}
+
+static void test_own_reads_cached_but_never_stale_for_the_writer(void **state)
+{
+    (void)state;
+    int port_a = atoi(it_env("PUNYAKA_HTTP_PORT"));
+    snprintf(x_metrics, sizeof(x_metrics), "%d", it_unused_port());
+    char env_metrics[64];
+    snprintf(env_metrics, sizeof(env_metrics), "PUNYAKA_API_METRICS_PORT=%s", x_metrics);
+    const char *env[] = {env_metrics, "PUNYAKA_READ_PRIMARY_AFTER_WRITE_MS=300", "PUNYAKA_CACHE_MS=1000", NULL};
+    pid_t x = it_api_spawn("own-cache-api", env);
+    assert_true(x > 0);
+    int port_x = atoi(it_env("PUNYAKA_HTTP_PORT"));
+    it_http_rotate((int[]){port_x}, 1);
+
+    it_actor c = customer(), p = priest(), other = customer();
+    char date[11], status[24], body[2][64 * 1024];
+    local_date(6, date);
+    int64_t id = book(&c, &p, date, "10:00");   /* through X: c's reads skip X's cache for 300 ms */
+    usleep((X_WINDOW_MS + 200) * 1000);
+
+    /* Read twice: PostgreSQL answers the first only. */
+    long long hits0 = x_metric(OWN_HITS), reads0 = x_metric(PRIMARY_READS);
+    assert_true(hits0 >= 0);
+    for (int i = 0; i < 2; i++) {
+        it_response r = get_as(&c, "/api/bookings/", NULL);
+        it_expect_status(&r, 200);
+        assert_int_equal(it_num(r.json, "count"), 1);
+        snprintf(body[i], sizeof(body[i]), "%.*s", (int)r.body_len, r.body);
+        it_response_free(&r);
+    }
+    assert_string_equal(body[0], body[1]);
+    assert_int_equal(x_metric(OWN_HITS), hits0 + 1);
+    assert_int_equal(x_metric(PRIMARY_READS), reads0 + 1);
+    /* The same path for someone else is their page, not c's. */
+    it_response r = get_as(&other, "/api/bookings/", NULL);
+    it_expect_status(&r, 200);
+    assert_int_equal(it_num(r.json, "count"), 0);
+    it_response_free(&r);
+
+    /* The priest confirms through A: X drops c's page on the workers'
+     * broadcast (or, were it lost, after PUNYAKA_CACHE_MS). */
+    it_http_rotate(NULL, 0);
+    double since = now_ms();
+    act_ok(&p, id, "confirm", NULL);
+    it_http_rotate((int[]){port_x}, 1);
+    do {
+        first_status(&c, status);
+    } while (strcmp(status, "confirmed") != 0 && now_ms() - since < 2000 && usleep(5000) == 0);
+    print_message("another user's change through A showed through X after %.1f ms\n", now_ms() - since);
+    assert_string_equal(status, "confirmed");
+    assert_true(now_ms() - since <= 1100);
+
+    /* c cancels through A, then reads through X at once: their own write. */
+    usleep((X_WINDOW_MS + 200) * 1000);
+    first_status(&c, status);   /* X has c's page again */
+    it_http_rotate((int[]){port_a}, 1);
+    act_ok(&c, id, "cancel", "{\"reason\":\"family emergency\"}");
+    it_http_rotate((int[]){port_x}, 1);
+    first_status(&c, status);
+    assert_string_equal(status, "cancelled");
+    it_http_rotate(NULL, 0);
+    assert_int_equal(it_api_stop(x), 0);
+}
+
 /* Redis's count of EVAL calls so far (INFO commandstats). */
 static long long redis_evals(void)
 {
@@ -234,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_orders_etag_follows_the_admin),
         cmocka_unit_test(test_me_and_cart_etag),
         cmocka_unit_test(test_session_not_rewritten_on_every_read),
+        cmocka_unit_test(test_own_reads_cached_but_never_stale_for_the_writer),
     };
     return bookings_http_main("per_user_reads", tests, sizeof(tests) / sizeof(tests[0]), &db, &admin, &service_id);
 }
