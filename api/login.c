@@ -11,8 +11,11 @@
 #include <string.h>
 #include <sodium.h>
 #include "api/hasher.h"
+#include "api/cache.h"
 #include "api/http.h"
+#include "api/metrics.h"
 #include "api/pg.h"
+#include "api/reads.h"
 #include "api/redis.h"
 #include "api/routes.h"
 #include "api/session.h"
@@ -239,7 +242,27 @@ typedef struct {
     api_async async;
     char csrf[API_TOKEN_CHARS];
     json_t *applied;   /* the resource a just-applied command returned, or NULL */
+    uint64_t generation;   /* of the cache when the query was sent */
+    size_t key_len;        /* GET by a caller who may use the cache: the entry to fill */
+    char key[API_OWN_KEY_MAX];
 } me_ctx;
+
+/* The user's JSON (PK_USER_JSON, an object with fields) with the session's
+ * CSRF token as its last member, spliced as text: the user part is the
+ * same for every session of the user, and kept in the per-loop cache. */
+static void reply_me_text(h2o_req_t *req, const char *user, size_t len, const char *csrf)
+{
+    while (len && user[len - 1] != '}')
+        len--;
+    if (len < 2) {
+        api_reply_problem(req, 503, "database_unavailable", "Service unavailable", NULL, NULL);
+        return;
+    }
+    size_t cap = len + strlen(csrf) + 32;
+    char *out = h2o_mem_alloc_pool(&req->pool, cap);
+    int n = snprintf(out, cap, "%.*s, \"csrf_token\" : \"%s\"}", (int)(len - 1), user, csrf);
+    api_reply_json_private(req, out, (size_t)n);   /* GET: ETag/304; PATCH's answer: 200 */
+}
 
 static void me_free(me_ctx *c)
 {
@@ -269,27 +292,20 @@ static void on_me(void *ctx, const PGresult *res, const char *err)
     } else if (req && PQntuples(res) == 0) {
         api_reply_problem(req, 401, "not_authenticated", "Authentication required", "log in first", NULL);
     } else if (req) {
-        json_error_t e;
-        json_t *user = json_loads(PQgetvalue(res, 0, 0), 0, &e);
-        json_object_set_new(user, "csrf_token", json_string(c->csrf));
-        api_reply_json_private_doc(req, user);   /* GET: ETag/304; PATCH's answer: 200 */
+        const char *text = PQgetvalue(res, 0, 0);
+        size_t len = (size_t)PQgetlength(res, 0, 0);
+        if (c->key_len)
+            api_cache_put(h2o_iovec_init(c->key, c->key_len), text, len, c->generation);
+        reply_me_text(req, text, len, c->csrf);
     }
     me_free(c);
 }
 
-int api_auth_me(h2o_req_t *req, const api_match *m)
+static void query_me(h2o_req_t *req, me_ctx *c, int64_t user_id)
 {
-    api_reply_me(req, m->session->user_id, m->session->csrf);
-    return 0;
-}
-
-void api_reply_me_applied(h2o_req_t *req, int64_t user_id, const char *csrf, const json_t *applied)
-{
-    me_ctx *c = api_async_new(req, sizeof(*c));
     char id[24];
     snprintf(id, sizeof(id), "%lld", (long long)user_id);
-    snprintf(c->csrf, sizeof(c->csrf), "%s", csrf);
-    c->applied = applied ? json_deep_copy(applied) : NULL;
+    c->generation = api_cache_generation();
     const char *params[] = {id};
     if (api_pg_query(api_thread_of(req)->pg,
                      "SELECT " PK_USER_JSON "::text FROM users u" PK_USER_JOINS " WHERE u.id = $1 AND u.is_active", 1,
@@ -299,9 +315,37 @@ void api_reply_me_applied(h2o_req_t *req, int64_t user_id, const char *csrf, con
     }
 }
 
+void api_reply_me_applied(h2o_req_t *req, int64_t user_id, const char *csrf, const json_t *applied)
+{
+    me_ctx *c = api_async_new(req, sizeof(*c));
+    snprintf(c->csrf, sizeof(c->csrf), "%s", csrf);
+    c->applied = applied ? json_deep_copy(applied) : NULL;
+    query_me(req, c, user_id);
+}
+
 void api_reply_me(h2o_req_t *req, int64_t user_id, const char *csrf)
 {
     api_reply_me_applied(req, user_id, csrf, NULL);
+}
+
+/* GET /api/auth/me/: the user part from the per-loop cache when the caller
+ * may use it (api/reads.h, API_READ_OWN's rules), else from PostgreSQL. */
+int api_auth_me(h2o_req_t *req, const api_match *m)
+{
+    char key[API_OWN_KEY_MAX];
+    size_t key_len = api_read_own_key(req, m, key), len;
+    const char *user = key_len ? api_cache_get(h2o_iovec_init(key, key_len), &len) : NULL;
+    if (user) {
+        api_metrics_cache_hit(api_thread_of(req)->metrics, true);
+        reply_me_text(req, user, len, m->session->csrf);
+        return 0;
+    }
+    me_ctx *c = api_async_new(req, sizeof(*c));
+    snprintf(c->csrf, sizeof(c->csrf), "%s", m->session->csrf);
+    c->key_len = key_len;
+    memcpy(c->key, key, key_len);
+    query_me(req, c, m->session->user_id);
+    return 0;
 }
 
 /* ---- csrf (the seed frontend's handshake) ---- */

@@ -13,8 +13,7 @@
 #include "api/replica.h"
 #include "api/session.h"
 
-/* "own:<user>:<role>:<path?query>": a caller's own answer in the per-loop cache. */
-#define OWN_KEY_MAX 600
+#define OWN_KEY_MAX API_OWN_KEY_MAX
 
 typedef struct {
     api_async async;     /* first: req is NULL once the client is gone */
@@ -62,7 +61,7 @@ static void reply_text(h2o_req_t *req, const read_ctx *r, const char *text)
  *     reads PostgreSQL whichever process answers, even before the workers'
  *     "changed" broadcast reaches it;
  *   - the read goes to the replica, which may be behind the broadcast. */
-static size_t own_key(const h2o_req_t *req, const api_match *m, char *buf)
+size_t api_read_own_key(const h2o_req_t *req, const api_match *m, char buf[API_OWN_KEY_MAX])
 {
     const api_session *s = m ? m->session : NULL;
     if (!s || !s->user_id || api_session_reads_primary(s) || (api_replica_configured() && m->replica))
@@ -82,7 +81,7 @@ static bool from_cache(h2o_req_t *req, const api_match *m, api_read_kind kind)
     h2o_iovec_t k = req->path;
     if (kind == API_READ_PUBLIC && api_read_cache_ok(m)) {
         body = api_cache_get(k, &len);
-    } else if (kind == API_READ_OWN && (k.len = own_key(req, m, key)) != 0) {
+    } else if (kind == API_READ_OWN && (k.len = api_read_own_key(req, m, key)) != 0) {
         k.base = key;
         body = api_cache_get(k, &len);
     }
@@ -99,7 +98,7 @@ static read_ctx *new_read(h2o_req_t *req, const api_match *m, api_read_kind kind
     r->pg = api_read_pool(req, m);
     r->kind = kind;
     if (kind == API_READ_OWN)
-        r->own_key_len = own_key(req, m, r->own_key);
+        r->own_key_len = api_read_own_key(req, m, r->own_key);
     return r;
 }
 

@@ -52,6 +52,13 @@ void api_read_json(h2o_req_t *req, const api_match *m, const char *sql, int npar
 void api_read_page(h2o_req_t *req, const api_match *m, const api_page *page, const char *sql, int nparams,
                    const char *const *params, api_read_kind kind);
 
+/* The per-loop cache key of the caller's own answer to this request,
+ * "own:<user>:<role>:<path?query>" (length returned), or 0 when it may be
+ * neither served from nor kept in the cache: no signed-in caller, a caller
+ * who wrote recently (the session's stamp), a read bound for the replica. */
+#define API_OWN_KEY_MAX 600
+size_t api_read_own_key(const h2o_req_t *req, const api_match *m, char buf[API_OWN_KEY_MAX]);
+
 /* Database failure / full query queue ⇒ 503 (the shared wording). */
 void api_reply_db_unavailable(h2o_req_t *req);
 void api_reply_overloaded(h2o_req_t *req);

@@ -277,6 +277,22 @@ static void test_own_reads_cached_but_never_stale_for_the_writer(void **state)
     it_expect_status(&r, 200);
     assert_int_equal(it_num(r.json, "count"), 0);
     it_response_free(&r);
+    /* `me` too: the user part from the cache, the session's CSRF token spliced in. */
+    char csrf[2][96];
+    hits0 = x_metric(OWN_HITS);
+    for (int i = 0; i < 2; i++) {
+        it_actor *who = i ? &other : &c;
+        for (int j = 0; j < 2; j++) {
+            r = get_as(who, "/api/auth/me/", NULL);
+            it_expect_status(&r, 200);
+            assert_string_equal(it_str(r.json, "username"), who->name);
+            assert_non_null(strstr(who->headers, it_str(r.json, "csrf_token")));   /* this session's token */
+            snprintf(csrf[i], sizeof(csrf[i]), "%s", it_str(r.json, "csrf_token"));
+            it_response_free(&r);
+        }
+    }
+    assert_string_not_equal(csrf[0], csrf[1]);
+    assert_int_equal(x_metric(OWN_HITS), hits0 + 2);
 
     /* The priest confirms through A: X drops c's page on the workers'
      * broadcast (or, were it lost, after PUNYAKA_CACHE_MS). */
