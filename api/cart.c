@@ -31,9 +31,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "api/cache.h"
 #include "api/command.h"
+#include "api/compress.h"
 #include "api/http.h"
+#include "api/metrics.h"
 #include "api/pg.h"
+#include "api/reads.h"
 #include "api/redis.h"
 #include "api/routes.h"
 #include "api/shop.h"
@@ -438,10 +442,33 @@ typedef struct {
     json_t *json;   /* the product resource */
 } cart_product;
 
+/* The cache key of a cart's answer: its owner, its checkout generation and
+ * every line as Redis holds it now ("cart:<user>:<gen>:<id>.<qty>.<shown>,…"),
+ * so a cart change in any API process is a different key, and a product's
+ * change (a command) drops the entry with the cache's generation. */
+#define CART_KEY_MAX (96 + SHOP_CART_MAX_LINES * 64)
+
 typedef struct {
     api_async async;
     api_cart cart;
+    uint64_t generation;   /* of the cache, when the products were asked for */
+    size_t key_len;        /* 0: not kept */
+    char key[CART_KEY_MAX];
 } show_ctx;
+
+/* GET by a caller who may use the cache (api/reads.h, API_READ_OWN's rules). */
+typedef struct {
+    bool cacheable;
+} show_opts;
+
+static size_t cart_key(const api_cart *cart, char *out)
+{
+    int n = snprintf(out, CART_KEY_MAX, "cart:%lld:%s:", (long long)cart->user_id, cart->generation);
+    for (size_t i = 0; i < cart->n && n > 0 && n < CART_KEY_MAX; i++)
+        n += snprintf(out + n, CART_KEY_MAX - (size_t)n, "%lld.%d.%lld,", (long long)cart->lines[i].product_id,
+                      (int)cart->lines[i].quantity, (long long)cart->lines[i].shown_paise);
+    return n > 0 && n < CART_KEY_MAX ? (size_t)n : 0;
+}
 
 static const cart_product *product_of(const cart_product *ps, size_t n, int64_t id)
 {
@@ -636,16 +663,28 @@ static json_t *cart_doc(const api_cart *cart, const PGresult *res)
 static void on_cart_products(void *ctx, const PGresult *res, const char *err)
 {
     show_ctx *s = ctx;
-    if (s->async.req && (err || PQresultStatus(res) != PGRES_TUPLES_OK))
-        api_reply_db_unavailable(s->async.req);
-    else if (s->async.req)   /* GET: ETag/304; a write's answer: 200 */
-        api_reply_json_private_doc(s->async.req, cart_doc(&s->cart, res));
+    h2o_req_t *req = s->async.req;
+    if (req && (err || PQresultStatus(res) != PGRES_TUPLES_OK)) {
+        api_reply_db_unavailable(req);
+    } else if (req) {   /* GET: ETag/304; a write's answer: 200 */
+        json_t *doc = cart_doc(&s->cart, res);
+        char *text = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        if (!text) {
+            api_reply_overloaded(req);
+        } else {
+            if (s->key_len)
+                api_cache_put(h2o_iovec_init(s->key, s->key_len), text, strlen(text), s->generation);
+            api_reply_json_private(req, text, strlen(text));
+            free(text);
+        }
+    }
     api_async_free(&s->async);
 }
 
 static void on_cart_for_show(h2o_req_t *req, const api_cart *cart, void *data)
 {
-    (void)data;
+    const show_opts *opts = data;
     if (!cart) {
         api_reply_problem(req, 503, "redis_unavailable", "Service unavailable", "the cart is unavailable", NULL);
         return;
@@ -654,8 +693,19 @@ static void on_cart_for_show(h2o_req_t *req, const api_cart *cart, void *data)
         api_reply_json_private_doc(req, cart_doc(cart, NULL));
         return;
     }
+    char key[CART_KEY_MAX];
+    size_t key_len = opts && opts->cacheable ? cart_key(cart, key) : 0, body_len;
+    const char *body = key_len ? api_cache_get(h2o_iovec_init(key, key_len), &body_len) : NULL;
+    if (body) {
+        api_metrics_cache_hit(api_thread_of(req)->metrics, true);
+        api_compress_reply_cached(req, h2o_iovec_init(key, key_len), body, body_len, true);
+        return;
+    }
     show_ctx *s = api_async_new(req, sizeof(*s));
     s->cart = *cart;
+    s->key_len = key_len;
+    memcpy(s->key, key, key_len);
+    s->generation = api_cache_generation();
     char ids[SHOP_CART_MAX_LINES * 21 + 3];
     size_t len = 0;
     for (size_t i = 0; i < cart->n; i++)
@@ -682,7 +732,10 @@ void api_cart_reply(h2o_req_t *req, int64_t user_id)
 
 int api_cart_show(h2o_req_t *req, const api_match *m)
 {
-    api_cart_reply(req, m->session->user_id);
+    char key[API_OWN_KEY_MAX];
+    show_opts *opts = h2o_mem_alloc_pool(&req->pool, sizeof(*opts));
+    opts->cacheable = api_read_own_key(req, m, key) != 0;
+    api_cart_load(req, m->session->user_id, on_cart_for_show, opts);
     return 0;
 }
 

@@ -293,6 +293,26 @@ static void test_own_reads_cached_but_never_stale_for_the_writer(void **state)
     }
     assert_string_not_equal(csrf[0], csrf[1]);
     assert_int_equal(x_metric(OWN_HITS), hits0 + 2);
+    /* The cart: its lines are read from Redis on every request and are part
+     * of the key, so a line added through A (a Redis write, no command, no
+     * broadcast) shows through X at once; the products' part is cached. */
+    int64_t diya = create_product("40.00"), bell = create_product("60.00");
+    add_item(&other, diya);
+    hits0 = x_metric(OWN_HITS);
+    for (int i = 0; i < 2; i++) {
+        r = get_as(&other, "/api/cart/", NULL);
+        it_expect_status(&r, 200);
+        assert_string_equal(it_str(r.json, "subtotal"), "40.00");
+        it_response_free(&r);
+    }
+    assert_int_equal(x_metric(OWN_HITS), hits0 + 1);
+    it_http_rotate((int[]){port_a}, 1);
+    add_item(&other, bell);
+    it_http_rotate((int[]){port_x}, 1);
+    r = get_as(&other, "/api/cart/", NULL);
+    it_expect_status(&r, 200);
+    assert_string_equal(it_str(r.json, "subtotal"), "100.00");
+    it_response_free(&r);
 
     /* The priest confirms through A: X drops c's page on the workers'
      * broadcast (or, were it lost, after PUNYAKA_CACHE_MS). */
