@@ -150,25 +150,89 @@ static int stmt_slot(PGconn *db, const char *sql, unsigned char id[16])
     return -1;
 }
 
-PGresult *wk_exec_db(PGconn *db, const char *sql, int n, const char *const *params, const int *lengths,
-                     const int *formats)
+/* sql's prepared-statement slot on db, preparing it the first time; -1 when
+ * it runs unprepared (the cache is full). *failed: the PREPARE's error. */
+static int prepared_slot(PGconn *db, const wk_stmt *s, PGresult **failed)
 {
     unsigned char id[16];
     char name[16];
-    int slot = stmt_slot(db, sql, id);
+    int slot = stmt_slot(db, s->sql, id);
+    *failed = NULL;
     if (slot < 0 && stmts.n < WK_STMTS_MAX) {
         snprintf(name, sizeof(name), "wk%d", stmts.n);
-        PGresult *prepared = PQprepare(db, name, sql, n, NULL);
-        if (PQresultStatus(prepared) != PGRES_COMMAND_OK)
-            return prepared;   /* the error running it would have given */
+        PGresult *prepared = PQprepare(db, name, s->sql, s->n, NULL);
+        if (PQresultStatus(prepared) != PGRES_COMMAND_OK) {
+            *failed = prepared;   /* the error running it would have given */
+            return -1;
+        }
         PQclear(prepared);
         slot = stmts.n++;
         memcpy(stmts.ids[slot], id, 16);
     }
+    return slot;
+}
+
+PGresult *wk_exec_db(PGconn *db, const char *sql, int n, const char *const *params, const int *lengths,
+                     const int *formats)
+{
+    wk_stmt s = {sql, n, params, lengths, formats};
+    PGresult *failed;
+    int slot = prepared_slot(db, &s, &failed);
+    if (failed)
+        return failed;
     if (slot < 0)
         return PQexecParams(db, sql, n, NULL, params, lengths, formats, 0);
+    char name[16];
     snprintf(name, sizeof(name), "wk%d", slot);
     return PQexecPrepared(db, name, n, params, lengths, formats, 0);
+}
+
+static int send_stmt(PGconn *db, const wk_stmt *s, int slot)
+{
+    if (slot < 0)
+        return PQsendQueryParams(db, s->sql, s->n, NULL, s->params, s->lengths, s->formats, 0);
+    char name[16];
+    snprintf(name, sizeof(name), "wk%d", slot);
+    return PQsendQueryPrepared(db, name, s->n, s->params, s->lengths, s->formats, 0);
+}
+
+/* One statement's result in a pipeline, and the NULL that ends it. */
+static PGresult *pipeline_result(PGconn *db)
+{
+    PGresult *r = PQgetResult(db);
+    if (r && PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+        PGresult *end = PQgetResult(db);
+        PQclear(end);
+    }
+    return r;
+}
+
+int wk_exec_pair(PGconn *db, const wk_stmt *a, const wk_stmt *b, PGresult **ra, PGresult **rb)
+{
+    PGresult *failed;
+    int slot_a = prepared_slot(db, a, &failed), slot_b = -1;
+    if (!failed)
+        slot_b = prepared_slot(db, b, &failed);
+    if (failed) {   /* a PREPARE failed: that is the first result, and b never ran */
+        *ra = failed;
+        *rb = NULL;
+        return -1;
+    }
+    *ra = *rb = NULL;
+    if (PQenterPipelineMode(db) != 1)
+        return -1;
+    if (send_stmt(db, a, slot_a) == 1 && send_stmt(db, b, slot_b) == 1 && PQpipelineSync(db) == 1) {
+        *ra = pipeline_result(db);
+        *rb = pipeline_result(db);
+        PGresult *sync = PQgetResult(db);   /* PGRES_PIPELINE_SYNC; NULL when the connection broke */
+        PQclear(sync);
+    }
+    /* Fails only while results are pending, i.e. the connection broke: the
+     * caller's transient path resets it, which leaves pipeline mode too. */
+    PQexitPipelineMode(db);
+    int ok_a = PQresultStatus(*ra) == PGRES_COMMAND_OK || PQresultStatus(*ra) == PGRES_TUPLES_OK;
+    int ok_b = PQresultStatus(*rb) == PGRES_COMMAND_OK || PQresultStatus(*rb) == PGRES_TUPLES_OK;
+    return ok_a && ok_b ? 0 : -1;
 }
 
 PGresult *wk_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params)

@@ -68,6 +68,25 @@ wk_result wk_write(wk_ctx *ctx, const char *what, const char *sql, int n, const 
  * wk_db_failure's answer. */
 wk_result wk_row_exists(wk_ctx *ctx, const char *what, const char *sql, const char *value, bool *exists);
 
+/* One statement: its text, its parameters as PQexecParams takes them
+ * (params may be NULL when n is 0; lengths/formats NULL: all text). */
+typedef struct {
+    const char *sql;
+    int n;
+    const char *const *params;
+    const int *lengths;
+    const int *formats;
+} wk_stmt;
+
+/* a then b in one round trip (libpq's pipeline mode), both prepared like
+ * wk_exec's. PostgreSQL skips b when a fails (its result is then
+ * PGRES_PIPELINE_ABORTED). *ra and *rb are theirs (either may be NULL when
+ * the connection broke: PQresultStatus(NULL) is PGRES_FATAL_ERROR); the
+ * caller PQclears both. 0 when both succeeded. For the statements every
+ * command runs back to back (workers/txn.c): a savepoint with the
+ * processed_commands insert, its release with the journal row. */
+int wk_exec_pair(PGconn *db, const wk_stmt *a, const wk_stmt *b, PGresult **ra, PGresult **rb);
+
 /* Statements with text parameters (NULL = SQL NULL), prepared on the
  * connection the first time their text is seen. */
 PGresult *wk_exec(wk_ctx *ctx, const char *sql, int n, const char *const *params);

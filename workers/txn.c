@@ -1,6 +1,7 @@
 /* txn.c — the command transaction (txn.h). */
 #include "workers/txn.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,19 +26,33 @@ static int exec_ok(wk_ctx *ctx, const char *sql)
     return ok;
 }
 
+static const wk_stmt SAVEPOINT = {"SAVEPOINT apply", 0, NULL, NULL, NULL};
+static const wk_stmt RELEASE = {"RELEASE SAVEPOINT apply", 0, NULL, NULL, NULL};
+
+/* The processed_commands row, and the savepoint the apply runs in, in one
+ * round trip. A duplicate (the row was there) gets its savepoint released
+ * at once: it writes nothing. */
 static int record_processed(wk_ctx *ctx, const txn_ctx *t, int *duplicate)
 {
     char partition[16], offset[24];
     snprintf(partition, sizeof(partition), "%d", t->in->src.partition);
     snprintf(offset, sizeof(offset), "%lld", (long long)t->in->src.offset);
     const char *params[] = {t->id, t->in->cmd->env.type, t->in->src.topic, partition, offset, t->issued_at};
-    PGresult *r = wk_exec(ctx,
-                          "INSERT INTO processed_commands (command_id, type, topic, kafka_partition, kafka_offset,"
-                          " issued_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (command_id) DO NOTHING",
-                          6, params);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    const wk_stmt insert = {"INSERT INTO processed_commands (command_id, type, topic, kafka_partition, kafka_offset,"
+                            " issued_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (command_id) DO NOTHING",
+                            6, params, NULL, NULL};
+    PGresult *r, *sp;
+    int ok = wk_exec_pair(ctx->db, &insert, &SAVEPOINT, &r, &sp) == 0;
+    if (!ok && PQstatus(ctx->db) == CONNECTION_OK) {
+        const PGresult *bad = PQresultStatus(r) == PGRES_COMMAND_OK ? sp : r;
+        pk_warn(NULL, "processed_commands/savepoint of %s failed (%s): %s", t->id, wk_sqlstate(bad),
+                bad ? PQresultErrorMessage(bad) : "no result");
+    }
     *duplicate = ok && strcmp(PQcmdTuples(r), "0") == 0;
     PQclear(r);
+    PQclear(sp);
+    if (ok && *duplicate)
+        ok = exec_ok(ctx, "RELEASE SAVEPOINT apply");
     return ok ? 0 : -1;
 }
 
@@ -61,7 +76,9 @@ static char *json_text_or_null(json_t *j)
     " SELECT $1::uuid, $2::text, $9::text, $10::text, $13::text, $14::int, $15::jsonb, $16::jsonb, $3::text,"     \
     " $4::bigint, $11::jsonb, j.seq FROM j RETURNING journal_seq"
 
-static int record_outcome(wk_ctx *ctx, const txn_ctx *t, const wk_outcome *o, int64_t *seq_out)
+/* `release`: the apply's savepoint is still open (an applied command) and
+ * is released in the same round trip, just before the journal row. */
+static int record_outcome(wk_ctx *ctx, const txn_ctx *t, const wk_outcome *o, bool release, int64_t *seq_out)
 {
     const pk_envelope *env = &t->in->cmd->env;
     char actor[24], entity_id[24], replay_seq[24], http[8];
@@ -78,7 +95,18 @@ static int record_outcome(wk_ctx *ctx, const txn_ctx *t, const wk_outcome *o, in
     int lengths[16] = {0}, formats[16] = {0};
     lengths[7] = (int)t->in->raw_len;   /* the envelope's bytes, as received */
     formats[7] = 1;
-    PGresult *r = wk_exec_db(ctx->db, JOURNAL_AND_OUTCOME_SQL, 16, p, lengths, formats);
+    const wk_stmt journal = {JOURNAL_AND_OUTCOME_SQL, 16, p, lengths, formats};
+    PGresult *rel = NULL, *r;
+    if (release)
+        wk_exec_pair(ctx->db, &RELEASE, &journal, &rel, &r);
+    else
+        r = wk_exec_db(ctx->db, JOURNAL_AND_OUTCOME_SQL, 16, p, lengths, formats);
+    if (rel && PQresultStatus(rel) != PGRES_COMMAND_OK) {   /* r is PGRES_PIPELINE_ABORTED then */
+        PQclear(r);
+        r = rel;
+        rel = NULL;
+    }
+    PQclear(rel);
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
     if (ok)
         *seq_out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -109,19 +137,19 @@ static void reject_poison(wk_ctx *ctx, const wk_command *c, wk_outcome *o, wk_tx
     snprintf(info->reason, sizeof(info->reason), "%s", ctx->db_error[0] ? ctx->db_error : o->code);
 }
 
-/* The savepoint is released once the apply is settled, so the rows after
- * it (dead letter, journal, outcome) belong to the transaction itself: a
- * batch of N commands then holds at most N subtransactions at a time, not
- * 2N nested ones (PostgreSQL caches only 64 per backend; past that every
- * snapshot taken elsewhere gets slower). */
+/* The savepoint (opened by record_processed) is released once the apply is
+ * settled, so the rows after it (dead letter, journal, outcome) belong to
+ * the transaction itself: a batch of N commands then holds at most N
+ * subtransactions at a time, not 2N nested ones (PostgreSQL caches only 64
+ * per backend; past that every snapshot taken elsewhere gets slower). An
+ * applied command's release goes with its journal row (record_outcome);
+ * anything else is rolled back to the savepoint here. */
 static wk_result apply_in_savepoint(wk_ctx *ctx, const txn_ctx *t, wk_outcome *o, wk_txn_info *info)
 {
     const wk_command *c = t->in->command;
-    if (!exec_ok(ctx, "SAVEPOINT apply"))
-        return WK_TRANSIENT;
     wk_result res = c ? c->apply(ctx, t->in->cmd, o) : WK_POISON;
     if (res == WK_DONE && o->applied)
-        return exec_ok(ctx, "RELEASE SAVEPOINT apply") ? WK_DONE : WK_TRANSIENT;
+        return WK_DONE;
     if (!exec_ok(ctx, "ROLLBACK TO SAVEPOINT apply; RELEASE SAVEPOINT apply"))
         return WK_TRANSIENT;
     if (res == WK_POISON)
@@ -150,7 +178,8 @@ static wk_result command_rows(wk_ctx *ctx, const txn_ctx *t, wk_outcome *o, wk_t
     if (res == WK_TRANSIENT)
         return WK_TRANSIENT;
     info->poison = res == WK_POISON;
-    if (record_dead_letter(ctx, t, info) != WK_DONE || record_outcome(ctx, t, o, &info->seq) != 0)
+    bool released = !(res == WK_DONE && o->applied);
+    if (record_dead_letter(ctx, t, info) != WK_DONE || record_outcome(ctx, t, o, !released, &info->seq) != 0)
         return WK_TRANSIENT;
     return WK_DONE;
 }
