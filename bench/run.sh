@@ -208,8 +208,16 @@ done
 log "per-user reads"
 fill_carts
 export SESSIONS; SESSIONS=$(sessions_n 64)
+# The API's per-loop cache answers most of these (api/reads.h, API_READ_OWN):
+# each row's note says which share, from the API's own counter.
+own_hits() { curl -s "http://127.0.0.1:$PUNYAKA_API_METRICS_PORT/metrics" |
+  awk '$1 == "punyaka_api_cache_hits_total{kind=\"own\"}" {print $2}'; }
 for path in /api/cart/ /api/auth/me/ /api/bookings/ /api/orders/; do
+  hits0=$(own_hits)
   METHOD=GET BODY= wrk_row user "GET $path (64 users)" 64 pgbench_s -- -s "$src/bench/write.lua" "$api$path"
+  share=$(awk -v h="$(( $(own_hits) - hits0 ))" -v r="$(tail -1 "$results" | cut -f4)" -v d="$duration" \
+    'BEGIN { if (r > 0) printf "%.0f %% from the cache", 100 * h / (r * d) }')
+  sed -i '$ s/$/'"$share"'/' "$results"
 done
 
 log "HTTP/2 (h2load)"
