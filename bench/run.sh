@@ -207,6 +207,10 @@ done
 
 log "per-user reads"
 fill_carts
+# The users just checked out: for PUNYAKA_READ_PRIMARY_AFTER_WRITE_MS (5 s)
+# their reads skip the per-loop cache (a writer reads their own write,
+# api/session.h). Measure readers, as most of a day's traffic is: wait it out.
+sleep $(( ${PUNYAKA_READ_PRIMARY_AFTER_WRITE_MS:-5000} / 1000 + 1 ))
 export SESSIONS; SESSIONS=$(sessions_n 64)
 # The API's per-loop cache answers most of these (api/reads.h, API_READ_OWN):
 # each row's note says which share, from the API's own counter.
