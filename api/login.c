@@ -260,7 +260,7 @@ static void reply_me_text(h2o_req_t *req, const char *user, size_t len, const ch
     }
     size_t cap = len + strlen(csrf) + 32;
     char *out = h2o_mem_alloc_pool(&req->pool, cap);
-    int n = snprintf(out, cap, "%.*s, \"csrf_token\" : \"%s\"}", (int)(len - 1), user, csrf);
+    int n = snprintf(out, cap, "%.*s,\"csrf_token\":\"%s\"}", (int)(len - 1), user, csrf);
     api_reply_json_private(req, out, (size_t)n);   /* GET: ETag/304; PATCH's answer: 200 */
 }
 
@@ -292,11 +292,20 @@ static void on_me(void *ctx, const PGresult *res, const char *err)
     } else if (req && PQntuples(res) == 0) {
         api_reply_problem(req, 401, "not_authenticated", "Authentication required", "log in first", NULL);
     } else if (req) {
-        const char *text = PQgetvalue(res, 0, 0);
-        size_t len = (size_t)PQgetlength(res, 0, 0);
-        if (c->key_len)
-            api_cache_put(h2o_iovec_init(c->key, c->key_len), text, len, c->generation);
-        reply_me_text(req, text, len, c->csrf);
+        /* Compact, as every other answer of ours (clients and scripts may
+         * match the text): made once per cache entry. */
+        json_error_t e;
+        json_t *user = json_loads(PQgetvalue(res, 0, 0), 0, &e);
+        char *text = user ? json_dumps(user, JSON_COMPACT) : NULL;
+        json_decref(user);
+        if (!text) {
+            reply_unreadable(req, c, "database_unavailable");
+        } else {
+            if (c->key_len)
+                api_cache_put(h2o_iovec_init(c->key, c->key_len), text, strlen(text), c->generation);
+            reply_me_text(req, text, strlen(text), c->csrf);
+            free(text);
+        }
     }
     me_free(c);
 }
